@@ -1,0 +1,606 @@
+//! The `driftwatch` command line: the edge where errors get context and
+//! become messages and exit codes.
+
+use crate::config::Config;
+use crate::evaluate::FindingStatus;
+use crate::scan::{self, ScopeReport};
+use crate::store::local::{self, LocalPostgres};
+use crate::store::{DriftFilter, FindingFilter, ScanStatus, Store, redact_url};
+use anyhow::{Context, Result, bail};
+use chrono::{DateTime, Utc};
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "driftwatch",
+    version,
+    about = "Continuous AWS posture auditing: findings and drift, kept in PostgreSQL"
+)]
+pub struct Cli {
+    /// Config file (TOML). Without one, built-in defaults apply and
+    /// DRIFTWATCH_DATABASE_URL / AWS_* variables still override.
+    #[arg(long, global = true, env = "DRIFTWATCH_CONFIG")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Apply database migrations (also done automatically by every command).
+    Migrate,
+    /// Scan every configured account once: collect, store, evaluate, diff.
+    Scan {
+        /// Run once and exit (the only mode of `scan`).
+        #[arg(long)]
+        once: bool,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// List current findings.
+    Findings {
+        /// Which status to show; `all` for every evaluation.
+        #[arg(long, default_value = "fail")]
+        status: StatusFilter,
+        #[arg(long)]
+        control: Option<String>,
+        #[arg(long)]
+        account: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// List drift events.
+    Drift {
+        /// Only events detected at or after this time (RFC 3339), or within
+        /// this long ago (`24h`, `7d`, `30m`).
+        #[arg(long)]
+        since: Option<String>,
+        #[arg(long)]
+        arn: Option<String>,
+        #[arg(long, default_value_t = 1000)]
+        limit: i64,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// List recent scans with their status and errors.
+    Scans {
+        #[arg(long, default_value_t = 20)]
+        limit: i64,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Configuration commands.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ConfigCommand {
+    /// Validate the config file and report every error with its field.
+    Check,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum StatusFilter {
+    Fail,
+    Pass,
+    Unknown,
+    All,
+}
+
+impl StatusFilter {
+    fn status(self) -> Option<FindingStatus> {
+        match self {
+            StatusFilter::Fail => Some(FindingStatus::Fail),
+            StatusFilter::Pass => Some(FindingStatus::Pass),
+            StatusFilter::Unknown => Some(FindingStatus::Unknown),
+            StatusFilter::All => None,
+        }
+    }
+}
+
+/// Exit code when every collection failed: nothing was scanned.
+const EXIT_NOTHING_SCANNED: u8 = 2;
+
+pub async fn run(cli: Cli) -> Result<ExitCode> {
+    let config = Config::load(cli.config.as_deref())?;
+    if let Command::Config {
+        command: ConfigCommand::Check,
+    } = cli.command
+    {
+        let origin = cli
+            .config
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "built-in defaults".into());
+        println!("{origin}: ok");
+        println!(
+            "  accounts: {}, collectors enabled: {}, database: {}",
+            config.effective_accounts().len(),
+            config.collectors.iter().filter(|(_, c)| c.enabled).count(),
+            config
+                .database
+                .url
+                .as_deref()
+                .map(redact_url)
+                .unwrap_or_else(|| "local PostgreSQL (embedded default)".into())
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+
+    let database = Database::open(&config).await?;
+    let result = run_with_store(cli.command, &config, &database.store).await;
+    database.close().await;
+    result
+}
+
+async fn run_with_store(command: Command, config: &Config, store: &Store) -> Result<ExitCode> {
+    match command {
+        Command::Migrate => {
+            println!("migrations applied");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Scan { once, format } => {
+            if !once {
+                bail!("`driftwatch scan` runs one scan: pass --once");
+            }
+            let reports = scan::scan_once(config, store)
+                .await
+                .context("recording the scan")?;
+            match format {
+                Format::Json => print_json(&scan_json(&reports))?,
+                Format::Table => print_scan_summary(store, &reports).await?,
+            }
+            let all_failed =
+                !reports.is_empty() && reports.iter().all(|r| r.status == ScanStatus::Failed);
+            Ok(if all_failed {
+                ExitCode::from(EXIT_NOTHING_SCANNED)
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+        Command::Findings {
+            status,
+            control,
+            account,
+            format,
+        } => {
+            let filter = FindingFilter {
+                status: status.status(),
+                control_id: control,
+                account_id: account,
+            };
+            let findings = store.findings(&filter).await?;
+            match format {
+                Format::Json => print_json(&findings)?,
+                Format::Table => {
+                    let rows = findings
+                        .iter()
+                        .map(|f| {
+                            vec![
+                                f.severity.clone(),
+                                f.control_id.clone(),
+                                f.status.clone(),
+                                f.arn.clone(),
+                                f.account_id.clone(),
+                                f.status_since.format("%Y-%m-%d %H:%M").to_string(),
+                                evidence_message(&f.evidence),
+                            ]
+                        })
+                        .collect();
+                    print_table(
+                        &[
+                            "SEVERITY", "CONTROL", "STATUS", "RESOURCE", "ACCOUNT", "SINCE",
+                            "EVIDENCE",
+                        ],
+                        rows,
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Drift {
+            since,
+            arn,
+            limit,
+            format,
+        } => {
+            let since = since.as_deref().map(parse_since).transpose()?;
+            let events = store
+                .drift_events(&DriftFilter { since, arn, limit })
+                .await?;
+            match format {
+                Format::Json => print_json(&events)?,
+                Format::Table => {
+                    let rows = events
+                        .iter()
+                        .map(|e| {
+                            vec![
+                                e.detected_at.format("%Y-%m-%d %H:%M:%S").to_string(),
+                                e.kind.clone(),
+                                e.arn.clone(),
+                                describe_changes(&e.changes),
+                            ]
+                        })
+                        .collect();
+                    print_table(&["DETECTED", "KIND", "RESOURCE", "CHANGES"], rows);
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Scans { limit, format } => {
+            let scans = store.scans(limit).await?;
+            match format {
+                Format::Json => print_json(&scans)?,
+                Format::Table => {
+                    let rows = scans
+                        .iter()
+                        .map(|s| {
+                            vec![
+                                s.id.to_string(),
+                                s.finished_at.format("%Y-%m-%d %H:%M:%S").to_string(),
+                                s.collector.clone(),
+                                format!("{} ({})", s.account_name, s.account_id),
+                                s.region.clone(),
+                                s.status.clone(),
+                                format!(
+                                    "{}/{}",
+                                    s.resource_count - s.failed_count,
+                                    s.resource_count
+                                ),
+                                s.error.as_deref().map(first_line).unwrap_or_default(),
+                            ]
+                        })
+                        .collect();
+                    print_table(
+                        &[
+                            "SCAN",
+                            "FINISHED",
+                            "COLLECTOR",
+                            "ACCOUNT",
+                            "REGION",
+                            "STATUS",
+                            "DESCRIBED",
+                            "ERROR",
+                        ],
+                        rows,
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Config { .. } => unreachable!("handled before the database is opened"),
+    }
+}
+
+/// The database in use: the configured server, or driftwatch's own.
+struct Database {
+    store: Store,
+    local: Option<LocalPostgres>,
+}
+
+impl Database {
+    async fn open(config: &Config) -> Result<Database> {
+        let (url, local) = match &config.database.url {
+            Some(url) => (url.clone(), None),
+            None => {
+                let data_dir = config
+                    .database
+                    .data_dir
+                    .clone()
+                    .unwrap_or_else(LocalPostgres::default_data_dir);
+                let dir = data_dir.clone();
+                let server = tokio::task::spawn_blocking(move || LocalPostgres::start(&dir))
+                    .await
+                    .context("starting the local PostgreSQL")?
+                    .with_context(|| {
+                        format!("starting the local PostgreSQL in {}", data_dir.display())
+                    })?;
+                tracing::info!(data_dir = %data_dir.display(), port = server.port(), "using the local PostgreSQL");
+                local::ensure_database(&server)
+                    .await
+                    .context("creating the driftwatch database in the local PostgreSQL")?;
+                (server.url(), Some(server))
+            }
+        };
+        let store = Store::connect(&url, config.database.max_connections).await?;
+        store.migrate().await?;
+        Ok(Database { store, local })
+    }
+
+    async fn close(self) {
+        self.store.close().await;
+        if let Some(server) = self.local
+            && let Err(e) = tokio::task::spawn_blocking(move || server.stop())
+                .await
+                .map_err(anyhow::Error::from)
+                .and_then(|r| r.map_err(anyhow::Error::from))
+        {
+            tracing::warn!(error = %e, "stopping the local PostgreSQL");
+        }
+    }
+}
+
+async fn print_scan_summary(store: &Store, reports: &[ScopeReport]) -> Result<()> {
+    let rows = reports
+        .iter()
+        .map(|r| {
+            let regressions = r
+                .transitions
+                .iter()
+                .filter(|t| t.kind == crate::store::TransitionKind::Regression)
+                .count();
+            let resolutions = r
+                .transitions
+                .iter()
+                .filter(|t| t.kind == crate::store::TransitionKind::Resolution)
+                .count();
+            vec![
+                r.scan_id.to_string(),
+                r.scope.collector.clone(),
+                format!("{} ({})", r.scope.account_name, r.scope.account_id),
+                r.scope.region.clone(),
+                r.status.as_str().to_string(),
+                format!("{}/{}", r.resources - r.failed_resources, r.resources),
+                r.drift.len().to_string(),
+                regressions.to_string(),
+                resolutions.to_string(),
+            ]
+        })
+        .collect();
+    println!("Scans");
+    print_table(
+        &[
+            "SCAN",
+            "COLLECTOR",
+            "ACCOUNT",
+            "REGION",
+            "STATUS",
+            "DESCRIBED",
+            "DRIFT",
+            "REGRESSIONS",
+            "RESOLVED",
+        ],
+        rows,
+    );
+    for r in reports {
+        if let Some(error) = &r.error {
+            println!(
+                "\n{} {} ({}) {}:",
+                r.scope.collector,
+                r.scope.account_name,
+                r.scope.region,
+                r.status.as_str()
+            );
+            for line in error.lines() {
+                println!("  ! {line}");
+            }
+        }
+    }
+
+    let failing = store
+        .findings(&FindingFilter {
+            status: Some(FindingStatus::Fail),
+            ..FindingFilter::default()
+        })
+        .await?;
+    println!("\nFailing controls ({})", failing.len());
+    print_table(
+        &["SEVERITY", "CONTROL", "RESOURCE", "EVIDENCE"],
+        failing
+            .iter()
+            .map(|f| {
+                vec![
+                    f.severity.clone(),
+                    f.control_id.clone(),
+                    f.arn.clone(),
+                    evidence_message(&f.evidence),
+                ]
+            })
+            .collect(),
+    );
+
+    let drift: Vec<_> = reports
+        .iter()
+        .flat_map(|r| r.drift.iter())
+        .map(|e| {
+            vec![
+                e.kind.as_str().to_string(),
+                e.arn.clone(),
+                describe_changes(&serde_json::to_value(&e.changes).unwrap_or_default()),
+            ]
+        })
+        .collect();
+    println!("\nDrift in this scan ({})", drift.len());
+    print_table(&["KIND", "RESOURCE", "CHANGES"], drift);
+    Ok(())
+}
+
+fn scan_json(reports: &[ScopeReport]) -> serde_json::Value {
+    serde_json::Value::Array(
+        reports
+            .iter()
+            .map(|r| {
+                serde_json::json!({
+                    "scan_id": r.scan_id,
+                    "collector": r.scope.collector,
+                    "account_id": r.scope.account_id,
+                    "account_name": r.scope.account_name,
+                    "region": r.scope.region,
+                    "status": r.status,
+                    "error": r.error,
+                    "resources": r.resources,
+                    "failed_resources": r.failed_resources,
+                    "drift": r.drift.iter().map(|e| serde_json::json!({
+                        "arn": e.arn, "kind": e.kind, "changes": e.changes,
+                    })).collect::<Vec<_>>(),
+                    "transitions": r.transitions,
+                })
+            })
+            .collect(),
+    )
+}
+
+fn evidence_message(evidence: &serde_json::Value) -> String {
+    evidence
+        .get("message")
+        .and_then(|m| m.as_str())
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn describe_changes(changes: &serde_json::Value) -> String {
+    let Some(changes) = changes.as_array() else {
+        return String::new();
+    };
+    let short = |v: Option<&serde_json::Value>| match v {
+        None => "(absent)".to_string(),
+        Some(v) => {
+            let text = v.to_string();
+            if text.chars().count() > 40 {
+                format!("{}…", text.chars().take(39).collect::<String>())
+            } else {
+                text
+            }
+        }
+    };
+    changes
+        .iter()
+        .map(|c| {
+            format!(
+                "{}: {} → {}",
+                c.get("path").and_then(|p| p.as_str()).unwrap_or("?"),
+                short(c.get("old")),
+                short(c.get("new")),
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn first_line(text: &str) -> String {
+    let mut lines = text.lines();
+    let first = lines.next().unwrap_or_default().to_string();
+    match lines.count() {
+        0 => first,
+        more => format!("{first} (+{more} more)"),
+    }
+}
+
+fn parse_since(text: &str) -> Result<DateTime<Utc>> {
+    if let Ok(at) = DateTime::parse_from_rfc3339(text) {
+        return Ok(at.with_timezone(&Utc));
+    }
+    let (number, unit) = text.split_at(
+        text.find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len()),
+    );
+    let amount: i64 = number.parse().with_context(|| {
+        format!("--since `{text}`: expected RFC 3339 or a duration like 24h, 7d, 30m")
+    })?;
+    let delta = match unit {
+        "m" => chrono::Duration::minutes(amount),
+        "h" => chrono::Duration::hours(amount),
+        "d" => chrono::Duration::days(amount),
+        _ => bail!("--since `{text}`: unit must be m, h or d"),
+    };
+    Ok(Utc::now() - delta)
+}
+
+fn print_json<T: serde::Serialize>(value: &T) -> Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+/// Column-aligned text; control characters in values (which come from AWS
+/// and could be hostile) are escaped so they cannot rewrite the terminal.
+fn print_table(headers: &[&str], rows: Vec<Vec<String>>) {
+    if rows.is_empty() {
+        println!("  (none)");
+        return;
+    }
+    let rows: Vec<Vec<String>> = rows
+        .into_iter()
+        .map(|row| {
+            row.into_iter()
+                .map(|cell| {
+                    cell.escape_debug()
+                        .to_string()
+                        .replace("\\\"", "\"")
+                        .replace("\\'", "'")
+                })
+                .collect()
+        })
+        .collect();
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    for row in &rows {
+        for (i, cell) in row.iter().enumerate() {
+            if let Some(w) = widths.get_mut(i) {
+                *w = (*w).max(cell.chars().count());
+            }
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let last = cells.len().saturating_sub(1);
+        cells
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                if i == last {
+                    c.to_string()
+                } else {
+                    format!("{c:<width$}", width = widths[i])
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("  ")
+    };
+    println!("{}", line(headers.to_vec()));
+    for row in &rows {
+        println!("{}", line(row.iter().map(String::as_str).collect()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn since_accepts_durations_and_timestamps() {
+        let an_hour_ago = parse_since("1h").expect("parses");
+        assert!(
+            (Utc::now() - an_hour_ago - chrono::Duration::hours(1))
+                .num_seconds()
+                .abs()
+                < 5
+        );
+        assert_eq!(
+            parse_since("2026-03-03T00:00:00Z")
+                .expect("parses")
+                .to_rfc3339(),
+            "2026-03-03T00:00:00+00:00"
+        );
+        assert!(parse_since("3 weeks").is_err());
+        assert!(parse_since("3w").is_err());
+    }
+
+    #[test]
+    fn changes_are_summarised_per_path() {
+        let changes =
+            serde_json::json!([{"path": "policy", "old": {"Statement": []}, "new": null}]);
+        assert_eq!(
+            describe_changes(&changes),
+            "policy: {\"Statement\":[]} → null"
+        );
+    }
+}

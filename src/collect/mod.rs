@@ -1,0 +1,164 @@
+//! Collectors: AWS APIs in, typed resource records out.
+//!
+//! Collectors know nothing of rules or SQL. A collector returns a
+//! [`Collection`]: what it listed, each resource's document or the error
+//! that prevented describing it, and whether the listing itself completed.
+
+pub mod s3;
+
+use crate::config::{AccountConfig, AwsConfig, RetryMode};
+use crate::model::ResourceRecord;
+use aws_config::BehaviorVersion;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{Region, SdkConfig};
+use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata};
+use chrono::{DateTime, Utc};
+use std::time::Duration;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum CollectError {
+    #[error("account {account}: cannot establish credentials: {reason}")]
+    Credentials { account: String, reason: String },
+}
+
+/// A connected account: credentials resolved and its id known.
+#[derive(Clone, Debug)]
+pub struct AwsAccount {
+    /// The configured label, or the account id.
+    pub name: String,
+    pub account_id: String,
+    pub sdk_config: SdkConfig,
+    /// Set when API calls go to an emulator: some services then need
+    /// path-style addressing or a fixed endpoint.
+    pub endpoint_override: Option<String>,
+}
+
+/// Loads credentials for `account` (profile, role assumption) and confirms
+/// them with STS GetCallerIdentity, which also gives the account id.
+pub async fn connect_account(
+    aws: &AwsConfig,
+    account: &AccountConfig,
+    home_region: &str,
+) -> Result<AwsAccount, CollectError> {
+    let label = account
+        .name
+        .clone()
+        .or_else(|| account.profile.clone())
+        .or_else(|| account.role_arn.clone())
+        .unwrap_or_else(|| "default".to_string());
+    let retry = match aws.retry_mode {
+        RetryMode::Standard => RetryConfig::standard(),
+        RetryMode::Adaptive => RetryConfig::adaptive(),
+    }
+    .with_max_attempts(aws.max_attempts);
+    let timeouts = TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .operation_attempt_timeout(Duration::from_secs(30))
+        .operation_timeout(Duration::from_secs(120))
+        .build();
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(home_region.to_string()))
+        .retry_config(retry)
+        .timeout_config(timeouts);
+    if let Some(profile) = &account.profile {
+        loader = loader.profile_name(profile);
+    }
+    if let Some(url) = &aws.endpoint_url {
+        loader = loader.endpoint_url(url);
+    }
+    let mut sdk_config = loader.load().await;
+
+    if let Some(role_arn) = &account.role_arn {
+        let mut builder = aws_config::sts::AssumeRoleProvider::builder(role_arn)
+            .session_name(
+                account
+                    .session_name
+                    .clone()
+                    .unwrap_or_else(|| "driftwatch".to_string()),
+            )
+            .region(Region::new(home_region.to_string()));
+        if let Some(external_id) = &account.external_id {
+            builder = builder.external_id(external_id);
+        }
+        let provider = builder.configure(&sdk_config).build().await;
+        sdk_config = sdk_config
+            .into_builder()
+            .credentials_provider(aws_sdk_sts::config::SharedCredentialsProvider::new(
+                provider,
+            ))
+            .build();
+    }
+
+    let identity = aws_sdk_sts::Client::new(&sdk_config)
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| CollectError::Credentials {
+            account: label.clone(),
+            reason: describe_error(&e),
+        })?;
+    let account_id = identity
+        .account()
+        .filter(|id| !id.is_empty())
+        .ok_or_else(|| CollectError::Credentials {
+            account: label.clone(),
+            reason: "GetCallerIdentity returned no account id".to_string(),
+        })?
+        .to_string();
+    Ok(AwsAccount {
+        name: account.name.clone().unwrap_or_else(|| account_id.clone()),
+        account_id,
+        sdk_config,
+        endpoint_override: aws.endpoint_url.clone(),
+    })
+}
+
+/// What one collector saw in one scope.
+#[derive(Debug)]
+pub struct Collection {
+    pub collector: &'static str,
+    /// The region collected, or `global` for account-wide services.
+    pub scope_region: String,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    /// `Err` when the scope could not be enumerated: nothing can be said
+    /// about which resources exist.
+    pub listing: Result<(), String>,
+    pub resources: Vec<ResourceRecord>,
+    /// Problems that did not fail a resource but leave the scan incomplete.
+    pub warnings: Vec<String>,
+}
+
+impl Collection {
+    /// Complete only when everything was listed and described: the one case
+    /// in which an absent resource may be declared deleted.
+    pub fn is_complete(&self) -> bool {
+        self.listing.is_ok()
+            && self.warnings.is_empty()
+            && self.resources.iter().all(|r| r.document.is_ok())
+    }
+}
+
+/// The result of one describe call: the configuration, its documented
+/// absence, or a failure.
+pub(crate) enum Fetched<T> {
+    Present(T),
+    Absent,
+}
+
+/// A readable one-line description of an SDK error: the AWS error code and
+/// message where the service sent one, the full cause chain otherwise
+/// (timeouts, connection failures).
+pub fn describe_error<E, R>(err: &aws_sdk_s3::error::SdkError<E, R>) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match (err.code(), err.message()) {
+        (Some(code), Some(message)) => format!("{code}: {message}"),
+        (Some(code), None) => code.to_string(),
+        _ => DisplayErrorContext(err).to_string(),
+    }
+}

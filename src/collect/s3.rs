@@ -1,0 +1,490 @@
+//! S3: every bucket of the account, with the configuration the S3 controls
+//! read. Buckets are global, so one collection covers the whole account
+//! (scope region `global`); each bucket is described through a client for
+//! its own region, as S3 requires.
+
+use super::{AwsAccount, Collection, Fetched, describe_error};
+use crate::model::{
+    AccessLogging, AccountPublicAccessBlock, Encryption, EncryptionRule, PublicAccessBlock,
+    Replication, ReplicationRule, ResourceRecord, ResourceType, S3Bucket, Versioning,
+    partition_for_region, s3_bucket_arn,
+};
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+use chrono::Utc;
+use futures_util::StreamExt;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+
+pub const COLLECTOR: &str = "s3";
+pub const SCOPE_REGION: &str = "global";
+
+/// The read-only API actions this collector calls (IAM names).
+pub const IAM_ACTIONS: &[&str] = &[
+    "s3:ListAllMyBuckets",
+    "s3:GetBucketLocation",
+    "s3:GetBucketPolicy",
+    "s3:GetReplicationConfiguration",
+    "s3:GetEncryptionConfiguration",
+    "s3:GetBucketPublicAccessBlock",
+    "s3:GetBucketVersioning",
+    "s3:GetBucketLogging",
+    "s3:GetAccountPublicAccessBlock",
+    "sts:GetCallerIdentity",
+];
+
+/// Why describing a bucket stopped.
+enum DescribeError {
+    /// Deleted between listing and describing: simply not there.
+    Vanished,
+    Failed(String),
+}
+
+/// Classifies an SDK error: a documented "not configured" code is absence,
+/// `NoSuchBucket` means the bucket is gone, anything else is a failure.
+fn classify<T, E, R>(
+    operation: &str,
+    result: Result<T, SdkError<E, R>>,
+    absent_codes: &[&str],
+) -> Result<Fetched<T>, DescribeError>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match result {
+        Ok(value) => Ok(Fetched::Present(value)),
+        Err(err) => match err.code() {
+            Some(code) if absent_codes.contains(&code) => Ok(Fetched::Absent),
+            Some("NoSuchBucket") => Err(DescribeError::Vanished),
+            _ => Err(DescribeError::Failed(format!(
+                "{operation}: {}",
+                describe_error(&err)
+            ))),
+        },
+    }
+}
+
+/// The describe calls of one bucket, accumulated.
+#[derive(Default)]
+struct Outcome {
+    failures: Vec<String>,
+    vanished: bool,
+}
+
+impl Outcome {
+    fn keep<T>(&mut self, result: Result<Fetched<T>, DescribeError>) -> Option<T> {
+        match result {
+            Ok(Fetched::Present(value)) => Some(value),
+            Ok(Fetched::Absent) => None,
+            Err(DescribeError::Vanished) => {
+                self.vanished = true;
+                None
+            }
+            Err(DescribeError::Failed(e)) => {
+                self.failures.push(e);
+                None
+            }
+        }
+    }
+}
+
+/// One S3 client per region, built on first use.
+struct RegionalClients<'a> {
+    account: &'a AwsAccount,
+    clients: Mutex<HashMap<String, aws_sdk_s3::Client>>,
+}
+
+impl<'a> RegionalClients<'a> {
+    fn new(account: &'a AwsAccount) -> Self {
+        RegionalClients {
+            account,
+            clients: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn get(&self, region: &str) -> aws_sdk_s3::Client {
+        let mut clients = self
+            .clients
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        clients
+            .entry(region.to_string())
+            .or_insert_with(|| {
+                let mut builder = aws_sdk_s3::config::Builder::from(&self.account.sdk_config)
+                    .region(aws_sdk_s3::config::Region::new(region.to_string()));
+                if self.account.endpoint_override.is_some() {
+                    // Emulators serve every bucket on one host.
+                    builder = builder.force_path_style(true);
+                }
+                aws_sdk_s3::Client::from_conf(builder.build())
+            })
+            .clone()
+    }
+}
+
+pub async fn collect(account: &AwsAccount, concurrency: usize) -> Collection {
+    let started_at = Utc::now();
+    let home_region = account
+        .sdk_config
+        .region()
+        .map(|r| r.to_string())
+        .unwrap_or_else(|| "us-east-1".to_string());
+    let partition = partition_for_region(&home_region);
+    let clients = RegionalClients::new(account);
+    let home = clients.get(&home_region);
+
+    let listed = match list_buckets(&home).await {
+        Ok(listed) => listed,
+        Err(error) => {
+            return Collection {
+                collector: COLLECTOR,
+                scope_region: SCOPE_REGION.to_string(),
+                started_at,
+                finished_at: Utc::now(),
+                listing: Err(error),
+                resources: Vec::new(),
+                warnings: Vec::new(),
+            };
+        }
+    };
+
+    let mut warnings = Vec::new();
+    let account_block = account_public_access_block(account, &home_region).await;
+    if let AccountPublicAccessBlock::Unknown { error } = &account_block {
+        warnings.push(format!("account public access block unknown: {error}"));
+    }
+
+    let described: Vec<(String, String, Result<S3Bucket, DescribeError>)> =
+        futures_util::stream::iter(listed)
+            .map(|(name, listed_region)| {
+                let clients = &clients;
+                let home = &home;
+                let account_block = &account_block;
+                async move {
+                    let region = match listed_region {
+                        Some(region) => Ok(region),
+                        None => bucket_region(home, &name).await,
+                    };
+                    match region {
+                        Ok(region) => {
+                            let client = clients.get(&region);
+                            let arn = s3_bucket_arn(partition, &name);
+                            let result =
+                                describe_bucket(&client, home, &name, &arn, &region, account_block)
+                                    .await;
+                            (name, region, result)
+                        }
+                        Err(e) => (name, "unknown".to_string(), Err(e)),
+                    }
+                }
+            })
+            .buffer_unordered(concurrency.max(1))
+            .collect()
+            .await;
+
+    // Which buckets deliver their access logs to which: context for the
+    // access-logging control, computed from what was just collected.
+    let mut log_sources: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (name, _, result) in &described {
+        if let Ok(bucket) = result
+            && let Some(logging) = &bucket.logging
+            && logging.target_bucket != *name
+        {
+            log_sources
+                .entry(logging.target_bucket.clone())
+                .or_default()
+                .push(name.clone());
+        }
+    }
+
+    let mut resources: Vec<ResourceRecord> = described
+        .into_iter()
+        .filter_map(|(name, region, result)| {
+            let document = match result {
+                Ok(mut bucket) => {
+                    bucket.receives_access_logs_from =
+                        log_sources.remove(&name).unwrap_or_default();
+                    bucket.receives_access_logs_from.sort();
+                    serde_json::to_value(&bucket)
+                        .map_err(|e| format!("cannot serialise bucket record: {e}"))
+                }
+                Err(DescribeError::Vanished) => return None,
+                Err(DescribeError::Failed(error)) => Err(error),
+            };
+            Some(ResourceRecord {
+                arn: s3_bucket_arn(partition, &name),
+                resource_type: ResourceType::S3Bucket,
+                name,
+                region,
+                document,
+            })
+        })
+        .collect();
+    resources.sort_by(|a, b| a.arn.cmp(&b.arn));
+
+    Collection {
+        collector: COLLECTOR,
+        scope_region: SCOPE_REGION.to_string(),
+        started_at,
+        finished_at: Utc::now(),
+        listing: Ok(()),
+        resources,
+        warnings,
+    }
+}
+
+/// Every bucket with its region when ListBuckets reports it.
+async fn list_buckets(
+    client: &aws_sdk_s3::Client,
+) -> Result<Vec<(String, Option<String>)>, String> {
+    let mut buckets = Vec::new();
+    let mut pages = client.list_buckets().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| format!("ListBuckets: {}", describe_error(&e)))?;
+        for bucket in page.buckets() {
+            if let Some(name) = bucket.name() {
+                let region = bucket
+                    .bucket_region()
+                    .filter(|r| !r.is_empty())
+                    .map(str::to_string);
+                buckets.push((name.to_string(), region));
+            }
+        }
+    }
+    Ok(buckets)
+}
+
+async fn bucket_region(client: &aws_sdk_s3::Client, bucket: &str) -> Result<String, DescribeError> {
+    let result = client.get_bucket_location().bucket(bucket).send().await;
+    match classify("GetBucketLocation", result, &[])? {
+        Fetched::Present(output) => Ok(location_to_region(
+            output
+                .location_constraint()
+                .map(|c| c.as_str())
+                .unwrap_or_default(),
+        )),
+        Fetched::Absent => Ok("us-east-1".to_string()),
+    }
+}
+
+/// GetBucketLocation's legacy values: empty is us-east-1, `EU` eu-west-1.
+fn location_to_region(constraint: &str) -> String {
+    match constraint {
+        "" => "us-east-1".to_string(),
+        "EU" => "eu-west-1".to_string(),
+        other => other.to_string(),
+    }
+}
+
+async fn describe_bucket(
+    client: &aws_sdk_s3::Client,
+    home: &aws_sdk_s3::Client,
+    name: &str,
+    arn: &str,
+    region: &str,
+    account_block: &AccountPublicAccessBlock,
+) -> Result<S3Bucket, DescribeError> {
+    let (policy, replication, encryption, public_access_block, versioning, logging) = tokio::join!(
+        client.get_bucket_policy().bucket(name).send(),
+        client.get_bucket_replication().bucket(name).send(),
+        client.get_bucket_encryption().bucket(name).send(),
+        client.get_public_access_block().bucket(name).send(),
+        client.get_bucket_versioning().bucket(name).send(),
+        client.get_bucket_logging().bucket(name).send(),
+    );
+
+    // Report every failing call, not just the first, so one look at the
+    // error says which permissions are missing.
+    let mut outcome = Outcome::default();
+    let policy = outcome.keep(classify("GetBucketPolicy", policy, &["NoSuchBucketPolicy"]));
+    let replication = outcome.keep(classify(
+        "GetBucketReplication",
+        replication,
+        &["ReplicationConfigurationNotFoundError"],
+    ));
+    let encryption = outcome.keep(classify(
+        "GetBucketEncryption",
+        encryption,
+        &["ServerSideEncryptionConfigurationNotFoundError"],
+    ));
+    let public_access_block = outcome.keep(classify(
+        "GetPublicAccessBlock",
+        public_access_block,
+        &["NoSuchPublicAccessBlockConfiguration"],
+    ));
+    let versioning = outcome.keep(classify("GetBucketVersioning", versioning, &[]));
+    let logging = outcome.keep(classify("GetBucketLogging", logging, &[]));
+    if outcome.vanished {
+        return Err(DescribeError::Vanished);
+    }
+    if !outcome.failures.is_empty() {
+        return Err(DescribeError::Failed(outcome.failures.join("; ")));
+    }
+
+    let policy = policy
+        .and_then(|p| p.policy().map(str::to_string))
+        .map(|text| {
+            // Keep unparseable text verbatim: the rule reports the parse error.
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text))
+        });
+
+    let replication = match replication.and_then(|r| r.replication_configuration().cloned()) {
+        Some(config) => {
+            let mut rules = Vec::new();
+            for rule in config.rules() {
+                let destination = rule.destination();
+                let destination_bucket = destination
+                    .map(|d| d.bucket().to_string())
+                    .unwrap_or_default();
+                let status = rule.status().as_str().to_string();
+                let destination_region = if status == "Enabled" {
+                    destination_region(home, &destination_bucket).await
+                } else {
+                    None
+                };
+                rules.push(ReplicationRule {
+                    id: rule.id().map(str::to_string),
+                    status,
+                    priority: rule.priority(),
+                    destination_bucket,
+                    destination_account: destination.and_then(|d| d.account()).map(str::to_string),
+                    destination_region,
+                });
+            }
+            Some(Replication {
+                role: Some(config.role().to_string()).filter(|r| !r.is_empty()),
+                rules,
+            })
+        }
+        None => None,
+    };
+
+    let encryption = encryption
+        .and_then(|e| e.server_side_encryption_configuration().cloned())
+        .map(|config| Encryption {
+            rules: config
+                .rules()
+                .iter()
+                .filter_map(|rule| {
+                    let default = rule.apply_server_side_encryption_by_default()?;
+                    Some(EncryptionRule {
+                        algorithm: default.sse_algorithm().as_str().to_string(),
+                        kms_key_id: default.kms_master_key_id().map(str::to_string),
+                        bucket_key_enabled: rule.bucket_key_enabled(),
+                    })
+                })
+                .collect(),
+        });
+
+    let public_access_block = public_access_block
+        .and_then(|p| p.public_access_block_configuration().cloned())
+        .map(|c| PublicAccessBlock {
+            block_public_acls: c.block_public_acls().unwrap_or(false),
+            ignore_public_acls: c.ignore_public_acls().unwrap_or(false),
+            block_public_policy: c.block_public_policy().unwrap_or(false),
+            restrict_public_buckets: c.restrict_public_buckets().unwrap_or(false),
+        });
+
+    let versioning = versioning
+        .map(|v| Versioning {
+            status: v.status().map(|s| s.as_str().to_string()),
+            mfa_delete: v.mfa_delete().map(|m| m.as_str().to_string()),
+        })
+        .unwrap_or_default();
+
+    let logging = logging
+        .and_then(|l| l.logging_enabled().cloned())
+        .map(|l| AccessLogging {
+            target_bucket: l.target_bucket().to_string(),
+            target_prefix: l.target_prefix().to_string(),
+        });
+
+    Ok(S3Bucket {
+        name: name.to_string(),
+        arn: arn.to_string(),
+        region: region.to_string(),
+        policy,
+        replication,
+        encryption,
+        public_access_block,
+        account_public_access_block: account_block.clone(),
+        versioning,
+        logging,
+        receives_access_logs_from: Vec::new(),
+    })
+}
+
+/// Region of a replication destination (`arn:aws:s3:::name`). Best effort:
+/// the destination may be in another account we cannot read, which makes
+/// the region unknown, not the bucket's collection failed.
+async fn destination_region(home: &aws_sdk_s3::Client, destination_arn: &str) -> Option<String> {
+    let name = destination_arn
+        .rsplit(":::")
+        .next()
+        .filter(|n| !n.is_empty())?;
+    bucket_region(home, name).await.ok()
+}
+
+async fn account_public_access_block(
+    account: &AwsAccount,
+    home_region: &str,
+) -> AccountPublicAccessBlock {
+    let mut builder = aws_sdk_s3control::config::Builder::from(&account.sdk_config).region(
+        aws_sdk_s3control::config::Region::new(home_region.to_string()),
+    );
+    if let Some(url) = &account.endpoint_override {
+        // S3 Control's endpoint rules put the account id in the host name,
+        // which an emulator on 127.0.0.1 cannot serve.
+        builder = builder.endpoint_resolver(FixedEndpoint(url.clone()));
+    }
+    let client = aws_sdk_s3control::Client::from_conf(builder.build());
+    let result = client
+        .get_public_access_block()
+        .account_id(&account.account_id)
+        .send()
+        .await;
+    match result {
+        Ok(output) => match output.public_access_block_configuration() {
+            Some(c) => AccountPublicAccessBlock::Set(PublicAccessBlock {
+                block_public_acls: c.block_public_acls().unwrap_or(false),
+                ignore_public_acls: c.ignore_public_acls().unwrap_or(false),
+                block_public_policy: c.block_public_policy().unwrap_or(false),
+                restrict_public_buckets: c.restrict_public_buckets().unwrap_or(false),
+            }),
+            None => AccountPublicAccessBlock::Absent,
+        },
+        Err(err) if err.code() == Some("NoSuchPublicAccessBlockConfiguration") => {
+            AccountPublicAccessBlock::Absent
+        }
+        Err(err) => AccountPublicAccessBlock::Unknown {
+            error: format!("GetPublicAccessBlock (account): {}", describe_error(&err)),
+        },
+    }
+}
+
+#[derive(Debug)]
+struct FixedEndpoint(String);
+
+impl aws_sdk_s3control::config::endpoint::ResolveEndpoint for FixedEndpoint {
+    fn resolve_endpoint<'a>(
+        &'a self,
+        _params: &'a aws_sdk_s3control::config::endpoint::Params,
+    ) -> aws_sdk_s3control::config::endpoint::EndpointFuture<'a> {
+        aws_sdk_s3control::config::endpoint::EndpointFuture::ready(Ok(
+            aws_sdk_s3control::config::endpoint::Endpoint::builder()
+                .url(self.0.clone())
+                .build(),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn legacy_location_constraints_map_to_regions() {
+        assert_eq!(location_to_region(""), "us-east-1");
+        assert_eq!(location_to_region("EU"), "eu-west-1");
+        assert_eq!(location_to_region("ap-south-1"), "ap-south-1");
+    }
+}

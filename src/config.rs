@@ -1,0 +1,591 @@
+//! Configuration: a TOML file (see `config/driftwatch.toml`), then
+//! environment overrides, then validation that names every bad field.
+
+use crate::evaluate::{self, RuleOverride, RuleSettings, Severity};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+
+pub const ENV_DATABASE_URL: &str = "DRIFTWATCH_DATABASE_URL";
+pub const ENV_DATA_DIR: &str = "DRIFTWATCH_DATA_DIR";
+pub const ENV_AWS_ENDPOINT: &str = "AWS_ENDPOINT_URL";
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub database: DatabaseConfig,
+    #[serde(default)]
+    pub aws: AwsConfig,
+    /// Empty means one account: whatever the default credential chain gives.
+    #[serde(default)]
+    pub accounts: Vec<AccountConfig>,
+    #[serde(default)]
+    pub collectors: CollectorsConfig,
+    #[serde(default)]
+    pub rules: BTreeMap<String, RuleConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// A PostgreSQL URL. Absent: driftwatch runs its own local server.
+    pub url: Option<String>,
+    /// Where the local server keeps its data when `url` is absent.
+    pub data_dir: Option<PathBuf>,
+    #[serde(default = "default_max_connections")]
+    pub max_connections: u32,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        DatabaseConfig {
+            url: None,
+            data_dir: None,
+            max_connections: default_max_connections(),
+        }
+    }
+}
+
+fn default_max_connections() -> u32 {
+    8
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AwsConfig {
+    /// Send every AWS API call here instead of AWS (an emulator).
+    pub endpoint_url: Option<String>,
+    #[serde(default)]
+    pub retry_mode: RetryMode,
+    /// Attempts per API call, the first included.
+    #[serde(default = "default_max_attempts")]
+    pub max_attempts: u32,
+    /// Regions for accounts that do not list their own.
+    #[serde(default = "default_regions")]
+    pub default_regions: Vec<String>,
+}
+
+impl Default for AwsConfig {
+    fn default() -> Self {
+        AwsConfig {
+            endpoint_url: None,
+            retry_mode: RetryMode::default(),
+            max_attempts: default_max_attempts(),
+            default_regions: default_regions(),
+        }
+    }
+}
+
+fn default_max_attempts() -> u32 {
+    5
+}
+
+fn default_regions() -> Vec<String> {
+    vec!["us-east-1".to_string()]
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RetryMode {
+    Standard,
+    /// Standard retries plus client-side rate limiting when throttled: the
+    /// right default for a scanner that fans out across many resources.
+    #[default]
+    Adaptive,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountConfig {
+    /// A label for logs and reports; defaults to the account id.
+    pub name: Option<String>,
+    /// A profile of the shared AWS config/credentials files. With
+    /// `role_arn`, the profile supplies the credentials that assume it.
+    pub profile: Option<String>,
+    pub role_arn: Option<String>,
+    pub external_id: Option<String>,
+    pub session_name: Option<String>,
+    /// Regions to scan; defaults to `aws.default_regions`.
+    pub regions: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CollectorsConfig {
+    #[serde(default)]
+    pub s3: CollectorConfig,
+}
+
+impl CollectorsConfig {
+    pub fn iter(&self) -> impl Iterator<Item = (&'static str, &CollectorConfig)> {
+        [("s3", &self.s3)].into_iter()
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CollectorConfig {
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+    /// Cron expression with seconds: `sec min hour day-of-month month day-of-week`.
+    #[serde(default = "default_schedule")]
+    pub schedule: String,
+    /// Resources described at once within one account.
+    #[serde(default = "default_concurrency")]
+    pub concurrency: usize,
+}
+
+impl Default for CollectorConfig {
+    fn default() -> Self {
+        CollectorConfig {
+            enabled: true,
+            schedule: default_schedule(),
+            concurrency: default_concurrency(),
+        }
+    }
+}
+
+fn default_true() -> bool {
+    true
+}
+
+fn default_schedule() -> String {
+    "0 0 * * * *".to_string()
+}
+
+fn default_concurrency() -> usize {
+    8
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleConfig {
+    pub enabled: Option<bool>,
+    pub severity: Option<String>,
+}
+
+/// One problem with one field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigIssue {
+    pub field: String,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigIssue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.field, self.message)
+    }
+}
+
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path} is not valid: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("config {origin} has {} error(s):\n{}", issues.len(), issues.iter().map(|i| format!("  - {i}")).collect::<Vec<_>>().join("\n"))]
+    Invalid {
+        origin: String,
+        issues: Vec<ConfigIssue>,
+    },
+}
+
+impl Config {
+    /// Loads `path` (or built-in defaults when `None`), applies environment
+    /// overrides and validates.
+    pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+        let (mut config, origin) = match path {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.to_path_buf(),
+                    source,
+                })?;
+                (Config::parse(&text, path)?, path.display().to_string())
+            }
+            None => (Config::defaults(), "(built-in defaults)".to_string()),
+        };
+        config.apply_env(|key| std::env::var(key).ok());
+        let issues = config.validate();
+        if issues.is_empty() {
+            Ok(config)
+        } else {
+            Err(ConfigError::Invalid { origin, issues })
+        }
+    }
+
+    pub fn defaults() -> Config {
+        toml::from_str("")
+            .unwrap_or_else(|_| unreachable!("an empty config deserialises to defaults"))
+    }
+
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string().trim_end().to_string(),
+        })
+    }
+
+    /// Environment wins over the file, so that secrets and per-deployment
+    /// endpoints need not be committed.
+    pub fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) {
+        if let Some(url) = var(ENV_DATABASE_URL).filter(|v| !v.is_empty()) {
+            self.database.url = Some(url);
+        }
+        if let Some(dir) = var(ENV_DATA_DIR).filter(|v| !v.is_empty()) {
+            self.database.data_dir = Some(PathBuf::from(dir));
+        }
+        if let Some(url) = var(ENV_AWS_ENDPOINT).filter(|v| !v.is_empty()) {
+            self.aws.endpoint_url = Some(url);
+        }
+    }
+
+    /// Every problem, each with the path of its field.
+    pub fn validate(&self) -> Vec<ConfigIssue> {
+        let mut issues = Vec::new();
+        let mut issue =
+            |field: String, message: String| issues.push(ConfigIssue { field, message });
+
+        if let Some(url) = &self.database.url
+            && !(url.starts_with("postgres://") || url.starts_with("postgresql://"))
+        {
+            issue(
+                "database.url".into(),
+                "must be a postgres:// or postgresql:// URL".into(),
+            );
+        }
+        if self.database.max_connections == 0 {
+            issue(
+                "database.max_connections".into(),
+                "must be at least 1".into(),
+            );
+        }
+        if let Some(url) = &self.aws.endpoint_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            issue(
+                "aws.endpoint_url".into(),
+                format!("`{url}` must start with http:// or https://"),
+            );
+        }
+        if !(1..=20).contains(&self.aws.max_attempts) {
+            issue("aws.max_attempts".into(), "must be between 1 and 20".into());
+        }
+        if self.aws.default_regions.is_empty() {
+            issue(
+                "aws.default_regions".into(),
+                "must name at least one region".into(),
+            );
+        }
+        for (i, region) in self.aws.default_regions.iter().enumerate() {
+            if let Err(message) = check_region(region) {
+                issue(format!("aws.default_regions[{i}]"), message);
+            }
+        }
+
+        for (i, account) in self.accounts.iter().enumerate() {
+            let at = |field: &str| format!("accounts[{i}].{field}");
+            if let Some(arn) = &account.role_arn
+                && let Err(message) = check_role_arn(arn)
+            {
+                issue(at("role_arn"), message);
+            }
+            if account.role_arn.is_none() {
+                if account.external_id.is_some() {
+                    issue(at("external_id"), "is only used with role_arn".into());
+                }
+                if account.session_name.is_some() {
+                    issue(at("session_name"), "is only used with role_arn".into());
+                }
+            }
+            if let Some(profile) = &account.profile
+                && profile.trim().is_empty()
+            {
+                issue(at("profile"), "must not be empty".into());
+            }
+            if let Some(regions) = &account.regions {
+                if regions.is_empty() {
+                    issue(at("regions"), "must name at least one region".into());
+                }
+                for (j, region) in regions.iter().enumerate() {
+                    if let Err(message) = check_region(region) {
+                        issue(format!("accounts[{i}].regions[{j}]"), message);
+                    }
+                }
+            }
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for (i, account) in self.accounts.iter().enumerate() {
+            if let Some(name) = &account.name
+                && !names.insert(name)
+            {
+                issue(
+                    format!("accounts[{i}].name"),
+                    format!("`{name}` is used by another account"),
+                );
+            }
+        }
+
+        for (name, collector) in self.collectors.iter() {
+            if let Err(e) = croner::parser::CronParser::builder()
+                .seconds(croner::parser::Seconds::Required)
+                .build()
+                .parse(&collector.schedule)
+            {
+                issue(
+                    format!("collectors.{name}.schedule"),
+                    format!(
+                        "`{}` is not a cron expression with seconds (sec min hour dom month dow): {e}",
+                        collector.schedule
+                    ),
+                );
+            }
+            if !(1..=256).contains(&collector.concurrency) {
+                issue(
+                    format!("collectors.{name}.concurrency"),
+                    "must be between 1 and 256".into(),
+                );
+            }
+        }
+
+        for (id, rule) in &self.rules {
+            if evaluate::control(id).is_none() {
+                issue(
+                    format!("rules.\"{id}\""),
+                    format!(
+                        "no such control (known: {})",
+                        evaluate::CONTROLS
+                            .iter()
+                            .map(|c| c.id)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                );
+            }
+            if let Some(severity) = &rule.severity
+                && let Err(message) = severity.parse::<Severity>()
+            {
+                issue(format!("rules.\"{id}\".severity"), message);
+            }
+        }
+        issues
+    }
+
+    /// The rule settings, assuming `validate` passed.
+    pub fn rule_settings(&self) -> RuleSettings {
+        RuleSettings {
+            overrides: self
+                .rules
+                .iter()
+                .map(|(id, rule)| {
+                    let settings = RuleOverride {
+                        enabled: rule.enabled,
+                        severity: rule.severity.as_deref().and_then(|s| s.parse().ok()),
+                    };
+                    (id.clone(), settings)
+                })
+                .collect(),
+        }
+    }
+
+    /// The accounts to scan: those configured, or one for the default chain.
+    pub fn effective_accounts(&self) -> Vec<AccountConfig> {
+        if self.accounts.is_empty() {
+            vec![AccountConfig::default()]
+        } else {
+            self.accounts.clone()
+        }
+    }
+
+    pub fn regions_of<'a>(&'a self, account: &'a AccountConfig) -> &'a [String] {
+        account
+            .regions
+            .as_deref()
+            .unwrap_or(&self.aws.default_regions)
+    }
+}
+
+fn check_region(region: &str) -> Result<(), String> {
+    // e.g. us-east-1, eu-central-2, us-gov-west-1, cn-northwest-1
+    let parts: Vec<&str> = region.split('-').collect();
+    let well_formed = parts.len() >= 3
+        && parts[0].len() == 2
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        })
+        && parts
+            .last()
+            .is_some_and(|p| p.chars().all(|c| c.is_ascii_digit()));
+    if well_formed {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{region}` is not an AWS region name (like eu-west-1)"
+        ))
+    }
+}
+
+fn check_role_arn(arn: &str) -> Result<(), String> {
+    // arn:PARTITION:iam::ACCOUNT:role/PATH/NAME
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let ok = parts.len() == 6
+        && parts[0] == "arn"
+        && parts[1].starts_with("aws")
+        && parts[2] == "iam"
+        && parts[3].is_empty()
+        && parts[4].len() == 12
+        && parts[4].chars().all(|c| c.is_ascii_digit())
+        && parts[5]
+            .strip_prefix("role/")
+            .is_some_and(|name| !name.is_empty());
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{arn}` is not an IAM role ARN (arn:aws:iam::123456789012:role/NAME)"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(text, Path::new("driftwatch.toml"))
+    }
+
+    fn fields(text: &str) -> Vec<String> {
+        parse(text)
+            .expect("parses")
+            .validate()
+            .into_iter()
+            .map(|i| i.field)
+            .collect()
+    }
+
+    #[test]
+    fn empty_config_is_valid_defaults() {
+        let config = Config::defaults();
+        assert!(config.validate().is_empty());
+        assert_eq!(config.effective_accounts().len(), 1);
+        assert_eq!(config.aws.retry_mode, RetryMode::Adaptive);
+        assert!(config.collectors.s3.enabled);
+    }
+
+    #[test]
+    fn the_shipped_example_config_is_valid() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/driftwatch.toml");
+        let text = std::fs::read_to_string(&path).expect("example config exists");
+        let config = Config::parse(&text, &path).expect("example parses");
+        assert_eq!(config.validate(), vec![]);
+    }
+
+    #[test]
+    fn unknown_fields_are_rejected_with_file_and_field() {
+        let err = parse("[aws]\nendpoint = \"http://x\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("driftwatch.toml"), "{err}");
+        assert!(err.contains("unknown field `endpoint`"), "{err}");
+        assert!(err.contains("line 2"), "{err}");
+    }
+
+    #[test]
+    fn type_errors_name_the_line() {
+        let err = parse("[collectors.s3]\nconcurrency = \"eight\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("line 2"), "{err}");
+    }
+
+    #[test]
+    fn every_bad_field_is_reported_with_its_path() {
+        let got = fields(
+            r#"
+            [database]
+            url = "mysql://x"
+            [aws]
+            max_attempts = 0
+            endpoint_url = "127.0.0.1:5000"
+            [[accounts]]
+            role_arn = "arn:aws:iam::12:role/x"
+            regions = ["eu-west-1", "Europe"]
+            [[accounts]]
+            external_id = "abc"
+            [collectors.s3]
+            schedule = "every hour"
+            concurrency = 0
+            [rules."s3.nope"]
+            [rules."s3.versioning"]
+            severity = "urgent"
+            "#,
+        );
+        assert_eq!(
+            got,
+            vec![
+                "database.url",
+                "aws.endpoint_url",
+                "aws.max_attempts",
+                "accounts[0].role_arn",
+                "accounts[0].regions[1]",
+                "accounts[1].external_id",
+                "collectors.s3.schedule",
+                "collectors.s3.concurrency",
+                "rules.\"s3.nope\"",
+                "rules.\"s3.versioning\".severity",
+            ]
+        );
+    }
+
+    #[test]
+    fn duplicate_account_names_are_rejected() {
+        let got = fields("[[accounts]]\nname = \"a\"\n[[accounts]]\nname = \"a\"\n");
+        assert_eq!(got, vec!["accounts[1].name"]);
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let mut config = parse("[database]\nurl = \"postgres://file/db\"\n").expect("parses");
+        config.apply_env(|key| match key {
+            ENV_DATABASE_URL => Some("postgres://env/db".into()),
+            ENV_AWS_ENDPOINT => Some("http://127.0.0.1:5000".into()),
+            _ => None,
+        });
+        assert_eq!(config.database.url.as_deref(), Some("postgres://env/db"));
+        assert_eq!(
+            config.aws.endpoint_url.as_deref(),
+            Some("http://127.0.0.1:5000")
+        );
+    }
+
+    #[test]
+    fn rule_overrides_reach_the_rule_settings() {
+        let config = parse("[rules.\"s3.versioning\"]\nseverity = \"high\"\nenabled = false\n")
+            .expect("parses");
+        let settings = config.rule_settings();
+        assert_eq!(
+            settings.overrides.get("s3.versioning"),
+            Some(&RuleOverride {
+                enabled: Some(false),
+                severity: Some(Severity::High)
+            })
+        );
+    }
+
+    #[test]
+    fn region_and_arn_shapes() {
+        assert!(check_region("us-gov-west-1").is_ok());
+        assert!(check_region("eu-central-2").is_ok());
+        assert!(check_region("eu-west").is_err());
+        assert!(check_role_arn("arn:aws:iam::123456789012:role/path/audit").is_ok());
+        assert!(check_role_arn("arn:aws:iam::123456789012:user/audit").is_err());
+    }
+}

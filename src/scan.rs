@@ -1,0 +1,208 @@
+//! One scan of everything configured: collect → (previous state from the
+//! store) → drift and evaluation → record, one transaction per scope.
+
+use crate::collect::{self, Collection};
+use crate::config::{AccountConfig, Config};
+use crate::drift::{self, DriftEvent, Observation};
+use crate::evaluate::{self, Evaluation, RuleSettings};
+use crate::store::{ScanRecord, ScanStatus, Scope, Store, StoreError, Transition};
+use chrono::Utc;
+use std::collections::BTreeMap;
+use tracing::{info, warn};
+
+/// What one scope's scan did, for the summary a person reads.
+#[derive(Debug)]
+pub struct ScopeReport {
+    pub scope: Scope,
+    pub scan_id: i64,
+    pub status: ScanStatus,
+    pub error: Option<String>,
+    pub resources: usize,
+    pub failed_resources: usize,
+    pub drift: Vec<DriftEvent>,
+    pub transitions: Vec<Transition>,
+}
+
+/// Runs every enabled collector for every configured account once.
+///
+/// Collection failures (credentials, API errors) are recorded as failed or
+/// partial scans and do not stop the others. Only a database failure is an
+/// error: then the results could not be kept.
+pub async fn scan_once(config: &Config, store: &Store) -> Result<Vec<ScopeReport>, StoreError> {
+    let settings = config.rule_settings();
+    let mut reports = Vec::new();
+    for account in config.effective_accounts() {
+        let home_region = config
+            .regions_of(&account)
+            .first()
+            .cloned()
+            .unwrap_or_else(|| "us-east-1".into());
+        let connected = collect::connect_account(&config.aws, &account, &home_region).await;
+        for (collector, collector_config) in config.collectors.iter() {
+            if !collector_config.enabled {
+                continue;
+            }
+            let report = match &connected {
+                Ok(aws) => {
+                    let span = tracing::info_span!("scan", collector, account = %aws.account_id);
+                    let _guard = span.enter();
+                    let collection = match collector {
+                        "s3" => collect::s3::collect(aws, collector_config.concurrency).await,
+                        other => {
+                            unreachable!("collector {other} is listed in config but not wired")
+                        }
+                    };
+                    let scope = Scope {
+                        collector: collector.to_string(),
+                        account_id: aws.account_id.clone(),
+                        account_name: aws.name.clone(),
+                        region: collection.scope_region.clone(),
+                    };
+                    record_collection(store, scope, collection, &settings).await?
+                }
+                Err(error) => {
+                    warn!(%error, "account unavailable");
+                    let now = Utc::now();
+                    let scope = unreachable_account_scope(&account, collector);
+                    let tx = store.begin_scope(&scope).await?;
+                    let scan_id = tx.record_failure(now, now, &error.to_string()).await?;
+                    ScopeReport {
+                        scope,
+                        scan_id,
+                        status: ScanStatus::Failed,
+                        error: Some(error.to_string()),
+                        resources: 0,
+                        failed_resources: 0,
+                        drift: Vec::new(),
+                        transitions: Vec::new(),
+                    }
+                }
+            };
+            reports.push(report);
+        }
+    }
+    Ok(reports)
+}
+
+/// An account whose credentials failed has no verified id; the role ARN
+/// carries it when configured, otherwise the label stands in.
+fn unreachable_account_scope(account: &AccountConfig, collector: &str) -> Scope {
+    let label = account
+        .name
+        .clone()
+        .or_else(|| account.profile.clone())
+        .unwrap_or_else(|| "default".into());
+    let account_id = account
+        .role_arn
+        .as_deref()
+        .and_then(|arn| arn.split(':').nth(4))
+        .map(str::to_string)
+        .unwrap_or_else(|| label.clone());
+    Scope {
+        collector: collector.to_string(),
+        account_id,
+        account_name: label,
+        region: match collector {
+            collect::s3::COLLECTOR => collect::s3::SCOPE_REGION.to_string(),
+            _ => "unknown".to_string(),
+        },
+    }
+}
+
+/// Stores one collection: diffs it against the scope's previous state,
+/// evaluates it, and writes everything in one transaction.
+pub async fn record_collection(
+    store: &Store,
+    scope: Scope,
+    collection: Collection,
+    settings: &RuleSettings,
+) -> Result<ScopeReport, StoreError> {
+    let tx = store.begin_scope(&scope).await?;
+    if let Err(error) = &collection.listing {
+        warn!(%error, "collection failed: nothing listed, nothing diffed");
+        let scan_id = tx
+            .record_failure(collection.started_at, collection.finished_at, error)
+            .await?;
+        return Ok(ScopeReport {
+            scan_id,
+            status: ScanStatus::Failed,
+            error: Some(error.clone()),
+            resources: 0,
+            failed_resources: 0,
+            drift: Vec::new(),
+            transitions: Vec::new(),
+            scope,
+        });
+    }
+    let mut tx = tx;
+    let previous = tx.previous_state().await?;
+    let previous_documents: BTreeMap<String, Option<&serde_json::Value>> = previous
+        .iter()
+        .map(|(arn, p)| (arn.clone(), p.document.as_ref().map(|(doc, _)| doc)))
+        .collect();
+    let observed: BTreeMap<String, Observation<'_>> = collection
+        .resources
+        .iter()
+        .map(|r| {
+            let observation = match &r.document {
+                Ok(doc) => Observation::Collected(doc),
+                Err(_) => Observation::Failed,
+            };
+            (r.arn.clone(), observation)
+        })
+        .collect();
+    let complete = collection.is_complete();
+    let drift_events = drift::detect(&previous_documents, &observed, complete);
+    let evaluations: BTreeMap<String, Vec<Evaluation>> = collection
+        .resources
+        .iter()
+        .map(|r| (r.arn.clone(), evaluate::evaluate(r, settings)))
+        .collect();
+
+    let failed: Vec<String> = collection
+        .resources
+        .iter()
+        .filter_map(|r| r.document.as_ref().err().map(|e| format!("{}: {e}", r.arn)))
+        .collect();
+    let mut problems = collection.warnings.clone();
+    problems.extend(failed.iter().cloned());
+    let status = if complete {
+        ScanStatus::Ok
+    } else {
+        ScanStatus::Partial
+    };
+    let error = (!problems.is_empty()).then(|| problems.join("\n"));
+
+    let summary = tx
+        .record(
+            ScanRecord {
+                started_at: collection.started_at,
+                finished_at: collection.finished_at,
+                status,
+                error: error.clone(),
+                resources: &collection.resources,
+                drift: &drift_events,
+                evaluations: &evaluations,
+            },
+            &previous,
+        )
+        .await?;
+    info!(
+        scan_id = summary.scan_id,
+        status = status.as_str(),
+        resources = collection.resources.len(),
+        failed = failed.len(),
+        drift = drift_events.len(),
+        "scan recorded"
+    );
+    Ok(ScopeReport {
+        scope,
+        scan_id: summary.scan_id,
+        status,
+        error,
+        resources: collection.resources.len(),
+        failed_resources: failed.len(),
+        drift: drift_events,
+        transitions: summary.transitions,
+    })
+}

@@ -1,0 +1,974 @@
+//! PostgreSQL: the only module that speaks SQL.
+//!
+//! A scan is recorded through a [`ScopeTransaction`]: it takes a per-scope
+//! advisory lock, reads the previous state of the scope, and writes the
+//! scan, its snapshots, drift and findings in one transaction. A
+//! half-written scan therefore never exists, and two writers of the same
+//! scope cannot diff against each other's uncommitted state.
+
+pub mod local;
+
+use crate::drift::{DriftEvent, DriftKind};
+use crate::evaluate::{Evaluation, FindingStatus};
+use crate::model::ResourceRecord;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::{Postgres, Row, Transaction};
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+use thiserror::Error;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("cannot connect to PostgreSQL at {target}: {source}")]
+    Connect {
+        target: String,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("database error while {context}: {source}")]
+    Query {
+        context: &'static str,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("stored data is inconsistent: {0}")]
+    Inconsistent(String),
+}
+
+trait Context<T> {
+    fn context(self, context: &'static str) -> Result<T, StoreError>;
+}
+
+impl<T> Context<T> for Result<T, sqlx::Error> {
+    fn context(self, context: &'static str) -> Result<T, StoreError> {
+        self.map_err(|source| StoreError::Query { context, source })
+    }
+}
+
+/// The URL with any password replaced, for messages and logs.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let Some((userinfo, host)) = rest.rsplit_once('@') else {
+        return url.to_string();
+    };
+    match userinfo.split_once(':') {
+        Some((user, _password)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_string(),
+    }
+}
+
+/// The collection a scan belongs to: what "previous" and "deleted" are
+/// relative to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scope {
+    pub collector: String,
+    pub account_id: String,
+    pub account_name: String,
+    /// The region collected, or `global` for account-wide collectors (S3).
+    pub region: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ScanStatus {
+    Ok,
+    Partial,
+    Failed,
+}
+
+impl ScanStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ScanStatus::Ok => "ok",
+            ScanStatus::Partial => "partial",
+            ScanStatus::Failed => "failed",
+        }
+    }
+}
+
+/// A live resource of the scope before this scan.
+#[derive(Debug, Clone)]
+pub struct PreviousResource {
+    pub resource_id: i64,
+    /// The last successfully collected document, and the scan that saw it.
+    pub document: Option<(Value, i64)>,
+}
+
+/// Everything one scan produced, ready to be written.
+pub struct ScanRecord<'a> {
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    pub status: ScanStatus,
+    pub error: Option<String>,
+    pub resources: &'a [ResourceRecord],
+    pub drift: &'a [DriftEvent],
+    /// Evaluations per resource ARN.
+    pub evaluations: &'a BTreeMap<String, Vec<Evaluation>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TransitionKind {
+    /// First evaluation of this control on this resource.
+    New,
+    /// Decided pass -> fail.
+    Regression,
+    /// Decided fail -> pass, or a failing resource deleted.
+    Resolution,
+    /// Any other change (to or from unknown) that leaves the decided
+    /// status as it was.
+    Changed,
+}
+
+impl TransitionKind {
+    fn as_str(&self) -> &'static str {
+        match self {
+            TransitionKind::New => "new",
+            TransitionKind::Regression => "regression",
+            TransitionKind::Resolution => "resolution",
+            TransitionKind::Changed => "changed",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Transition {
+    pub arn: String,
+    pub control_id: String,
+    pub old_status: Option<String>,
+    pub new_status: String,
+    pub kind: TransitionKind,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ScanSummary {
+    pub scan_id: i64,
+    pub transitions: Vec<Transition>,
+}
+
+#[derive(Clone)]
+pub struct Store {
+    pool: PgPool,
+}
+
+impl Store {
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Store, StoreError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(Duration::from_secs(15))
+            .connect(url)
+            .await
+            .map_err(|source| StoreError::Connect {
+                target: redact_url(url),
+                source,
+            })?;
+        Ok(Store { pool })
+    }
+
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        MIGRATOR.run(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Opens the transaction in which one scan of `scope` is recorded.
+    pub async fn begin_scope<'s>(
+        &'s self,
+        scope: &'s Scope,
+    ) -> Result<ScopeTransaction<'s>, StoreError> {
+        let mut tx = self
+            .pool
+            .begin()
+            .await
+            .context("starting a scan transaction")?;
+        let key = format!("{}/{}/{}", scope.collector, scope.account_id, scope.region);
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+            .bind(&key)
+            .execute(&mut *tx)
+            .await
+            .context("locking the scan scope")?;
+        Ok(ScopeTransaction { tx, scope })
+    }
+
+    pub async fn findings(&self, filter: &FindingFilter) -> Result<Vec<FindingRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT r.arn, r.resource_type, r.account_id, r.region, f.control_id, f.status,
+                    f.severity, f.evidence, f.first_seen_at, f.status_since, f.last_seen_at,
+                    f.resolved_at
+               FROM findings f JOIN resources r ON r.id = f.resource_id
+              WHERE r.deleted_at IS NULL
+                AND ($1::text IS NULL OR f.status = $1)
+                AND ($2::text IS NULL OR f.control_id = $2)
+                AND ($3::text IS NULL OR r.account_id = $3)
+              ORDER BY CASE f.severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1
+                       WHEN 'medium' THEN 2 WHEN 'low' THEN 3 ELSE 4 END,
+                       f.control_id, r.arn",
+        )
+        .bind(filter.status.map(FindingStatus::as_str))
+        .bind(filter.control_id.as_deref())
+        .bind(filter.account_id.as_deref())
+        .fetch_all(&self.pool)
+        .await
+        .context("listing findings")?;
+        rows.iter()
+            .map(|row| {
+                Ok(FindingRow {
+                    arn: row.try_get("arn")?,
+                    resource_type: row.try_get("resource_type")?,
+                    account_id: row.try_get("account_id")?,
+                    region: row.try_get("region")?,
+                    control_id: row.try_get("control_id")?,
+                    status: row.try_get("status")?,
+                    severity: row.try_get("severity")?,
+                    evidence: row.try_get("evidence")?,
+                    first_seen_at: row.try_get("first_seen_at")?,
+                    status_since: row.try_get("status_since")?,
+                    last_seen_at: row.try_get("last_seen_at")?,
+                    resolved_at: row.try_get("resolved_at")?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .context("reading findings")
+    }
+
+    pub async fn drift_events(&self, filter: &DriftFilter) -> Result<Vec<DriftRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT d.id, r.arn, r.resource_type, r.account_id, r.region, d.kind, d.changes,
+                    d.from_scan_id, d.to_scan_id, d.detected_at
+               FROM drift_events d JOIN resources r ON r.id = d.resource_id
+              WHERE ($1::timestamptz IS NULL OR d.detected_at >= $1)
+                AND ($2::text IS NULL OR r.arn = $2)
+              ORDER BY d.detected_at, d.id
+              LIMIT $3",
+        )
+        .bind(filter.since)
+        .bind(filter.arn.as_deref())
+        .bind(filter.limit)
+        .fetch_all(&self.pool)
+        .await
+        .context("listing drift events")?;
+        rows.iter()
+            .map(|row| {
+                Ok(DriftRow {
+                    id: row.try_get("id")?,
+                    arn: row.try_get("arn")?,
+                    resource_type: row.try_get("resource_type")?,
+                    account_id: row.try_get("account_id")?,
+                    region: row.try_get("region")?,
+                    kind: row.try_get("kind")?,
+                    changes: row.try_get("changes")?,
+                    from_scan_id: row.try_get("from_scan_id")?,
+                    to_scan_id: row.try_get("to_scan_id")?,
+                    detected_at: row.try_get("detected_at")?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .context("reading drift events")
+    }
+
+    pub async fn scans(&self, limit: i64) -> Result<Vec<ScanRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, account_id, account_name, region, collector, started_at, finished_at,
+                    status, error, resource_count, failed_count
+               FROM scans ORDER BY id DESC LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .context("listing scans")?;
+        rows.iter()
+            .map(|row| {
+                Ok(ScanRow {
+                    id: row.try_get("id")?,
+                    account_id: row.try_get("account_id")?,
+                    account_name: row.try_get("account_name")?,
+                    region: row.try_get("region")?,
+                    collector: row.try_get("collector")?,
+                    started_at: row.try_get("started_at")?,
+                    finished_at: row.try_get("finished_at")?,
+                    status: row.try_get("status")?,
+                    error: row.try_get("error")?,
+                    resource_count: row.try_get("resource_count")?,
+                    failed_count: row.try_get("failed_count")?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .context("reading scans")
+    }
+
+    /// Total bytes of distinct documents and snapshot rows, for measuring
+    /// how storage grows.
+    pub async fn storage_counts(&self) -> Result<StorageCounts, StoreError> {
+        let row = sqlx::query(
+            "SELECT (SELECT count(*) FROM documents) AS documents,
+                    (SELECT coalesce(sum(size_bytes), 0)::bigint FROM documents) AS document_bytes,
+                    (SELECT count(*) FROM resource_snapshots) AS snapshots",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .context("counting storage")?;
+        Ok(StorageCounts {
+            documents: row.try_get("documents").context("reading storage counts")?,
+            document_bytes: row
+                .try_get("document_bytes")
+                .context("reading storage counts")?,
+            snapshots: row.try_get("snapshots").context("reading storage counts")?,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct StorageCounts {
+    pub documents: i64,
+    pub document_bytes: i64,
+    pub snapshots: i64,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct FindingFilter {
+    pub status: Option<FindingStatus>,
+    pub control_id: Option<String>,
+    pub account_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FindingRow {
+    pub arn: String,
+    pub resource_type: String,
+    pub account_id: String,
+    pub region: String,
+    pub control_id: String,
+    pub status: String,
+    pub severity: String,
+    pub evidence: Value,
+    pub first_seen_at: DateTime<Utc>,
+    pub status_since: DateTime<Utc>,
+    pub last_seen_at: DateTime<Utc>,
+    pub resolved_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct DriftFilter {
+    pub since: Option<DateTime<Utc>>,
+    pub arn: Option<String>,
+    pub limit: i64,
+}
+
+impl Default for DriftFilter {
+    fn default() -> Self {
+        DriftFilter {
+            since: None,
+            arn: None,
+            limit: 1000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DriftRow {
+    pub id: i64,
+    pub arn: String,
+    pub resource_type: String,
+    pub account_id: String,
+    pub region: String,
+    pub kind: String,
+    pub changes: Value,
+    pub from_scan_id: Option<i64>,
+    pub to_scan_id: i64,
+    pub detected_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ScanRow {
+    pub id: i64,
+    pub account_id: String,
+    pub account_name: String,
+    pub region: String,
+    pub collector: String,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    pub status: String,
+    pub error: Option<String>,
+    pub resource_count: i32,
+    pub failed_count: i32,
+}
+
+/// Canonical JSON (object keys sorted at every depth) so that equal
+/// documents hash equally whatever order they were built in.
+pub fn canonical_json(value: &Value) -> String {
+    fn write(value: &Value, out: &mut String) {
+        match value {
+            Value::Object(map) => {
+                let mut keys: Vec<&String> = map.keys().collect();
+                keys.sort();
+                out.push('{');
+                for (i, key) in keys.into_iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    out.push_str(&Value::String(key.clone()).to_string());
+                    out.push(':');
+                    write(&map[key], out);
+                }
+                out.push('}');
+            }
+            Value::Array(items) => {
+                out.push('[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    write(item, out);
+                }
+                out.push(']');
+            }
+            scalar => out.push_str(&scalar.to_string()),
+        }
+    }
+    let mut out = String::new();
+    write(value, &mut out);
+    out
+}
+
+pub fn document_hash(canonical: &str) -> String {
+    hex::encode(Sha256::digest(canonical.as_bytes()))
+}
+
+pub struct ScopeTransaction<'s> {
+    tx: Transaction<'static, Postgres>,
+    scope: &'s Scope,
+}
+
+impl ScopeTransaction<'_> {
+    /// The live resources of the scope, each with its last successfully
+    /// collected document.
+    pub async fn previous_state(
+        &mut self,
+    ) -> Result<BTreeMap<String, PreviousResource>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT r.id, r.arn, d.body, s.scan_id
+               FROM resources r
+               LEFT JOIN LATERAL (
+                    SELECT rs.document_hash, rs.scan_id
+                      FROM resource_snapshots rs
+                     WHERE rs.resource_id = r.id AND rs.document_hash IS NOT NULL
+                     ORDER BY rs.scan_id DESC
+                     LIMIT 1) s ON TRUE
+               LEFT JOIN documents d ON d.hash = s.document_hash
+              WHERE r.collector = $1 AND r.account_id = $2 AND r.scope_region = $3
+                AND r.deleted_at IS NULL",
+        )
+        .bind(&self.scope.collector)
+        .bind(&self.scope.account_id)
+        .bind(&self.scope.region)
+        .fetch_all(&mut *self.tx)
+        .await
+        .context("reading the previous state of the scope")?;
+        let mut previous = BTreeMap::new();
+        for row in rows {
+            let arn: String = row.try_get("arn").context("reading previous state")?;
+            let resource_id: i64 = row.try_get("id").context("reading previous state")?;
+            let body: Option<Value> = row.try_get("body").context("reading previous state")?;
+            let scan_id: Option<i64> = row.try_get("scan_id").context("reading previous state")?;
+            previous.insert(
+                arn,
+                PreviousResource {
+                    resource_id,
+                    document: body.zip(scan_id),
+                },
+            );
+        }
+        Ok(previous)
+    }
+
+    /// Writes the scan and commits.
+    pub async fn record(
+        mut self,
+        scan: ScanRecord<'_>,
+        previous: &BTreeMap<String, PreviousResource>,
+    ) -> Result<ScanSummary, StoreError> {
+        let failed_count = scan
+            .resources
+            .iter()
+            .filter(|r| r.document.is_err())
+            .count();
+        let scan_id: i64 = sqlx::query_scalar(
+            "INSERT INTO scans (account_id, account_name, region, collector, started_at,
+                                finished_at, status, error, resource_count, failed_count)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+        )
+        .bind(&self.scope.account_id)
+        .bind(&self.scope.account_name)
+        .bind(&self.scope.region)
+        .bind(&self.scope.collector)
+        .bind(scan.started_at)
+        .bind(scan.finished_at)
+        .bind(scan.status.as_str())
+        .bind(&scan.error)
+        .bind(i32::try_from(scan.resources.len()).unwrap_or(i32::MAX))
+        .bind(i32::try_from(failed_count).unwrap_or(i32::MAX))
+        .fetch_one(&mut *self.tx)
+        .await
+        .context("inserting the scan")?;
+
+        let now = scan.finished_at;
+        let resource_ids = self.upsert_resources(scan.resources, now).await?;
+        self.insert_snapshots(scan_id, scan.resources, &resource_ids)
+            .await?;
+        self.insert_drift(scan_id, scan.drift, previous, &resource_ids, now)
+            .await?;
+        let mut transitions = self
+            .upsert_findings(scan_id, scan.evaluations, &resource_ids, now)
+            .await?;
+        transitions.extend(
+            self.resolve_deleted(scan_id, scan.drift, previous, now)
+                .await?,
+        );
+
+        self.tx.commit().await.context("committing the scan")?;
+        Ok(ScanSummary {
+            scan_id,
+            transitions,
+        })
+    }
+
+    /// Records a scan that could not list its scope at all: no snapshots,
+    /// no drift, no findings touched.
+    pub async fn record_failure(
+        mut self,
+        started_at: DateTime<Utc>,
+        finished_at: DateTime<Utc>,
+        error: &str,
+    ) -> Result<i64, StoreError> {
+        let scan_id: i64 = sqlx::query_scalar(
+            "INSERT INTO scans (account_id, account_name, region, collector, started_at,
+                                finished_at, status, error)
+             VALUES ($1, $2, $3, $4, $5, $6, 'failed', $7) RETURNING id",
+        )
+        .bind(&self.scope.account_id)
+        .bind(&self.scope.account_name)
+        .bind(&self.scope.region)
+        .bind(&self.scope.collector)
+        .bind(started_at)
+        .bind(finished_at)
+        .bind(error)
+        .fetch_one(&mut *self.tx)
+        .await
+        .context("inserting the failed scan")?;
+        self.tx
+            .commit()
+            .await
+            .context("committing the failed scan")?;
+        Ok(scan_id)
+    }
+
+    async fn upsert_resources(
+        &mut self,
+        resources: &[ResourceRecord],
+        now: DateTime<Utc>,
+    ) -> Result<HashMap<String, i64>, StoreError> {
+        let arns: Vec<&str> = resources.iter().map(|r| r.arn.as_str()).collect();
+        let types: Vec<&str> = resources.iter().map(|r| r.resource_type.as_str()).collect();
+        let names: Vec<&str> = resources.iter().map(|r| r.name.as_str()).collect();
+        let regions: Vec<&str> = resources.iter().map(|r| r.region.as_str()).collect();
+        let rows = sqlx::query(
+            "INSERT INTO resources (arn, resource_type, name, region, account_id, collector,
+                                    scope_region, first_seen_at, last_seen_at)
+             SELECT arn, resource_type, name, region, $5, $6, $7, $8, $8
+               FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[])
+                    AS t(arn, resource_type, name, region)
+             ON CONFLICT (arn) DO UPDATE SET
+                    resource_type = EXCLUDED.resource_type, name = EXCLUDED.name,
+                    region = EXCLUDED.region, account_id = EXCLUDED.account_id,
+                    collector = EXCLUDED.collector, scope_region = EXCLUDED.scope_region,
+                    last_seen_at = EXCLUDED.last_seen_at, deleted_at = NULL
+             RETURNING id, arn",
+        )
+        .bind(&arns)
+        .bind(&types)
+        .bind(&names)
+        .bind(&regions)
+        .bind(&self.scope.account_id)
+        .bind(&self.scope.collector)
+        .bind(&self.scope.region)
+        .bind(now)
+        .fetch_all(&mut *self.tx)
+        .await
+        .context("upserting resources")?;
+        rows.iter()
+            .map(|row| Ok((row.try_get("arn")?, row.try_get("id")?)))
+            .collect::<Result<_, sqlx::Error>>()
+            .context("reading resource ids")
+    }
+
+    async fn insert_snapshots(
+        &mut self,
+        scan_id: i64,
+        resources: &[ResourceRecord],
+        resource_ids: &HashMap<String, i64>,
+    ) -> Result<(), StoreError> {
+        let mut hashes = Vec::new();
+        let mut bodies = Vec::new();
+        let mut sizes = Vec::new();
+        let mut snapshot_ids = Vec::new();
+        let mut snapshot_hashes: Vec<Option<String>> = Vec::new();
+        let mut snapshot_errors: Vec<Option<&str>> = Vec::new();
+        for resource in resources {
+            let id = *resource_ids
+                .get(&resource.arn)
+                .ok_or_else(|| StoreError::Inconsistent(format!("no id for {}", resource.arn)))?;
+            snapshot_ids.push(id);
+            match &resource.document {
+                Ok(document) => {
+                    let canonical = canonical_json(document);
+                    let hash = document_hash(&canonical);
+                    sizes.push(i32::try_from(canonical.len()).unwrap_or(i32::MAX));
+                    snapshot_hashes.push(Some(hash.clone()));
+                    snapshot_errors.push(None);
+                    hashes.push(hash);
+                    bodies.push(canonical);
+                }
+                Err(error) => {
+                    snapshot_hashes.push(None);
+                    snapshot_errors.push(Some(error.as_str()));
+                }
+            }
+        }
+        // Unchanged resources reference the document already stored.
+        sqlx::query(
+            "INSERT INTO documents (hash, body, size_bytes)
+             SELECT hash, body::jsonb, size FROM UNNEST($1::text[], $2::text[], $3::int[])
+                    AS t(hash, body, size)
+             ON CONFLICT (hash) DO NOTHING",
+        )
+        .bind(&hashes)
+        .bind(&bodies)
+        .bind(&sizes)
+        .execute(&mut *self.tx)
+        .await
+        .context("storing documents")?;
+        sqlx::query(
+            "INSERT INTO resource_snapshots (scan_id, resource_id, document_hash, collection_error)
+             SELECT $1, resource_id, hash, error
+               FROM UNNEST($2::bigint[], $3::text[], $4::text[]) AS t(resource_id, hash, error)",
+        )
+        .bind(scan_id)
+        .bind(&snapshot_ids)
+        .bind(&snapshot_hashes)
+        .bind(&snapshot_errors)
+        .execute(&mut *self.tx)
+        .await
+        .context("storing snapshots")?;
+        Ok(())
+    }
+
+    async fn insert_drift(
+        &mut self,
+        scan_id: i64,
+        drift: &[DriftEvent],
+        previous: &BTreeMap<String, PreviousResource>,
+        resource_ids: &HashMap<String, i64>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut ids = Vec::new();
+        let mut kinds = Vec::new();
+        let mut changes = Vec::new();
+        let mut from_scans: Vec<Option<i64>> = Vec::new();
+        for event in drift {
+            let before = previous.get(&event.arn);
+            let id = resource_ids
+                .get(&event.arn)
+                .copied()
+                .or(before.map(|p| p.resource_id))
+                .ok_or_else(|| {
+                    StoreError::Inconsistent(format!("drift for unknown resource {}", event.arn))
+                })?;
+            ids.push(id);
+            kinds.push(event.kind.as_str());
+            changes.push(serde_json::to_string(&event.changes).unwrap_or_else(|_| "[]".into()));
+            from_scans.push(before.and_then(|p| p.document.as_ref().map(|(_, scan)| *scan)));
+        }
+        sqlx::query(
+            "INSERT INTO drift_events (resource_id, kind, changes, from_scan_id, to_scan_id, detected_at)
+             SELECT resource_id, kind, changes::jsonb, from_scan, $5, $6
+               FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::bigint[])
+                    WITH ORDINALITY AS t(resource_id, kind, changes, from_scan, n)
+              ORDER BY n",
+        )
+        .bind(&ids)
+        .bind(&kinds)
+        .bind(&changes)
+        .bind(&from_scans)
+        .bind(scan_id)
+        .bind(now)
+        .execute(&mut *self.tx)
+        .await
+        .context("storing drift events")?;
+
+        let deleted: Vec<i64> = drift
+            .iter()
+            .filter(|e| e.kind == DriftKind::Deleted)
+            .filter_map(|e| previous.get(&e.arn).map(|p| p.resource_id))
+            .collect();
+        sqlx::query("UPDATE resources SET deleted_at = $2 WHERE id = ANY($1)")
+            .bind(&deleted)
+            .bind(now)
+            .execute(&mut *self.tx)
+            .await
+            .context("marking deleted resources")?;
+        Ok(())
+    }
+
+    async fn upsert_findings(
+        &mut self,
+        scan_id: i64,
+        evaluations: &BTreeMap<String, Vec<Evaluation>>,
+        resource_ids: &HashMap<String, i64>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Transition>, StoreError> {
+        let ids: Vec<i64> = evaluations
+            .keys()
+            .filter_map(|arn| resource_ids.get(arn).copied())
+            .collect();
+        let existing_rows = sqlx::query(
+            "SELECT resource_id, control_id, status, decided_status FROM findings
+              WHERE resource_id = ANY($1) FOR UPDATE",
+        )
+        .bind(&ids)
+        .fetch_all(&mut *self.tx)
+        .await
+        .context("reading current findings")?;
+        let mut existing: HashMap<(i64, String), (String, Option<String>)> = HashMap::new();
+        for row in existing_rows {
+            let key = (
+                row.try_get("resource_id").context("reading findings")?,
+                row.try_get("control_id").context("reading findings")?,
+            );
+            let value = (
+                row.try_get("status").context("reading findings")?,
+                row.try_get("decided_status").context("reading findings")?,
+            );
+            existing.insert(key, value);
+        }
+
+        let mut rows = FindingBatch::default();
+        let mut transitions = Vec::new();
+        for (arn, evaluations) in evaluations {
+            let Some(&resource_id) = resource_ids.get(arn) else {
+                return Err(StoreError::Inconsistent(format!(
+                    "findings for unknown resource {arn}"
+                )));
+            };
+            for evaluation in evaluations {
+                let new_status = evaluation.status.as_str();
+                let before = existing.get(&(resource_id, evaluation.control_id.to_string()));
+                let old_status = before.map(|(status, _)| status.as_str());
+                let old_decided = before.and_then(|(_, decided)| decided.as_deref());
+                let new_decided = match evaluation.status {
+                    FindingStatus::Unknown => old_decided,
+                    _ => Some(new_status),
+                };
+                let kind = match (old_status, old_decided, new_decided) {
+                    (None, _, _) => Some(TransitionKind::New),
+                    (_, Some("pass"), Some("fail")) => Some(TransitionKind::Regression),
+                    (_, Some("fail"), Some("pass")) => Some(TransitionKind::Resolution),
+                    (Some(old), _, _) if old != new_status => Some(TransitionKind::Changed),
+                    _ => None,
+                };
+                rows.push(resource_id, evaluation, new_decided);
+                if let Some(kind) = kind {
+                    transitions.push(Transition {
+                        arn: arn.clone(),
+                        control_id: evaluation.control_id.to_string(),
+                        old_status: old_status.map(str::to_string),
+                        new_status: new_status.to_string(),
+                        kind,
+                    });
+                }
+            }
+        }
+
+        // status_since moves only when the status changes; resolved_at is set
+        // when a decided failure ends and cleared when it fails again.
+        sqlx::query(
+            "INSERT INTO findings (resource_id, control_id, status, decided_status, severity, evidence,
+                                   first_seen_at, status_since, last_seen_at, resolved_at, last_scan_id)
+             SELECT resource_id, control_id, status, decided, severity, evidence::jsonb,
+                    $7, $7, $7, NULL, $8
+               FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
+                    AS t(resource_id, control_id, status, decided, severity, evidence)
+             ON CONFLICT (resource_id, control_id) DO UPDATE SET
+                    status_since = CASE WHEN findings.status = EXCLUDED.status
+                                        THEN findings.status_since ELSE EXCLUDED.last_seen_at END,
+                    resolved_at = CASE
+                        WHEN findings.decided_status = 'fail' AND EXCLUDED.decided_status = 'pass'
+                             THEN EXCLUDED.last_seen_at
+                        WHEN EXCLUDED.decided_status = 'fail' THEN NULL
+                        ELSE findings.resolved_at END,
+                    status = EXCLUDED.status,
+                    decided_status = EXCLUDED.decided_status,
+                    severity = EXCLUDED.severity,
+                    evidence = EXCLUDED.evidence,
+                    last_seen_at = EXCLUDED.last_seen_at,
+                    last_scan_id = EXCLUDED.last_scan_id",
+        )
+        .bind(&rows.resource_ids)
+        .bind(&rows.control_ids)
+        .bind(&rows.statuses)
+        .bind(&rows.decided)
+        .bind(&rows.severities)
+        .bind(&rows.evidence)
+        .bind(now)
+        .bind(scan_id)
+        .execute(&mut *self.tx)
+        .await
+        .context("storing findings")?;
+
+        self.insert_transitions(scan_id, &transitions, now).await?;
+        Ok(transitions)
+    }
+
+    /// A deleted resource's failing findings are resolved: the risk is gone.
+    async fn resolve_deleted(
+        &mut self,
+        scan_id: i64,
+        drift: &[DriftEvent],
+        previous: &BTreeMap<String, PreviousResource>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Transition>, StoreError> {
+        let deleted: Vec<i64> = drift
+            .iter()
+            .filter(|e| e.kind == DriftKind::Deleted)
+            .filter_map(|e| previous.get(&e.arn).map(|p| p.resource_id))
+            .collect();
+        let rows = sqlx::query(
+            "UPDATE findings f SET resolved_at = $2, last_scan_id = $3
+               FROM resources r
+              WHERE r.id = f.resource_id AND f.resource_id = ANY($1)
+                AND f.decided_status = 'fail' AND f.resolved_at IS NULL
+             RETURNING r.arn, f.control_id, f.status",
+        )
+        .bind(&deleted)
+        .bind(now)
+        .bind(scan_id)
+        .fetch_all(&mut *self.tx)
+        .await
+        .context("resolving findings of deleted resources")?;
+        let transitions: Vec<Transition> = rows
+            .iter()
+            .map(|row| {
+                Ok(Transition {
+                    arn: row.try_get("arn")?,
+                    control_id: row.try_get("control_id")?,
+                    old_status: Some(row.try_get("status")?),
+                    new_status: "deleted".to_string(),
+                    kind: TransitionKind::Resolution,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .context("reading resolved findings")?;
+        self.insert_transitions(scan_id, &transitions, now).await?;
+        Ok(transitions)
+    }
+
+    async fn insert_transitions(
+        &mut self,
+        scan_id: i64,
+        transitions: &[Transition],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let arns: Vec<&str> = transitions.iter().map(|t| t.arn.as_str()).collect();
+        let controls: Vec<&str> = transitions.iter().map(|t| t.control_id.as_str()).collect();
+        let old: Vec<Option<&str>> = transitions
+            .iter()
+            .map(|t| t.old_status.as_deref())
+            .collect();
+        let new: Vec<&str> = transitions.iter().map(|t| t.new_status.as_str()).collect();
+        let kinds: Vec<&str> = transitions.iter().map(|t| t.kind.as_str()).collect();
+        sqlx::query(
+            "INSERT INTO finding_transitions (finding_id, scan_id, old_status, new_status, kind, at)
+             SELECT f.id, $6, t.old_status, t.new_status, t.kind, $7
+               FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
+                    WITH ORDINALITY AS t(arn, control_id, old_status, new_status, kind, n)
+               JOIN resources r ON r.arn = t.arn
+               JOIN findings f ON f.resource_id = r.id AND f.control_id = t.control_id
+              ORDER BY t.n",
+        )
+        .bind(&arns)
+        .bind(&controls)
+        .bind(&old)
+        .bind(&new)
+        .bind(&kinds)
+        .bind(scan_id)
+        .bind(now)
+        .execute(&mut *self.tx)
+        .await
+        .context("storing finding transitions")?;
+        Ok(())
+    }
+}
+
+#[derive(Default)]
+struct FindingBatch {
+    resource_ids: Vec<i64>,
+    control_ids: Vec<&'static str>,
+    statuses: Vec<&'static str>,
+    decided: Vec<Option<String>>,
+    severities: Vec<&'static str>,
+    evidence: Vec<String>,
+}
+
+impl FindingBatch {
+    fn push(&mut self, resource_id: i64, evaluation: &Evaluation, decided: Option<&str>) {
+        self.resource_ids.push(resource_id);
+        self.control_ids.push(evaluation.control_id);
+        self.statuses.push(evaluation.status.as_str());
+        self.decided.push(decided.map(str::to_string));
+        self.severities.push(evaluation.severity.as_str());
+        self.evidence.push(canonical_json(&evaluation.evidence));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn canonical_json_sorts_keys_at_every_depth() {
+        let a = json!({"b": 1, "a": {"d": [1, {"z": 0, "y": 1}], "c": null}});
+        assert_eq!(
+            canonical_json(&a),
+            r#"{"a":{"c":null,"d":[1,{"y":1,"z":0}]},"b":1}"#
+        );
+        let reordered: Value =
+            serde_json::from_str(r#"{"a":{"d":[1,{"y":1,"z":0}],"c":null},"b":1}"#)
+                .expect("parses");
+        assert_eq!(
+            document_hash(&canonical_json(&a)),
+            document_hash(&canonical_json(&reordered))
+        );
+    }
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(
+            redact_url("postgres://dw:s3cret@db:5432/dw"),
+            "postgres://dw:***@db:5432/dw"
+        );
+        assert_eq!(redact_url("postgres://db/dw"), "postgres://db/dw");
+    }
+}
