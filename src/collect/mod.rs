@@ -12,7 +12,7 @@ use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{Region, SdkConfig};
-use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_s3::error::ProvideErrorMetadata;
 use chrono::{DateTime, Utc};
 use std::time::Duration;
 use thiserror::Error;
@@ -149,16 +149,28 @@ pub(crate) enum Fetched<T> {
 }
 
 /// A readable one-line description of an SDK error: the AWS error code and
-/// message where the service sent one, the full cause chain otherwise
-/// (timeouts, connection failures).
+/// message where the service sent one, otherwise the chain of causes
+/// (timeouts, connection failures, unreadable responses) without the raw
+/// response dump.
 pub fn describe_error<E, R>(err: &aws_sdk_s3::error::SdkError<E, R>) -> String
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
 {
-    match (err.code(), err.message()) {
-        (Some(code), Some(message)) => format!("{code}: {message}"),
-        (Some(code), None) => code.to_string(),
-        _ => DisplayErrorContext(err).to_string(),
+    if let Some(code) = err.code() {
+        return match err.message() {
+            Some(message) => format!("{code}: {message}"),
+            None => code.to_string(),
+        };
     }
+    let mut parts = vec![err.to_string()];
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        source = cause.source();
+    }
+    parts.join(": ")
 }
