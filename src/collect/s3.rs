@@ -461,8 +461,11 @@ async fn account_public_access_block(
     }
 }
 
+/// Resolves every S3 Control call to one URL: S3 Control's endpoint rules
+/// put the account id in the host name, which an emulator on 127.0.0.1
+/// cannot serve.
 #[derive(Debug)]
-struct FixedEndpoint(String);
+pub struct FixedEndpoint(pub String);
 
 impl aws_sdk_s3control::config::endpoint::ResolveEndpoint for FixedEndpoint {
     fn resolve_endpoint<'a>(

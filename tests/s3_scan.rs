@@ -1,0 +1,635 @@
+//! The S3 slice end to end: buckets created through the real SDK in a real
+//! moto server, scanned by driftwatch's real scan path into a real
+//! PostgreSQL, then findings and drift read back as a user would.
+
+mod support;
+
+use aws_sdk_s3::types::{
+    BucketLoggingStatus, BucketVersioningStatus, DeleteMarkerReplication,
+    DeleteMarkerReplicationStatus, Destination, LoggingEnabled, PublicAccessBlockConfiguration,
+    ReplicationConfiguration, ReplicationRule, ReplicationRuleFilter, ReplicationRuleStatus,
+    ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration,
+    ServerSideEncryptionRule, VersioningConfiguration,
+};
+use driftwatch::evaluate::FindingStatus;
+use driftwatch::scan::{ScopeReport, scan_once};
+use driftwatch::store::{DriftFilter, FindingFilter, ScanStatus, Store, TransitionKind};
+use serde_json::json;
+use std::collections::BTreeSet;
+use support::{ACCOUNT_ID, Moto};
+
+fn tls_policy(bucket: &str) -> String {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "DenyInsecureTransport",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:*",
+            "Resource": [format!("arn:aws:s3:::{bucket}"), format!("arn:aws:s3:::{bucket}/*")],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}}
+        }]
+    })
+    .to_string()
+}
+
+fn all_blocked() -> PublicAccessBlockConfiguration {
+    PublicAccessBlockConfiguration::builder()
+        .block_public_acls(true)
+        .ignore_public_acls(true)
+        .block_public_policy(true)
+        .restrict_public_buckets(true)
+        .build()
+}
+
+async fn create(s3: &aws_sdk_s3::Client, bucket: &str) {
+    s3.create_bucket()
+        .bucket(bucket)
+        .send()
+        .await
+        .expect("create bucket");
+}
+
+async fn put_policy(s3: &aws_sdk_s3::Client, bucket: &str, policy: &str) {
+    s3.put_bucket_policy()
+        .bucket(bucket)
+        .policy(policy)
+        .send()
+        .await
+        .expect("put policy");
+}
+
+async fn enable_versioning(s3: &aws_sdk_s3::Client, bucket: &str, status: BucketVersioningStatus) {
+    s3.put_bucket_versioning()
+        .bucket(bucket)
+        .versioning_configuration(VersioningConfiguration::builder().status(status).build())
+        .send()
+        .await
+        .expect("put versioning");
+}
+
+async fn encrypt(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    algorithm: ServerSideEncryption,
+    key: Option<&str>,
+) {
+    let default = ServerSideEncryptionByDefault::builder()
+        .sse_algorithm(algorithm)
+        .set_kms_master_key_id(key.map(str::to_string))
+        .build()
+        .expect("encryption default");
+    s3.put_bucket_encryption()
+        .bucket(bucket)
+        .server_side_encryption_configuration(
+            ServerSideEncryptionConfiguration::builder()
+                .rules(
+                    ServerSideEncryptionRule::builder()
+                        .apply_server_side_encryption_by_default(default)
+                        .build(),
+                )
+                .build()
+                .expect("encryption config"),
+        )
+        .send()
+        .await
+        .expect("put encryption");
+}
+
+async fn block_public_access(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    config: PublicAccessBlockConfiguration,
+) {
+    s3.put_public_access_block()
+        .bucket(bucket)
+        .public_access_block_configuration(config)
+        .send()
+        .await
+        .expect("put public access block");
+}
+
+async fn log_to(s3: &aws_sdk_s3::Client, bucket: &str, target: &str) {
+    s3.put_bucket_acl()
+        .bucket(target)
+        .acl(aws_sdk_s3::types::BucketCannedAcl::from(
+            "log-delivery-write",
+        ))
+        .send()
+        .await
+        .expect("log-delivery ACL on target");
+    s3.put_bucket_logging()
+        .bucket(bucket)
+        .bucket_logging_status(
+            BucketLoggingStatus::builder()
+                .logging_enabled(
+                    LoggingEnabled::builder()
+                        .target_bucket(target)
+                        .target_prefix(format!("{bucket}/"))
+                        .build()
+                        .expect("logging"),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .expect("put logging");
+}
+
+async fn replicate(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    destination: &str,
+    status: ReplicationRuleStatus,
+) {
+    let rule = ReplicationRule::builder()
+        .id("replicate-all")
+        .priority(1)
+        .status(status)
+        .filter(ReplicationRuleFilter::builder().prefix("").build())
+        .delete_marker_replication(
+            DeleteMarkerReplication::builder()
+                .status(DeleteMarkerReplicationStatus::Disabled)
+                .build(),
+        )
+        .destination(
+            Destination::builder()
+                .bucket(format!("arn:aws:s3:::{destination}"))
+                .build()
+                .expect("destination"),
+        )
+        .build()
+        .expect("rule");
+    s3.put_bucket_replication()
+        .bucket(bucket)
+        .replication_configuration(
+            ReplicationConfiguration::builder()
+                .role(format!("arn:aws:iam::{ACCOUNT_ID}:role/replication"))
+                .rules(rule)
+                .build()
+                .expect("replication"),
+        )
+        .send()
+        .await
+        .expect("put replication");
+}
+
+/// A bucket passing every S3 control: TLS-only policy, same-region
+/// replication to `replica`, KMS encryption, all public access blocked,
+/// versioning, access logs to `logs`.
+async fn compliant_bucket(s3: &aws_sdk_s3::Client, bucket: &str, replica: &str, logs: &str) {
+    create(s3, bucket).await;
+    put_policy(s3, bucket, &tls_policy(bucket)).await;
+    enable_versioning(s3, bucket, BucketVersioningStatus::Enabled).await;
+    encrypt(
+        s3,
+        bucket,
+        ServerSideEncryption::AwsKms,
+        Some("alias/audit"),
+    )
+    .await;
+    block_public_access(s3, bucket, all_blocked()).await;
+    replicate(s3, bucket, replica, ReplicationRuleStatus::Enabled).await;
+    log_to(s3, bucket, logs).await;
+}
+
+async fn failing(store: &Store) -> BTreeSet<(String, String)> {
+    store
+        .findings(&FindingFilter {
+            status: Some(FindingStatus::Fail),
+            ..FindingFilter::default()
+        })
+        .await
+        .expect("findings")
+        .into_iter()
+        .map(|f| {
+            (
+                f.arn.trim_start_matches("arn:aws:s3:::").to_string(),
+                f.control_id,
+            )
+        })
+        .collect()
+}
+
+fn set(items: &[(&str, &str)]) -> BTreeSet<(String, String)> {
+    items
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
+}
+
+const ALL_S3: [&str; 6] = [
+    "s3.tls_only",
+    "s3.replication",
+    "s3.encryption",
+    "s3.public_access_block",
+    "s3.versioning",
+    "s3.access_logging",
+];
+
+fn only_report(reports: Vec<ScopeReport>) -> ScopeReport {
+    assert_eq!(reports.len(), 1, "one account, one collector");
+    reports.into_iter().next().expect("one report")
+}
+
+#[tokio::test]
+async fn varied_buckets_fail_exactly_the_controls_the_spec_implies() {
+    let moto = Moto::start();
+    let (store, url) = support::database().await;
+    let s3 = moto.s3();
+
+    create(&s3, "replica").await;
+    create(&s3, "logs").await;
+    compliant_bucket(&s3, "compliant", "replica", "logs").await;
+
+    // Near-misses, each otherwise like `compliant` except for one control.
+    compliant_bucket(&s3, "objects-only-deny", "replica", "logs").await;
+    put_policy(
+        &s3,
+        "objects-only-deny",
+        &json!({"Statement": [{"Effect": "Deny", "Principal": "*", "Action": "s3:*",
+            "Resource": "arn:aws:s3:::objects-only-deny/*",
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]})
+        .to_string(),
+    )
+    .await;
+    compliant_bucket(&s3, "allow-tls-true", "replica", "logs").await;
+    put_policy(
+        &s3,
+        "allow-tls-true",
+        &json!({"Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "s3:GetObject",
+            "Resource": "arn:aws:s3:::allow-tls-true/*",
+            "Condition": {"Bool": {"aws:SecureTransport": "true"}}}]})
+        .to_string(),
+    )
+    .await;
+    compliant_bucket(&s3, "suspended", "replica", "logs").await;
+    enable_versioning(&s3, "suspended", BucketVersioningStatus::Suspended).await;
+    compliant_bucket(&s3, "three-of-four", "replica", "logs").await;
+    block_public_access(
+        &s3,
+        "three-of-four",
+        PublicAccessBlockConfiguration::builder()
+            .block_public_acls(true)
+            .ignore_public_acls(true)
+            .block_public_policy(true)
+            .restrict_public_buckets(false)
+            .build(),
+    )
+    .await;
+    compliant_bucket(&s3, "sse-s3", "replica", "logs").await;
+    encrypt(&s3, "sse-s3", ServerSideEncryption::Aes256, None).await;
+    compliant_bucket(&s3, "replication-off", "replica", "logs").await;
+    replicate(
+        &s3,
+        "replication-off",
+        "replica",
+        ReplicationRuleStatus::Disabled,
+    )
+    .await;
+    // A bucket in another region replicating back: cross-region passes.
+    let s3_eu = moto.s3_in("eu-west-1");
+    s3_eu
+        .create_bucket()
+        .bucket("eu-bucket")
+        .create_bucket_configuration(
+            aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("create eu bucket");
+    put_policy(&s3_eu, "eu-bucket", &tls_policy("eu-bucket")).await;
+
+    let config = moto.config(&url);
+    let report = only_report(scan_once(&config, &store).await.expect("scan"));
+    assert_eq!(report.status, ScanStatus::Ok, "{:?}", report.error);
+    assert_eq!(report.scope.account_id, ACCOUNT_ID);
+    assert_eq!(report.resources, 10);
+
+    let mut expected = vec![
+        ("objects-only-deny", "s3.tls_only"),
+        ("allow-tls-true", "s3.tls_only"),
+        ("suspended", "s3.versioning"),
+        ("three-of-four", "s3.public_access_block"),
+        ("replication-off", "s3.replication"),
+    ];
+    // The two helper buckets and the EU bucket (TLS-only policy, nothing else).
+    for control in ALL_S3 {
+        expected.push(("replica", control));
+        expected.push(("logs", control));
+        if control != "s3.tls_only" {
+            expected.push(("eu-bucket", control));
+        }
+    }
+    assert_eq!(failing(&store).await, set(&expected));
+
+    let all = store
+        .findings(&FindingFilter::default())
+        .await
+        .expect("findings");
+    let find = |bucket: &str, control: &str| {
+        all.iter()
+            .find(|f| f.arn == format!("arn:aws:s3:::{bucket}") && f.control_id == control)
+            .unwrap_or_else(|| panic!("finding {bucket} {control}"))
+    };
+    assert_eq!(
+        find("compliant", "s3.encryption").evidence["encryption"],
+        "SSE-KMS"
+    );
+    assert_eq!(
+        find("compliant", "s3.encryption").evidence["kms_key_id"],
+        "alias/audit"
+    );
+    assert_eq!(
+        find("sse-s3", "s3.encryption").evidence["encryption"],
+        "SSE-S3"
+    );
+    assert_eq!(
+        find("compliant", "s3.replication").evidence["destinations"][0]["scope"],
+        "same-region"
+    );
+    assert_eq!(
+        find("compliant", "s3.tls_only").evidence["sid"],
+        "DenyInsecureTransport"
+    );
+    assert_eq!(find("compliant", "s3.tls_only").severity, "high");
+    let logs_evidence = find("logs", "s3.access_logging").evidence["message"].to_string();
+    assert!(logs_evidence.contains("log target of"), "{logs_evidence}");
+    let objects_only = find("objects-only-deny", "s3.tls_only").evidence["reasons"][0].to_string();
+    assert!(
+        objects_only.contains("not the bucket itself"),
+        "{objects_only}"
+    );
+    let eu = find("eu-bucket", "s3.tls_only");
+    assert_eq!(eu.region, "eu-west-1");
+    assert_eq!(eu.status, "pass");
+
+    // First sighting of every bucket is a `created` drift event.
+    let drift = store
+        .drift_events(&DriftFilter::default())
+        .await
+        .expect("drift");
+    assert_eq!(drift.len(), 10);
+    assert!(drift.iter().all(|d| d.kind == "created"));
+}
+
+#[tokio::test]
+async fn removing_a_tls_policy_is_one_drift_event_and_one_regression() {
+    let moto = Moto::start();
+    let (store, url) = support::database().await;
+    let s3 = moto.s3();
+    create(&s3, "replica").await;
+    create(&s3, "logs").await;
+    compliant_bucket(&s3, "payments", "replica", "logs").await;
+    let config = moto.config(&url);
+
+    scan_once(&config, &store).await.expect("first scan");
+    // An unchanged rescan changes nothing and stores no new document.
+    let before = store.storage_counts().await.expect("counts");
+    let unchanged = only_report(scan_once(&config, &store).await.expect("rescan"));
+    assert!(unchanged.drift.is_empty(), "{:?}", unchanged.drift);
+    assert!(
+        unchanged.transitions.is_empty(),
+        "{:?}",
+        unchanged.transitions
+    );
+    let after = store.storage_counts().await.expect("counts");
+    assert_eq!(
+        after.documents, before.documents,
+        "unchanged resources reuse their stored document"
+    );
+    assert_eq!(after.snapshots, before.snapshots + 3);
+
+    s3.delete_bucket_policy()
+        .bucket("payments")
+        .send()
+        .await
+        .expect("delete policy");
+    let report = only_report(scan_once(&config, &store).await.expect("scan after change"));
+
+    assert_eq!(report.drift.len(), 1, "{:?}", report.drift);
+    let event = &report.drift[0];
+    assert_eq!(event.arn, "arn:aws:s3:::payments");
+    assert_eq!(event.kind, driftwatch::drift::DriftKind::Modified);
+    let paths: Vec<&str> = event.changes.iter().map(|c| c.path.as_str()).collect();
+    assert_eq!(paths, vec!["policy"]);
+    assert_eq!(event.changes[0].new, Some(serde_json::Value::Null));
+    assert_eq!(
+        event.changes[0]
+            .old
+            .as_ref()
+            .map(|p| p["Statement"][0]["Effect"].clone()),
+        Some(json!("Deny"))
+    );
+
+    let transitions: Vec<_> = report
+        .transitions
+        .iter()
+        .map(|t| (t.arn.as_str(), t.control_id.as_str(), t.kind.clone()))
+        .collect();
+    assert_eq!(
+        transitions,
+        vec![(
+            "arn:aws:s3:::payments",
+            "s3.tls_only",
+            TransitionKind::Regression
+        )]
+    );
+    let stored = store
+        .drift_events(&DriftFilter {
+            arn: Some("arn:aws:s3:::payments".into()),
+            ..DriftFilter::default()
+        })
+        .await
+        .expect("drift");
+    assert_eq!(stored.last().map(|d| d.kind.as_str()), Some("modified"));
+    assert_eq!(
+        stored.last().map(|d| d.changes[0]["path"].clone()),
+        Some(json!("policy"))
+    );
+
+    // Putting it back resolves the finding.
+    put_policy(&s3, "payments", &tls_policy("payments")).await;
+    let fixed = only_report(scan_once(&config, &store).await.expect("scan after fix"));
+    assert_eq!(fixed.drift.len(), 1);
+    let kinds: Vec<_> = fixed
+        .transitions
+        .iter()
+        .map(|t| (t.control_id.as_str(), t.kind.clone()))
+        .collect();
+    assert_eq!(kinds, vec![("s3.tls_only", TransitionKind::Resolution)]);
+    let finding = store
+        .findings(&FindingFilter {
+            status: None,
+            control_id: Some("s3.tls_only".into()),
+            account_id: None,
+        })
+        .await
+        .expect("findings")
+        .into_iter()
+        .find(|f| f.arn == "arn:aws:s3:::payments")
+        .expect("payments finding");
+    assert_eq!(finding.status, "pass");
+    assert!(finding.resolved_at.is_some());
+}
+
+#[tokio::test]
+async fn a_deleted_bucket_is_reported_by_a_complete_scan_and_its_failures_resolve() {
+    let moto = Moto::start();
+    let (store, url) = support::database().await;
+    let s3 = moto.s3();
+    create(&s3, "keep").await;
+    create(&s3, "doomed").await;
+    let config = moto.config(&url);
+    scan_once(&config, &store).await.expect("first scan");
+
+    s3.delete_bucket()
+        .bucket("doomed")
+        .send()
+        .await
+        .expect("delete bucket");
+    let report = only_report(scan_once(&config, &store).await.expect("second scan"));
+    assert_eq!(report.status, ScanStatus::Ok);
+    let drift: Vec<_> = report
+        .drift
+        .iter()
+        .map(|e| (e.arn.as_str(), e.kind))
+        .collect();
+    assert_eq!(
+        drift,
+        vec![("arn:aws:s3:::doomed", driftwatch::drift::DriftKind::Deleted)]
+    );
+    let resolved: BTreeSet<_> = report
+        .transitions
+        .iter()
+        .filter(|t| t.kind == TransitionKind::Resolution && t.new_status == "deleted")
+        .map(|t| t.control_id.as_str())
+        .collect();
+    assert_eq!(resolved, ALL_S3.into_iter().collect());
+    assert!(
+        failing(&store)
+            .await
+            .iter()
+            .all(|(bucket, _)| bucket == "keep")
+    );
+}
+
+#[tokio::test]
+async fn a_failed_collection_is_never_mistaken_for_deletions() {
+    let mut moto = Moto::start();
+    let (store, url) = support::database().await;
+    let s3 = moto.s3();
+    create(&s3, "precious").await;
+    let config = moto.config(&url);
+    scan_once(&config, &store).await.expect("first scan");
+    let before = failing(&store).await;
+
+    moto.kill();
+    let report = only_report(
+        scan_once(&config, &store)
+            .await
+            .expect("scan with AWS unreachable"),
+    );
+    assert_eq!(report.status, ScanStatus::Failed);
+    assert!(report.drift.is_empty());
+    let error = report.error.expect("failure reason recorded");
+    assert!(!error.is_empty());
+
+    let drift = store
+        .drift_events(&DriftFilter::default())
+        .await
+        .expect("drift");
+    assert!(drift.iter().all(|d| d.kind != "deleted"), "{drift:?}");
+    assert_eq!(
+        failing(&store).await,
+        before,
+        "findings untouched by a failed scan"
+    );
+    let scans = store.scans(10).await.expect("scans");
+    assert_eq!(scans[0].status, "failed");
+    assert!(scans[0].error.is_some());
+}
+
+#[tokio::test]
+async fn account_level_public_access_block_covers_buckets_without_their_own() {
+    let moto = Moto::start();
+    let (store, url) = support::database().await;
+    let s3 = moto.s3();
+    create(&s3, "inherits").await;
+    moto.s3control()
+        .put_public_access_block()
+        .account_id(ACCOUNT_ID)
+        .public_access_block_configuration(
+            aws_sdk_s3control::types::PublicAccessBlockConfiguration::builder()
+                .block_public_acls(true)
+                .ignore_public_acls(true)
+                .block_public_policy(true)
+                .restrict_public_buckets(true)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("put account public access block");
+    let config = moto.config(&url);
+    scan_once(&config, &store).await.expect("scan");
+    let failing = failing(&store).await;
+    assert!(
+        !failing.contains(&("inherits".into(), "s3.public_access_block".into())),
+        "{failing:?}"
+    );
+    let finding = store
+        .findings(&FindingFilter {
+            status: Some(FindingStatus::Pass),
+            control_id: Some("s3.public_access_block".into()),
+            account_id: Some(ACCOUNT_ID.into()),
+        })
+        .await
+        .expect("findings");
+    assert_eq!(finding.len(), 1);
+    assert!(
+        finding[0].evidence["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("account level")
+    );
+}
+
+#[tokio::test]
+async fn disabled_controls_and_severity_overrides_apply() {
+    let moto = Moto::start();
+    let (store, url) = support::database().await;
+    create(&moto.s3(), "bare").await;
+    let mut config = moto.config(&url);
+    config.rules.insert(
+        "s3.access_logging".into(),
+        driftwatch::config::RuleConfig {
+            enabled: Some(false),
+            severity: None,
+        },
+    );
+    config.rules.insert(
+        "s3.versioning".into(),
+        driftwatch::config::RuleConfig {
+            enabled: None,
+            severity: Some("critical".into()),
+        },
+    );
+    scan_once(&config, &store).await.expect("scan");
+    let findings = store
+        .findings(&FindingFilter::default())
+        .await
+        .expect("findings");
+    assert_eq!(findings.len(), 5);
+    assert!(findings.iter().all(|f| f.control_id != "s3.access_logging"));
+    let versioning = findings
+        .iter()
+        .find(|f| f.control_id == "s3.versioning")
+        .expect("versioning");
+    assert_eq!(versioning.severity, "critical");
+    assert_eq!(
+        findings[0].control_id, "s3.versioning",
+        "sorted by severity first"
+    );
+}
