@@ -117,11 +117,15 @@ pub struct AccountConfig {
 pub struct CollectorsConfig {
     #[serde(default)]
     pub s3: CollectorConfig,
+    #[serde(default)]
+    pub rds: CollectorConfig,
+    #[serde(default)]
+    pub ec2: CollectorConfig,
 }
 
 impl CollectorsConfig {
     pub fn iter(&self) -> impl Iterator<Item = (&'static str, &CollectorConfig)> {
-        [("s3", &self.s3)].into_iter()
+        [("s3", &self.s3), ("rds", &self.rds), ("ec2", &self.ec2)].into_iter()
     }
 }
 
@@ -165,6 +169,10 @@ fn default_concurrency() -> usize {
 pub struct RuleConfig {
     pub enabled: Option<bool>,
     pub severity: Option<String>,
+    /// `rds.backups`: the fewest days of automated backups that pass.
+    pub min_retention_days: Option<u32>,
+    /// `rds.not_public`: CIDRs databases may be reached from.
+    pub allowed_cidrs: Option<Vec<String>>,
 }
 
 /// One problem with one field.
@@ -372,13 +380,56 @@ impl Config {
             {
                 issue(format!("rules.\"{id}\".severity"), message);
             }
+            if let Some(days) = rule.min_retention_days {
+                if id != "rds.backups" {
+                    issue(
+                        format!("rules.\"{id}\".min_retention_days"),
+                        "applies only to rds.backups".into(),
+                    );
+                } else if !(1..=35).contains(&days) {
+                    issue(
+                        format!("rules.\"{id}\".min_retention_days"),
+                        "must be between 1 and 35 (the RDS maximum)".into(),
+                    );
+                }
+            }
+            if let Some(cidrs) = &rule.allowed_cidrs {
+                if id != "rds.not_public" {
+                    issue(
+                        format!("rules.\"{id}\".allowed_cidrs"),
+                        "applies only to rds.not_public".into(),
+                    );
+                }
+                for (i, cidr) in cidrs.iter().enumerate() {
+                    match evaluate::rds::Cidr::parse(cidr) {
+                        None => issue(
+                            format!("rules.\"{id}\".allowed_cidrs[{i}]"),
+                            format!("`{cidr}` is not a CIDR (like 10.0.0.0/8)"),
+                        ),
+                        Some(c) if c.is_everything() => issue(
+                            format!("rules.\"{id}\".allowed_cidrs[{i}]"),
+                            format!("`{cidr}` allows the whole internet"),
+                        ),
+                        Some(_) => {}
+                    }
+                }
+            }
         }
         issues
     }
 
     /// The rule settings, assuming `validate` passed.
     pub fn rule_settings(&self) -> RuleSettings {
+        let defaults = RuleSettings::default();
+        let rule = |id: &str| self.rules.get(id);
         RuleSettings {
+            rds_min_backup_retention_days: rule("rds.backups")
+                .and_then(|r| r.min_retention_days)
+                .and_then(|d| i32::try_from(d).ok())
+                .unwrap_or(defaults.rds_min_backup_retention_days),
+            rds_allowed_cidrs: rule("rds.not_public")
+                .and_then(|r| r.allowed_cidrs.clone())
+                .unwrap_or(defaults.rds_allowed_cidrs),
             overrides: self
                 .rules
                 .iter()
@@ -543,6 +594,33 @@ mod tests {
                 "rules.\"s3.versioning\".severity",
             ]
         );
+    }
+
+    #[test]
+    fn rule_settings_are_checked_against_their_control() {
+        let got = fields(
+            r#"
+            [rules."rds.backups"]
+            min_retention_days = 90
+            [rules."rds.not_public"]
+            allowed_cidrs = ["10.0.0.0/8", "0.0.0.0/0", "ten"]
+            [rules."s3.versioning"]
+            allowed_cidrs = []
+            "#,
+        );
+        assert_eq!(
+            got,
+            vec![
+                "rules.\"rds.backups\".min_retention_days",
+                "rules.\"rds.not_public\".allowed_cidrs[1]",
+                "rules.\"rds.not_public\".allowed_cidrs[2]",
+                "rules.\"s3.versioning\".allowed_cidrs",
+            ]
+        );
+        let config = parse("[rules.\"rds.backups\"]\nmin_retention_days = 14\n[rules.\"rds.not_public\"]\nallowed_cidrs = [\"10.0.0.0/8\"]\n").expect("parses");
+        let settings = config.rule_settings();
+        assert_eq!(settings.rds_min_backup_retention_days, 14);
+        assert_eq!(settings.rds_allowed_cidrs, vec!["10.0.0.0/8".to_string()]);
     }
 
     #[test]

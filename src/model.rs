@@ -15,14 +15,36 @@ use std::str::FromStr;
 pub enum ResourceType {
     #[serde(rename = "s3.bucket")]
     S3Bucket,
+    #[serde(rename = "rds.instance")]
+    RdsInstance,
+    #[serde(rename = "rds.cluster")]
+    RdsCluster,
+    #[serde(rename = "ec2.instance")]
+    Ec2Instance,
+    #[serde(rename = "ec2.launch_template")]
+    LaunchTemplate,
+    #[serde(rename = "ec2.vpc")]
+    Vpc,
 }
 
 impl ResourceType {
-    pub const ALL: &'static [ResourceType] = &[ResourceType::S3Bucket];
+    pub const ALL: &'static [ResourceType] = &[
+        ResourceType::S3Bucket,
+        ResourceType::RdsInstance,
+        ResourceType::RdsCluster,
+        ResourceType::Ec2Instance,
+        ResourceType::LaunchTemplate,
+        ResourceType::Vpc,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             ResourceType::S3Bucket => "s3.bucket",
+            ResourceType::RdsInstance => "rds.instance",
+            ResourceType::RdsCluster => "rds.cluster",
+            ResourceType::Ec2Instance => "ec2.instance",
+            ResourceType::LaunchTemplate => "ec2.launch_template",
+            ResourceType::Vpc => "ec2.vpc",
         }
     }
 }
@@ -179,6 +201,148 @@ pub struct Versioning {
 pub struct AccessLogging {
     pub target_bucket: String,
     pub target_prefix: String,
+}
+
+/// An RDS DB instance. Instances that belong to an Aurora cluster carry
+/// `cluster_identifier`; availability is then the cluster's property.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RdsInstance {
+    pub identifier: String,
+    pub arn: String,
+    pub region: String,
+    pub engine: String,
+    pub engine_version: Option<String>,
+    pub instance_class: Option<String>,
+    pub cluster_identifier: Option<String>,
+    pub multi_az: bool,
+    pub publicly_accessible: bool,
+    pub storage_encrypted: bool,
+    pub kms_key_id: Option<String>,
+    pub backup_retention_days: i32,
+    /// The port the database listens on (from its endpoint, or the engine default).
+    pub port: Option<i32>,
+    pub security_groups: Vec<SecurityGroup>,
+}
+
+/// An Aurora (or Multi-AZ DB) cluster.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RdsCluster {
+    pub identifier: String,
+    pub arn: String,
+    pub region: String,
+    pub engine: String,
+    pub multi_az: bool,
+    pub storage_encrypted: bool,
+    pub kms_key_id: Option<String>,
+    pub backup_retention_days: i32,
+    /// Identifier and availability zone of each member instance.
+    pub members: Vec<ClusterMember>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ClusterMember {
+    pub identifier: String,
+    pub availability_zone: Option<String>,
+    pub writer: bool,
+}
+
+/// A VPC security group, as far as ingress exposure is concerned.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SecurityGroup {
+    pub id: String,
+    pub name: Option<String>,
+    pub ingress: Vec<IngressRule>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct IngressRule {
+    /// `tcp`, `udp`, `icmp`, or `-1` for all protocols.
+    pub protocol: String,
+    /// `None` with protocol `-1`: every port.
+    pub from_port: Option<i32>,
+    pub to_port: Option<i32>,
+    pub cidrs: Vec<String>,
+    /// Other security groups allowed in (not an internet exposure).
+    pub source_groups: Vec<String>,
+}
+
+impl IngressRule {
+    /// Whether the rule admits TCP traffic to `port`.
+    pub fn admits_tcp_port(&self, port: i32) -> bool {
+        match self.protocol.as_str() {
+            "-1" | "all" => true,
+            "tcp" | "6" => match (self.from_port, self.to_port) {
+                (Some(from), Some(to)) => from <= port && port <= to,
+                (None, None) => true,
+                (Some(p), None) | (None, Some(p)) => p == port,
+            },
+            _ => false,
+        }
+    }
+}
+
+/// Instance metadata service settings, as EC2 reports them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MetadataOptions {
+    /// `required` (IMDSv2 only) or `optional`; `None` when not set (a launch
+    /// template then defers to the account's default).
+    pub http_tokens: Option<String>,
+    /// `enabled` or `disabled`.
+    pub http_endpoint: Option<String>,
+    pub http_put_response_hop_limit: Option<i32>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Ec2Instance {
+    pub id: String,
+    pub arn: String,
+    pub region: String,
+    pub state: Option<String>,
+    pub vpc_id: Option<String>,
+    pub metadata_options: MetadataOptions,
+}
+
+/// A launch template with the versions that matter for what gets launched:
+/// the default (used when no version is named) and the latest.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LaunchTemplate {
+    pub id: String,
+    pub name: Option<String>,
+    pub arn: String,
+    pub region: String,
+    pub versions: Vec<LaunchTemplateVersion>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LaunchTemplateVersion {
+    pub number: i64,
+    pub is_default: bool,
+    pub is_latest: bool,
+    /// `None` when the version sets no metadata options at all.
+    pub metadata_options: Option<MetadataOptions>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Vpc {
+    pub id: String,
+    pub arn: String,
+    pub region: String,
+    pub is_default: bool,
+    pub cidr_block: Option<String>,
+    pub flow_logs: Vec<FlowLog>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FlowLog {
+    pub id: String,
+    /// `ACTIVE` when delivering.
+    pub status: Option<String>,
+    /// `ALL`, `ACCEPT` or `REJECT`.
+    pub traffic_type: Option<String>,
+    /// `cloud-watch-logs`, `s3` or `kinesis-data-firehose`.
+    pub destination_type: Option<String>,
+    /// The log group name (CloudWatch Logs) or the destination ARN.
+    pub destination: Option<String>,
 }
 
 /// S3 bucket ARNs carry no region or account, only the partition.

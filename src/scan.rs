@@ -8,7 +8,7 @@ use crate::evaluate::{self, Evaluation, RuleSettings};
 use crate::store::{ScanRecord, ScanStatus, Scope, Store, StoreError, Transition};
 use chrono::Utc;
 use std::collections::BTreeMap;
-use tracing::{info, warn};
+use tracing::{Instrument, info, warn};
 
 /// What one scope's scan did, for the summary a person reads.
 #[derive(Debug)]
@@ -42,51 +42,77 @@ pub async fn scan_once(config: &Config, store: &Store) -> Result<Vec<ScopeReport
             if !collector_config.enabled {
                 continue;
             }
-            let report = match &connected {
-                Ok(aws) => {
-                    let span = tracing::info_span!("scan", collector, account = %aws.account_id);
-                    let _guard = span.enter();
-                    let collection = match collector {
-                        "s3" => collect::s3::collect(aws, collector_config.concurrency).await,
+            let Ok(aws) = &connected else {
+                if let Err(error) = &connected {
+                    warn!(%error, "account unavailable");
+                    for region in collector_regions(config, &account, collector) {
+                        let now = Utc::now();
+                        let scope = unreachable_account_scope(&account, collector, &region);
+                        let scan_id = store
+                            .begin_scope(&scope)
+                            .await?
+                            .record_failure(now, now, &error.to_string())
+                            .await?;
+                        reports.push(ScopeReport {
+                            scope,
+                            scan_id,
+                            status: ScanStatus::Failed,
+                            error: Some(error.to_string()),
+                            resources: 0,
+                            failed_resources: 0,
+                            drift: Vec::new(),
+                            transitions: Vec::new(),
+                        });
+                    }
+                }
+                continue;
+            };
+            for region in collector_regions(config, &account, collector) {
+                let span = tracing::info_span!("scan", collector, account = %aws.account_id, region = %region);
+                let collection = async {
+                    match collector {
+                        collect::s3::COLLECTOR => {
+                            collect::s3::collect(aws, collector_config.concurrency).await
+                        }
+                        collect::rds::COLLECTOR => collect::rds::collect(aws, &region).await,
+                        collect::ec2::COLLECTOR => collect::ec2::collect(aws, &region).await,
                         other => {
                             unreachable!("collector {other} is listed in config but not wired")
                         }
-                    };
-                    let scope = Scope {
-                        collector: collector.to_string(),
-                        account_id: aws.account_id.clone(),
-                        account_name: aws.name.clone(),
-                        region: collection.scope_region.clone(),
-                    };
-                    record_collection(store, scope, collection, &settings).await?
-                }
-                Err(error) => {
-                    warn!(%error, "account unavailable");
-                    let now = Utc::now();
-                    let scope = unreachable_account_scope(&account, collector);
-                    let tx = store.begin_scope(&scope).await?;
-                    let scan_id = tx.record_failure(now, now, &error.to_string()).await?;
-                    ScopeReport {
-                        scope,
-                        scan_id,
-                        status: ScanStatus::Failed,
-                        error: Some(error.to_string()),
-                        resources: 0,
-                        failed_resources: 0,
-                        drift: Vec::new(),
-                        transitions: Vec::new(),
                     }
                 }
-            };
-            reports.push(report);
+                .instrument(span.clone())
+                .await;
+                let scope = Scope {
+                    collector: collector.to_string(),
+                    account_id: aws.account_id.clone(),
+                    account_name: aws.name.clone(),
+                    region: collection.scope_region.clone(),
+                };
+                reports.push(
+                    record_collection(store, scope, collection, &settings)
+                        .instrument(span)
+                        .await?,
+                );
+            }
         }
     }
     Ok(reports)
 }
 
+/// The scopes a collector covers in one account: account-wide collectors
+/// once (scope `global`), regional ones once per configured region.
+fn collector_regions(config: &Config, account: &AccountConfig, collector: &str) -> Vec<String> {
+    if collector == collect::s3::COLLECTOR {
+        vec![collect::s3::SCOPE_REGION.to_string()]
+    } else {
+        config.regions_of(account).to_vec()
+    }
+}
+
 /// An account whose credentials failed has no verified id; the role ARN
 /// carries it when configured, otherwise the label stands in.
-fn unreachable_account_scope(account: &AccountConfig, collector: &str) -> Scope {
+fn unreachable_account_scope(account: &AccountConfig, collector: &str, region: &str) -> Scope {
     let label = account
         .name
         .clone()
@@ -102,10 +128,7 @@ fn unreachable_account_scope(account: &AccountConfig, collector: &str) -> Scope 
         collector: collector.to_string(),
         account_id,
         account_name: label,
-        region: match collector {
-            collect::s3::COLLECTOR => collect::s3::SCOPE_REGION.to_string(),
-            _ => "unknown".to_string(),
-        },
+        region: region.to_string(),
     }
 }
 

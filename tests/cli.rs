@@ -119,16 +119,19 @@ async fn scan_once_then_findings_and_drift_as_json() {
     };
     let (code, stdout, stderr) = scan(&["scan", "--once"]);
     assert_eq!(code, 0, "{stderr}");
-    assert!(stdout.contains("Failing controls (6)"), "{stdout}");
+    // Six S3 controls for the bucket, and vpc.flow_logs for moto's default VPC.
+    assert!(stdout.contains("Failing controls (7)"), "{stdout}");
     assert!(
         stdout.contains("created  arn:aws:s3:::cli-bucket"),
         "{stdout}"
     );
 
-    let (code, stdout, stderr) = scan(&["findings", "--format", "json"]);
+    let (code, stdout, stderr) =
+        scan(&["findings", "--control", "s3.versioning", "--format", "json"]);
     assert_eq!(code, 0, "{stderr}");
     let findings: serde_json::Value = serde_json::from_str(&stdout).expect("findings JSON");
-    assert_eq!(findings.as_array().map(Vec::len), Some(6));
+    assert_eq!(findings.as_array().map(Vec::len), Some(1));
+    assert_eq!(findings[0]["arn"], "arn:aws:s3:::cli-bucket");
     assert!(
         findings
             .as_array()
@@ -137,9 +140,18 @@ async fn scan_once_then_findings_and_drift_as_json() {
             .all(|f| f["status"] == "fail")
     );
 
-    let (code, stdout, _) = scan(&["drift", "--since", "1h", "--format", "json"]);
+    let (code, stdout, _) = scan(&[
+        "drift",
+        "--since",
+        "1h",
+        "--arn",
+        "arn:aws:s3:::cli-bucket",
+        "--format",
+        "json",
+    ]);
     assert_eq!(code, 0);
     let drift: serde_json::Value = serde_json::from_str(&stdout).expect("drift JSON");
+    assert_eq!(drift.as_array().map(Vec::len), Some(1));
     assert_eq!(drift[0]["kind"], "created");
 
     let (code, stdout, _) = scan(&["scans"]);
@@ -159,9 +171,15 @@ fn a_scan_that_reaches_no_account_exits_2_and_is_recorded() {
         .args(["scan", "--once"]));
     assert_eq!(code, 2, "{stdout}{stderr}");
     assert!(stdout.contains("failed"), "{stdout}");
-    let scans = rt.block_on(store.scans(5)).expect("scans");
-    assert_eq!(scans.len(), 1);
-    assert_eq!(scans[0].status, "failed");
+    let scans = rt.block_on(store.scans(10)).expect("scans");
+    // One failed scan per collector scope: S3 (global), RDS and EC2 (us-east-1).
+    assert_eq!(scans.len(), 3);
+    assert!(
+        scans
+            .iter()
+            .all(|s| s.status == "failed" && s.error.is_some()),
+        "{scans:?}"
+    );
 }
 
 /// The main job with no database configured: driftwatch initialises and

@@ -302,7 +302,7 @@ async fn varied_buckets_fail_exactly_the_controls_the_spec_implies() {
         .expect("create eu bucket");
     put_policy(&s3_eu, "eu-bucket", &tls_policy("eu-bucket")).await;
 
-    let config = moto.config(&url);
+    let config = moto.config(&url, &["s3"]);
     let report = only_report(scan_once(&config, &store).await.expect("scan"));
     assert_eq!(report.status, ScanStatus::Ok, "{:?}", report.error);
     assert_eq!(report.scope.account_id, ACCOUNT_ID);
@@ -383,7 +383,7 @@ async fn removing_a_tls_policy_is_one_drift_event_and_one_regression() {
     create(&s3, "replica").await;
     create(&s3, "logs").await;
     compliant_bucket(&s3, "payments", "replica", "logs").await;
-    let config = moto.config(&url);
+    let config = moto.config(&url, &["s3"]);
 
     scan_once(&config, &store).await.expect("first scan");
     // An unchanged rescan changes nothing and stores no new document.
@@ -482,7 +482,7 @@ async fn a_deleted_bucket_is_reported_by_a_complete_scan_and_its_failures_resolv
     let s3 = moto.s3();
     create(&s3, "keep").await;
     create(&s3, "doomed").await;
-    let config = moto.config(&url);
+    let config = moto.config(&url, &["s3"]);
     scan_once(&config, &store).await.expect("first scan");
 
     s3.delete_bucket()
@@ -522,7 +522,7 @@ async fn a_failed_collection_is_never_mistaken_for_deletions() {
     let (store, url) = support::database().await;
     let s3 = moto.s3();
     create(&s3, "precious").await;
-    let config = moto.config(&url);
+    let config = moto.config(&url, &["s3"]);
     scan_once(&config, &store).await.expect("first scan");
     let before = failing(&store).await;
 
@@ -572,7 +572,7 @@ async fn account_level_public_access_block_covers_buckets_without_their_own() {
         .send()
         .await
         .expect("put account public access block");
-    let config = moto.config(&url);
+    let config = moto.config(&url, &["s3"]);
     scan_once(&config, &store).await.expect("scan");
     let failing = failing(&store).await;
     assert!(
@@ -601,19 +601,19 @@ async fn disabled_controls_and_severity_overrides_apply() {
     let moto = Moto::start();
     let (store, url) = support::database().await;
     create(&moto.s3(), "bare").await;
-    let mut config = moto.config(&url);
+    let mut config = moto.config(&url, &["s3"]);
     config.rules.insert(
         "s3.access_logging".into(),
         driftwatch::config::RuleConfig {
             enabled: Some(false),
-            severity: None,
+            ..Default::default()
         },
     );
     config.rules.insert(
         "s3.versioning".into(),
         driftwatch::config::RuleConfig {
-            enabled: None,
             severity: Some("critical".into()),
+            ..Default::default()
         },
     );
     scan_once(&config, &store).await.expect("scan");

@@ -4,6 +4,8 @@
 //! [`Collection`]: what it listed, each resource's document or the error
 //! that prevented describing it, and whether the listing itself completed.
 
+pub mod ec2;
+pub mod rds;
 pub mod s3;
 
 use crate::config::{AccountConfig, AwsConfig, RetryMode};
@@ -115,6 +117,20 @@ pub async fn connect_account(
     })
 }
 
+/// Every read-only IAM action the collectors call; `config/iam-policy.json`
+/// must grant exactly these (a test holds the two together).
+pub fn iam_actions() -> Vec<&'static str> {
+    let mut actions: Vec<&'static str> = s3::IAM_ACTIONS
+        .iter()
+        .chain(rds::IAM_ACTIONS)
+        .chain(ec2::IAM_ACTIONS)
+        .copied()
+        .collect();
+    actions.sort_unstable();
+    actions.dedup();
+    actions
+}
+
 /// What one collector saw in one scope.
 #[derive(Debug)]
 pub struct Collection {
@@ -173,4 +189,28 @@ where
         source = cause.source();
     }
     parts.join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_shipped_iam_policy_grants_exactly_the_actions_collectors_call() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/config/iam-policy.json");
+        let text = std::fs::read_to_string(path).expect("config/iam-policy.json exists");
+        let policy: serde_json::Value = serde_json::from_str(&text).expect("policy is JSON");
+        let mut granted: Vec<String> = policy["Statement"]
+            .as_array()
+            .expect("Statement list")
+            .iter()
+            .filter(|s| s["Effect"] == "Allow")
+            .flat_map(|s| s["Action"].as_array().cloned().unwrap_or_default())
+            .filter_map(|a| a.as_str().map(str::to_string))
+            .collect();
+        granted.sort_unstable();
+        assert_eq!(granted, super::iam_actions());
+        assert!(
+            granted.iter().all(|a| !a.contains('*')),
+            "no wildcards in a least-privilege policy"
+        );
+    }
 }

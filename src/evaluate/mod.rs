@@ -3,7 +3,9 @@
 //! Rules see only the typed records of [`crate::model`], deserialised from
 //! the stored documents, never AWS SDK types and never SQL.
 
+mod ec2;
 pub mod policy;
+pub mod rds;
 mod s3;
 
 use crate::model::{ResourceRecord, ResourceType};
@@ -99,7 +101,7 @@ impl FromStr for FindingStatus {
 #[derive(Debug, Clone, Copy)]
 pub struct Control {
     pub id: &'static str,
-    pub resource_type: ResourceType,
+    pub resource_types: &'static [ResourceType],
     pub title: &'static str,
     pub default_severity: Severity,
     pub soc2: &'static [&'static str],
@@ -109,7 +111,7 @@ pub struct Control {
 pub const CONTROLS: &[Control] = &[
     Control {
         id: "s3.tls_only",
-        resource_type: ResourceType::S3Bucket,
+        resource_types: &[ResourceType::S3Bucket],
         title: "Bucket policy denies all requests made without TLS",
         default_severity: Severity::High,
         soc2: &["CC6.1", "CC6.7"],
@@ -117,7 +119,7 @@ pub const CONTROLS: &[Control] = &[
     },
     Control {
         id: "s3.replication",
-        resource_type: ResourceType::S3Bucket,
+        resource_types: &[ResourceType::S3Bucket],
         title: "Bucket replicates to another bucket (same-region replication named by the requirement)",
         default_severity: Severity::Medium,
         soc2: &["A1.2", "CC9.1"],
@@ -125,7 +127,7 @@ pub const CONTROLS: &[Control] = &[
     },
     Control {
         id: "s3.encryption",
-        resource_type: ResourceType::S3Bucket,
+        resource_types: &[ResourceType::S3Bucket],
         title: "Default encryption is SSE-S3, SSE-KMS or DSSE-KMS",
         default_severity: Severity::Medium,
         soc2: &["CC6.1"],
@@ -133,7 +135,7 @@ pub const CONTROLS: &[Control] = &[
     },
     Control {
         id: "s3.public_access_block",
-        resource_type: ResourceType::S3Bucket,
+        resource_types: &[ResourceType::S3Bucket],
         title: "All four public access block settings on, at bucket or account level",
         default_severity: Severity::High,
         soc2: &["CC6.1", "CC6.6"],
@@ -141,7 +143,7 @@ pub const CONTROLS: &[Control] = &[
     },
     Control {
         id: "s3.versioning",
-        resource_type: ResourceType::S3Bucket,
+        resource_types: &[ResourceType::S3Bucket],
         title: "Versioning enabled",
         default_severity: Severity::Low,
         soc2: &["A1.2"],
@@ -149,11 +151,59 @@ pub const CONTROLS: &[Control] = &[
     },
     Control {
         id: "s3.access_logging",
-        resource_type: ResourceType::S3Bucket,
+        resource_types: &[ResourceType::S3Bucket],
         title: "Server access logging enabled",
         default_severity: Severity::Low,
         soc2: &["CC7.2"],
         pci_dss: &["10.2.1"],
+    },
+    Control {
+        id: "rds.multi_az",
+        resource_types: &[ResourceType::RdsInstance, ResourceType::RdsCluster],
+        title: "Database deployed across availability zones (Aurora: members in 2+ AZs)",
+        default_severity: Severity::Medium,
+        soc2: &["A1.2"],
+        pci_dss: &["12.10.1"],
+    },
+    Control {
+        id: "rds.not_public",
+        resource_types: &[ResourceType::RdsInstance],
+        title: "Database not publicly accessible; no security group admits the internet (or CIDRs beyond those allowed) on its port",
+        default_severity: Severity::Critical,
+        soc2: &["CC6.6"],
+        pci_dss: &["1.3.1"],
+    },
+    Control {
+        id: "rds.encrypted",
+        resource_types: &[ResourceType::RdsInstance, ResourceType::RdsCluster],
+        title: "Storage encrypted",
+        default_severity: Severity::High,
+        soc2: &["CC6.1"],
+        pci_dss: &["3.5.1"],
+    },
+    Control {
+        id: "rds.backups",
+        resource_types: &[ResourceType::RdsInstance],
+        title: "Automated backups kept at least the configured days (default 7)",
+        default_severity: Severity::Medium,
+        soc2: &["A1.2"],
+        pci_dss: &["12.10.1"],
+    },
+    Control {
+        id: "vpc.flow_logs",
+        resource_types: &[ResourceType::Vpc],
+        title: "An ACTIVE flow log captures ALL traffic of the VPC",
+        default_severity: Severity::High,
+        soc2: &["CC7.2"],
+        pci_dss: &["10.2.1"],
+    },
+    Control {
+        id: "ec2.imdsv2",
+        resource_types: &[ResourceType::Ec2Instance, ResourceType::LaunchTemplate],
+        title: "Instance metadata requires IMDSv2 tokens (or is disabled)",
+        default_severity: Severity::High,
+        soc2: &["CC6.1"],
+        pci_dss: &["2.2.1"],
     },
 ];
 
@@ -169,9 +219,24 @@ pub struct RuleOverride {
 }
 
 /// What the rules need from config, independent of its file format.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct RuleSettings {
     pub overrides: BTreeMap<String, RuleOverride>,
+    /// `rds.backups`: the fewest days of automated backups that pass.
+    pub rds_min_backup_retention_days: i32,
+    /// `rds.not_public`: when non-empty, every source CIDR that reaches a
+    /// database port must lie within one of these.
+    pub rds_allowed_cidrs: Vec<String>,
+}
+
+impl Default for RuleSettings {
+    fn default() -> Self {
+        RuleSettings {
+            overrides: BTreeMap::new(),
+            rds_min_backup_retention_days: 7,
+            rds_allowed_cidrs: Vec::new(),
+        }
+    }
 }
 
 impl RuleSettings {
@@ -244,7 +309,12 @@ pub fn evaluate(resource: &ResourceRecord, settings: &RuleSettings) -> Vec<Evalu
             })
             .collect(),
         Ok(document) => match resource.resource_type {
-            crate::model::ResourceType::S3Bucket => s3::evaluate(document),
+            ResourceType::S3Bucket => s3::evaluate(document),
+            ResourceType::RdsInstance => rds::evaluate_instance(document, settings),
+            ResourceType::RdsCluster => rds::evaluate_cluster(document),
+            ResourceType::Ec2Instance => ec2::evaluate_instance(document),
+            ResourceType::LaunchTemplate => ec2::evaluate_launch_template(document),
+            ResourceType::Vpc => ec2::evaluate_vpc(document),
         },
     };
     verdicts
@@ -264,7 +334,7 @@ pub fn evaluate(resource: &ResourceRecord, settings: &RuleSettings) -> Vec<Evalu
 fn controls_for(resource_type: ResourceType) -> impl Iterator<Item = &'static Control> {
     CONTROLS
         .iter()
-        .filter(move |c| c.resource_type == resource_type)
+        .filter(move |c| c.resource_types.contains(&resource_type))
 }
 
 #[cfg(test)]

@@ -205,9 +205,26 @@ impl Moto {
         aws_sdk_s3control::Client::from_conf(config)
     }
 
-    /// A driftwatch config pointing at this emulator and `database_url`.
-    pub fn config(&self, database_url: &str) -> Config {
-        let mut config = Config::defaults();
+    pub fn rds_in(&self, region: &str) -> aws_sdk_rds::Client {
+        aws_sdk_rds::Client::from_conf(
+            aws_sdk_rds::config::Builder::from(&self.sdk_config())
+                .region(aws_sdk_rds::config::Region::new(region.to_string()))
+                .build(),
+        )
+    }
+
+    pub fn ec2_in(&self, region: &str) -> aws_sdk_ec2::Client {
+        aws_sdk_ec2::Client::from_conf(
+            aws_sdk_ec2::config::Builder::from(&self.sdk_config())
+                .region(aws_sdk_ec2::config::Region::new(region.to_string()))
+                .build(),
+        )
+    }
+
+    /// A driftwatch config pointing at this emulator and `database_url`,
+    /// with only `collectors` enabled.
+    pub fn config(&self, database_url: &str, collectors: &[&str]) -> Config {
+        let mut config = config_with_collectors(collectors);
         config.database.url = Some(database_url.to_string());
         config.aws.endpoint_url = Some(self.endpoint.clone());
         // Fail fast when a test stops the emulator on purpose.
@@ -216,6 +233,15 @@ impl Moto {
         assert_eq!(config.validate(), vec![]);
         config
     }
+}
+
+/// Defaults with only `collectors` enabled.
+pub fn config_with_collectors(collectors: &[&str]) -> Config {
+    let mut config = Config::defaults();
+    config.collectors.s3.enabled = collectors.contains(&"s3");
+    config.collectors.rds.enabled = collectors.contains(&"rds");
+    config.collectors.ec2.enabled = collectors.contains(&"ec2");
+    config
 }
 
 impl Drop for Moto {

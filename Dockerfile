@@ -1,0 +1,19 @@
+# Build: docker build -t driftwatch .
+FROM rust:1-slim-bookworm AS build
+WORKDIR /src
+COPY Cargo.toml Cargo.lock ./
+COPY src ./src
+COPY migrations ./migrations
+RUN cargo build --release --locked --bin driftwatch
+
+FROM debian:bookworm-slim
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ca-certificates \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --system --uid 10001 --home-dir /var/lib/driftwatch --create-home driftwatch
+COPY --from=build /src/target/release/driftwatch /usr/local/bin/driftwatch
+COPY config/driftwatch.toml /etc/driftwatch/driftwatch.toml
+USER driftwatch
+ENV DRIFTWATCH_CONFIG=/etc/driftwatch/driftwatch.toml
+ENTRYPOINT ["driftwatch"]
+CMD ["scan", "--once"]

@@ -1,0 +1,239 @@
+//! EC2 and VPC in one region: VPCs with their flow logs, instances and
+//! launch templates with their metadata (IMDS) options.
+
+use super::{AwsAccount, Collection, describe_error};
+use crate::model::{
+    Ec2Instance, FlowLog, LaunchTemplate, LaunchTemplateVersion, MetadataOptions, ResourceRecord,
+    ResourceType, Vpc, partition_for_region,
+};
+use chrono::Utc;
+use std::collections::BTreeMap;
+
+pub const COLLECTOR: &str = "ec2";
+
+pub const IAM_ACTIONS: &[&str] = &[
+    "ec2:DescribeVpcs",
+    "ec2:DescribeFlowLogs",
+    "ec2:DescribeInstances",
+    "ec2:DescribeLaunchTemplates",
+    "ec2:DescribeLaunchTemplateVersions",
+    "sts:GetCallerIdentity",
+];
+
+pub async fn collect(account: &AwsAccount, region: &str) -> Collection {
+    let started_at = Utc::now();
+    let ec2 = aws_sdk_ec2::Client::from_conf(
+        aws_sdk_ec2::config::Builder::from(&account.sdk_config)
+            .region(aws_sdk_ec2::config::Region::new(region.to_string()))
+            .build(),
+    );
+    match collect_region(&ec2, account, region).await {
+        Ok(resources) => Collection {
+            collector: COLLECTOR,
+            scope_region: region.to_string(),
+            started_at,
+            finished_at: Utc::now(),
+            listing: Ok(()),
+            resources,
+            warnings: Vec::new(),
+        },
+        Err(error) => Collection {
+            collector: COLLECTOR,
+            scope_region: region.to_string(),
+            started_at,
+            finished_at: Utc::now(),
+            listing: Err(error),
+            resources: Vec::new(),
+            warnings: Vec::new(),
+        },
+    }
+}
+
+/// `Err` when any listing fails: then nothing may be declared deleted.
+async fn collect_region(
+    ec2: &aws_sdk_ec2::Client,
+    account: &AwsAccount,
+    region: &str,
+) -> Result<Vec<ResourceRecord>, String> {
+    let arn = |kind: &str, id: &str| {
+        format!(
+            "arn:{}:ec2:{region}:{}:{kind}/{id}",
+            partition_for_region(region),
+            account.account_id
+        )
+    };
+    let mut resources = Vec::new();
+
+    // One call for every flow log of the region, joined to VPCs in memory.
+    let mut flow_logs: BTreeMap<String, Vec<FlowLog>> = BTreeMap::new();
+    let mut pages = ec2.describe_flow_logs().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| format!("DescribeFlowLogs: {}", describe_error(&e)))?;
+        for f in page.flow_logs() {
+            let Some(resource_id) = f.resource_id() else {
+                continue;
+            };
+            flow_logs
+                .entry(resource_id.to_string())
+                .or_default()
+                .push(FlowLog {
+                    id: f.flow_log_id().unwrap_or_default().to_string(),
+                    status: f.flow_log_status().map(str::to_string),
+                    traffic_type: f.traffic_type().map(|t| t.as_str().to_string()),
+                    destination_type: f.log_destination_type().map(|t| t.as_str().to_string()),
+                    destination: f
+                        .log_group_name()
+                        .or(f.log_destination())
+                        .map(str::to_string),
+                });
+        }
+    }
+    let mut pages = ec2.describe_vpcs().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| format!("DescribeVpcs: {}", describe_error(&e)))?;
+        for v in page.vpcs() {
+            let Some(id) = v.vpc_id() else { continue };
+            let mut logs = flow_logs.remove(id).unwrap_or_default();
+            logs.sort_by(|a, b| a.id.cmp(&b.id));
+            let record = Vpc {
+                id: id.to_string(),
+                arn: arn("vpc", id),
+                region: region.to_string(),
+                is_default: v.is_default().unwrap_or(false),
+                cidr_block: v.cidr_block().map(str::to_string),
+                flow_logs: logs,
+            };
+            resources.push(record_of(
+                &record.arn,
+                ResourceType::Vpc,
+                id,
+                region,
+                &record,
+            ));
+        }
+    }
+
+    let mut pages = ec2.describe_instances().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| format!("DescribeInstances: {}", describe_error(&e)))?;
+        for instance in page.reservations().iter().flat_map(|r| r.instances()) {
+            let Some(id) = instance.instance_id() else {
+                continue;
+            };
+            let state = instance
+                .state()
+                .and_then(|s| s.name())
+                .map(|n| n.as_str().to_string());
+            // Terminated instances linger in the API for a while; they run nothing.
+            if matches!(state.as_deref(), Some("terminated") | Some("shutting-down")) {
+                continue;
+            }
+            let options = instance.metadata_options();
+            let record = Ec2Instance {
+                id: id.to_string(),
+                arn: arn("instance", id),
+                region: region.to_string(),
+                state,
+                vpc_id: instance.vpc_id().map(str::to_string),
+                metadata_options: MetadataOptions {
+                    http_tokens: options
+                        .and_then(|o| o.http_tokens())
+                        .map(|t| t.as_str().to_string()),
+                    http_endpoint: options
+                        .and_then(|o| o.http_endpoint())
+                        .map(|e| e.as_str().to_string()),
+                    http_put_response_hop_limit: options
+                        .and_then(|o| o.http_put_response_hop_limit()),
+                },
+            };
+            resources.push(record_of(
+                &record.arn,
+                ResourceType::Ec2Instance,
+                id,
+                region,
+                &record,
+            ));
+        }
+    }
+
+    let mut templates = Vec::new();
+    let mut pages = ec2.describe_launch_templates().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| format!("DescribeLaunchTemplates: {}", describe_error(&e)))?;
+        templates.extend(page.launch_templates().iter().cloned());
+    }
+    for template in templates {
+        let Some(id) = template.launch_template_id() else {
+            continue;
+        };
+        let template_arn = arn("launch-template", id);
+        let name = template.launch_template_name().map(str::to_string);
+        let latest = template.latest_version_number();
+        let document = ec2
+            .describe_launch_template_versions()
+            .launch_template_id(id)
+            .versions("$Default")
+            .versions("$Latest")
+            .send()
+            .await
+            .map_err(|e| format!("DescribeLaunchTemplateVersions: {}", describe_error(&e)))
+            .and_then(|output| {
+                let mut versions: Vec<LaunchTemplateVersion> = output
+                    .launch_template_versions()
+                    .iter()
+                    .map(|v| {
+                        let number = v.version_number().unwrap_or_default();
+                        let options = v.launch_template_data().and_then(|d| d.metadata_options());
+                        LaunchTemplateVersion {
+                            number,
+                            is_default: v.default_version().unwrap_or(false),
+                            is_latest: Some(number) == latest,
+                            metadata_options: options.map(|o| MetadataOptions {
+                                http_tokens: o.http_tokens().map(|t| t.as_str().to_string()),
+                                http_endpoint: o.http_endpoint().map(|e| e.as_str().to_string()),
+                                http_put_response_hop_limit: o.http_put_response_hop_limit(),
+                            }),
+                        }
+                    })
+                    .collect();
+                versions.sort_by_key(|v| v.number);
+                versions.dedup_by_key(|v| v.number);
+                let record = LaunchTemplate {
+                    id: id.to_string(),
+                    name: name.clone(),
+                    arn: template_arn.clone(),
+                    region: region.to_string(),
+                    versions,
+                };
+                serde_json::to_value(&record)
+                    .map_err(|e| format!("cannot serialise launch template record: {e}"))
+            });
+        resources.push(ResourceRecord {
+            arn: template_arn,
+            resource_type: ResourceType::LaunchTemplate,
+            name: name.unwrap_or_else(|| id.to_string()),
+            region: region.to_string(),
+            document,
+        });
+    }
+
+    resources.sort_by(|a, b| a.arn.cmp(&b.arn));
+    Ok(resources)
+}
+
+fn record_of<T: serde::Serialize>(
+    arn: &str,
+    resource_type: ResourceType,
+    name: &str,
+    region: &str,
+    record: &T,
+) -> ResourceRecord {
+    ResourceRecord {
+        arn: arn.to_string(),
+        resource_type,
+        name: name.to_string(),
+        region: region.to_string(),
+        document: serde_json::to_value(record)
+            .map_err(|e| format!("cannot serialise {resource_type} record: {e}")),
+    }
+}

@@ -1,0 +1,274 @@
+//! RDS: DB instances and clusters of one region, with the ingress rules of
+//! the security groups attached to each instance (for `rds.not_public`).
+
+use super::{AwsAccount, Collection, describe_error};
+use crate::model::{
+    ClusterMember, IngressRule, RdsCluster, RdsInstance, ResourceRecord, ResourceType,
+    SecurityGroup, partition_for_region,
+};
+use chrono::Utc;
+use std::collections::{BTreeMap, BTreeSet};
+
+pub const COLLECTOR: &str = "rds";
+
+pub const IAM_ACTIONS: &[&str] = &[
+    "rds:DescribeDBInstances",
+    "rds:DescribeDBClusters",
+    "ec2:DescribeSecurityGroups",
+    "sts:GetCallerIdentity",
+];
+
+/// DescribeSecurityGroups accepts at most 200 values per filter.
+const SECURITY_GROUP_BATCH: usize = 200;
+
+pub async fn collect(account: &AwsAccount, region: &str) -> Collection {
+    let started_at = Utc::now();
+    let region_name = aws_sdk_rds::config::Region::new(region.to_string());
+    let rds = aws_sdk_rds::Client::from_conf(
+        aws_sdk_rds::config::Builder::from(&account.sdk_config)
+            .region(region_name.clone())
+            .build(),
+    );
+    let ec2 = aws_sdk_ec2::Client::from_conf(
+        aws_sdk_ec2::config::Builder::from(&account.sdk_config)
+            .region(region_name)
+            .build(),
+    );
+    let failed = |error: String| Collection {
+        collector: COLLECTOR,
+        scope_region: region.to_string(),
+        started_at,
+        finished_at: Utc::now(),
+        listing: Err(error),
+        resources: Vec::new(),
+        warnings: Vec::new(),
+    };
+
+    let mut instances = Vec::new();
+    let mut pages = rds.describe_db_instances().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        match page {
+            Ok(page) => instances.extend(page.db_instances().iter().cloned()),
+            Err(e) => return failed(format!("DescribeDBInstances: {}", describe_error(&e))),
+        }
+    }
+    let mut clusters = Vec::new();
+    let mut pages = rds.describe_db_clusters().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        match page {
+            Ok(page) => clusters.extend(page.db_clusters().iter().cloned()),
+            Err(e) => return failed(format!("DescribeDBClusters: {}", describe_error(&e))),
+        }
+    }
+
+    let group_ids: BTreeSet<String> = instances
+        .iter()
+        .flat_map(|i| i.vpc_security_groups())
+        .filter_map(|m| m.vpc_security_group_id().map(str::to_string))
+        .collect();
+    let groups = security_groups(&ec2, &group_ids).await;
+
+    let partition = partition_for_region(region);
+    let mut zones: BTreeMap<String, Option<String>> = BTreeMap::new();
+    let mut resources = Vec::new();
+    for instance in &instances {
+        let identifier = instance
+            .db_instance_identifier()
+            .unwrap_or_default()
+            .to_string();
+        zones.insert(
+            identifier.clone(),
+            instance.availability_zone().map(str::to_string),
+        );
+        let arn = instance
+            .db_instance_arn()
+            .map(str::to_string)
+            .unwrap_or_else(|| {
+                format!(
+                    "arn:{partition}:rds:{region}:{}:db:{identifier}",
+                    account.account_id
+                )
+            });
+        let engine = instance.engine().unwrap_or_default().to_string();
+        let attached: Vec<&str> = instance
+            .vpc_security_groups()
+            .iter()
+            .filter_map(|m| m.vpc_security_group_id())
+            .collect();
+        let document = match &groups {
+            Err(error) => Err(format!("security groups {}: {error}", attached.join(", "))),
+            Ok(groups) => {
+                let record = RdsInstance {
+                    identifier: identifier.clone(),
+                    arn: arn.clone(),
+                    region: region.to_string(),
+                    port: instance
+                        .endpoint()
+                        .and_then(|e| e.port())
+                        .or(instance.db_instance_port().filter(|p| *p > 0))
+                        .or_else(|| default_port(&engine)),
+                    engine,
+                    engine_version: instance.engine_version().map(str::to_string),
+                    instance_class: instance.db_instance_class().map(str::to_string),
+                    cluster_identifier: instance.db_cluster_identifier().map(str::to_string),
+                    multi_az: instance.multi_az().unwrap_or(false),
+                    publicly_accessible: instance.publicly_accessible().unwrap_or(false),
+                    storage_encrypted: instance.storage_encrypted().unwrap_or(false),
+                    kms_key_id: instance.kms_key_id().map(str::to_string),
+                    backup_retention_days: instance.backup_retention_period().unwrap_or(0),
+                    // A group listed on the instance but not returned by EC2
+                    // is recorded without rules: it admits nothing.
+                    security_groups: attached
+                        .iter()
+                        .map(|id| {
+                            groups.get(*id).cloned().unwrap_or_else(|| SecurityGroup {
+                                id: id.to_string(),
+                                ..SecurityGroup::default()
+                            })
+                        })
+                        .collect(),
+                };
+                serde_json::to_value(&record)
+                    .map_err(|e| format!("cannot serialise instance record: {e}"))
+            }
+        };
+        resources.push(ResourceRecord {
+            arn,
+            resource_type: ResourceType::RdsInstance,
+            name: identifier,
+            region: region.to_string(),
+            document,
+        });
+    }
+
+    for cluster in &clusters {
+        let identifier = cluster
+            .db_cluster_identifier()
+            .unwrap_or_default()
+            .to_string();
+        let arn = cluster
+            .db_cluster_arn()
+            .map(str::to_string)
+            .unwrap_or_else(|| {
+                format!(
+                    "arn:{partition}:rds:{region}:{}:cluster:{identifier}",
+                    account.account_id
+                )
+            });
+        let record = RdsCluster {
+            identifier: identifier.clone(),
+            arn: arn.clone(),
+            region: region.to_string(),
+            engine: cluster.engine().unwrap_or_default().to_string(),
+            multi_az: cluster.multi_az().unwrap_or(false),
+            storage_encrypted: cluster.storage_encrypted().unwrap_or(false),
+            kms_key_id: cluster.kms_key_id().map(str::to_string),
+            backup_retention_days: cluster.backup_retention_period().unwrap_or(0),
+            members: cluster
+                .db_cluster_members()
+                .iter()
+                .map(|m| {
+                    let id = m.db_instance_identifier().unwrap_or_default().to_string();
+                    ClusterMember {
+                        availability_zone: zones.get(&id).cloned().flatten(),
+                        writer: m.is_cluster_writer().unwrap_or(false),
+                        identifier: id,
+                    }
+                })
+                .collect(),
+        };
+        resources.push(ResourceRecord {
+            arn,
+            resource_type: ResourceType::RdsCluster,
+            name: identifier,
+            region: region.to_string(),
+            document: serde_json::to_value(&record)
+                .map_err(|e| format!("cannot serialise cluster record: {e}")),
+        });
+    }
+    resources.sort_by(|a, b| a.arn.cmp(&b.arn));
+
+    Collection {
+        collector: COLLECTOR,
+        scope_region: region.to_string(),
+        started_at,
+        finished_at: Utc::now(),
+        listing: Ok(()),
+        resources,
+        warnings: Vec::new(),
+    }
+}
+
+async fn security_groups(
+    ec2: &aws_sdk_ec2::Client,
+    ids: &BTreeSet<String>,
+) -> Result<BTreeMap<String, SecurityGroup>, String> {
+    let mut groups = BTreeMap::new();
+    let ids: Vec<&String> = ids.iter().collect();
+    for batch in ids.chunks(SECURITY_GROUP_BATCH) {
+        let filter = aws_sdk_ec2::types::Filter::builder()
+            .name("group-id")
+            .set_values(Some(batch.iter().map(|s| s.to_string()).collect()))
+            .build();
+        let mut pages = ec2
+            .describe_security_groups()
+            .filters(filter)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page =
+                page.map_err(|e| format!("DescribeSecurityGroups: {}", describe_error(&e)))?;
+            for group in page.security_groups() {
+                let Some(id) = group.group_id() else { continue };
+                let ingress = group
+                    .ip_permissions()
+                    .iter()
+                    .map(|p| IngressRule {
+                        protocol: p.ip_protocol().unwrap_or("-1").to_string(),
+                        // EC2 reports -1 for "all ports" on some protocols.
+                        from_port: p.from_port().filter(|port| *port >= 0),
+                        to_port: p.to_port().filter(|port| *port >= 0),
+                        cidrs: p
+                            .ip_ranges()
+                            .iter()
+                            .filter_map(|r| r.cidr_ip().map(str::to_string))
+                            .chain(
+                                p.ipv6_ranges()
+                                    .iter()
+                                    .filter_map(|r| r.cidr_ipv6().map(str::to_string)),
+                            )
+                            .collect(),
+                        source_groups: p
+                            .user_id_group_pairs()
+                            .iter()
+                            .filter_map(|g| g.group_id().map(str::to_string))
+                            .collect(),
+                    })
+                    .collect();
+                groups.insert(
+                    id.to_string(),
+                    SecurityGroup {
+                        id: id.to_string(),
+                        name: group.group_name().map(str::to_string),
+                        ingress,
+                    },
+                );
+            }
+        }
+    }
+    Ok(groups)
+}
+
+fn default_port(engine: &str) -> Option<i32> {
+    if engine.contains("postgres") {
+        Some(5432)
+    } else if engine.contains("mysql") || engine.contains("mariadb") {
+        Some(3306)
+    } else if engine.starts_with("oracle") {
+        Some(1521)
+    } else if engine.starts_with("sqlserver") {
+        Some(1433)
+    } else {
+        None
+    }
+}

@@ -1,0 +1,258 @@
+//! EC2 and VPC controls of `controls.md`: `ec2.imdsv2` and `vpc.flow_logs`.
+
+use super::Verdict;
+use crate::model::{Ec2Instance, LaunchTemplate, MetadataOptions, Vpc};
+use serde_json::{Value, json};
+
+fn unreadable(
+    control: &'static str,
+    what: &str,
+    e: &serde_json::Error,
+) -> Vec<(&'static str, Verdict)> {
+    vec![(
+        control,
+        Verdict::unknown(
+            format!("stored document is not a readable {what} record: {e}"),
+            json!({}),
+        ),
+    )]
+}
+
+/// IMDSv2 is enforced when tokens are required, or when the metadata
+/// endpoint is off altogether.
+fn imds_enforced(options: &MetadataOptions) -> Result<&'static str, String> {
+    match (
+        options.http_endpoint.as_deref(),
+        options.http_tokens.as_deref(),
+    ) {
+        (Some("disabled"), _) => Ok("metadata endpoint disabled"),
+        (_, Some("required")) => Ok("HttpTokens required (IMDSv2 only)"),
+        (_, Some(other)) => Err(format!("HttpTokens is {other}, so IMDSv1 is allowed")),
+        (_, None) => Err(
+            "HttpTokens not set, so the account default applies (optional unless changed)"
+                .to_string(),
+        ),
+    }
+}
+
+pub(super) fn evaluate_instance(document: &Value) -> Vec<(&'static str, Verdict)> {
+    let instance: Ec2Instance = match serde_json::from_value(document.clone()) {
+        Ok(i) => i,
+        Err(e) => return unreadable("ec2.imdsv2", "EC2 instance", &e),
+    };
+    let details = json!({ "metadata_options": instance.metadata_options });
+    let verdict = match imds_enforced(&instance.metadata_options) {
+        Ok(why) => Verdict::pass(why, details),
+        Err(why) => Verdict::fail(why, details),
+    };
+    vec![("ec2.imdsv2", verdict)]
+}
+
+pub(super) fn evaluate_launch_template(document: &Value) -> Vec<(&'static str, Verdict)> {
+    let template: LaunchTemplate = match serde_json::from_value(document.clone()) {
+        Ok(t) => t,
+        Err(e) => return unreadable("ec2.imdsv2", "launch template", &e),
+    };
+    let mut problems = Vec::new();
+    for version in &template.versions {
+        let role = match (version.is_default, version.is_latest) {
+            (true, true) => "default and latest",
+            (true, false) => "default",
+            (false, true) => "latest",
+            (false, false) => continue,
+        };
+        let outcome = match &version.metadata_options {
+            Some(options) => imds_enforced(options),
+            None => Err(
+                "no metadata options, so the account default applies (optional unless changed)"
+                    .to_string(),
+            ),
+        };
+        if let Err(why) = outcome {
+            problems.push(format!("version {} ({role}): {why}", version.number));
+        }
+    }
+    let details = json!({ "versions": template.versions });
+    let verdict = if template.versions.is_empty() {
+        Verdict::unknown("launch template has no readable versions", details)
+    } else if problems.is_empty() {
+        Verdict::pass("default and latest versions require IMDSv2", details)
+    } else {
+        Verdict::fail(problems.join("; "), details)
+    };
+    vec![("ec2.imdsv2", verdict)]
+}
+
+pub(super) fn evaluate_vpc(document: &Value) -> Vec<(&'static str, Verdict)> {
+    let vpc: Vpc = match serde_json::from_value(document.clone()) {
+        Ok(v) => v,
+        Err(e) => return unreadable("vpc.flow_logs", "VPC", &e),
+    };
+    let details = json!({ "flow_logs": vpc.flow_logs });
+    let complete = vpc.flow_logs.iter().find(|f| {
+        f.status.as_deref() == Some("ACTIVE") && f.traffic_type.as_deref() == Some("ALL")
+    });
+    let verdict = match complete {
+        Some(flow_log) => Verdict::pass(
+            format!(
+                "flow log {} captures ALL traffic to {}",
+                flow_log.id,
+                flow_log
+                    .destination
+                    .as_deref()
+                    .unwrap_or("(unknown destination)")
+            ),
+            details,
+        ),
+        None if vpc.flow_logs.is_empty() => Verdict::fail("no flow log", details),
+        None => {
+            let found: Vec<String> = vpc
+                .flow_logs
+                .iter()
+                .map(|f| {
+                    format!(
+                        "{} ({}, {})",
+                        f.id,
+                        f.status.as_deref().unwrap_or("status unknown"),
+                        f.traffic_type.as_deref().unwrap_or("traffic type unknown")
+                    )
+                })
+                .collect();
+            Verdict::fail(
+                format!(
+                    "no ACTIVE flow log with traffic type ALL (found {})",
+                    found.join(", ")
+                ),
+                details,
+            )
+        }
+    };
+    vec![("vpc.flow_logs", verdict)]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evaluate::FindingStatus::{self, Fail, Pass, Unknown};
+    use crate::model::{FlowLog, LaunchTemplateVersion};
+
+    fn options(tokens: Option<&str>, endpoint: Option<&str>) -> MetadataOptions {
+        MetadataOptions {
+            http_tokens: tokens.map(str::to_string),
+            http_endpoint: endpoint.map(str::to_string),
+            http_put_response_hop_limit: None,
+        }
+    }
+
+    fn first(verdicts: Vec<(&'static str, Verdict)>) -> (FindingStatus, String) {
+        let (_, v) = verdicts.into_iter().next().expect("one verdict");
+        (
+            v.status,
+            v.evidence["message"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+        )
+    }
+
+    fn instance(o: MetadataOptions) -> (FindingStatus, String) {
+        let i = Ec2Instance {
+            id: "i-1".into(),
+            metadata_options: o,
+            ..Ec2Instance::default()
+        };
+        first(evaluate_instance(
+            &serde_json::to_value(i).expect("serialises"),
+        ))
+    }
+
+    #[test]
+    fn instances_need_tokens_required_or_the_endpoint_off() {
+        assert_eq!(instance(options(Some("required"), Some("enabled"))).0, Pass);
+        assert_eq!(
+            instance(options(Some("optional"), Some("disabled"))).0,
+            Pass
+        );
+        let (s, m) = instance(options(Some("optional"), Some("enabled")));
+        assert_eq!(s, Fail);
+        assert!(m.contains("IMDSv1 is allowed"), "{m}");
+        assert_eq!(instance(options(None, None)).0, Fail);
+    }
+
+    fn template(versions: Vec<LaunchTemplateVersion>) -> (FindingStatus, String) {
+        let t = LaunchTemplate {
+            id: "lt-1".into(),
+            versions,
+            ..LaunchTemplate::default()
+        };
+        first(evaluate_launch_template(
+            &serde_json::to_value(t).expect("serialises"),
+        ))
+    }
+
+    fn version(
+        number: i64,
+        default: bool,
+        latest: bool,
+        o: Option<MetadataOptions>,
+    ) -> LaunchTemplateVersion {
+        LaunchTemplateVersion {
+            number,
+            is_default: default,
+            is_latest: latest,
+            metadata_options: o,
+        }
+    }
+
+    #[test]
+    fn launch_templates_judge_default_and_latest_versions() {
+        let required = Some(options(Some("required"), None));
+        assert_eq!(
+            template(vec![version(1, true, true, required.clone())]).0,
+            Pass
+        );
+        let (s, m) = template(vec![
+            version(1, true, false, required.clone()),
+            version(2, false, true, Some(options(Some("optional"), None))),
+        ]);
+        assert_eq!(s, Fail);
+        assert!(m.contains("version 2 (latest)"), "{m}");
+        let (s, m) = template(vec![version(3, true, true, None)]);
+        assert_eq!(s, Fail);
+        assert!(m.contains("no metadata options"), "{m}");
+        assert_eq!(template(vec![]).0, Unknown);
+    }
+
+    fn vpc(flow_logs: Vec<FlowLog>) -> (FindingStatus, String) {
+        let v = Vpc {
+            id: "vpc-1".into(),
+            flow_logs,
+            ..Vpc::default()
+        };
+        first(evaluate_vpc(&serde_json::to_value(v).expect("serialises")))
+    }
+
+    fn flow(status: &str, traffic: &str) -> FlowLog {
+        FlowLog {
+            id: "fl-1".into(),
+            status: Some(status.into()),
+            traffic_type: Some(traffic.into()),
+            destination_type: Some("cloud-watch-logs".into()),
+            destination: Some("vpc-flow".into()),
+        }
+    }
+
+    #[test]
+    fn flow_logs_must_be_active_and_capture_all_traffic() {
+        assert_eq!(vpc(vec![flow("ACTIVE", "ALL")]).0, Pass);
+        assert_eq!(vpc(vec![]).1, "no flow log");
+        let (s, m) = vpc(vec![flow("ACTIVE", "REJECT")]);
+        assert_eq!(s, Fail);
+        assert!(m.contains("fl-1 (ACTIVE, REJECT)"), "{m}");
+        assert_eq!(vpc(vec![flow("FAILED", "ALL")]).0, Fail);
+        assert_eq!(
+            vpc(vec![flow("ACTIVE", "REJECT"), flow("ACTIVE", "ALL")]).0,
+            Pass
+        );
+    }
+}
