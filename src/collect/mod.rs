@@ -65,7 +65,15 @@ pub async fn connect_account(
         .retry_config(retry)
         .timeout_config(timeouts);
     if let Some(profile) = &account.profile {
-        loader = loader.profile_name(profile);
+        // Credentials from that profile and nothing else: the default chain
+        // would prefer AWS_ACCESS_KEY_ID from the environment, silently
+        // scanning another account under this account's name.
+        let credentials = aws_config::profile::ProfileFileCredentialsProvider::builder()
+            .profile_name(profile)
+            .build();
+        loader = loader
+            .profile_name(profile)
+            .credentials_provider(credentials);
     }
     if let Some(url) = &aws.endpoint_url {
         loader = loader.endpoint_url(url);

@@ -1,0 +1,126 @@
+//! Several accounts in one scan: the default credentials' account, an
+//! account reached by assuming a role (moto maps the assumed role's
+//! credentials to the role's account), and an account whose profile does
+//! not exist. The broken account fails alone; the others are scanned in full
+//! and their resources and findings carry their own account ids.
+
+mod support;
+
+use driftwatch::config::AccountConfig;
+use driftwatch::scan::scan_once;
+use driftwatch::store::{FindingFilter, ScanStatus};
+use support::{ACCOUNT_ID, Moto};
+
+const PAYMENTS_ACCOUNT: &str = "111111111111";
+
+async fn s3_as_role(moto: &Moto, role_arn: &str) -> aws_sdk_s3::Client {
+    let sts = aws_sdk_sts::Client::new(&moto.sdk_config());
+    let credentials = sts
+        .assume_role()
+        .role_arn(role_arn)
+        .role_session_name("test-seed")
+        .send()
+        .await
+        .expect("assume role")
+        .credentials()
+        .cloned()
+        .expect("credentials");
+    let config = aws_sdk_s3::config::Builder::from(&moto.sdk_config())
+        .credentials_provider(aws_sdk_s3::config::Credentials::new(
+            credentials.access_key_id(),
+            credentials.secret_access_key(),
+            Some(credentials.session_token().to_string()),
+            None,
+            "assumed",
+        ))
+        .force_path_style(true)
+        .build();
+    aws_sdk_s3::Client::from_conf(config)
+}
+
+#[tokio::test]
+async fn each_account_is_scanned_with_its_own_credentials_and_fails_alone() {
+    let moto = Moto::start();
+    let (store, url) = support::database().await;
+    let role_arn = format!("arn:aws:iam::{PAYMENTS_ACCOUNT}:role/driftwatch-audit");
+
+    moto.s3()
+        .create_bucket()
+        .bucket("main-bucket")
+        .send()
+        .await
+        .expect("main bucket");
+    s3_as_role(&moto, &role_arn)
+        .await
+        .create_bucket()
+        .bucket("payments-bucket")
+        .send()
+        .await
+        .expect("payments bucket");
+
+    let mut config = moto.config(&url, &["s3"]);
+    config.accounts = vec![
+        AccountConfig {
+            name: Some("main".into()),
+            ..AccountConfig::default()
+        },
+        AccountConfig {
+            name: Some("payments".into()),
+            role_arn: Some(role_arn.clone()),
+            external_id: Some("shared-secret".into()),
+            session_name: Some("driftwatch-test".into()),
+            ..AccountConfig::default()
+        },
+        AccountConfig {
+            name: Some("broken".into()),
+            profile: Some("no-such-profile".into()),
+            ..AccountConfig::default()
+        },
+    ];
+    assert_eq!(config.validate(), vec![]);
+
+    let reports = scan_once(&config, &store).await.expect("scan");
+    let summary: Vec<_> = reports
+        .iter()
+        .map(|r| {
+            (
+                r.scope.account_name.as_str(),
+                r.scope.account_id.as_str(),
+                r.status,
+                r.resources,
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            ("main", ACCOUNT_ID, ScanStatus::Ok, 1),
+            ("payments", PAYMENTS_ACCOUNT, ScanStatus::Ok, 1),
+            ("broken", "broken", ScanStatus::Failed, 0),
+        ]
+    );
+    let broken_error = reports[2].error.as_deref().unwrap_or_default();
+    assert!(broken_error.contains("account broken"), "{broken_error}");
+
+    let findings = store
+        .findings(&FindingFilter::default())
+        .await
+        .expect("findings");
+    for f in &findings {
+        let expected = if f.arn.ends_with("main-bucket") {
+            ACCOUNT_ID
+        } else {
+            PAYMENTS_ACCOUNT
+        };
+        assert_eq!(f.account_id, expected, "{}", f.arn);
+    }
+    assert_eq!(
+        findings.len(),
+        12,
+        "six S3 controls for each of the two buckets"
+    );
+
+    // A later scan where the broken account is still broken deletes nothing.
+    let reports = scan_once(&config, &store).await.expect("second scan");
+    assert!(reports.iter().all(|r| r.drift.is_empty()), "{reports:?}");
+}
