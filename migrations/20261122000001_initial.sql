@@ -74,6 +74,9 @@ CREATE TABLE findings (
     -- When the last failure ended (fail -> pass, or the resource was deleted);
     -- NULL while failing.
     resolved_at  TIMESTAMPTZ,
+    -- Set when the resource was evaluated without this control (it no
+    -- longer applies, or was disabled); such findings are not listed.
+    retired_at   TIMESTAMPTZ,
     last_scan_id BIGINT      NOT NULL REFERENCES scans (id),
     UNIQUE (resource_id, control_id)
 );

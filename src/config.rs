@@ -121,11 +121,25 @@ pub struct CollectorsConfig {
     pub rds: CollectorConfig,
     #[serde(default)]
     pub ec2: CollectorConfig,
+    #[serde(default)]
+    pub logs: CollectorConfig,
+    #[serde(default)]
+    pub eks: CollectorConfig,
+    #[serde(default)]
+    pub ecr: CollectorConfig,
 }
 
 impl CollectorsConfig {
     pub fn iter(&self) -> impl Iterator<Item = (&'static str, &CollectorConfig)> {
-        [("s3", &self.s3), ("rds", &self.rds), ("ec2", &self.ec2)].into_iter()
+        [
+            ("s3", &self.s3),
+            ("rds", &self.rds),
+            ("ec2", &self.ec2),
+            ("logs", &self.logs),
+            ("eks", &self.eks),
+            ("ecr", &self.ecr),
+        ]
+        .into_iter()
     }
 }
 
@@ -173,6 +187,8 @@ pub struct RuleConfig {
     pub min_retention_days: Option<u32>,
     /// `rds.not_public`: CIDRs databases may be reached from.
     pub allowed_cidrs: Option<Vec<String>>,
+    /// `logs.retention`: further log groups in scope (`*`/`?` patterns).
+    pub log_group_patterns: Option<Vec<String>>,
 }
 
 /// One problem with one field.
@@ -381,10 +397,17 @@ impl Config {
                 issue(format!("rules.\"{id}\".severity"), message);
             }
             if let Some(days) = rule.min_retention_days {
-                if id != "rds.backups" {
+                if id == "logs.retention" {
+                    if !(1..=3653).contains(&days) {
+                        issue(
+                            format!("rules.\"{id}\".min_retention_days"),
+                            "must be between 1 and 3653 (CloudWatch Logs' longest setting)".into(),
+                        );
+                    }
+                } else if id != "rds.backups" {
                     issue(
                         format!("rules.\"{id}\".min_retention_days"),
-                        "applies only to rds.backups".into(),
+                        "applies only to rds.backups and logs.retention".into(),
                     );
                 } else if !(1..=35).contains(&days) {
                     issue(
@@ -392,6 +415,12 @@ impl Config {
                         "must be between 1 and 35 (the RDS maximum)".into(),
                     );
                 }
+            }
+            if rule.log_group_patterns.is_some() && id != "logs.retention" {
+                issue(
+                    format!("rules.\"{id}\".log_group_patterns"),
+                    "applies only to logs.retention".into(),
+                );
             }
             if let Some(cidrs) = &rule.allowed_cidrs {
                 if id != "rds.not_public" {
@@ -430,6 +459,13 @@ impl Config {
             rds_allowed_cidrs: rule("rds.not_public")
                 .and_then(|r| r.allowed_cidrs.clone())
                 .unwrap_or(defaults.rds_allowed_cidrs),
+            logs_min_retention_days: rule("logs.retention")
+                .and_then(|r| r.min_retention_days)
+                .and_then(|d| i32::try_from(d).ok())
+                .unwrap_or(defaults.logs_min_retention_days),
+            log_group_patterns: rule("logs.retention")
+                .and_then(|r| r.log_group_patterns.clone())
+                .unwrap_or(defaults.log_group_patterns),
             overrides: self
                 .rules
                 .iter()

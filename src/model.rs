@@ -25,6 +25,12 @@ pub enum ResourceType {
     LaunchTemplate,
     #[serde(rename = "ec2.vpc")]
     Vpc,
+    #[serde(rename = "logs.log_group")]
+    LogGroup,
+    #[serde(rename = "eks.cluster")]
+    EksCluster,
+    #[serde(rename = "ecr.repository")]
+    EcrRepository,
 }
 
 impl ResourceType {
@@ -35,6 +41,9 @@ impl ResourceType {
         ResourceType::Ec2Instance,
         ResourceType::LaunchTemplate,
         ResourceType::Vpc,
+        ResourceType::LogGroup,
+        ResourceType::EksCluster,
+        ResourceType::EcrRepository,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -45,6 +54,9 @@ impl ResourceType {
             ResourceType::Ec2Instance => "ec2.instance",
             ResourceType::LaunchTemplate => "ec2.launch_template",
             ResourceType::Vpc => "ec2.vpc",
+            ResourceType::LogGroup => "logs.log_group",
+            ResourceType::EksCluster => "eks.cluster",
+            ResourceType::EcrRepository => "ecr.repository",
         }
     }
 }
@@ -343,6 +355,67 @@ pub struct FlowLog {
     pub destination_type: Option<String>,
     /// The log group name (CloudWatch Logs) or the destination ARN.
     pub destination: Option<String>,
+    /// How long the destination keeps what the flow log delivers.
+    #[serde(default)]
+    pub destination_retention: DestinationRetention,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum DestinationRetention {
+    /// A log group without a retention setting, or a bucket with no
+    /// expiring lifecycle rule.
+    NeverExpires,
+    /// The shortest expiry that can apply: `retentionInDays`, or the
+    /// smallest expiration of an enabled lifecycle rule.
+    Days {
+        days: i32,
+    },
+    /// The destination no longer exists.
+    Missing,
+    /// Could not be read (or a destination type not examined).
+    #[default]
+    Unknown,
+    Unreadable {
+        error: String,
+    },
+}
+
+/// A CloudWatch Logs log group. `written_by` records what delivers to it
+/// (flow logs, an EKS control plane), which decides whether retention is
+/// in scope for `logs.retention`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LogGroup {
+    pub name: String,
+    pub arn: String,
+    pub region: String,
+    /// `None`: never expire.
+    pub retention_in_days: Option<i32>,
+    pub kms_key_id: Option<String>,
+    pub written_by: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EksCluster {
+    pub name: String,
+    pub arn: String,
+    pub region: String,
+    pub version: Option<String>,
+    pub endpoint_public_access: bool,
+    pub endpoint_private_access: bool,
+    pub public_access_cidrs: Vec<String>,
+    /// Control-plane log types enabled: api, audit, authenticator, …
+    pub enabled_log_types: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EcrRepository {
+    pub name: String,
+    pub arn: String,
+    pub region: String,
+    /// The lifecycle policy as parsed JSON (or verbatim text when not JSON);
+    /// `None` when the repository has none.
+    pub lifecycle_policy: Option<serde_json::Value>,
 }
 
 /// S3 bucket ARNs carry no region or account, only the partition.

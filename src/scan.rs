@@ -76,6 +76,9 @@ pub async fn scan_once(config: &Config, store: &Store) -> Result<Vec<ScopeReport
                         }
                         collect::rds::COLLECTOR => collect::rds::collect(aws, &region).await,
                         collect::ec2::COLLECTOR => collect::ec2::collect(aws, &region).await,
+                        collect::logs::COLLECTOR => collect::logs::collect(aws, &region).await,
+                        collect::eks::COLLECTOR => collect::eks::collect(aws, &region).await,
+                        collect::ecr::COLLECTOR => collect::ecr::collect(aws, &region).await,
                         other => {
                             unreachable!("collector {other} is listed in config but not wired")
                         }

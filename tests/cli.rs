@@ -172,8 +172,9 @@ fn a_scan_that_reaches_no_account_exits_2_and_is_recorded() {
     assert_eq!(code, 2, "{stdout}{stderr}");
     assert!(stdout.contains("failed"), "{stdout}");
     let scans = rt.block_on(store.scans(10)).expect("scans");
-    // One failed scan per collector scope: S3 (global), RDS and EC2 (us-east-1).
-    assert_eq!(scans.len(), 3);
+    // One failed scan per collector scope: S3 (global); RDS, EC2, Logs, EKS
+    // and ECR (us-east-1).
+    assert_eq!(scans.len(), 6);
     assert!(
         scans
             .iter()

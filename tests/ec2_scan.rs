@@ -149,8 +149,27 @@ async fn flow_logs_and_imdsv2_then_an_instance_falls_back_to_imdsv1() {
     };
     let one =
         |control: &str, status: &str| BTreeSet::from([(control.to_string(), status.to_string())]);
-    assert_eq!(status_of(&logged), one("vpc.flow_logs", "pass"));
-    assert_eq!(status_of(&rejects_only), one("vpc.flow_logs", "fail"));
+    let two = |a: (&str, &str), b: (&str, &str)| {
+        BTreeSet::from([
+            (a.0.to_string(), a.1.to_string()),
+            (b.0.to_string(), b.1.to_string()),
+        ])
+    };
+    // The flow-log bucket has no expiring lifecycle rule: retention passes.
+    assert_eq!(
+        status_of(&logged),
+        two(
+            ("vpc.flow_logs", "pass"),
+            ("vpc.flow_log_retention", "pass")
+        )
+    );
+    assert_eq!(
+        status_of(&rejects_only),
+        two(
+            ("vpc.flow_logs", "fail"),
+            ("vpc.flow_log_retention", "pass")
+        )
+    );
     assert_eq!(status_of(&unlogged), one("vpc.flow_logs", "fail"));
     assert_eq!(status_of(&default_vpc), one("vpc.flow_logs", "fail"));
     assert_eq!(status_of(&v2), one("ec2.imdsv2", "pass"));
@@ -224,4 +243,21 @@ async fn flow_logs_and_imdsv2_then_an_instance_falls_back_to_imdsv1() {
         .await
         .expect("findings");
     assert_eq!(failing.len(), 4, "every VPC now fails");
+    // Retention no longer applies to a VPC without flow logs: not listed.
+    let retention = store
+        .findings(&FindingFilter {
+            status: None,
+            control_id: Some("vpc.flow_log_retention".into()),
+            account_id: None,
+        })
+        .await
+        .expect("findings");
+    let vpcs: Vec<&str> = retention.iter().map(|f| f.arn.as_str()).collect();
+    assert_eq!(
+        vpcs,
+        vec![format!(
+            "arn:aws:ec2:us-east-1:{}:vpc/{rejects_only}",
+            support::ACCOUNT_ID
+        )]
+    );
 }

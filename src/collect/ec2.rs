@@ -3,8 +3,8 @@
 
 use super::{AwsAccount, Collection, describe_error};
 use crate::model::{
-    Ec2Instance, FlowLog, LaunchTemplate, LaunchTemplateVersion, MetadataOptions, ResourceRecord,
-    ResourceType, Vpc, partition_for_region,
+    DestinationRetention, Ec2Instance, FlowLog, LaunchTemplate, LaunchTemplateVersion,
+    MetadataOptions, ResourceRecord, ResourceType, Vpc, partition_for_region,
 };
 use chrono::Utc;
 use std::collections::BTreeMap;
@@ -17,6 +17,8 @@ pub const IAM_ACTIONS: &[&str] = &[
     "ec2:DescribeInstances",
     "ec2:DescribeLaunchTemplates",
     "ec2:DescribeLaunchTemplateVersions",
+    "logs:DescribeLogGroups",
+    "s3:GetLifecycleConfiguration",
     "sts:GetCallerIdentity",
 ];
 
@@ -85,9 +87,11 @@ async fn collect_region(
                         .log_group_name()
                         .or(f.log_destination())
                         .map(str::to_string),
+                    destination_retention: DestinationRetention::Unknown,
                 });
         }
     }
+    resolve_destination_retention(account, region, &mut flow_logs).await;
     let mut pages = ec2.describe_vpcs().into_paginator().send();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| format!("DescribeVpcs: {}", describe_error(&e)))?;
@@ -219,6 +223,101 @@ async fn collect_region(
 
     resources.sort_by(|a, b| a.arn.cmp(&b.arn));
     Ok(resources)
+}
+
+/// Fills in how long each flow log's destination keeps records: the log
+/// group's retention, or the shortest expiration among the destination
+/// bucket's enabled lifecycle rules. A failure here leaves that flow log's
+/// retention unreadable; it does not fail the collection.
+async fn resolve_destination_retention(
+    account: &AwsAccount,
+    region: &str,
+    flow_logs: &mut BTreeMap<String, Vec<FlowLog>>,
+) {
+    let all = || flow_logs.values().flatten();
+    let wants_groups = all().any(|f| f.destination_type.as_deref() == Some("cloud-watch-logs"));
+    let groups = if wants_groups {
+        let logs = aws_sdk_cloudwatchlogs::Client::from_conf(
+            aws_sdk_cloudwatchlogs::config::Builder::from(&account.sdk_config)
+                .region(aws_sdk_cloudwatchlogs::config::Region::new(
+                    region.to_string(),
+                ))
+                .build(),
+        );
+        Some(super::logs::log_groups(&logs).await)
+    } else {
+        None
+    };
+    let mut s3_config = aws_sdk_s3::config::Builder::from(&account.sdk_config)
+        .region(aws_sdk_s3::config::Region::new(region.to_string()));
+    if account.endpoint_override.is_some() {
+        s3_config = s3_config.force_path_style(true);
+    }
+    let s3 = aws_sdk_s3::Client::from_conf(s3_config.build());
+    let mut bucket_retention: BTreeMap<String, DestinationRetention> = BTreeMap::new();
+
+    for flow_log in flow_logs.values_mut().flatten() {
+        let destination = flow_log.destination.clone().unwrap_or_default();
+        flow_log.destination_retention = match flow_log.destination_type.as_deref() {
+            Some("cloud-watch-logs") => match &groups {
+                Some(Ok(groups)) => match groups.get(&destination) {
+                    Some(group) => match group.retention_in_days() {
+                        Some(days) => DestinationRetention::Days { days },
+                        None => DestinationRetention::NeverExpires,
+                    },
+                    None => DestinationRetention::Missing,
+                },
+                Some(Err(error)) => DestinationRetention::Unreadable {
+                    error: error.clone(),
+                },
+                None => DestinationRetention::Unknown,
+            },
+            Some("s3") => {
+                // arn:aws:s3:::bucket[/prefix]
+                let bucket = destination
+                    .rsplit(":::")
+                    .next()
+                    .and_then(|rest| rest.split('/').next())
+                    .unwrap_or_default()
+                    .to_string();
+                if !bucket_retention.contains_key(&bucket) {
+                    let retention = lifecycle_retention(&s3, &bucket).await;
+                    bucket_retention.insert(bucket.clone(), retention);
+                }
+                bucket_retention.get(&bucket).cloned().unwrap_or_default()
+            }
+            _ => DestinationRetention::Unknown,
+        };
+    }
+}
+
+async fn lifecycle_retention(s3: &aws_sdk_s3::Client, bucket: &str) -> DestinationRetention {
+    use aws_sdk_s3::error::ProvideErrorMetadata;
+    match s3
+        .get_bucket_lifecycle_configuration()
+        .bucket(bucket)
+        .send()
+        .await
+    {
+        Ok(output) => output
+            .rules()
+            .iter()
+            .filter(|r| r.status().as_str() == "Enabled")
+            .filter_map(|r| r.expiration().and_then(|e| e.days()))
+            .min()
+            .map(|days| DestinationRetention::Days { days })
+            .unwrap_or(DestinationRetention::NeverExpires),
+        Err(e) if e.code() == Some("NoSuchLifecycleConfiguration") => {
+            DestinationRetention::NeverExpires
+        }
+        Err(e) if e.code() == Some("NoSuchBucket") => DestinationRetention::Missing,
+        Err(e) => DestinationRetention::Unreadable {
+            error: format!(
+                "GetBucketLifecycleConfiguration {bucket}: {}",
+                describe_error(&e)
+            ),
+        },
+    }
 }
 
 fn record_of<T: serde::Serialize>(

@@ -5,6 +5,9 @@
 //! that prevented describing it, and whether the listing itself completed.
 
 pub mod ec2;
+pub mod ecr;
+pub mod eks;
+pub mod logs;
 pub mod rds;
 pub mod s3;
 
@@ -132,6 +135,9 @@ pub fn iam_actions() -> Vec<&'static str> {
         .iter()
         .chain(rds::IAM_ACTIONS)
         .chain(ec2::IAM_ACTIONS)
+        .chain(logs::IAM_ACTIONS)
+        .chain(eks::IAM_ACTIONS)
+        .chain(ecr::IAM_ACTIONS)
         .copied()
         .collect();
     actions.sort_unstable();

@@ -1,7 +1,7 @@
 //! EC2 and VPC controls of `controls.md`: `ec2.imdsv2` and `vpc.flow_logs`.
 
-use super::Verdict;
-use crate::model::{Ec2Instance, LaunchTemplate, MetadataOptions, Vpc};
+use super::{RuleSettings, Verdict};
+use crate::model::{DestinationRetention, Ec2Instance, LaunchTemplate, MetadataOptions, Vpc};
 use serde_json::{Value, json};
 
 fn unreadable(
@@ -83,16 +83,72 @@ pub(super) fn evaluate_launch_template(document: &Value) -> Vec<(&'static str, V
     vec![("ec2.imdsv2", verdict)]
 }
 
-pub(super) fn evaluate_vpc(document: &Value) -> Vec<(&'static str, Verdict)> {
+pub(super) fn evaluate_vpc(
+    document: &Value,
+    settings: &RuleSettings,
+) -> Vec<(&'static str, Verdict)> {
     let vpc: Vpc = match serde_json::from_value(document.clone()) {
         Ok(v) => v,
-        Err(e) => return unreadable("vpc.flow_logs", "VPC", &e),
+        Err(e) => {
+            let mut verdicts = unreadable("vpc.flow_logs", "VPC", &e);
+            verdicts.extend(unreadable("vpc.flow_log_retention", "VPC", &e));
+            return verdicts;
+        }
     };
+    let mut verdicts = vec![("vpc.flow_logs", flow_logs(&vpc))];
+    // Without a flow log there is nothing retained: vpc.flow_logs says so.
+    if !vpc.flow_logs.is_empty() {
+        verdicts.push((
+            "vpc.flow_log_retention",
+            flow_log_retention(&vpc, settings.logs_min_retention_days),
+        ));
+    }
+    verdicts
+}
+
+fn flow_log_retention(vpc: &Vpc, minimum: i32) -> Verdict {
+    let mut short = Vec::new();
+    let mut unknown = Vec::new();
+    for f in &vpc.flow_logs {
+        let destination = f.destination.as_deref().unwrap_or("(unknown destination)");
+        match &f.destination_retention {
+            DestinationRetention::NeverExpires => {}
+            DestinationRetention::Days { days } if *days >= minimum => {}
+            DestinationRetention::Days { days } => {
+                short.push(format!("{} keeps {days} days in {destination}", f.id));
+            }
+            DestinationRetention::Missing => short.push(format!(
+                "{}: destination {destination} does not exist",
+                f.id
+            )),
+            DestinationRetention::Unknown => unknown.push(format!(
+                "{}: retention of {destination} not determined",
+                f.id
+            )),
+            DestinationRetention::Unreadable { error } => {
+                unknown.push(format!("{}: {error}", f.id))
+            }
+        }
+    }
+    let details = json!({ "flow_logs": vpc.flow_logs, "minimum_days": minimum });
+    if !short.is_empty() {
+        Verdict::fail(format!("{} (minimum {minimum})", short.join("; ")), details)
+    } else if !unknown.is_empty() {
+        Verdict::unknown(unknown.join("; "), details)
+    } else {
+        Verdict::pass(
+            format!("every flow log destination keeps at least {minimum} days"),
+            details,
+        )
+    }
+}
+
+fn flow_logs(vpc: &Vpc) -> Verdict {
     let details = json!({ "flow_logs": vpc.flow_logs });
     let complete = vpc.flow_logs.iter().find(|f| {
         f.status.as_deref() == Some("ACTIVE") && f.traffic_type.as_deref() == Some("ALL")
     });
-    let verdict = match complete {
+    match complete {
         Some(flow_log) => Verdict::pass(
             format!(
                 "flow log {} captures ALL traffic to {}",
@@ -126,8 +182,7 @@ pub(super) fn evaluate_vpc(document: &Value) -> Vec<(&'static str, Verdict)> {
                 details,
             )
         }
-    };
-    vec![("vpc.flow_logs", verdict)]
+    }
 }
 
 #[cfg(test)]
@@ -229,7 +284,10 @@ mod tests {
             flow_logs,
             ..Vpc::default()
         };
-        first(evaluate_vpc(&serde_json::to_value(v).expect("serialises")))
+        first(evaluate_vpc(
+            &serde_json::to_value(v).expect("serialises"),
+            &RuleSettings::default(),
+        ))
     }
 
     fn flow(status: &str, traffic: &str) -> FlowLog {
@@ -239,7 +297,57 @@ mod tests {
             traffic_type: Some(traffic.into()),
             destination_type: Some("cloud-watch-logs".into()),
             destination: Some("vpc-flow".into()),
+            destination_retention: DestinationRetention::NeverExpires,
         }
+    }
+
+    #[test]
+    fn flow_log_retention_follows_the_destination() {
+        let retention = |r: DestinationRetention| {
+            let v = Vpc {
+                id: "vpc-1".into(),
+                flow_logs: vec![FlowLog {
+                    destination_retention: r,
+                    ..flow("ACTIVE", "ALL")
+                }],
+                ..Vpc::default()
+            };
+            evaluate_vpc(
+                &serde_json::to_value(v).expect("serialises"),
+                &RuleSettings::default(),
+            )
+            .into_iter()
+            .find(|(id, _)| *id == "vpc.flow_log_retention")
+            .map(|(_, v)| v.status)
+        };
+        assert_eq!(retention(DestinationRetention::NeverExpires), Some(Pass));
+        assert_eq!(
+            retention(DestinationRetention::Days { days: 400 }),
+            Some(Pass)
+        );
+        assert_eq!(
+            retention(DestinationRetention::Days { days: 90 }),
+            Some(Fail)
+        );
+        assert_eq!(retention(DestinationRetention::Missing), Some(Fail));
+        assert_eq!(
+            retention(DestinationRetention::Unreadable {
+                error: "AccessDenied".into()
+            }),
+            Some(Unknown)
+        );
+        let no_logs = Vpc {
+            id: "vpc-2".into(),
+            ..Vpc::default()
+        };
+        let ids: Vec<_> = evaluate_vpc(
+            &serde_json::to_value(no_logs).expect("serialises"),
+            &RuleSettings::default(),
+        )
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+        assert_eq!(ids, vec!["vpc.flow_logs"]);
     }
 
     #[test]

@@ -4,6 +4,9 @@
 //! the stored documents, never AWS SDK types and never SQL.
 
 mod ec2;
+mod ecr;
+mod eks;
+mod logs;
 pub mod policy;
 pub mod rds;
 mod s3;
@@ -205,6 +208,46 @@ pub const CONTROLS: &[Control] = &[
         soc2: &["CC6.1"],
         pci_dss: &["2.2.1"],
     },
+    Control {
+        id: "vpc.flow_log_retention",
+        resource_types: &[ResourceType::Vpc],
+        title: "Flow log destinations keep records at least 365 days (log group retention, bucket lifecycle)",
+        default_severity: Severity::Medium,
+        soc2: &["CC7.2"],
+        pci_dss: &["10.5.1"],
+    },
+    Control {
+        id: "eks.endpoint_restricted",
+        resource_types: &[ResourceType::EksCluster],
+        title: "EKS API endpoint private, or public only to restricted CIDRs",
+        default_severity: Severity::High,
+        soc2: &["CC6.6"],
+        pci_dss: &["1.3.1"],
+    },
+    Control {
+        id: "eks.control_plane_logs",
+        resource_types: &[ResourceType::EksCluster],
+        title: "EKS api, audit and authenticator control-plane logs enabled",
+        default_severity: Severity::Medium,
+        soc2: &["CC7.2"],
+        pci_dss: &["10.2.1"],
+    },
+    Control {
+        id: "logs.retention",
+        resource_types: &[ResourceType::LogGroup],
+        title: "Evidence log groups (EKS control plane, flow logs, configured patterns) kept 365 days or never expire",
+        default_severity: Severity::Medium,
+        soc2: &["CC7.2"],
+        pci_dss: &["10.5.1"],
+    },
+    Control {
+        id: "ecr.image_retention",
+        resource_types: &[ResourceType::EcrRepository],
+        title: "No lifecycle rule expires images younger than 365 days",
+        default_severity: Severity::Low,
+        soc2: &["CC7.2"],
+        pci_dss: &["10.5.1"],
+    },
 ];
 
 pub fn control(id: &str) -> Option<&'static Control> {
@@ -227,6 +270,10 @@ pub struct RuleSettings {
     /// `rds.not_public`: when non-empty, every source CIDR that reaches a
     /// database port must lie within one of these.
     pub rds_allowed_cidrs: Vec<String>,
+    /// `logs.retention` and `vpc.flow_log_retention`: the fewest days kept.
+    pub logs_min_retention_days: i32,
+    /// `logs.retention`: further log groups in scope, by `*`/`?` pattern.
+    pub log_group_patterns: Vec<String>,
 }
 
 impl Default for RuleSettings {
@@ -235,6 +282,8 @@ impl Default for RuleSettings {
             overrides: BTreeMap::new(),
             rds_min_backup_retention_days: 7,
             rds_allowed_cidrs: Vec::new(),
+            logs_min_retention_days: 365,
+            log_group_patterns: Vec::new(),
         }
     }
 }
@@ -314,7 +363,10 @@ pub fn evaluate(resource: &ResourceRecord, settings: &RuleSettings) -> Vec<Evalu
             ResourceType::RdsCluster => rds::evaluate_cluster(document),
             ResourceType::Ec2Instance => ec2::evaluate_instance(document),
             ResourceType::LaunchTemplate => ec2::evaluate_launch_template(document),
-            ResourceType::Vpc => ec2::evaluate_vpc(document),
+            ResourceType::Vpc => ec2::evaluate_vpc(document, settings),
+            ResourceType::LogGroup => logs::evaluate_log_group(document, settings),
+            ResourceType::EksCluster => eks::evaluate_cluster(document),
+            ResourceType::EcrRepository => ecr::evaluate_repository(document),
         },
     };
     verdicts

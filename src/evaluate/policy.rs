@@ -273,6 +273,11 @@ fn chars(s: &str, case: CaseSensitivity) -> Vec<char> {
     }
 }
 
+/// Case-sensitive `*`/`?` matching, for names (log groups) as for ARNs.
+pub(crate) fn wildcard_match(pattern: &str, subject: &str) -> bool {
+    glob_matches(pattern, subject, CaseSensitivity::Sensitive)
+}
+
 /// IAM wildcard matching: `*` is any run of characters (including `/` and
 /// `:`), `?` exactly one character.
 fn glob_matches(pattern: &str, subject: &str, case: CaseSensitivity) -> bool {

@@ -209,7 +209,7 @@ impl Store {
                     f.severity, f.evidence, f.first_seen_at, f.status_since, f.last_seen_at,
                     f.resolved_at
                FROM findings f JOIN resources r ON r.id = f.resource_id
-              WHERE r.deleted_at IS NULL
+              WHERE r.deleted_at IS NULL AND f.retired_at IS NULL
                 AND ($1::text IS NULL OR f.status = $1)
                 AND ($2::text IS NULL OR f.control_id = $2)
                 AND ($3::text IS NULL OR r.account_id = $3)
@@ -823,7 +823,8 @@ impl ScopeTransaction<'_> {
                     severity = EXCLUDED.severity,
                     evidence = EXCLUDED.evidence,
                     last_seen_at = EXCLUDED.last_seen_at,
-                    last_scan_id = EXCLUDED.last_scan_id",
+                    last_scan_id = EXCLUDED.last_scan_id,
+                    retired_at = NULL",
         )
         .bind(&rows.resource_ids)
         .bind(&rows.control_ids)
@@ -838,6 +839,19 @@ impl ScopeTransaction<'_> {
         .context("storing findings")?;
 
         self.insert_transitions(scan_id, &transitions, now).await?;
+
+        // Controls evaluated before but not now no longer apply: retire them
+        // rather than leave a stale status listed as current.
+        sqlx::query(
+            "UPDATE findings SET retired_at = $3
+              WHERE resource_id = ANY($1) AND last_scan_id <> $2 AND retired_at IS NULL",
+        )
+        .bind(&ids)
+        .bind(scan_id)
+        .bind(now)
+        .execute(&mut *self.tx)
+        .await
+        .context("retiring findings that no longer apply")?;
         Ok(transitions)
     }
 

@@ -221,6 +221,18 @@ impl Moto {
         )
     }
 
+    pub fn logs(&self) -> aws_sdk_cloudwatchlogs::Client {
+        aws_sdk_cloudwatchlogs::Client::new(&self.sdk_config())
+    }
+
+    pub fn eks(&self) -> aws_sdk_eks::Client {
+        aws_sdk_eks::Client::new(&self.sdk_config())
+    }
+
+    pub fn ecr(&self) -> aws_sdk_ecr::Client {
+        aws_sdk_ecr::Client::new(&self.sdk_config())
+    }
+
     /// A driftwatch config pointing at this emulator and `database_url`,
     /// with only `collectors` enabled.
     pub fn config(&self, database_url: &str, collectors: &[&str]) -> Config {
@@ -241,6 +253,9 @@ pub fn config_with_collectors(collectors: &[&str]) -> Config {
     config.collectors.s3.enabled = collectors.contains(&"s3");
     config.collectors.rds.enabled = collectors.contains(&"rds");
     config.collectors.ec2.enabled = collectors.contains(&"ec2");
+    config.collectors.logs.enabled = collectors.contains(&"logs");
+    config.collectors.eks.enabled = collectors.contains(&"eks");
+    config.collectors.ecr.enabled = collectors.contains(&"ecr");
     config
 }
 

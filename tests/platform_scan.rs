@@ -1,0 +1,208 @@
+//! CloudWatch Logs, EKS and ECR through the real scan path against moto,
+//! with the flow-log → log-group join that `logs.retention` and
+//! `vpc.flow_log_retention` depend on.
+
+mod support;
+
+use aws_sdk_eks::types::{LogSetup, LogType, Logging, VpcConfigRequest};
+use driftwatch::scan::scan_once;
+use driftwatch::store::{FindingFilter, ScanStatus};
+use serde_json::json;
+use std::collections::BTreeSet;
+use support::Moto;
+
+async fn log_group(logs: &aws_sdk_cloudwatchlogs::Client, name: &str, retention: Option<i32>) {
+    logs.create_log_group()
+        .log_group_name(name)
+        .send()
+        .await
+        .expect("create log group");
+    if let Some(days) = retention {
+        logs.put_retention_policy()
+            .log_group_name(name)
+            .retention_in_days(days)
+            .send()
+            .await
+            .expect("retention");
+    }
+}
+
+async fn eks_cluster(eks: &aws_sdk_eks::Client, name: &str, public: bool, logged: bool) {
+    let mut request = eks
+        .create_cluster()
+        .name(name)
+        .role_arn(format!("arn:aws:iam::{}:role/eks", support::ACCOUNT_ID))
+        .resources_vpc_config(
+            VpcConfigRequest::builder()
+                .subnet_ids("subnet-1")
+                .endpoint_public_access(public)
+                .endpoint_private_access(true)
+                .build(),
+        );
+    if logged {
+        request = request.logging(
+            Logging::builder()
+                .cluster_logging(
+                    LogSetup::builder()
+                        .types(LogType::Api)
+                        .types(LogType::Audit)
+                        .types(LogType::Authenticator)
+                        .enabled(true)
+                        .build(),
+                )
+                .build(),
+        );
+    }
+    request
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("create cluster {name}: {e:?}"));
+}
+
+async fn ecr_repository(ecr: &aws_sdk_ecr::Client, name: &str, policy: Option<serde_json::Value>) {
+    ecr.create_repository()
+        .repository_name(name)
+        .send()
+        .await
+        .expect("create repository");
+    if let Some(policy) = policy {
+        ecr.put_lifecycle_policy()
+            .repository_name(name)
+            .lifecycle_policy_text(policy.to_string())
+            .send()
+            .await
+            .expect("lifecycle policy");
+    }
+}
+
+fn expire(count_type: &str, n: i64) -> serde_json::Value {
+    json!({"rules": [{"rulePriority": 1, "description": "expire",
+        "selection": {"tagStatus": "any", "countType": count_type, "countUnit": "days", "countNumber": n},
+        "action": {"type": "expire"}}]})
+}
+
+#[tokio::test]
+async fn log_retention_eks_exposure_and_ecr_lifecycle() {
+    let moto = Moto::start();
+    let (store, url) = support::database().await;
+    let logs = moto.logs();
+    let ec2 = moto.ec2_in(support::REGION);
+
+    log_group(&logs, "/aws/eks/prod/cluster", Some(90)).await;
+    log_group(&logs, "/aws/eks/staging/cluster", None).await;
+    log_group(&logs, "/app/web", Some(1)).await;
+    log_group(&logs, "vpc-flow", Some(30)).await;
+    let vpc = ec2
+        .create_vpc()
+        .cidr_block("10.9.0.0/16")
+        .send()
+        .await
+        .expect("vpc")
+        .vpc()
+        .and_then(|v| v.vpc_id())
+        .expect("vpc id")
+        .to_string();
+    ec2.create_flow_logs()
+        .resource_ids(&vpc)
+        .resource_type(aws_sdk_ec2::types::FlowLogsResourceType::Vpc)
+        .traffic_type(aws_sdk_ec2::types::TrafficType::All)
+        .log_group_name("vpc-flow")
+        .deliver_logs_permission_arn(format!(
+            "arn:aws:iam::{}:role/flow-logs",
+            support::ACCOUNT_ID
+        ))
+        .send()
+        .await
+        .expect("flow log to CloudWatch Logs");
+
+    let eks = moto.eks();
+    eks_cluster(&eks, "open", true, false).await;
+    eks_cluster(&eks, "private", false, true).await;
+
+    let ecr = moto.ecr();
+    ecr_repository(&ecr, "kept", None).await;
+    ecr_repository(&ecr, "short-lived", Some(expire("sinceImagePushed", 30))).await;
+    ecr_repository(&ecr, "count-based", Some(expire("imageCountMoreThan", 10))).await;
+    ecr_repository(&ecr, "year-plus", Some(expire("sinceImagePushed", 400))).await;
+
+    let config = moto.config(&url, &["ec2", "logs", "eks", "ecr"]);
+    let reports = scan_once(&config, &store).await.expect("scan");
+    for r in &reports {
+        assert_eq!(
+            r.status,
+            ScanStatus::Ok,
+            "{}: {:?}",
+            r.scope.collector,
+            r.error
+        );
+    }
+
+    let findings = store
+        .findings(&FindingFilter::default())
+        .await
+        .expect("findings");
+    let results: BTreeSet<(String, String, String)> = findings
+        .iter()
+        .filter(|f| f.control_id != "vpc.flow_logs" && f.control_id != "ec2.imdsv2")
+        .map(|f| {
+            let name = f
+                .arn
+                .rsplit(['/', ':'])
+                .next()
+                .unwrap_or_default()
+                .to_string();
+            (name, f.control_id.clone(), f.status.clone())
+        })
+        .collect();
+    let expected: BTreeSet<(String, String, String)> = [
+        // Log groups in scope; /app/web is not (no writer, no pattern).
+        ("cluster", "logs.retention", "fail"), // /aws/eks/prod/cluster, 90 days
+        ("cluster", "logs.retention", "pass"), // /aws/eks/staging/cluster, never expires
+        ("vpc-flow", "logs.retention", "fail"), // a flow log writes here, 30 days
+        (vpc.as_str(), "vpc.flow_log_retention", "fail"),
+        ("open", "eks.endpoint_restricted", "fail"),
+        ("open", "eks.control_plane_logs", "fail"),
+        ("private", "eks.endpoint_restricted", "pass"),
+        ("private", "eks.control_plane_logs", "pass"),
+        ("kept", "ecr.image_retention", "pass"),
+        ("short-lived", "ecr.image_retention", "fail"),
+        ("count-based", "ecr.image_retention", "fail"),
+        ("year-plus", "ecr.image_retention", "pass"),
+    ]
+    .into_iter()
+    .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
+    .collect();
+    assert_eq!(results, expected);
+
+    let find = |suffix: &str, control: &str| {
+        findings
+            .iter()
+            .find(|f| f.arn.ends_with(suffix) && f.control_id == control)
+            .unwrap_or_else(|| panic!("{suffix} {control}"))
+    };
+    assert_eq!(
+        find("log-group:vpc-flow", "logs.retention").evidence["in_scope_because"][0],
+        json!(format!(
+            "VPC flow log {} ({vpc})",
+            find(&vpc, "vpc.flow_logs").evidence["flow_logs"][0]["id"]
+                .as_str()
+                .unwrap_or_default()
+        ))
+    );
+    let retention = find(&vpc, "vpc.flow_log_retention").evidence["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        retention.contains("keeps 30 days in vpc-flow"),
+        "{retention}"
+    );
+    let count = find("repository/count-based", "ecr.image_retention").evidence["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        count.contains("count-based, cannot prove 365 days"),
+        "{count}"
+    );
+}
