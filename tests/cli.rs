@@ -32,19 +32,23 @@ fn run(command: &mut Command) -> (i32, String, String) {
     )
 }
 
-#[test]
-fn config_check_names_the_file_line_and_field_of_a_syntax_error() {
+/// `driftwatch --config FILE config check` on a file holding `contents`.
+fn config_check(file_name: &str, contents: &str) -> (i32, String, String) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("bad.toml");
-    std::fs::write(
-        &path,
-        "[aws]\nmax_attempts = 3\nendpont_url = \"http://x\"\n",
-    )
-    .expect("write");
-    let (code, _, stderr) = run(driftwatch()
+    let path = dir.path().join(file_name);
+    std::fs::write(&path, contents).expect("write config");
+    run(driftwatch()
         .arg("--config")
         .arg(&path)
-        .args(["config", "check"]));
+        .args(["config", "check"]))
+}
+
+#[test]
+fn config_check_names_the_file_line_and_field_of_a_syntax_error() {
+    let (code, _, stderr) = config_check(
+        "bad.toml",
+        "[aws]\nmax_attempts = 3\nendpont_url = \"http://x\"\n",
+    );
     assert_eq!(code, 1);
     assert!(stderr.contains("bad.toml"), "{stderr}");
     assert!(stderr.contains("line 3"), "{stderr}");
@@ -53,17 +57,10 @@ fn config_check_names_the_file_line_and_field_of_a_syntax_error() {
 
 #[test]
 fn config_check_reports_every_invalid_field() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("invalid.toml");
-    std::fs::write(
-        &path,
+    let (code, _, stderr) = config_check(
+        "invalid.toml",
         "[[accounts]]\nrole_arn = \"arn:aws:iam::1:role/x\"\n[collectors.s3]\nschedule = \"hourly\"\n",
-    )
-    .expect("write");
-    let (code, _, stderr) = run(driftwatch()
-        .arg("--config")
-        .arg(&path)
-        .args(["config", "check"]));
+    );
     assert_eq!(code, 1);
     assert!(stderr.contains("2 error(s)"), "{stderr}");
     assert!(stderr.contains("accounts[0].role_arn"), "{stderr}");

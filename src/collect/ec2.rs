@@ -17,6 +17,7 @@ pub const IAM_ACTIONS: &[&str] = &[
     "ec2:DescribeInstances",
     "ec2:DescribeLaunchTemplates",
     "ec2:DescribeLaunchTemplateVersions",
+    "ec2:DescribeRegions",
     "logs:DescribeLogGroups",
     "s3:GetLifecycleConfiguration",
     "sts:GetCallerIdentity",
@@ -24,31 +25,13 @@ pub const IAM_ACTIONS: &[&str] = &[
 
 pub async fn collect(account: &AwsAccount, region: &str) -> Collection {
     let started_at = Utc::now();
-    let ec2 = aws_sdk_ec2::Client::from_conf(
-        aws_sdk_ec2::config::Builder::from(&account.sdk_config)
-            .region(aws_sdk_ec2::config::Region::new(region.to_string()))
-            .build(),
-    );
-    match collect_region(&ec2, account, region).await {
-        Ok(resources) => Collection {
-            collector: COLLECTOR,
-            scope_region: region.to_string(),
-            started_at,
-            finished_at: Utc::now(),
-            listing: Ok(()),
-            resources,
-            warnings: Vec::new(),
-        },
-        Err(error) => Collection {
-            collector: COLLECTOR,
-            scope_region: region.to_string(),
-            started_at,
-            finished_at: Utc::now(),
-            listing: Err(error),
-            resources: Vec::new(),
-            warnings: Vec::new(),
-        },
-    }
+    let ec2 = aws_sdk_ec2::Client::new(&account.in_region(region));
+    Collection::finish(
+        COLLECTOR,
+        region,
+        started_at,
+        collect_region(&ec2, account, region).await,
+    )
 }
 
 /// `Err` when any listing fails: then nothing may be declared deleted.
@@ -221,7 +204,6 @@ async fn collect_region(
         });
     }
 
-    resources.sort_by(|a, b| a.arn.cmp(&b.arn));
     Ok(resources)
 }
 
@@ -237,19 +219,12 @@ async fn resolve_destination_retention(
     let all = || flow_logs.values().flatten();
     let wants_groups = all().any(|f| f.destination_type.as_deref() == Some("cloud-watch-logs"));
     let groups = if wants_groups {
-        let logs = aws_sdk_cloudwatchlogs::Client::from_conf(
-            aws_sdk_cloudwatchlogs::config::Builder::from(&account.sdk_config)
-                .region(aws_sdk_cloudwatchlogs::config::Region::new(
-                    region.to_string(),
-                ))
-                .build(),
-        );
+        let logs = aws_sdk_cloudwatchlogs::Client::new(&account.in_region(region));
         Some(super::logs::log_groups(&logs).await)
     } else {
         None
     };
-    let mut s3_config = aws_sdk_s3::config::Builder::from(&account.sdk_config)
-        .region(aws_sdk_s3::config::Region::new(region.to_string()));
+    let mut s3_config = aws_sdk_s3::config::Builder::from(&account.in_region(region));
     if account.endpoint_override.is_some() {
         s3_config = s3_config.force_path_style(true);
     }

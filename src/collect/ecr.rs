@@ -15,32 +15,26 @@ pub const IAM_ACTIONS: &[&str] = &[
 
 pub async fn collect(account: &AwsAccount, region: &str) -> Collection {
     let started_at = Utc::now();
-    let ecr = aws_sdk_ecr::Client::from_conf(
-        aws_sdk_ecr::config::Builder::from(&account.sdk_config)
-            .region(aws_sdk_ecr::config::Region::new(region.to_string()))
-            .build(),
-    );
-    let mut collection = Collection {
-        collector: COLLECTOR,
-        scope_region: region.to_string(),
+    let ecr = aws_sdk_ecr::Client::new(&account.in_region(region));
+    Collection::finish(
+        COLLECTOR,
+        region,
         started_at,
-        finished_at: started_at,
-        listing: Ok(()),
-        resources: Vec::new(),
-        warnings: Vec::new(),
-    };
+        repositories(&ecr, region).await,
+    )
+}
+
+async fn repositories(
+    ecr: &aws_sdk_ecr::Client,
+    region: &str,
+) -> Result<Vec<ResourceRecord>, String> {
     let mut repositories = Vec::new();
     let mut pages = ecr.describe_repositories().into_paginator().send();
     while let Some(page) = pages.next().await {
-        match page {
-            Ok(page) => repositories.extend(page.repositories().iter().cloned()),
-            Err(e) => {
-                collection.listing = Err(format!("DescribeRepositories: {}", describe_error(&e)));
-                collection.finished_at = Utc::now();
-                return collection;
-            }
-        }
+        let page = page.map_err(|e| format!("DescribeRepositories: {}", describe_error(&e)))?;
+        repositories.extend(page.repositories().iter().cloned());
     }
+    let mut resources = Vec::new();
     for repository in repositories {
         let (Some(name), Some(arn)) = (repository.repository_name(), repository.repository_arn())
         else {
@@ -70,7 +64,7 @@ pub async fn collect(account: &AwsAccount, region: &str) -> Collection {
             serde_json::to_value(&record)
                 .map_err(|e| format!("cannot serialise ECR repository record: {e}"))
         });
-        collection.resources.push(ResourceRecord {
+        resources.push(ResourceRecord {
             arn: arn.to_string(),
             resource_type: ResourceType::EcrRepository,
             name: name.to_string(),
@@ -78,7 +72,5 @@ pub async fn collect(account: &AwsAccount, region: &str) -> Collection {
             document,
         });
     }
-    collection.resources.sort_by(|a, b| a.arn.cmp(&b.arn));
-    collection.finished_at = Utc::now();
-    collection
+    Ok(resources)
 }

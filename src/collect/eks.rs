@@ -15,33 +15,28 @@ pub const IAM_ACTIONS: &[&str] = &[
 
 pub async fn collect(account: &AwsAccount, region: &str) -> Collection {
     let started_at = Utc::now();
-    let eks = aws_sdk_eks::Client::from_conf(
-        aws_sdk_eks::config::Builder::from(&account.sdk_config)
-            .region(aws_sdk_eks::config::Region::new(region.to_string()))
-            .build(),
-    );
-    let mut collection = Collection {
-        collector: COLLECTOR,
-        scope_region: region.to_string(),
+    let eks = aws_sdk_eks::Client::new(&account.in_region(region));
+    Collection::finish(
+        COLLECTOR,
+        region,
         started_at,
-        finished_at: started_at,
-        listing: Ok(()),
-        resources: Vec::new(),
-        warnings: Vec::new(),
-    };
+        clusters(&eks, account, region).await,
+    )
+}
+
+async fn clusters(
+    eks: &aws_sdk_eks::Client,
+    account: &AwsAccount,
+    region: &str,
+) -> Result<Vec<ResourceRecord>, String> {
     let mut names = Vec::new();
     let mut pages = eks.list_clusters().into_paginator().send();
     while let Some(page) = pages.next().await {
-        match page {
-            Ok(page) => names.extend(page.clusters().iter().cloned()),
-            Err(e) => {
-                collection.listing = Err(format!("ListClusters: {}", describe_error(&e)));
-                collection.finished_at = Utc::now();
-                return collection;
-            }
-        }
+        let page = page.map_err(|e| format!("ListClusters: {}", describe_error(&e)))?;
+        names.extend(page.clusters().iter().cloned());
     }
     let partition = partition_for_region(region);
+    let mut resources = Vec::new();
     for name in names {
         let fallback_arn = format!(
             "arn:{partition}:eks:{region}:{}:cluster/{name}",
@@ -96,7 +91,7 @@ pub async fn collect(account: &AwsAccount, region: &str) -> Collection {
                 (arn, document)
             }
         };
-        collection.resources.push(ResourceRecord {
+        resources.push(ResourceRecord {
             arn,
             resource_type: ResourceType::EksCluster,
             name,
@@ -104,7 +99,5 @@ pub async fn collect(account: &AwsAccount, region: &str) -> Collection {
             document,
         });
     }
-    collection.resources.sort_by(|a, b| a.arn.cmp(&b.arn));
-    collection.finished_at = Utc::now();
-    collection
+    Ok(resources)
 }

@@ -17,20 +17,12 @@ pub const IAM_ACTIONS: &[&str] = &[
 
 pub async fn collect(account: &AwsAccount, region: &str) -> Collection {
     let started_at = Utc::now();
-    let result = collect_region(account, region).await;
-    let (listing, resources) = match result {
-        Ok(resources) => (Ok(()), resources),
-        Err(error) => (Err(error), Vec::new()),
-    };
-    Collection {
-        collector: COLLECTOR,
-        scope_region: region.to_string(),
+    Collection::finish(
+        COLLECTOR,
+        region,
         started_at,
-        finished_at: Utc::now(),
-        listing,
-        resources,
-        warnings: Vec::new(),
-    }
+        collect_region(account, region).await,
+    )
 }
 
 /// Every log group of the region with its retention, keyed by name.
@@ -51,18 +43,9 @@ pub(super) async fn log_groups(
 }
 
 async fn collect_region(account: &AwsAccount, region: &str) -> Result<Vec<ResourceRecord>, String> {
-    let logs = aws_sdk_cloudwatchlogs::Client::from_conf(
-        aws_sdk_cloudwatchlogs::config::Builder::from(&account.sdk_config)
-            .region(aws_sdk_cloudwatchlogs::config::Region::new(
-                region.to_string(),
-            ))
-            .build(),
-    );
-    let ec2 = aws_sdk_ec2::Client::from_conf(
-        aws_sdk_ec2::config::Builder::from(&account.sdk_config)
-            .region(aws_sdk_ec2::config::Region::new(region.to_string()))
-            .build(),
-    );
+    let config = account.in_region(region);
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&config);
+    let ec2 = aws_sdk_ec2::Client::new(&config);
     let mut writers: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut pages = ec2.describe_flow_logs().into_paginator().send();
     while let Some(page) = pages.next().await {

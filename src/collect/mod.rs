@@ -40,6 +40,18 @@ pub struct AwsAccount {
     pub endpoint_override: Option<String>,
 }
 
+impl AwsAccount {
+    /// The account's configuration aimed at `region`, for a service client:
+    /// `aws_sdk_x::Client::new(&account.in_region(region))`.
+    pub fn in_region(&self, region: &str) -> SdkConfig {
+        self.sdk_config
+            .clone()
+            .into_builder()
+            .region(Region::new(region.to_string()))
+            .build()
+    }
+}
+
 /// Loads credentials for `account` (profile, role assumption) and confirms
 /// them with STS GetCallerIdentity, which also gives the account id.
 pub async fn connect_account(
@@ -145,6 +157,28 @@ pub fn iam_actions() -> Vec<&'static str> {
     actions
 }
 
+/// The regions enabled for the account (opted-in or on by default), for
+/// `regions = ["all"]`.
+pub async fn enabled_regions(account: &AwsAccount) -> Result<Vec<String>, String> {
+    let output = aws_sdk_ec2::Client::new(&account.sdk_config)
+        .describe_regions()
+        .all_regions(false)
+        .send()
+        .await
+        .map_err(|e| format!("DescribeRegions: {}", describe_error(&e)))?;
+    let mut regions: Vec<String> = output
+        .regions()
+        .iter()
+        .filter(|r| r.opt_in_status() != Some("not-opted-in"))
+        .filter_map(|r| r.region_name().map(str::to_string))
+        .collect();
+    regions.sort();
+    if regions.is_empty() {
+        return Err("DescribeRegions returned no enabled region".to_string());
+    }
+    Ok(regions)
+}
+
 /// What one collector saw in one scope.
 #[derive(Debug)]
 pub struct Collection {
@@ -162,6 +196,31 @@ pub struct Collection {
 }
 
 impl Collection {
+    /// A collection whose listing ended with `listing`: its resources, or
+    /// the error that stopped the enumeration (then nothing is known about
+    /// which resources exist).
+    pub fn finish(
+        collector: &'static str,
+        scope_region: &str,
+        started_at: DateTime<Utc>,
+        listing: Result<Vec<ResourceRecord>, String>,
+    ) -> Collection {
+        let (listing, mut resources) = match listing {
+            Ok(resources) => (Ok(()), resources),
+            Err(error) => (Err(error), Vec::new()),
+        };
+        resources.sort_by(|a, b| a.arn.cmp(&b.arn));
+        Collection {
+            collector,
+            scope_region: scope_region.to_string(),
+            started_at,
+            finished_at: Utc::now(),
+            listing,
+            resources,
+            warnings: Vec::new(),
+        }
+    }
+
     /// Complete only when everything was listed and described: the one case
     /// in which an absent resource may be declared deleted.
     pub fn is_complete(&self) -> bool {

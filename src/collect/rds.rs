@@ -23,42 +23,34 @@ const SECURITY_GROUP_BATCH: usize = 200;
 
 pub async fn collect(account: &AwsAccount, region: &str) -> Collection {
     let started_at = Utc::now();
-    let region_name = aws_sdk_rds::config::Region::new(region.to_string());
-    let rds = aws_sdk_rds::Client::from_conf(
-        aws_sdk_rds::config::Builder::from(&account.sdk_config)
-            .region(region_name.clone())
-            .build(),
-    );
-    let ec2 = aws_sdk_ec2::Client::from_conf(
-        aws_sdk_ec2::config::Builder::from(&account.sdk_config)
-            .region(region_name)
-            .build(),
-    );
-    let failed = |error: String| Collection {
-        collector: COLLECTOR,
-        scope_region: region.to_string(),
+    let config = account.in_region(region);
+    let rds = aws_sdk_rds::Client::new(&config);
+    let ec2 = aws_sdk_ec2::Client::new(&config);
+    Collection::finish(
+        COLLECTOR,
+        region,
         started_at,
-        finished_at: Utc::now(),
-        listing: Err(error),
-        resources: Vec::new(),
-        warnings: Vec::new(),
-    };
+        collect_region(&rds, &ec2, account, region).await,
+    )
+}
 
+async fn collect_region(
+    rds: &aws_sdk_rds::Client,
+    ec2: &aws_sdk_ec2::Client,
+    account: &AwsAccount,
+    region: &str,
+) -> Result<Vec<ResourceRecord>, String> {
     let mut instances = Vec::new();
     let mut pages = rds.describe_db_instances().into_paginator().send();
     while let Some(page) = pages.next().await {
-        match page {
-            Ok(page) => instances.extend(page.db_instances().iter().cloned()),
-            Err(e) => return failed(format!("DescribeDBInstances: {}", describe_error(&e))),
-        }
+        let page = page.map_err(|e| format!("DescribeDBInstances: {}", describe_error(&e)))?;
+        instances.extend(page.db_instances().iter().cloned());
     }
     let mut clusters = Vec::new();
     let mut pages = rds.describe_db_clusters().into_paginator().send();
     while let Some(page) = pages.next().await {
-        match page {
-            Ok(page) => clusters.extend(page.db_clusters().iter().cloned()),
-            Err(e) => return failed(format!("DescribeDBClusters: {}", describe_error(&e))),
-        }
+        let page = page.map_err(|e| format!("DescribeDBClusters: {}", describe_error(&e)))?;
+        clusters.extend(page.db_clusters().iter().cloned());
     }
 
     let group_ids: BTreeSet<String> = instances
@@ -66,7 +58,7 @@ pub async fn collect(account: &AwsAccount, region: &str) -> Collection {
         .flat_map(|i| i.vpc_security_groups())
         .filter_map(|m| m.vpc_security_group_id().map(str::to_string))
         .collect();
-    let groups = security_groups(&ec2, &group_ids).await;
+    let groups = security_groups(ec2, &group_ids).await;
 
     let partition = partition_for_region(region);
     let mut zones: BTreeMap<String, Option<String>> = BTreeMap::new();
@@ -186,17 +178,7 @@ pub async fn collect(account: &AwsAccount, region: &str) -> Collection {
                 .map_err(|e| format!("cannot serialise cluster record: {e}")),
         });
     }
-    resources.sort_by(|a, b| a.arn.cmp(&b.arn));
-
-    Collection {
-        collector: COLLECTOR,
-        scope_region: region.to_string(),
-        started_at,
-        finished_at: Utc::now(),
-        listing: Ok(()),
-        resources,
-        warnings: Vec::new(),
-    }
+    Ok(resources)
 }
 
 async fn security_groups(
