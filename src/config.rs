@@ -11,6 +11,9 @@ use thiserror::Error;
 pub const ENV_DATABASE_URL: &str = "DRIFTWATCH_DATABASE_URL";
 pub const ENV_DATA_DIR: &str = "DRIFTWATCH_DATA_DIR";
 pub const ENV_AWS_ENDPOINT: &str = "AWS_ENDPOINT_URL";
+/// In a region list, alone: every region enabled for the account
+/// (DescribeRegions), resolved at each scan.
+pub const ALL_REGIONS: &str = "all";
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -306,10 +309,8 @@ impl Config {
                 "must name at least one region".into(),
             );
         }
-        for (i, region) in self.aws.default_regions.iter().enumerate() {
-            if let Err(message) = check_region(region) {
-                issue(format!("aws.default_regions[{i}]"), message);
-            }
+        for (i, message) in check_regions(&self.aws.default_regions) {
+            issue(format!("aws.default_regions[{i}]"), message);
         }
 
         for (i, account) in self.accounts.iter().enumerate() {
@@ -336,10 +337,8 @@ impl Config {
                 if regions.is_empty() {
                     issue(at("regions"), "must name at least one region".into());
                 }
-                for (j, region) in regions.iter().enumerate() {
-                    if let Err(message) = check_region(region) {
-                        issue(format!("accounts[{i}].regions[{j}]"), message);
-                    }
+                for (j, message) in check_regions(regions) {
+                    issue(format!("accounts[{i}].regions[{j}]"), message);
                 }
             }
         }
@@ -489,12 +488,45 @@ impl Config {
         }
     }
 
+    /// The region used for account-wide calls (STS, S3 listing): the first
+    /// region named for the account, or in `aws.default_regions`.
+    pub fn home_region(&self, account: &AccountConfig) -> String {
+        account
+            .regions
+            .iter()
+            .flatten()
+            .chain(&self.aws.default_regions)
+            .find(|r| *r != ALL_REGIONS)
+            .cloned()
+            .unwrap_or_else(|| "us-east-1".to_string())
+    }
+
+    /// The configured regions of an account (possibly `["all"]`).
     pub fn regions_of<'a>(&'a self, account: &'a AccountConfig) -> &'a [String] {
         account
             .regions
             .as_deref()
             .unwrap_or(&self.aws.default_regions)
     }
+}
+
+/// Problems of a region list, by index: each name must be a region, or the
+/// list must be exactly `["all"]`.
+fn check_regions(regions: &[String]) -> Vec<(usize, String)> {
+    if regions.len() == 1 && regions[0] == ALL_REGIONS {
+        return Vec::new();
+    }
+    regions
+        .iter()
+        .enumerate()
+        .filter_map(|(i, region)| {
+            if region == ALL_REGIONS {
+                Some((i, "`all` must be the only entry of the list".to_string()))
+            } else {
+                check_region(region).err().map(|message| (i, message))
+            }
+        })
+        .collect()
 }
 
 fn check_region(region: &str) -> Result<(), String> {
@@ -692,6 +724,27 @@ mod tests {
                 severity: Some(Severity::High)
             })
         );
+    }
+
+    #[test]
+    fn all_regions_must_stand_alone() {
+        assert_eq!(
+            fields("[aws]\ndefault_regions = [\"all\"]\n"),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            fields("[[accounts]]\nregions = [\"eu-west-1\", \"all\"]\n"),
+            vec!["accounts[0].regions[1]"]
+        );
+        let config =
+            parse("[aws]\ndefault_regions = [\"all\"]\n[[accounts]]\nregions = [\"all\"]\n")
+                .expect("parses");
+        assert_eq!(config.home_region(&config.accounts[0]), "us-east-1");
+        let config = parse(
+            "[aws]\ndefault_regions = [\"eu-central-1\"]\n[[accounts]]\nregions = [\"all\"]\n",
+        )
+        .expect("parses");
+        assert_eq!(config.home_region(&config.accounts[0]), "eu-central-1");
     }
 
     #[test]

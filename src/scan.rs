@@ -2,7 +2,7 @@
 //! store) → drift and evaluation → record, one transaction per scope.
 
 use crate::collect::{self, Collection};
-use crate::config::{AccountConfig, Config};
+use crate::config::{ALL_REGIONS, AccountConfig, Config};
 use crate::drift::{self, DriftEvent, Observation};
 use crate::evaluate::{self, Evaluation, RuleSettings};
 use crate::store::{ScanRecord, ScanStatus, Scope, Store, StoreError, Transition};
@@ -32,12 +32,14 @@ pub async fn scan_once(config: &Config, store: &Store) -> Result<Vec<ScopeReport
     let settings = config.rule_settings();
     let mut reports = Vec::new();
     for account in config.effective_accounts() {
-        let home_region = config
-            .regions_of(&account)
-            .first()
-            .cloned()
-            .unwrap_or_else(|| "us-east-1".into());
+        let home_region = config.home_region(&account);
         let connected = collect::connect_account(&config.aws, &account, &home_region).await;
+        let configured: Vec<String> = config.regions_of(&account).to_vec();
+        // `["all"]` is resolved per scan: a region enabled later is picked up.
+        let regions: Result<Vec<String>, String> = match &connected {
+            Ok(aws) if configured == [ALL_REGIONS] => collect::enabled_regions(aws).await,
+            _ => Ok(configured.clone()),
+        };
         for (collector, collector_config) in config.collectors.iter() {
             if !collector_config.enabled {
                 continue;
@@ -45,7 +47,7 @@ pub async fn scan_once(config: &Config, store: &Store) -> Result<Vec<ScopeReport
             let Ok(aws) = &connected else {
                 if let Err(error) = &connected {
                     warn!(%error, "account unavailable");
-                    for region in collector_regions(config, &account, collector) {
+                    for region in collector_regions(&configured, collector) {
                         let now = Utc::now();
                         let scope = unreachable_account_scope(&account, collector, &region);
                         let scan_id = store
@@ -67,7 +69,41 @@ pub async fn scan_once(config: &Config, store: &Store) -> Result<Vec<ScopeReport
                 }
                 continue;
             };
-            for region in collector_regions(config, &account, collector) {
+            let regions = match &regions {
+                Ok(regions) => regions,
+                Err(error) => {
+                    // The regional scopes cannot even be named: record the
+                    // failure once for the collector.
+                    warn!(%error, "regions unavailable");
+                    if collector != collect::s3::COLLECTOR {
+                        let now = Utc::now();
+                        let scope = Scope {
+                            collector: collector.to_string(),
+                            account_id: aws.account_id.clone(),
+                            account_name: aws.name.clone(),
+                            region: ALL_REGIONS.to_string(),
+                        };
+                        let scan_id = store
+                            .begin_scope(&scope)
+                            .await?
+                            .record_failure(now, now, error)
+                            .await?;
+                        reports.push(ScopeReport {
+                            scope,
+                            scan_id,
+                            status: ScanStatus::Failed,
+                            error: Some(error.clone()),
+                            resources: 0,
+                            failed_resources: 0,
+                            drift: Vec::new(),
+                            transitions: Vec::new(),
+                        });
+                        continue;
+                    }
+                    &configured
+                }
+            };
+            for region in collector_regions(regions, collector) {
                 let span = tracing::info_span!("scan", collector, account = %aws.account_id, region = %region);
                 let collection = async {
                     match collector {
@@ -105,11 +141,11 @@ pub async fn scan_once(config: &Config, store: &Store) -> Result<Vec<ScopeReport
 
 /// The scopes a collector covers in one account: account-wide collectors
 /// once (scope `global`), regional ones once per configured region.
-fn collector_regions(config: &Config, account: &AccountConfig, collector: &str) -> Vec<String> {
+fn collector_regions(regions: &[String], collector: &str) -> Vec<String> {
     if collector == collect::s3::COLLECTOR {
         vec![collect::s3::SCOPE_REGION.to_string()]
     } else {
-        config.regions_of(account).to_vec()
+        regions.to_vec()
     }
 }
 

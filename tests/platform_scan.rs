@@ -206,3 +206,47 @@ async fn log_retention_eks_exposure_and_ecr_lifecycle() {
         "{count}"
     );
 }
+
+#[tokio::test]
+async fn all_regions_are_discovered_and_scanned() {
+    let moto = Moto::start();
+    let (store, url) = support::database().await;
+    let sydney = "ap-southeast-2";
+    let ecr = aws_sdk_ecr::Client::from_conf(
+        aws_sdk_ecr::config::Builder::from(&moto.sdk_config())
+            .region(aws_sdk_ecr::config::Region::new(sydney))
+            .build(),
+    );
+    ecr_repository(&ecr, "far-away", Some(expire("sinceImagePushed", 7))).await;
+
+    let mut config = moto.config(&url, &["ecr"]);
+    config.aws.default_regions = vec!["all".into()];
+    assert_eq!(config.validate(), vec![]);
+    let reports = scan_once(&config, &store).await.expect("scan");
+
+    let listed = moto
+        .ec2_in(support::REGION)
+        .describe_regions()
+        .send()
+        .await
+        .expect("regions");
+    // Opt-in regions the account has not enabled are not scanned.
+    let (enabled, not_opted_in): (Vec<_>, Vec<_>) = listed
+        .regions()
+        .iter()
+        .partition(|r| r.opt_in_status() != Some("not-opted-in"));
+    let name = |r: &&aws_sdk_ec2::types::Region| r.region_name().unwrap_or_default().to_string();
+    let scanned: BTreeSet<String> = reports.iter().map(|r| r.scope.region.clone()).collect();
+    assert_eq!(scanned, enabled.iter().map(name).collect::<BTreeSet<_>>());
+    assert!(scanned.len() > 10, "{scanned:?}");
+    assert!(!not_opted_in.is_empty(), "moto lists opt-in regions");
+    assert!(not_opted_in.iter().map(name).all(|r| !scanned.contains(&r)));
+    assert!(reports.iter().all(|r| r.status == ScanStatus::Ok));
+    let failing = store
+        .findings(&FindingFilter::default())
+        .await
+        .expect("findings");
+    assert_eq!(failing.len(), 1);
+    assert_eq!(failing[0].region, sydney);
+    assert_eq!(failing[0].status, "fail");
+}
