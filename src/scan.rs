@@ -48,23 +48,11 @@ pub async fn scan_once(config: &Config, store: &Store) -> Result<Vec<ScopeReport
                 if let Err(error) = &connected {
                     warn!(%error, "account unavailable");
                     for region in collector_regions(&configured, collector) {
-                        let now = Utc::now();
                         let scope = unreachable_account_scope(&account, collector, &region);
-                        let scan_id = store
-                            .begin_scope(&scope)
-                            .await?
-                            .record_failure(now, now, &error.to_string())
-                            .await?;
-                        reports.push(ScopeReport {
-                            scope,
-                            scan_id,
-                            status: ScanStatus::Failed,
-                            error: Some(error.to_string()),
-                            resources: 0,
-                            failed_resources: 0,
-                            drift: Vec::new(),
-                            transitions: Vec::new(),
-                        });
+                        let now = Utc::now();
+                        reports.push(
+                            record_failed_scope(store, scope, now, now, &error.to_string()).await?,
+                        );
                     }
                 }
                 continue;
@@ -76,28 +64,14 @@ pub async fn scan_once(config: &Config, store: &Store) -> Result<Vec<ScopeReport
                     // failure once for the collector.
                     warn!(%error, "regions unavailable");
                     if collector != collect::s3::COLLECTOR {
-                        let now = Utc::now();
                         let scope = Scope {
                             collector: collector.to_string(),
                             account_id: aws.account_id.clone(),
                             account_name: aws.name.clone(),
                             region: ALL_REGIONS.to_string(),
                         };
-                        let scan_id = store
-                            .begin_scope(&scope)
-                            .await?
-                            .record_failure(now, now, error)
-                            .await?;
-                        reports.push(ScopeReport {
-                            scope,
-                            scan_id,
-                            status: ScanStatus::Failed,
-                            error: Some(error.clone()),
-                            resources: 0,
-                            failed_resources: 0,
-                            drift: Vec::new(),
-                            transitions: Vec::new(),
-                        });
+                        let now = Utc::now();
+                        reports.push(record_failed_scope(store, scope, now, now, error).await?);
                         continue;
                     }
                     &configured
@@ -171,6 +145,32 @@ fn unreachable_account_scope(account: &AccountConfig, collector: &str, region: &
     }
 }
 
+/// Records a scan of `scope` that could not enumerate anything: no
+/// snapshots, no drift, findings untouched.
+async fn record_failed_scope(
+    store: &Store,
+    scope: Scope,
+    started_at: chrono::DateTime<Utc>,
+    finished_at: chrono::DateTime<Utc>,
+    error: &str,
+) -> Result<ScopeReport, StoreError> {
+    let scan_id = store
+        .begin_scope(&scope)
+        .await?
+        .record_failure(started_at, finished_at, error)
+        .await?;
+    Ok(ScopeReport {
+        scope,
+        scan_id,
+        status: ScanStatus::Failed,
+        error: Some(error.to_string()),
+        resources: 0,
+        failed_resources: 0,
+        drift: Vec::new(),
+        transitions: Vec::new(),
+    })
+}
+
 /// Stores one collection: diffs it against the scope's previous state,
 /// evaluates it, and writes everything in one transaction.
 pub async fn record_collection(
@@ -179,24 +179,18 @@ pub async fn record_collection(
     collection: Collection,
     settings: &RuleSettings,
 ) -> Result<ScopeReport, StoreError> {
-    let tx = store.begin_scope(&scope).await?;
     if let Err(error) = &collection.listing {
         warn!(%error, "collection failed: nothing listed, nothing diffed");
-        let scan_id = tx
-            .record_failure(collection.started_at, collection.finished_at, error)
-            .await?;
-        return Ok(ScopeReport {
-            scan_id,
-            status: ScanStatus::Failed,
-            error: Some(error.clone()),
-            resources: 0,
-            failed_resources: 0,
-            drift: Vec::new(),
-            transitions: Vec::new(),
+        return record_failed_scope(
+            store,
             scope,
-        });
+            collection.started_at,
+            collection.finished_at,
+            error,
+        )
+        .await;
     }
-    let mut tx = tx;
+    let mut tx = store.begin_scope(&scope).await?;
     let previous = tx.previous_state().await?;
     let previous_documents: BTreeMap<String, Option<&serde_json::Value>> = previous
         .iter()

@@ -4,7 +4,6 @@
 
 mod support;
 
-use driftwatch::evaluate::FindingStatus;
 use driftwatch::scan::scan_once;
 use driftwatch::store::{FindingFilter, ScanStatus, Store, TransitionKind};
 use std::collections::BTreeSet;
@@ -68,28 +67,10 @@ async fn create_instance(rds: &aws_sdk_rds::Client, db: Db<'_>) {
 }
 
 async fn failing(store: &Store) -> BTreeSet<(String, String)> {
-    store
-        .findings(&FindingFilter {
-            status: Some(FindingStatus::Fail),
-            ..FindingFilter::default()
-        })
-        .await
-        .expect("findings")
-        .into_iter()
-        .map(|f| {
-            (
-                f.arn.rsplit(':').next().unwrap_or_default().to_string(),
-                f.control_id,
-            )
-        })
-        .collect()
-}
-
-fn set(items: &[(&str, &str)]) -> BTreeSet<(String, String)> {
-    items
-        .iter()
-        .map(|(a, b)| (a.to_string(), b.to_string()))
-        .collect()
+    support::failing(store, |arn| {
+        arn.rsplit(':').next().unwrap_or_default().to_string()
+    })
+    .await
 }
 
 #[tokio::test]
@@ -180,7 +161,7 @@ async fn rds_controls_across_two_regions_then_a_flipped_setting_regresses() {
 
     assert_eq!(
         failing(&store).await,
-        set(&[
+        support::pairs(&[
             ("analytics-db", "rds.multi_az"),
             ("analytics-db", "rds.not_public"),
             ("analytics-db", "rds.encrypted"),
@@ -279,7 +260,7 @@ async fn allowed_cidrs_and_backup_days_come_from_config() {
     scan_once(&config, &store).await.expect("scan");
     assert_eq!(
         failing(&store).await,
-        set(&[
+        support::pairs(&[
             ("partner-db", "rds.not_public"),
             ("partner-db", "rds.backups")
         ])

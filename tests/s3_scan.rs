@@ -194,28 +194,10 @@ async fn compliant_bucket(s3: &aws_sdk_s3::Client, bucket: &str, replica: &str, 
 }
 
 async fn failing(store: &Store) -> BTreeSet<(String, String)> {
-    store
-        .findings(&FindingFilter {
-            status: Some(FindingStatus::Fail),
-            ..FindingFilter::default()
-        })
-        .await
-        .expect("findings")
-        .into_iter()
-        .map(|f| {
-            (
-                f.arn.trim_start_matches("arn:aws:s3:::").to_string(),
-                f.control_id,
-            )
-        })
-        .collect()
-}
-
-fn set(items: &[(&str, &str)]) -> BTreeSet<(String, String)> {
-    items
-        .iter()
-        .map(|(a, b)| (a.to_string(), b.to_string()))
-        .collect()
+    support::failing(store, |arn| {
+        arn.trim_start_matches("arn:aws:s3:::").to_string()
+    })
+    .await
 }
 
 const ALL_S3: [&str; 6] = [
@@ -323,7 +305,7 @@ async fn varied_buckets_fail_exactly_the_controls_the_spec_implies() {
             expected.push(("eu-bucket", control));
         }
     }
-    assert_eq!(failing(&store).await, set(&expected));
+    assert_eq!(failing(&store).await, support::pairs(&expected));
 
     let all = store
         .findings(&FindingFilter::default())

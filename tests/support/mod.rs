@@ -14,9 +14,12 @@
 #![allow(dead_code)]
 
 use driftwatch::config::Config;
+use driftwatch::evaluate::FindingStatus;
+use driftwatch::store::FindingFilter;
 use driftwatch::store::Store;
 use driftwatch::store::local::LocalPostgres;
 use sqlx::Connection;
+use std::collections::BTreeSet;
 use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -102,6 +105,31 @@ pub async fn database() -> (Store, String) {
         .expect("connecting to the test database");
     store.migrate().await.expect("migrating the test database");
     (store, url)
+}
+
+/// The failing (resource, control) pairs, each resource named by `name_of`
+/// applied to its ARN.
+pub async fn failing(
+    store: &Store,
+    name_of: impl Fn(&str) -> String,
+) -> BTreeSet<(String, String)> {
+    store
+        .findings(&FindingFilter {
+            status: Some(FindingStatus::Fail),
+            ..FindingFilter::default()
+        })
+        .await
+        .expect("findings")
+        .into_iter()
+        .map(|f| (name_of(&f.arn), f.control_id))
+        .collect()
+}
+
+pub fn pairs(items: &[(&str, &str)]) -> BTreeSet<(String, String)> {
+    items
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
 }
 
 fn free_port() -> u16 {
