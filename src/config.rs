@@ -154,7 +154,9 @@ pub struct CollectorConfig {
     /// Cron expression with seconds: `sec min hour day-of-month month day-of-week`.
     #[serde(default = "default_schedule")]
     pub schedule: String,
-    /// Resources described at once within one account.
+    /// Describe calls in flight at once for this service within one scope
+    /// (account, or account and region): the per-service limit that keeps
+    /// a large estate under the API's throttling thresholds.
     #[serde(default = "default_concurrency")]
     pub concurrency: usize,
 }

@@ -29,6 +29,8 @@ pub enum ResourceType {
     LogGroup,
     #[serde(rename = "eks.cluster")]
     EksCluster,
+    #[serde(rename = "eks.nodegroup")]
+    EksNodegroup,
     #[serde(rename = "ecr.repository")]
     EcrRepository,
 }
@@ -43,6 +45,7 @@ impl ResourceType {
         ResourceType::Vpc,
         ResourceType::LogGroup,
         ResourceType::EksCluster,
+        ResourceType::EksNodegroup,
         ResourceType::EcrRepository,
     ];
 
@@ -56,6 +59,7 @@ impl ResourceType {
             ResourceType::Vpc => "ec2.vpc",
             ResourceType::LogGroup => "logs.log_group",
             ResourceType::EksCluster => "eks.cluster",
+            ResourceType::EksNodegroup => "eks.nodegroup",
             ResourceType::EcrRepository => "ecr.repository",
         }
     }
@@ -406,6 +410,35 @@ pub struct EksCluster {
     pub public_access_cidrs: Vec<String>,
     /// Control-plane log types enabled: api, audit, authenticator, …
     pub enabled_log_types: Vec<String>,
+}
+
+/// An EKS managed node group and what its nodes launch with.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EksNodegroup {
+    pub name: String,
+    pub cluster: String,
+    pub arn: String,
+    pub region: String,
+    pub status: Option<String>,
+    /// `None` when the node group names no launch template of its own: EKS
+    /// then launches nodes from a template it generates and manages.
+    pub launch_template: Option<NodegroupLaunchTemplate>,
+}
+
+/// The customer launch template a node group names, resolved to the version
+/// its nodes are launched from.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct NodegroupLaunchTemplate {
+    pub id: Option<String>,
+    pub name: Option<String>,
+    /// The version as the node group names it (a number, or none for the
+    /// template's default version).
+    pub requested_version: Option<String>,
+    /// The version number that was looked up; `None` when the template or
+    /// version no longer exists.
+    pub resolved_version: Option<i64>,
+    /// `None` when the resolved version sets no metadata options.
+    pub metadata_options: Option<MetadataOptions>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -85,10 +85,16 @@ pub async fn scan_once(config: &Config, store: &Store) -> Result<Vec<ScopeReport
                             collect::s3::collect(aws, collector_config.concurrency).await
                         }
                         collect::rds::COLLECTOR => collect::rds::collect(aws, &region).await,
-                        collect::ec2::COLLECTOR => collect::ec2::collect(aws, &region).await,
+                        collect::ec2::COLLECTOR => {
+                            collect::ec2::collect(aws, &region, collector_config.concurrency).await
+                        }
                         collect::logs::COLLECTOR => collect::logs::collect(aws, &region).await,
-                        collect::eks::COLLECTOR => collect::eks::collect(aws, &region).await,
-                        collect::ecr::COLLECTOR => collect::ecr::collect(aws, &region).await,
+                        collect::eks::COLLECTOR => {
+                            collect::eks::collect(aws, &region, collector_config.concurrency).await
+                        }
+                        collect::ecr::COLLECTOR => {
+                            collect::ecr::collect(aws, &region, collector_config.concurrency).await
+                        }
                         other => {
                             unreachable!("collector {other} is listed in config but not wired")
                         }

@@ -250,3 +250,180 @@ async fn all_regions_are_discovered_and_scanned() {
     assert_eq!(failing[0].region, sydney);
     assert_eq!(failing[0].status, "fail");
 }
+
+/// A launch template whose only version sets `tokens`; returns its id.
+async fn node_template(
+    ec2: &aws_sdk_ec2::Client,
+    name: &str,
+    tokens: aws_sdk_ec2::types::LaunchTemplateHttpTokensState,
+) -> String {
+    ec2.create_launch_template()
+        .launch_template_name(name)
+        .launch_template_data(template_data(tokens))
+        .send()
+        .await
+        .expect("create launch template")
+        .launch_template()
+        .and_then(|t| t.launch_template_id())
+        .expect("template id")
+        .to_string()
+}
+
+fn template_data(
+    tokens: aws_sdk_ec2::types::LaunchTemplateHttpTokensState,
+) -> aws_sdk_ec2::types::RequestLaunchTemplateData {
+    aws_sdk_ec2::types::RequestLaunchTemplateData::builder()
+        .metadata_options(
+            aws_sdk_ec2::types::LaunchTemplateInstanceMetadataOptionsRequest::builder()
+                .http_tokens(tokens)
+                .build(),
+        )
+        .build()
+}
+
+async fn nodegroup(
+    eks: &aws_sdk_eks::Client,
+    cluster: &str,
+    name: &str,
+    template: Option<aws_sdk_eks::types::LaunchTemplateSpecification>,
+) {
+    let mut request = eks
+        .create_nodegroup()
+        .cluster_name(cluster)
+        .nodegroup_name(name)
+        .node_role(format!("arn:aws:iam::{}:role/nodes", support::ACCOUNT_ID))
+        .subnets("subnet-1");
+    if let Some(template) = template {
+        request = request.launch_template(template);
+    }
+    request
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("create node group {name}: {e:?}"));
+}
+
+/// Node group ARNs end in a unique id: `…:nodegroup/<cluster>/<name>/<uuid>`.
+fn nodegroup_name(arn: &str) -> &str {
+    arn.split(":nodegroup/")
+        .nth(1)
+        .and_then(|rest| rest.split('/').nth(1))
+        .unwrap_or(arn)
+}
+
+#[tokio::test]
+async fn node_groups_are_judged_by_the_launch_template_version_they_launch() {
+    use aws_sdk_ec2::types::LaunchTemplateHttpTokensState::{Optional, Required};
+    use aws_sdk_eks::types::LaunchTemplateSpecification;
+
+    let moto = Moto::start();
+    let (store, url) = support::database().await;
+    let ec2 = moto.ec2_in(support::REGION);
+    let eks = moto.eks();
+    eks_cluster(&eks, "prod", false, true).await;
+
+    let strict = node_template(&ec2, "strict-nodes", Required).await;
+    let lax = node_template(&ec2, "lax-nodes", Optional).await;
+    // Named by id and pinned to version 1.
+    nodegroup(
+        &eks,
+        "prod",
+        "pinned-strict",
+        Some(
+            LaunchTemplateSpecification::builder()
+                .id(&strict)
+                .version("1")
+                .build(),
+        ),
+    )
+    .await;
+    // Named by name with no version: the template's default version applies.
+    nodegroup(
+        &eks,
+        "prod",
+        "default-lax",
+        Some(
+            LaunchTemplateSpecification::builder()
+                .name("lax-nodes")
+                .build(),
+        ),
+    )
+    .await;
+    nodegroup(&eks, "prod", "eks-generated", None).await;
+
+    let config = moto.config(&url, &["eks"]);
+    let reports = scan_once(&config, &store).await.expect("first scan");
+    assert!(
+        reports.iter().all(|r| r.status == ScanStatus::Ok),
+        "{reports:?}"
+    );
+    let imds = |findings: &[driftwatch::store::FindingRow]| -> BTreeSet<(String, String)> {
+        findings
+            .iter()
+            .filter(|f| f.control_id == "ec2.imdsv2")
+            .map(|f| (nodegroup_name(&f.arn).to_string(), f.status.clone()))
+            .collect()
+    };
+    let findings = store
+        .findings(&FindingFilter::default())
+        .await
+        .expect("findings");
+    assert_eq!(
+        imds(&findings),
+        support::pairs(&[
+            ("pinned-strict", "pass"),
+            ("default-lax", "fail"),
+            ("eks-generated", "fail"),
+        ])
+    );
+    let lax_finding = findings
+        .iter()
+        .find(|f| nodegroup_name(&f.arn) == "default-lax" && f.control_id == "ec2.imdsv2")
+        .expect("default-lax finding");
+    let message = lax_finding.evidence["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("lax-nodes version 1: HttpTokens is optional"),
+        "{message}"
+    );
+
+    // Fix the lax template the way operators do: a new version that
+    // requires tokens, made the default.
+    ec2.create_launch_template_version()
+        .launch_template_id(&lax)
+        .launch_template_data(template_data(Required))
+        .send()
+        .await
+        .expect("new template version");
+    ec2.modify_launch_template()
+        .launch_template_id(&lax)
+        .default_version("2")
+        .send()
+        .await
+        .expect("make version 2 the default");
+
+    let reports = scan_once(&config, &store).await.expect("second scan");
+    let drift: Vec<_> = reports
+        .iter()
+        .flat_map(|r| r.drift.iter())
+        .filter(|d| d.arn.contains(":nodegroup/"))
+        .collect();
+    assert_eq!(drift.len(), 1, "{drift:?}");
+    assert_eq!(nodegroup_name(&drift[0].arn), "default-lax");
+    let paths: BTreeSet<&str> = drift[0].changes.iter().map(|c| c.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        BTreeSet::from([
+            "launch_template.metadata_options.http_tokens",
+            "launch_template.resolved_version",
+        ])
+    );
+    let transitions: Vec<_> = reports
+        .iter()
+        .flat_map(|r| r.transitions.iter())
+        .filter(|t| t.control_id == "ec2.imdsv2")
+        .map(|t| (nodegroup_name(&t.arn), t.kind))
+        .collect();
+    assert_eq!(
+        transitions,
+        vec![("default-lax", driftwatch::store::TransitionKind::Resolution)]
+    );
+}

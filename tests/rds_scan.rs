@@ -214,7 +214,7 @@ async fn rds_controls_across_two_regions_then_a_flipped_setting_regresses() {
     let transitions: Vec<_> = reports
         .iter()
         .flat_map(|r| r.transitions.iter())
-        .map(|t| (t.control_id.as_str(), t.kind.clone()))
+        .map(|t| (t.control_id.as_str(), t.kind))
         .collect();
     assert_eq!(
         transitions,

@@ -409,7 +409,7 @@ async fn removing_a_tls_policy_is_one_drift_event_and_one_regression() {
     let transitions: Vec<_> = report
         .transitions
         .iter()
-        .map(|t| (t.arn.as_str(), t.control_id.as_str(), t.kind.clone()))
+        .map(|t| (t.arn.as_str(), t.control_id.as_str(), t.kind))
         .collect();
     assert_eq!(
         transitions,
@@ -439,7 +439,7 @@ async fn removing_a_tls_policy_is_one_drift_event_and_one_regression() {
     let kinds: Vec<_> = fixed
         .transitions
         .iter()
-        .map(|t| (t.control_id.as_str(), t.kind.clone()))
+        .map(|t| (t.control_id.as_str(), t.kind))
         .collect();
     assert_eq!(kinds, vec![("s3.tls_only", TransitionKind::Resolution)]);
     let finding = store

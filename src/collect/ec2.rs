@@ -7,6 +7,7 @@ use crate::model::{
     MetadataOptions, ResourceRecord, ResourceType, Vpc, partition_for_region,
 };
 use chrono::Utc;
+use futures_util::{StreamExt, stream};
 use std::collections::BTreeMap;
 
 pub const COLLECTOR: &str = "ec2";
@@ -23,14 +24,14 @@ pub const IAM_ACTIONS: &[&str] = &[
     "sts:GetCallerIdentity",
 ];
 
-pub async fn collect(account: &AwsAccount, region: &str) -> Collection {
+pub async fn collect(account: &AwsAccount, region: &str, concurrency: usize) -> Collection {
     let started_at = Utc::now();
     let ec2 = aws_sdk_ec2::Client::new(&account.in_region(region));
     Collection::finish(
         COLLECTOR,
         region,
         started_at,
-        collect_region(&ec2, account, region).await,
+        collect_region(&ec2, account, region, concurrency).await,
     )
 }
 
@@ -39,6 +40,7 @@ async fn collect_region(
     ec2: &aws_sdk_ec2::Client,
     account: &AwsAccount,
     region: &str,
+    concurrency: usize,
 ) -> Result<Vec<ResourceRecord>, String> {
     let arn = |kind: &str, id: &str| {
         format!(
@@ -149,62 +151,74 @@ async fn collect_region(
         let page = page.map_err(|e| format!("DescribeLaunchTemplates: {}", describe_error(&e)))?;
         templates.extend(page.launch_templates().iter().cloned());
     }
-    for template in templates {
-        let Some(id) = template.launch_template_id() else {
-            continue;
-        };
-        let template_arn = arn("launch-template", id);
-        let name = template.launch_template_name().map(str::to_string);
-        let latest = template.latest_version_number();
-        let document = ec2
-            .describe_launch_template_versions()
-            .launch_template_id(id)
-            .versions("$Default")
-            .versions("$Latest")
-            .send()
-            .await
-            .map_err(|e| format!("DescribeLaunchTemplateVersions: {}", describe_error(&e)))
-            .and_then(|output| {
-                let mut versions: Vec<LaunchTemplateVersion> = output
-                    .launch_template_versions()
-                    .iter()
-                    .map(|v| {
-                        let number = v.version_number().unwrap_or_default();
-                        let options = v.launch_template_data().and_then(|d| d.metadata_options());
-                        LaunchTemplateVersion {
-                            number,
-                            is_default: v.default_version().unwrap_or(false),
-                            is_latest: Some(number) == latest,
-                            metadata_options: options.map(|o| MetadataOptions {
-                                http_tokens: o.http_tokens().map(|t| t.as_str().to_string()),
-                                http_endpoint: o.http_endpoint().map(|e| e.as_str().to_string()),
-                                http_put_response_hop_limit: o.http_put_response_hop_limit(),
-                            }),
-                        }
-                    })
-                    .collect();
-                versions.sort_by_key(|v| v.number);
-                versions.dedup_by_key(|v| v.number);
-                let record = LaunchTemplate {
-                    id: id.to_string(),
-                    name: name.clone(),
-                    arn: template_arn.clone(),
-                    region: region.to_string(),
-                    versions,
-                };
-                serde_json::to_value(&record)
-                    .map_err(|e| format!("cannot serialise launch template record: {e}"))
-            });
-        resources.push(ResourceRecord {
-            arn: template_arn,
-            resource_type: ResourceType::LaunchTemplate,
-            name: name.unwrap_or_else(|| id.to_string()),
-            region: region.to_string(),
-            document,
-        });
-    }
+    let template_records: Vec<Option<ResourceRecord>> = stream::iter(&templates)
+        .map(|template| launch_template_record(ec2, account, region, template))
+        .buffered(concurrency.max(1))
+        .collect()
+        .await;
+    resources.extend(template_records.into_iter().flatten());
 
     Ok(resources)
+}
+
+/// The default and latest versions of one launch template; `None` for a
+/// template without an id.
+async fn launch_template_record(
+    ec2: &aws_sdk_ec2::Client,
+    account: &AwsAccount,
+    region: &str,
+    template: &aws_sdk_ec2::types::LaunchTemplate,
+) -> Option<ResourceRecord> {
+    let id = template.launch_template_id()?;
+    let template_arn = format!(
+        "arn:{}:ec2:{region}:{}:launch-template/{id}",
+        partition_for_region(region),
+        account.account_id
+    );
+    let name = template.launch_template_name().map(str::to_string);
+    let latest = template.latest_version_number();
+    let document = ec2
+        .describe_launch_template_versions()
+        .launch_template_id(id)
+        .versions("$Default")
+        .versions("$Latest")
+        .send()
+        .await
+        .map_err(|e| format!("DescribeLaunchTemplateVersions: {}", describe_error(&e)))
+        .and_then(|output| {
+            let mut versions: Vec<LaunchTemplateVersion> = output
+                .launch_template_versions()
+                .iter()
+                .map(|v| {
+                    let number = v.version_number().unwrap_or_default();
+                    let options = v.launch_template_data().and_then(|d| d.metadata_options());
+                    LaunchTemplateVersion {
+                        number,
+                        is_default: v.default_version().unwrap_or(false),
+                        is_latest: Some(number) == latest,
+                        metadata_options: options.map(template_metadata_options),
+                    }
+                })
+                .collect();
+            versions.sort_by_key(|v| v.number);
+            versions.dedup_by_key(|v| v.number);
+            let record = LaunchTemplate {
+                id: id.to_string(),
+                name: name.clone(),
+                arn: template_arn.clone(),
+                region: region.to_string(),
+                versions,
+            };
+            serde_json::to_value(&record)
+                .map_err(|e| format!("cannot serialise launch template record: {e}"))
+        });
+    Some(ResourceRecord {
+        arn: template_arn,
+        resource_type: ResourceType::LaunchTemplate,
+        name: name.unwrap_or_else(|| id.to_string()),
+        region: region.to_string(),
+        document,
+    })
 }
 
 /// Fills in how long each flow log's destination keeps records: the log
@@ -292,6 +306,18 @@ async fn lifecycle_retention(s3: &aws_sdk_s3::Client, bucket: &str) -> Destinati
                 describe_error(&e)
             ),
         },
+    }
+}
+
+/// A launch template version's metadata options as a record. Shared with the
+/// EKS collector, which resolves node groups' launch templates.
+pub(super) fn template_metadata_options(
+    options: &aws_sdk_ec2::types::LaunchTemplateInstanceMetadataOptions,
+) -> MetadataOptions {
+    MetadataOptions {
+        http_tokens: options.http_tokens().map(|t| t.as_str().to_string()),
+        http_endpoint: options.http_endpoint().map(|e| e.as_str().to_string()),
+        http_put_response_hop_limit: options.http_put_response_hop_limit(),
     }
 }
 

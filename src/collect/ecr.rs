@@ -4,6 +4,7 @@ use super::{AwsAccount, Collection, describe_error};
 use crate::model::{EcrRepository, ResourceRecord, ResourceType};
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use chrono::Utc;
+use futures_util::{StreamExt, stream};
 
 pub const COLLECTOR: &str = "ecr";
 
@@ -13,20 +14,21 @@ pub const IAM_ACTIONS: &[&str] = &[
     "sts:GetCallerIdentity",
 ];
 
-pub async fn collect(account: &AwsAccount, region: &str) -> Collection {
+pub async fn collect(account: &AwsAccount, region: &str, concurrency: usize) -> Collection {
     let started_at = Utc::now();
     let ecr = aws_sdk_ecr::Client::new(&account.in_region(region));
     Collection::finish(
         COLLECTOR,
         region,
         started_at,
-        repositories(&ecr, region).await,
+        repositories(&ecr, region, concurrency).await,
     )
 }
 
 async fn repositories(
     ecr: &aws_sdk_ecr::Client,
     region: &str,
+    concurrency: usize,
 ) -> Result<Vec<ResourceRecord>, String> {
     let mut repositories = Vec::new();
     let mut pages = ecr.describe_repositories().into_paginator().send();
@@ -34,43 +36,53 @@ async fn repositories(
         let page = page.map_err(|e| format!("DescribeRepositories: {}", describe_error(&e)))?;
         repositories.extend(page.repositories().iter().cloned());
     }
-    let mut resources = Vec::new();
-    for repository in repositories {
-        let (Some(name), Some(arn)) = (repository.repository_name(), repository.repository_arn())
-        else {
-            continue;
-        };
-        let policy = ecr
-            .get_lifecycle_policy()
-            .repository_name(name)
-            .send()
-            .await;
-        let document = match policy {
-            Ok(output) => Ok(output.lifecycle_policy_text().map(|text| {
-                serde_json::from_str(text)
-                    .unwrap_or_else(|_| serde_json::Value::String(text.to_string()))
-            })),
-            Err(e) if e.code() == Some("LifecyclePolicyNotFoundException") => Ok(None),
-            Err(e) if e.code() == Some("RepositoryNotFoundException") => continue,
-            Err(e) => Err(format!("GetLifecyclePolicy: {}", describe_error(&e))),
-        }
-        .and_then(|lifecycle_policy| {
-            let record = EcrRepository {
-                name: name.to_string(),
-                arn: arn.to_string(),
-                region: region.to_string(),
-                lifecycle_policy,
-            };
-            serde_json::to_value(&record)
-                .map_err(|e| format!("cannot serialise ECR repository record: {e}"))
-        });
-        resources.push(ResourceRecord {
-            arn: arn.to_string(),
-            resource_type: ResourceType::EcrRepository,
-            name: name.to_string(),
-            region: region.to_string(),
-            document,
-        });
+    let resources: Vec<Option<ResourceRecord>> = stream::iter(&repositories)
+        .map(|repository| repository_record(ecr, region, repository))
+        .buffered(concurrency.max(1))
+        .collect()
+        .await;
+    Ok(resources.into_iter().flatten().collect())
+}
+
+/// `None` for a repository without name or ARN, or deleted since listed.
+async fn repository_record(
+    ecr: &aws_sdk_ecr::Client,
+    region: &str,
+    repository: &aws_sdk_ecr::types::Repository,
+) -> Option<ResourceRecord> {
+    let (Some(name), Some(arn)) = (repository.repository_name(), repository.repository_arn())
+    else {
+        return None;
+    };
+    let policy = ecr
+        .get_lifecycle_policy()
+        .repository_name(name)
+        .send()
+        .await;
+    let document = match policy {
+        Ok(output) => Ok(output.lifecycle_policy_text().map(|text| {
+            serde_json::from_str(text)
+                .unwrap_or_else(|_| serde_json::Value::String(text.to_string()))
+        })),
+        Err(e) if e.code() == Some("LifecyclePolicyNotFoundException") => Ok(None),
+        Err(e) if e.code() == Some("RepositoryNotFoundException") => return None,
+        Err(e) => Err(format!("GetLifecyclePolicy: {}", describe_error(&e))),
     }
-    Ok(resources)
+    .and_then(|lifecycle_policy| {
+        let record = EcrRepository {
+            name: name.to_string(),
+            arn: arn.to_string(),
+            region: region.to_string(),
+            lifecycle_policy,
+        };
+        serde_json::to_value(&record)
+            .map_err(|e| format!("cannot serialise ECR repository record: {e}"))
+    });
+    Some(ResourceRecord {
+        arn: arn.to_string(),
+        resource_type: ResourceType::EcrRepository,
+        name: name.to_string(),
+        region: region.to_string(),
+        document,
+    })
 }

@@ -1,103 +1,286 @@
 //! EKS: clusters of one region with endpoint exposure and control-plane
-//! logging.
+//! logging, and their managed node groups resolved to the launch template
+//! version their nodes start from (for IMDS settings).
 
+use super::ec2::template_metadata_options;
 use super::{AwsAccount, Collection, describe_error};
-use crate::model::{EksCluster, ResourceRecord, ResourceType, partition_for_region};
+use crate::model::{
+    EksCluster, EksNodegroup, NodegroupLaunchTemplate, ResourceRecord, ResourceType,
+    partition_for_region,
+};
+use aws_sdk_ec2::error::ProvideErrorMetadata;
 use chrono::Utc;
+use futures_util::{StreamExt, stream};
 
 pub const COLLECTOR: &str = "eks";
 
 pub const IAM_ACTIONS: &[&str] = &[
     "eks:ListClusters",
     "eks:DescribeCluster",
+    "eks:ListNodegroups",
+    "eks:DescribeNodegroup",
+    "ec2:DescribeLaunchTemplateVersions",
     "sts:GetCallerIdentity",
 ];
 
-pub async fn collect(account: &AwsAccount, region: &str) -> Collection {
+pub async fn collect(account: &AwsAccount, region: &str, concurrency: usize) -> Collection {
     let started_at = Utc::now();
-    let eks = aws_sdk_eks::Client::new(&account.in_region(region));
+    let clients = Clients {
+        eks: aws_sdk_eks::Client::new(&account.in_region(region)),
+        ec2: aws_sdk_ec2::Client::new(&account.in_region(region)),
+    };
     Collection::finish(
         COLLECTOR,
         region,
         started_at,
-        clusters(&eks, account, region).await,
+        clusters(&clients, account, region, concurrency).await,
     )
 }
 
+struct Clients {
+    eks: aws_sdk_eks::Client,
+    ec2: aws_sdk_ec2::Client,
+}
+
 async fn clusters(
-    eks: &aws_sdk_eks::Client,
+    clients: &Clients,
     account: &AwsAccount,
     region: &str,
+    concurrency: usize,
 ) -> Result<Vec<ResourceRecord>, String> {
     let mut names = Vec::new();
-    let mut pages = eks.list_clusters().into_paginator().send();
+    let mut pages = clients.eks.list_clusters().into_paginator().send();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| format!("ListClusters: {}", describe_error(&e)))?;
         names.extend(page.clusters().iter().cloned());
     }
-    let partition = partition_for_region(region);
+    let per_cluster: Vec<Result<Vec<ResourceRecord>, String>> = stream::iter(names)
+        .map(|name| cluster_and_nodegroups(clients, account, region, name))
+        .buffered(concurrency.max(1))
+        .collect()
+        .await;
     let mut resources = Vec::new();
-    for name in names {
-        let fallback_arn = format!(
-            "arn:{partition}:eks:{region}:{}:cluster/{name}",
-            account.account_id
-        );
-        let described = eks.describe_cluster().name(&name).send().await;
-        let (arn, document) = match described {
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
-            {
-                continue;
-            }
-            Err(e) => (
-                fallback_arn,
-                Err(format!("DescribeCluster: {}", describe_error(&e))),
-            ),
-            Ok(output) => {
-                let Some(cluster) = output.cluster() else {
-                    continue;
-                };
-                let arn = cluster.arn().map(str::to_string).unwrap_or(fallback_arn);
-                let vpc = cluster.resources_vpc_config();
-                let mut enabled_log_types: Vec<String> = cluster
-                    .logging()
-                    .map(|l| l.cluster_logging())
-                    .unwrap_or_default()
-                    .iter()
-                    .filter(|setup| setup.enabled().unwrap_or(false))
-                    .flat_map(|setup| setup.types().iter().map(|t| t.as_str().to_string()))
-                    .collect();
-                enabled_log_types.sort();
-                enabled_log_types.dedup();
-                let record = EksCluster {
-                    name: name.clone(),
-                    arn: arn.clone(),
-                    region: region.to_string(),
-                    version: cluster.version().map(str::to_string),
-                    endpoint_public_access: vpc
-                        .map(|v| v.endpoint_public_access())
-                        .unwrap_or(false),
-                    endpoint_private_access: vpc
-                        .map(|v| v.endpoint_private_access())
-                        .unwrap_or(false),
-                    public_access_cidrs: vpc
-                        .map(|v| v.public_access_cidrs().to_vec())
-                        .unwrap_or_default(),
-                    enabled_log_types,
-                };
-                let document = serde_json::to_value(&record)
-                    .map_err(|e| format!("cannot serialise EKS cluster record: {e}"));
-                (arn, document)
-            }
-        };
-        resources.push(ResourceRecord {
-            arn,
-            resource_type: ResourceType::EksCluster,
-            name,
-            region: region.to_string(),
-            document,
-        });
+    for cluster in per_cluster {
+        resources.extend(cluster?);
     }
     Ok(resources)
+}
+
+/// One cluster's record followed by its node groups' records. Listing the
+/// node groups failing fails the whole collection: a node group missing
+/// from a partial list must not look deleted.
+async fn cluster_and_nodegroups(
+    clients: &Clients,
+    account: &AwsAccount,
+    region: &str,
+    name: String,
+) -> Result<Vec<ResourceRecord>, String> {
+    let partition = partition_for_region(region);
+    let fallback_arn = format!(
+        "arn:{partition}:eks:{region}:{}:cluster/{name}",
+        account.account_id
+    );
+    let described = clients.eks.describe_cluster().name(&name).send().await;
+    let (arn, document) = match described {
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_resource_not_found_exception()) =>
+        {
+            // Deleted between list and describe: it is gone, not failed.
+            return Ok(Vec::new());
+        }
+        Err(e) => (
+            fallback_arn,
+            Err(format!("DescribeCluster: {}", describe_error(&e))),
+        ),
+        Ok(output) => {
+            let Some(cluster) = output.cluster() else {
+                return Ok(Vec::new());
+            };
+            let arn = cluster.arn().map(str::to_string).unwrap_or(fallback_arn);
+            let record = cluster_record(cluster, &name, &arn, region);
+            let document = serde_json::to_value(&record)
+                .map_err(|e| format!("cannot serialise EKS cluster record: {e}"));
+            (arn, document)
+        }
+    };
+    let mut resources = vec![ResourceRecord {
+        arn,
+        resource_type: ResourceType::EksCluster,
+        name: name.clone(),
+        region: region.to_string(),
+        document,
+    }];
+
+    let mut nodegroup_names = Vec::new();
+    let mut pages = clients
+        .eks
+        .list_nodegroups()
+        .cluster_name(&name)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| format!("ListNodegroups {name}: {}", describe_error(&e)))?;
+        nodegroup_names.extend(page.nodegroups().iter().cloned());
+    }
+    for nodegroup in nodegroup_names {
+        if let Some(record) = nodegroup_record(clients, account, region, &name, &nodegroup).await {
+            resources.push(record);
+        }
+    }
+    Ok(resources)
+}
+
+fn cluster_record(
+    cluster: &aws_sdk_eks::types::Cluster,
+    name: &str,
+    arn: &str,
+    region: &str,
+) -> EksCluster {
+    let vpc = cluster.resources_vpc_config();
+    let mut enabled_log_types: Vec<String> = cluster
+        .logging()
+        .map(|l| l.cluster_logging())
+        .unwrap_or_default()
+        .iter()
+        .filter(|setup| setup.enabled().unwrap_or(false))
+        .flat_map(|setup| setup.types().iter().map(|t| t.as_str().to_string()))
+        .collect();
+    enabled_log_types.sort();
+    enabled_log_types.dedup();
+    EksCluster {
+        name: name.to_string(),
+        arn: arn.to_string(),
+        region: region.to_string(),
+        version: cluster.version().map(str::to_string),
+        endpoint_public_access: vpc.map(|v| v.endpoint_public_access()).unwrap_or(false),
+        endpoint_private_access: vpc.map(|v| v.endpoint_private_access()).unwrap_or(false),
+        public_access_cidrs: vpc
+            .map(|v| v.public_access_cidrs().to_vec())
+            .unwrap_or_default(),
+        enabled_log_types,
+    }
+}
+
+/// `None` when the node group vanished between list and describe.
+async fn nodegroup_record(
+    clients: &Clients,
+    account: &AwsAccount,
+    region: &str,
+    cluster: &str,
+    name: &str,
+) -> Option<ResourceRecord> {
+    let partition = partition_for_region(region);
+    let fallback_arn = format!(
+        "arn:{partition}:eks:{region}:{}:nodegroup/{cluster}/{name}",
+        account.account_id
+    );
+    let described = clients
+        .eks
+        .describe_nodegroup()
+        .cluster_name(cluster)
+        .nodegroup_name(name)
+        .send()
+        .await;
+    let (arn, document) = match described {
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_resource_not_found_exception()) =>
+        {
+            return None;
+        }
+        Err(e) => (
+            fallback_arn,
+            Err(format!("DescribeNodegroup: {}", describe_error(&e))),
+        ),
+        Ok(output) => {
+            let nodegroup = output.nodegroup()?;
+            let arn = nodegroup
+                .nodegroup_arn()
+                .map(str::to_string)
+                .unwrap_or(fallback_arn);
+            let launch_template = match nodegroup.launch_template() {
+                None => Ok(None),
+                Some(spec) => resolve_launch_template(&clients.ec2, spec).await.map(Some),
+            };
+            let document = launch_template.and_then(|launch_template| {
+                let record = EksNodegroup {
+                    name: name.to_string(),
+                    cluster: cluster.to_string(),
+                    arn: arn.clone(),
+                    region: region.to_string(),
+                    status: nodegroup.status().map(|s| s.as_str().to_string()),
+                    launch_template,
+                };
+                serde_json::to_value(&record)
+                    .map_err(|e| format!("cannot serialise EKS node group record: {e}"))
+            });
+            (arn, document)
+        }
+    };
+    Some(ResourceRecord {
+        arn,
+        resource_type: ResourceType::EksNodegroup,
+        name: format!("{cluster}/{name}"),
+        region: region.to_string(),
+        document,
+    })
+}
+
+/// Looks up the launch template version a node group launches from. A
+/// template or version that no longer exists is a state worth recording
+/// (the node group cannot scale correctly); any other error is a failure.
+async fn resolve_launch_template(
+    ec2: &aws_sdk_ec2::Client,
+    spec: &aws_sdk_eks::types::LaunchTemplateSpecification,
+) -> Result<NodegroupLaunchTemplate, String> {
+    let requested_version = spec.version().map(str::to_string);
+    let mut request = ec2
+        .describe_launch_template_versions()
+        .versions(requested_version.as_deref().unwrap_or("$Default"));
+    request = match (spec.id(), spec.name()) {
+        (Some(id), _) => request.launch_template_id(id),
+        (None, Some(name)) => request.launch_template_name(name),
+        (None, None) => {
+            return Err("node group names a launch template without id or name".to_string());
+        }
+    };
+    let mut record = NodegroupLaunchTemplate {
+        id: spec.id().map(str::to_string),
+        name: spec.name().map(str::to_string),
+        requested_version,
+        resolved_version: None,
+        metadata_options: None,
+    };
+    match request.send().await {
+        Ok(output) => {
+            if let Some(version) = output.launch_template_versions().first() {
+                record.resolved_version = version.version_number();
+                record.metadata_options = version
+                    .launch_template_data()
+                    .and_then(|d| d.metadata_options())
+                    .map(template_metadata_options);
+            }
+            Ok(record)
+        }
+        Err(e) => {
+            let not_found = e.code().is_some_and(|code| {
+                code.starts_with("InvalidLaunchTemplateId")
+                    || code.starts_with("InvalidLaunchTemplateName")
+            });
+            if not_found {
+                Ok(record)
+            } else {
+                Err(format!(
+                    "DescribeLaunchTemplateVersions {}: {}",
+                    record
+                        .id
+                        .as_deref()
+                        .or(record.name.as_deref())
+                        .unwrap_or("?"),
+                    describe_error(&e)
+                ))
+            }
+        }
+    }
 }

@@ -1,7 +1,9 @@
 //! EC2 and VPC controls of `controls.md`: `ec2.imdsv2` and `vpc.flow_logs`.
 
 use super::{RuleSettings, Verdict};
-use crate::model::{DestinationRetention, Ec2Instance, LaunchTemplate, MetadataOptions, Vpc};
+use crate::model::{
+    DestinationRetention, Ec2Instance, EksNodegroup, LaunchTemplate, MetadataOptions, Vpc,
+};
 use serde_json::{Value, json};
 
 fn unreadable(
@@ -79,6 +81,58 @@ pub(super) fn evaluate_launch_template(document: &Value) -> Vec<(&'static str, V
         Verdict::pass("default and latest versions require IMDSv2", details)
     } else {
         Verdict::fail(problems.join("; "), details)
+    };
+    vec![("ec2.imdsv2", verdict)]
+}
+
+/// A managed node group's nodes launch from the template version it names.
+/// Without a template of its own, nodes launch from one EKS generates with
+/// its defaults, and nothing the node group controls requires IMDSv2: that
+/// fails, and the fix is a launch template that requires tokens.
+pub(super) fn evaluate_nodegroup(document: &Value) -> Vec<(&'static str, Verdict)> {
+    let nodegroup: EksNodegroup = match serde_json::from_value(document.clone()) {
+        Ok(n) => n,
+        Err(e) => return unreadable("ec2.imdsv2", "EKS node group", &e),
+    };
+    let details = json!({ "launch_template": nodegroup.launch_template });
+    let Some(template) = &nodegroup.launch_template else {
+        return vec![(
+            "ec2.imdsv2",
+            Verdict::fail(
+                "no launch template of its own: nodes launch from the template EKS generates, which the node group cannot set to require IMDSv2",
+                details,
+            ),
+        )];
+    };
+    let label = template
+        .name
+        .as_deref()
+        .or(template.id.as_deref())
+        .unwrap_or("(unnamed)");
+    let verdict = match (template.resolved_version, &template.metadata_options) {
+        (None, _) => Verdict::unknown(
+            format!(
+                "launch template {label} version {} no longer exists",
+                template.requested_version.as_deref().unwrap_or("$Default")
+            ),
+            details,
+        ),
+        (Some(version), None) => Verdict::fail(
+            format!(
+                "launch template {label} version {version} sets no metadata options, so the account default applies (optional unless changed)"
+            ),
+            details,
+        ),
+        (Some(version), Some(options)) => match imds_enforced(options) {
+            Ok(why) => Verdict::pass(
+                format!("launch template {label} version {version}: {why}"),
+                details,
+            ),
+            Err(why) => Verdict::fail(
+                format!("launch template {label} version {version}: {why}"),
+                details,
+            ),
+        },
     };
     vec![("ec2.imdsv2", verdict)]
 }
@@ -189,7 +243,7 @@ fn flow_logs(vpc: &Vpc) -> Verdict {
 mod tests {
     use super::*;
     use crate::evaluate::FindingStatus::{self, Fail, Pass, Unknown};
-    use crate::model::{FlowLog, LaunchTemplateVersion};
+    use crate::model::{FlowLog, LaunchTemplateVersion, NodegroupLaunchTemplate};
 
     fn options(tokens: Option<&str>, endpoint: Option<&str>) -> MetadataOptions {
         MetadataOptions {
@@ -276,6 +330,66 @@ mod tests {
         assert_eq!(s, Fail);
         assert!(m.contains("no metadata options"), "{m}");
         assert_eq!(template(vec![]).0, Unknown);
+    }
+
+    fn nodegroup(launch_template: Option<NodegroupLaunchTemplate>) -> (FindingStatus, String) {
+        let n = EksNodegroup {
+            name: "workers".into(),
+            cluster: "prod".into(),
+            launch_template,
+            ..EksNodegroup::default()
+        };
+        first(evaluate_nodegroup(
+            &serde_json::to_value(n).expect("serialises"),
+        ))
+    }
+
+    fn node_template(
+        resolved: Option<i64>,
+        o: Option<MetadataOptions>,
+    ) -> Option<NodegroupLaunchTemplate> {
+        Some(NodegroupLaunchTemplate {
+            id: Some("lt-9".into()),
+            name: Some("nodes".into()),
+            requested_version: Some("4".into()),
+            resolved_version: resolved,
+            metadata_options: o,
+        })
+    }
+
+    #[test]
+    fn node_groups_judge_the_launch_template_version_they_launch() {
+        let (s, m) = nodegroup(node_template(
+            Some(4),
+            Some(options(Some("required"), None)),
+        ));
+        assert_eq!(s, Pass);
+        assert!(m.contains("nodes version 4"), "{m}");
+        assert_eq!(
+            nodegroup(node_template(
+                Some(4),
+                Some(options(Some("optional"), Some("disabled")))
+            ))
+            .0,
+            Pass
+        );
+        let (s, m) = nodegroup(node_template(
+            Some(4),
+            Some(options(Some("optional"), None)),
+        ));
+        assert_eq!(s, Fail);
+        assert!(m.contains("IMDSv1 is allowed"), "{m}");
+        let (s, m) = nodegroup(node_template(Some(4), None));
+        assert_eq!(s, Fail);
+        assert!(m.contains("no metadata options"), "{m}");
+        // EKS's generated template: nothing the node group sets requires tokens.
+        let (s, m) = nodegroup(None);
+        assert_eq!(s, Fail);
+        assert!(m.contains("no launch template of its own"), "{m}");
+        // The named version was deleted: the state cannot be judged.
+        let (s, m) = nodegroup(node_template(None, None));
+        assert_eq!(s, Unknown);
+        assert!(m.contains("version 4 no longer exists"), "{m}");
     }
 
     fn vpc(flow_logs: Vec<FlowLog>) -> (FindingStatus, String) {

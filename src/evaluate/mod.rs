@@ -202,7 +202,11 @@ pub const CONTROLS: &[Control] = &[
     },
     Control {
         id: "ec2.imdsv2",
-        resource_types: &[ResourceType::Ec2Instance, ResourceType::LaunchTemplate],
+        resource_types: &[
+            ResourceType::Ec2Instance,
+            ResourceType::LaunchTemplate,
+            ResourceType::EksNodegroup,
+        ],
         title: "Instance metadata requires IMDSv2 tokens (or is disabled)",
         default_severity: Severity::High,
         soc2: &["CC6.1"],
@@ -366,6 +370,7 @@ pub fn evaluate(resource: &ResourceRecord, settings: &RuleSettings) -> Vec<Evalu
             ResourceType::Vpc => ec2::evaluate_vpc(document, settings),
             ResourceType::LogGroup => logs::evaluate_log_group(document, settings),
             ResourceType::EksCluster => eks::evaluate_cluster(document),
+            ResourceType::EksNodegroup => ec2::evaluate_nodegroup(document),
             ResourceType::EcrRepository => ecr::evaluate_repository(document),
         },
     };

@@ -116,7 +116,7 @@ pub struct ScanRecord<'a> {
     pub evaluations: &'a BTreeMap<String, Vec<Evaluation>>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum TransitionKind {
     /// First evaluation of this control on this resource.
