@@ -113,6 +113,25 @@ pub struct AccountConfig {
     pub session_name: Option<String>,
     /// Regions to scan; defaults to `aws.default_regions`.
     pub regions: Option<Vec<String>>,
+    /// When set, this account is an AWS Organizations management (or
+    /// delegated administrator) account: every ACTIVE member account is
+    /// discovered at each scan and scanned through `role_name`.
+    pub organization: Option<OrganizationConfig>,
+}
+
+/// `organization = { role_name = "...", exclude = [...] }` on an account.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrganizationConfig {
+    /// The role every member account provides for driftwatch, assumed from
+    /// this account's credentials: `arn:aws:iam::<member>:role/<role_name>`.
+    pub role_name: String,
+    /// Account ids not to scan (the management account itself included,
+    /// when listed).
+    #[serde(default)]
+    pub exclude: Vec<String>,
+    pub external_id: Option<String>,
+    pub session_name: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -335,6 +354,20 @@ impl Config {
             {
                 issue(at("profile"), "must not be empty".into());
             }
+            if let Some(organization) = &account.organization {
+                let at = |field: &str| format!("accounts[{i}].organization.{field}");
+                if let Err(message) = check_role_name(&organization.role_name) {
+                    issue(at("role_name"), message);
+                }
+                for (j, id) in organization.exclude.iter().enumerate() {
+                    if !is_account_id(id) {
+                        issue(
+                            format!("accounts[{i}].organization.exclude[{j}]"),
+                            format!("`{id}` is not a 12-digit AWS account id"),
+                        );
+                    }
+                }
+            }
             if let Some(regions) = &account.regions {
                 if regions.is_empty() {
                     issue(at("regions"), "must name at least one region".into());
@@ -553,6 +586,28 @@ fn check_region(region: &str) -> Result<(), String> {
     }
 }
 
+fn is_account_id(id: &str) -> bool {
+    id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// IAM role names: 1–64 of letters, digits and `+=,.@_-`; a path is allowed
+/// in front (`audit/driftwatch`).
+fn check_role_name(name: &str) -> Result<(), String> {
+    let (_, role) = name.rsplit_once('/').unwrap_or(("", name));
+    let valid = !role.is_empty()
+        && role.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-/".contains(&b));
+    if valid {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{name}` is not an IAM role name (1-64 letters, digits or +=,.@_-)"
+        ))
+    }
+}
+
 fn check_role_arn(arn: &str) -> Result<(), String> {
     // arn:PARTITION:iam::ACCOUNT:role/PATH/NAME
     let parts: Vec<&str> = arn.splitn(6, ':').collect();
@@ -561,8 +616,7 @@ fn check_role_arn(arn: &str) -> Result<(), String> {
         && parts[1].starts_with("aws")
         && parts[2] == "iam"
         && parts[3].is_empty()
-        && parts[4].len() == 12
-        && parts[4].chars().all(|c| c.is_ascii_digit())
+        && is_account_id(parts[4])
         && parts[5]
             .strip_prefix("role/")
             .is_some_and(|name| !name.is_empty());
@@ -691,6 +745,29 @@ mod tests {
         let settings = config.rule_settings();
         assert_eq!(settings.rds_min_backup_retention_days, 14);
         assert_eq!(settings.rds_allowed_cidrs, vec!["10.0.0.0/8".to_string()]);
+    }
+
+    #[test]
+    fn organization_settings_name_their_field() {
+        let got = fields(
+            r#"
+            [[accounts]]
+            name = "org"
+            organization = { role_name = "audit role", exclude = ["123456789012", "sandbox"] }
+            [[accounts]]
+            organization = { role_name = "security/driftwatch-audit", exclude = [] }
+            "#,
+        );
+        assert_eq!(
+            got,
+            vec![
+                "accounts[0].organization.role_name",
+                "accounts[0].organization.exclude[1]",
+            ]
+        );
+        let err =
+            parse("[[accounts]]\norganization = { role = \"x\" }\n").expect_err("unknown field");
+        assert!(err.to_string().contains("role"), "{err}");
     }
 
     #[test]

@@ -33,90 +33,171 @@ pub async fn scan_once(config: &Config, store: &Store) -> Result<Vec<ScopeReport
     let mut reports = Vec::new();
     for account in config.effective_accounts() {
         let home_region = config.home_region(&account);
-        let connected = collect::connect_account(&config.aws, &account, &home_region).await;
         let configured: Vec<String> = config.regions_of(&account).to_vec();
-        // `["all"]` is resolved per scan: a region enabled later is picked up.
-        let regions: Result<Vec<String>, String> = match &connected {
-            Ok(aws) if configured == [ALL_REGIONS] => collect::enabled_regions(aws).await,
-            _ => Ok(configured.clone()),
+        let connected = collect::connect_account(&config.aws, &account, &home_region).await;
+        let organization = account.organization.as_ref();
+        let excluded = |id: &str| organization.is_some_and(|o| o.exclude.iter().any(|x| x == id));
+        if !matches!(&connected, Ok(aws) if excluded(&aws.account_id)) {
+            scan_account(
+                config,
+                store,
+                &settings,
+                &account,
+                &connected,
+                &configured,
+                &mut reports,
+            )
+            .await?;
+        }
+        let (Some(organization), Ok(management)) = (organization, &connected) else {
+            continue;
         };
-        for (collector, collector_config) in config.collectors.iter() {
-            if !collector_config.enabled {
-                continue;
-            }
-            let Ok(aws) = &connected else {
-                if let Err(error) = &connected {
-                    warn!(%error, "account unavailable");
-                    for region in collector_regions(&configured, collector) {
-                        let scope = unreachable_account_scope(&account, collector, &region);
-                        let now = Utc::now();
-                        reports.push(
-                            record_failed_scope(store, scope, now, now, &error.to_string()).await?,
-                        );
-                    }
-                }
-                continue;
-            };
-            let regions = match &regions {
-                Ok(regions) => regions,
-                Err(error) => {
-                    // The regional scopes cannot even be named: record the
-                    // failure once for the collector.
-                    warn!(%error, "regions unavailable");
-                    if collector != collect::s3::COLLECTOR {
-                        let scope = Scope {
-                            collector: collector.to_string(),
-                            account_id: aws.account_id.clone(),
-                            account_name: aws.name.clone(),
-                            region: ALL_REGIONS.to_string(),
-                        };
-                        let now = Utc::now();
-                        reports.push(record_failed_scope(store, scope, now, now, error).await?);
-                        continue;
-                    }
-                    &configured
-                }
-            };
-            for region in collector_regions(regions, collector) {
-                let span = tracing::info_span!("scan", collector, account = %aws.account_id, region = %region);
-                let collection = async {
-                    match collector {
-                        collect::s3::COLLECTOR => {
-                            collect::s3::collect(aws, collector_config.concurrency).await
-                        }
-                        collect::rds::COLLECTOR => collect::rds::collect(aws, &region).await,
-                        collect::ec2::COLLECTOR => {
-                            collect::ec2::collect(aws, &region, collector_config.concurrency).await
-                        }
-                        collect::logs::COLLECTOR => collect::logs::collect(aws, &region).await,
-                        collect::eks::COLLECTOR => {
-                            collect::eks::collect(aws, &region, collector_config.concurrency).await
-                        }
-                        collect::ecr::COLLECTOR => {
-                            collect::ecr::collect(aws, &region, collector_config.concurrency).await
-                        }
-                        other => {
-                            unreachable!("collector {other} is listed in config but not wired")
-                        }
-                    }
-                }
-                .instrument(span.clone())
-                .await;
+        let members =
+            collect::organizations::member_accounts(management, organization, &home_region).await;
+        let members = match members {
+            Ok(members) => members,
+            Err(error) => {
+                // Coverage is evidence: an organization that could not be
+                // listed is a failed scan, not an organization of one.
+                warn!(%error, account = %management.account_id, "organization accounts unavailable");
                 let scope = Scope {
-                    collector: collector.to_string(),
-                    account_id: aws.account_id.clone(),
-                    account_name: aws.name.clone(),
-                    region: collection.scope_region.clone(),
+                    collector: ORGANIZATION_SCOPE.to_string(),
+                    account_id: management.account_id.clone(),
+                    account_name: management.name.clone(),
+                    region: collect::s3::SCOPE_REGION.to_string(),
                 };
-                reports.push(
-                    record_collection(store, scope, collection, &settings)
-                        .instrument(span)
-                        .await?,
-                );
+                let now = Utc::now();
+                reports.push(record_failed_scope(store, scope, now, now, &error).await?);
+                continue;
             }
+        };
+        info!(
+            account = %management.account_id,
+            members = members.len(),
+            "organization accounts discovered"
+        );
+        for member in members {
+            let connected =
+                collect::connect_member(&config.aws, management, &member, &home_region).await;
+            // Stands for the member where its identity is needed before (or
+            // without) a connection: its name and the role ARN's account id.
+            let identity = AccountConfig {
+                name: Some(member.name.clone()),
+                role_arn: Some(member.role_arn.clone()),
+                regions: account.regions.clone(),
+                ..AccountConfig::default()
+            };
+            scan_account(
+                config,
+                store,
+                &settings,
+                &identity,
+                &connected,
+                &configured,
+                &mut reports,
+            )
+            .await?;
         }
     }
     Ok(reports)
+}
+
+/// The collector name under which a failed organization listing is
+/// recorded: not a collector, but a scope whose coverage failed.
+pub const ORGANIZATION_SCOPE: &str = "organizations";
+
+/// Every enabled collector in every region of one account.
+async fn scan_account(
+    config: &Config,
+    store: &Store,
+    settings: &RuleSettings,
+    account: &AccountConfig,
+    connected: &Result<collect::AwsAccount, collect::CollectError>,
+    configured: &[String],
+    reports: &mut Vec<ScopeReport>,
+) -> Result<(), StoreError> {
+    // `["all"]` is resolved per scan: a region enabled later is picked up.
+    let regions: Result<Vec<String>, String> = match connected {
+        Ok(aws) if configured == [ALL_REGIONS] => collect::enabled_regions(aws).await,
+        _ => Ok(configured.to_vec()),
+    };
+    for (collector, collector_config) in config.collectors.iter() {
+        if !collector_config.enabled {
+            continue;
+        }
+        let Ok(aws) = connected else {
+            if let Err(error) = connected {
+                warn!(%error, "account unavailable");
+                for region in collector_regions(configured, collector) {
+                    let scope = unreachable_account_scope(account, collector, &region);
+                    let now = Utc::now();
+                    reports.push(
+                        record_failed_scope(store, scope, now, now, &error.to_string()).await?,
+                    );
+                }
+            }
+            continue;
+        };
+        let regions: &[String] = match &regions {
+            Ok(regions) => regions,
+            Err(error) => {
+                // The regional scopes cannot even be named: record the
+                // failure once for the collector.
+                warn!(%error, "regions unavailable");
+                if collector != collect::s3::COLLECTOR {
+                    let scope = Scope {
+                        collector: collector.to_string(),
+                        account_id: aws.account_id.clone(),
+                        account_name: aws.name.clone(),
+                        region: ALL_REGIONS.to_string(),
+                    };
+                    let now = Utc::now();
+                    reports.push(record_failed_scope(store, scope, now, now, error).await?);
+                    continue;
+                }
+                configured
+            }
+        };
+        for region in collector_regions(regions, collector) {
+            let span =
+                tracing::info_span!("scan", collector, account = %aws.account_id, region = %region);
+            let collection = async {
+                match collector {
+                    collect::s3::COLLECTOR => {
+                        collect::s3::collect(aws, collector_config.concurrency).await
+                    }
+                    collect::rds::COLLECTOR => collect::rds::collect(aws, &region).await,
+                    collect::ec2::COLLECTOR => {
+                        collect::ec2::collect(aws, &region, collector_config.concurrency).await
+                    }
+                    collect::logs::COLLECTOR => collect::logs::collect(aws, &region).await,
+                    collect::eks::COLLECTOR => {
+                        collect::eks::collect(aws, &region, collector_config.concurrency).await
+                    }
+                    collect::ecr::COLLECTOR => {
+                        collect::ecr::collect(aws, &region, collector_config.concurrency).await
+                    }
+                    other => {
+                        unreachable!("collector {other} is listed in config but not wired")
+                    }
+                }
+            }
+            .instrument(span.clone())
+            .await;
+            let scope = Scope {
+                collector: collector.to_string(),
+                account_id: aws.account_id.clone(),
+                account_name: aws.name.clone(),
+                region: collection.scope_region.clone(),
+            };
+            reports.push(
+                record_collection(store, scope, collection, settings)
+                    .instrument(span)
+                    .await?,
+            );
+        }
+    }
+    Ok(())
 }
 
 /// The scopes a collector covers in one account: account-wide collectors

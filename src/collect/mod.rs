@@ -8,6 +8,7 @@ pub mod ec2;
 pub mod ecr;
 pub mod eks;
 pub mod logs;
+pub mod organizations;
 pub mod rds;
 pub mod s3;
 
@@ -93,29 +94,92 @@ pub async fn connect_account(
     if let Some(url) = &aws.endpoint_url {
         loader = loader.endpoint_url(url);
     }
-    let mut sdk_config = loader.load().await;
-
-    if let Some(role_arn) = &account.role_arn {
-        let mut builder = aws_config::sts::AssumeRoleProvider::builder(role_arn)
-            .session_name(
-                account
-                    .session_name
-                    .clone()
-                    .unwrap_or_else(|| "driftwatch".to_string()),
+    let sdk_config = loader.load().await;
+    let sdk_config = match &account.role_arn {
+        Some(role_arn) => {
+            assume_role(
+                &sdk_config,
+                role_arn,
+                account.external_id.as_deref(),
+                account.session_name.as_deref(),
+                home_region,
             )
-            .region(Region::new(home_region.to_string()));
-        if let Some(external_id) = &account.external_id {
-            builder = builder.external_id(external_id);
+            .await
         }
-        let provider = builder.configure(&sdk_config).build().await;
-        sdk_config = sdk_config
-            .into_builder()
-            .credentials_provider(aws_sdk_sts::config::SharedCredentialsProvider::new(
-                provider,
-            ))
-            .build();
-    }
+        None => sdk_config,
+    };
+    verify(sdk_config, label, account.name.clone(), aws).await
+}
 
+/// Connects to a member account of an organization by assuming its audit
+/// role with the management account's credentials.
+pub async fn connect_member(
+    aws: &AwsConfig,
+    management: &AwsAccount,
+    member: &organizations::MemberAccount,
+    home_region: &str,
+) -> Result<AwsAccount, CollectError> {
+    let sdk_config = assume_role(
+        &management.sdk_config,
+        &member.role_arn,
+        member.external_id.as_deref(),
+        member.session_name.as_deref(),
+        home_region,
+    )
+    .await;
+    let connected = verify(
+        sdk_config,
+        member.name.clone(),
+        Some(member.name.clone()),
+        aws,
+    )
+    .await?;
+    if connected.account_id != member.id {
+        // A role trust misconfigured to land in another account must not
+        // file that account's resources under this one.
+        return Err(CollectError::Credentials {
+            account: member.name.clone(),
+            reason: format!(
+                "assuming {} gave credentials for account {}, not {}",
+                member.role_arn, connected.account_id, member.id
+            ),
+        });
+    }
+    Ok(connected)
+}
+
+/// Credentials that assume `role_arn` from `base`'s, refreshed by the SDK
+/// before they expire.
+async fn assume_role(
+    base: &SdkConfig,
+    role_arn: &str,
+    external_id: Option<&str>,
+    session_name: Option<&str>,
+    home_region: &str,
+) -> SdkConfig {
+    let mut builder = aws_config::sts::AssumeRoleProvider::builder(role_arn)
+        .session_name(session_name.unwrap_or("driftwatch"))
+        .region(Region::new(home_region.to_string()));
+    if let Some(external_id) = external_id {
+        builder = builder.external_id(external_id);
+    }
+    let provider = builder.configure(base).build().await;
+    base.clone()
+        .into_builder()
+        .credentials_provider(aws_sdk_sts::config::SharedCredentialsProvider::new(
+            provider,
+        ))
+        .build()
+}
+
+/// Proves the credentials work with STS GetCallerIdentity, which also gives
+/// the account id.
+async fn verify(
+    sdk_config: SdkConfig,
+    label: String,
+    name: Option<String>,
+    aws: &AwsConfig,
+) -> Result<AwsAccount, CollectError> {
     let identity = aws_sdk_sts::Client::new(&sdk_config)
         .get_caller_identity()
         .send()
@@ -133,7 +197,7 @@ pub async fn connect_account(
         })?
         .to_string();
     Ok(AwsAccount {
-        name: account.name.clone().unwrap_or_else(|| account_id.clone()),
+        name: name.unwrap_or_else(|| account_id.clone()),
         account_id,
         sdk_config,
         endpoint_override: aws.endpoint_url.clone(),
@@ -150,6 +214,7 @@ pub fn iam_actions() -> Vec<&'static str> {
         .chain(logs::IAM_ACTIONS)
         .chain(eks::IAM_ACTIONS)
         .chain(ecr::IAM_ACTIONS)
+        .chain(organizations::IAM_ACTIONS)
         .copied()
         .collect();
     actions.sort_unstable();

@@ -13,6 +13,8 @@
 
 #![allow(dead_code)]
 
+pub mod fault_proxy;
+
 use driftwatch::config::Config;
 use driftwatch::evaluate::FindingStatus;
 use driftwatch::store::FindingFilter;

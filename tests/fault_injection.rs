@@ -1,0 +1,181 @@
+//! AWS failing in chosen places, through a fault-injecting proxy in front of
+//! the real moto server: one region's EC2 API denied, transient throttling
+//! and truncated responses, a persistent server error on one resource.
+//! Every failure must stay where it happened: the other regions, services
+//! and resources are recorded in full, and nothing is reported deleted.
+
+mod support;
+
+use driftwatch::scan::{ScopeReport, scan_once};
+use driftwatch::store::{DriftFilter, FindingFilter, ScanStatus};
+use std::collections::BTreeMap;
+use support::Moto;
+use support::fault_proxy::{Action, Fault, FaultProxy};
+
+const EU: &str = "eu-west-1";
+
+fn ecr_in(moto: &Moto, region: &str) -> aws_sdk_ecr::Client {
+    aws_sdk_ecr::Client::from_conf(
+        aws_sdk_ecr::config::Builder::from(&moto.sdk_config())
+            .region(aws_sdk_ecr::config::Region::new(region.to_string()))
+            .build(),
+    )
+}
+
+async fn repository(ecr: &aws_sdk_ecr::Client, name: &str) {
+    ecr.create_repository()
+        .repository_name(name)
+        .send()
+        .await
+        .expect("create repository");
+}
+
+/// (collector, region) → (status, error)
+fn outcomes(reports: &[ScopeReport]) -> BTreeMap<(String, String), (ScanStatus, String)> {
+    reports
+        .iter()
+        .map(|r| {
+            (
+                (r.scope.collector.clone(), r.scope.region.clone()),
+                (r.status, r.error.clone().unwrap_or_default()),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_denied_region_fails_alone_and_transient_faults_are_retried() {
+    let moto = Moto::start();
+    let (store, url) = support::database().await;
+    for region in [support::REGION, EU] {
+        let ec2 = moto.ec2_in(region);
+        ec2.create_vpc()
+            .cidr_block("10.20.0.0/16")
+            .send()
+            .await
+            .expect("vpc");
+        repository(&ecr_in(&moto, region), &format!("images-{region}")).await;
+    }
+    let proxy = FaultProxy::start(&moto.endpoint).await;
+    let mut config = moto.config(&url, &["ec2", "ecr"]);
+    config.aws.endpoint_url = Some(proxy.endpoint.clone());
+    config.aws.default_regions = vec![support::REGION.into(), EU.into()];
+    config.aws.max_attempts = 3;
+    config.aws.retry_mode = driftwatch::config::RetryMode::Standard;
+
+    let first = scan_once(&config, &store).await.expect("first scan");
+    assert!(
+        first.iter().all(|r| r.status == ScanStatus::Ok),
+        "{first:?}"
+    );
+    let before = store
+        .findings(&FindingFilter::default())
+        .await
+        .expect("findings");
+    let eu_findings = before.iter().filter(|f| f.region == EU).count();
+    assert!(eu_findings >= 2, "VPCs and a repository in {EU}");
+
+    // The audit role loses EC2 in eu-west-1 (an SCP, say); ECR in
+    // us-east-1 throttles twice and truncates one response; one EU
+    // repository's lifecycle policy keeps failing with 500s.
+    proxy.inject(Fault::new(Action::AccessDenied).service("ec2").region(EU));
+    proxy.inject(
+        Fault::new(Action::Throttle)
+            .service("ecr")
+            .region(support::REGION)
+            .operation("DescribeRepositories")
+            .times(2),
+    );
+    proxy.inject(
+        Fault::new(Action::Truncate)
+            .service("ecr")
+            .region(support::REGION)
+            .operation("GetLifecyclePolicy")
+            .times(1),
+    );
+    proxy.inject(
+        Fault::new(Action::ServerError)
+            .service("ecr")
+            .region(EU)
+            .operation("GetLifecyclePolicy"),
+    );
+
+    let second = scan_once(&config, &store).await.expect("second scan");
+    let got = outcomes(&second);
+    let status = |collector: &str, region: &str| {
+        got.get(&(collector.to_string(), region.to_string()))
+            .cloned()
+            .unwrap_or_else(|| panic!("no {collector} scan in {region}: {got:?}"))
+    };
+    let (ec2_eu, ec2_eu_error) = status("ec2", EU);
+    assert_eq!(ec2_eu, ScanStatus::Failed);
+    assert!(
+        ec2_eu_error.contains("UnauthorizedOperation"),
+        "{ec2_eu_error}"
+    );
+    assert_eq!(status("ec2", support::REGION).0, ScanStatus::Ok);
+    // Throttling and a truncated body were retried away.
+    assert_eq!(
+        status("ecr", support::REGION),
+        (ScanStatus::Ok, String::new())
+    );
+    // The repository whose policy cannot be read is the only casualty.
+    let (ecr_eu, ecr_eu_error) = status("ecr", EU);
+    assert_eq!(ecr_eu, ScanStatus::Partial);
+    assert!(
+        ecr_eu_error.contains("images-eu-west-1") && ecr_eu_error.contains("InternalError"),
+        "{ecr_eu_error}"
+    );
+
+    // Nothing changed in AWS, so nothing drifted: the denied region's VPCs
+    // and the unreadable repository are not "deleted".
+    assert!(second.iter().all(|r| r.drift.is_empty()), "{second:?}");
+    let drift = store
+        .drift_events(&DriftFilter::default())
+        .await
+        .expect("drift");
+    assert!(
+        drift.iter().all(|d| d.kind != "deleted"),
+        "no deletion from a failed scope: {drift:?}"
+    );
+    let after = store
+        .findings(&FindingFilter::default())
+        .await
+        .expect("findings");
+    let vpc_findings_eu = |rows: &[driftwatch::store::FindingRow]| {
+        rows.iter()
+            .filter(|f| f.region == EU && f.resource_type == "ec2.vpc")
+            .map(|f| (f.arn.clone(), f.control_id.clone(), f.status.clone()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        vpc_findings_eu(&after),
+        vpc_findings_eu(&before),
+        "the denied region keeps its last known findings"
+    );
+    let unreadable = after
+        .iter()
+        .find(|f| f.arn.ends_with("repository/images-eu-west-1"))
+        .expect("EU repository finding");
+    assert_eq!(unreadable.status, "unknown");
+
+    let seen = proxy.seen();
+    let throttled = seen
+        .iter()
+        .filter(|s| s.faulted && s.operation == "DescribeRepositories")
+        .count();
+    assert_eq!(throttled, 2);
+    let truncated = seen
+        .iter()
+        .filter(|s| s.faulted && s.region == support::REGION && s.operation == "GetLifecyclePolicy")
+        .count();
+    assert_eq!(truncated, 1);
+    let denied_calls = seen
+        .iter()
+        .filter(|s| s.faulted && s.service == "ec2" && s.region == EU)
+        .count();
+    assert_eq!(
+        denied_calls, 1,
+        "access denied is not retried, and stops the region"
+    );
+}
