@@ -14,28 +14,9 @@ use support::{ACCOUNT_ID, Moto};
 const PAYMENTS_ACCOUNT: &str = "111111111111";
 
 async fn s3_as_role(moto: &Moto, role_arn: &str) -> aws_sdk_s3::Client {
-    let sts = aws_sdk_sts::Client::new(&moto.sdk_config());
-    let credentials = sts
-        .assume_role()
-        .role_arn(role_arn)
-        .role_session_name("test-seed")
-        .send()
+    support::seed::Account::assumed(&moto.sdk_config(), role_arn)
         .await
-        .expect("assume role")
-        .credentials()
-        .cloned()
-        .expect("credentials");
-    let config = aws_sdk_s3::config::Builder::from(&moto.sdk_config())
-        .credentials_provider(aws_sdk_s3::config::Credentials::new(
-            credentials.access_key_id(),
-            credentials.secret_access_key(),
-            Some(credentials.session_token().to_string()),
-            None,
-            "assumed",
-        ))
-        .force_path_style(true)
-        .build();
-    aws_sdk_s3::Client::from_conf(config)
+        .s3()
 }
 
 #[tokio::test]

@@ -5,15 +5,16 @@
 mod support;
 
 use aws_sdk_ec2::types::{
-    FlowLogsResourceType, HttpTokensState, InstanceMetadataOptionsRequest,
-    LaunchTemplateHttpTokensState, LaunchTemplateInstanceMetadataOptionsRequest,
-    LogDestinationType, RequestLaunchTemplateData, TrafficType,
+    FlowLogsResourceType, HttpTokensState, LaunchTemplateHttpTokensState,
+    LaunchTemplateInstanceMetadataOptionsRequest, LogDestinationType, RequestLaunchTemplateData,
+    TrafficType,
 };
 use driftwatch::evaluate::FindingStatus;
 use driftwatch::scan::scan_once;
 use driftwatch::store::{FindingFilter, ScanStatus, TransitionKind};
 use std::collections::BTreeSet;
 use support::Moto;
+use support::seed::{any_image, instance};
 
 async fn vpc_with_flow_log(
     ec2: &aws_sdk_ec2::Client,
@@ -44,27 +45,6 @@ async fn vpc_with_flow_log(
     vpc
 }
 
-async fn instance(ec2: &aws_sdk_ec2::Client, image: &str, tokens: HttpTokensState) -> String {
-    ec2.run_instances()
-        .image_id(image)
-        .instance_type(aws_sdk_ec2::types::InstanceType::T3Micro)
-        .min_count(1)
-        .max_count(1)
-        .metadata_options(
-            InstanceMetadataOptionsRequest::builder()
-                .http_tokens(tokens)
-                .build(),
-        )
-        .send()
-        .await
-        .expect("run instance")
-        .instances()
-        .first()
-        .and_then(|i| i.instance_id())
-        .expect("instance id")
-        .to_string()
-}
-
 #[tokio::test]
 async fn flow_logs_and_imdsv2_then_an_instance_falls_back_to_imdsv1() {
     let moto = Moto::start();
@@ -92,17 +72,7 @@ async fn flow_logs_and_imdsv2_then_an_instance_falls_back_to_imdsv1() {
         .expect("moto creates a default VPC")
         .to_string();
 
-    let image = ec2
-        .describe_images()
-        .owners("amazon")
-        .send()
-        .await
-        .expect("images")
-        .images()
-        .first()
-        .and_then(|i| i.image_id())
-        .expect("moto ships images")
-        .to_string();
+    let image = any_image(&ec2).await;
     let v2 = instance(&ec2, &image, HttpTokensState::Required).await;
     let v1 = instance(&ec2, &image, HttpTokensState::Optional).await;
 

@@ -4,82 +4,15 @@
 
 mod support;
 
-use aws_sdk_eks::types::{LogSetup, LogType, Logging, VpcConfigRequest};
 use driftwatch::scan::scan_once;
 use driftwatch::store::{FindingFilter, ScanStatus};
 use serde_json::json;
 use std::collections::BTreeSet;
 use support::Moto;
-
-async fn log_group(logs: &aws_sdk_cloudwatchlogs::Client, name: &str, retention: Option<i32>) {
-    logs.create_log_group()
-        .log_group_name(name)
-        .send()
-        .await
-        .expect("create log group");
-    if let Some(days) = retention {
-        logs.put_retention_policy()
-            .log_group_name(name)
-            .retention_in_days(days)
-            .send()
-            .await
-            .expect("retention");
-    }
-}
-
-async fn eks_cluster(eks: &aws_sdk_eks::Client, name: &str, public: bool, logged: bool) {
-    let mut request = eks
-        .create_cluster()
-        .name(name)
-        .role_arn(format!("arn:aws:iam::{}:role/eks", support::ACCOUNT_ID))
-        .resources_vpc_config(
-            VpcConfigRequest::builder()
-                .subnet_ids("subnet-1")
-                .endpoint_public_access(public)
-                .endpoint_private_access(true)
-                .build(),
-        );
-    if logged {
-        request = request.logging(
-            Logging::builder()
-                .cluster_logging(
-                    LogSetup::builder()
-                        .types(LogType::Api)
-                        .types(LogType::Audit)
-                        .types(LogType::Authenticator)
-                        .enabled(true)
-                        .build(),
-                )
-                .build(),
-        );
-    }
-    request
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("create cluster {name}: {e:?}"));
-}
-
-async fn ecr_repository(ecr: &aws_sdk_ecr::Client, name: &str, policy: Option<serde_json::Value>) {
-    ecr.create_repository()
-        .repository_name(name)
-        .send()
-        .await
-        .expect("create repository");
-    if let Some(policy) = policy {
-        ecr.put_lifecycle_policy()
-            .repository_name(name)
-            .lifecycle_policy_text(policy.to_string())
-            .send()
-            .await
-            .expect("lifecycle policy");
-    }
-}
-
-fn expire(count_type: &str, n: i64) -> serde_json::Value {
-    json!({"rules": [{"rulePriority": 1, "description": "expire",
-        "selection": {"tagStatus": "any", "countType": count_type, "countUnit": "days", "countNumber": n},
-        "action": {"type": "expire"}}]})
-}
+use support::seed::{
+    ecr_repository, eks_cluster, expire, launch_template as node_template, log_group, nodegroup,
+    template_data,
+};
 
 #[tokio::test]
 async fn log_retention_eks_exposure_and_ecr_lifecycle() {
@@ -249,57 +182,6 @@ async fn all_regions_are_discovered_and_scanned() {
     assert_eq!(failing.len(), 1);
     assert_eq!(failing[0].region, sydney);
     assert_eq!(failing[0].status, "fail");
-}
-
-/// A launch template whose only version sets `tokens`; returns its id.
-async fn node_template(
-    ec2: &aws_sdk_ec2::Client,
-    name: &str,
-    tokens: aws_sdk_ec2::types::LaunchTemplateHttpTokensState,
-) -> String {
-    ec2.create_launch_template()
-        .launch_template_name(name)
-        .launch_template_data(template_data(tokens))
-        .send()
-        .await
-        .expect("create launch template")
-        .launch_template()
-        .and_then(|t| t.launch_template_id())
-        .expect("template id")
-        .to_string()
-}
-
-fn template_data(
-    tokens: aws_sdk_ec2::types::LaunchTemplateHttpTokensState,
-) -> aws_sdk_ec2::types::RequestLaunchTemplateData {
-    aws_sdk_ec2::types::RequestLaunchTemplateData::builder()
-        .metadata_options(
-            aws_sdk_ec2::types::LaunchTemplateInstanceMetadataOptionsRequest::builder()
-                .http_tokens(tokens)
-                .build(),
-        )
-        .build()
-}
-
-async fn nodegroup(
-    eks: &aws_sdk_eks::Client,
-    cluster: &str,
-    name: &str,
-    template: Option<aws_sdk_eks::types::LaunchTemplateSpecification>,
-) {
-    let mut request = eks
-        .create_nodegroup()
-        .cluster_name(cluster)
-        .nodegroup_name(name)
-        .node_role(format!("arn:aws:iam::{}:role/nodes", support::ACCOUNT_ID))
-        .subnets("subnet-1");
-    if let Some(template) = template {
-        request = request.launch_template(template);
-    }
-    request
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("create node group {name}: {e:?}"));
 }
 
 /// Node group ARNs end in a unique id: `…:nodegroup/<cluster>/<name>/<uuid>`.

@@ -8,63 +8,9 @@ use driftwatch::scan::scan_once;
 use driftwatch::store::{FindingFilter, ScanStatus, Store, TransitionKind};
 use std::collections::BTreeSet;
 use support::Moto;
+use support::seed::{Db, db_instance as create_instance, security_group};
 
 const EU: &str = "eu-west-1";
-
-/// A security group in the region's default VPC admitting `cidr` on `port`.
-async fn security_group(ec2: &aws_sdk_ec2::Client, name: &str, port: i32, cidr: &str) -> String {
-    let id = ec2
-        .create_security_group()
-        .group_name(name)
-        .description(name)
-        .send()
-        .await
-        .expect("create security group")
-        .group_id()
-        .expect("group id")
-        .to_string();
-    ec2.authorize_security_group_ingress()
-        .group_id(&id)
-        .ip_permissions(
-            aws_sdk_ec2::types::IpPermission::builder()
-                .ip_protocol("tcp")
-                .from_port(port)
-                .to_port(port)
-                .ip_ranges(aws_sdk_ec2::types::IpRange::builder().cidr_ip(cidr).build())
-                .build(),
-        )
-        .send()
-        .await
-        .expect("authorize ingress");
-    id
-}
-
-struct Db<'a> {
-    id: &'a str,
-    multi_az: bool,
-    public: bool,
-    encrypted: bool,
-    retention: i32,
-    group: &'a str,
-}
-
-async fn create_instance(rds: &aws_sdk_rds::Client, db: Db<'_>) {
-    rds.create_db_instance()
-        .db_instance_identifier(db.id)
-        .db_instance_class("db.t3.micro")
-        .engine("postgres")
-        .allocated_storage(20)
-        .master_username("admin")
-        .master_user_password("not-a-real-password")
-        .multi_az(db.multi_az)
-        .publicly_accessible(db.public)
-        .storage_encrypted(db.encrypted)
-        .backup_retention_period(db.retention)
-        .vpc_security_group_ids(db.group)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("create {}: {e:?}", db.id));
-}
 
 async fn failing(store: &Store) -> BTreeSet<(String, String)> {
     support::failing(store, |arn| {
@@ -93,7 +39,7 @@ async fn rds_controls_across_two_regions_then_a_flipped_setting_regresses() {
             public: false,
             encrypted: true,
             retention: 7,
-            group: &private,
+            group: Some(&private),
         },
     )
     .await;
@@ -105,7 +51,7 @@ async fn rds_controls_across_two_regions_then_a_flipped_setting_regresses() {
             public: true,
             encrypted: false,
             retention: 1,
-            group: &open,
+            group: Some(&open),
         },
     )
     .await;
@@ -117,7 +63,7 @@ async fn rds_controls_across_two_regions_then_a_flipped_setting_regresses() {
             public: false,
             encrypted: true,
             retention: 0,
-            group: &https_only,
+            group: Some(&https_only),
         },
     )
     .await;
@@ -236,7 +182,7 @@ async fn allowed_cidrs_and_backup_days_come_from_config() {
             public: false,
             encrypted: true,
             retention: 14,
-            group: &group,
+            group: Some(&group),
         },
     )
     .await;

@@ -5,193 +5,19 @@
 mod support;
 
 use aws_sdk_s3::types::{
-    BucketLoggingStatus, BucketVersioningStatus, DeleteMarkerReplication,
-    DeleteMarkerReplicationStatus, Destination, LoggingEnabled, PublicAccessBlockConfiguration,
-    ReplicationConfiguration, ReplicationRule, ReplicationRuleFilter, ReplicationRuleStatus,
-    ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration,
-    ServerSideEncryptionRule, VersioningConfiguration,
+    BucketVersioningStatus, PublicAccessBlockConfiguration, ReplicationRuleStatus,
+    ServerSideEncryption,
 };
 use driftwatch::evaluate::FindingStatus;
 use driftwatch::scan::{ScopeReport, scan_once};
 use driftwatch::store::{DriftFilter, FindingFilter, ScanStatus, Store, TransitionKind};
 use serde_json::json;
 use std::collections::BTreeSet;
+use support::seed::{
+    block_public_access, compliant_bucket, create_bucket as create, enable_versioning, encrypt,
+    put_policy, replicate, tls_policy,
+};
 use support::{ACCOUNT_ID, Moto};
-
-fn tls_policy(bucket: &str) -> String {
-    json!({
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Sid": "DenyInsecureTransport",
-            "Effect": "Deny",
-            "Principal": "*",
-            "Action": "s3:*",
-            "Resource": [format!("arn:aws:s3:::{bucket}"), format!("arn:aws:s3:::{bucket}/*")],
-            "Condition": {"Bool": {"aws:SecureTransport": "false"}}
-        }]
-    })
-    .to_string()
-}
-
-fn all_blocked() -> PublicAccessBlockConfiguration {
-    PublicAccessBlockConfiguration::builder()
-        .block_public_acls(true)
-        .ignore_public_acls(true)
-        .block_public_policy(true)
-        .restrict_public_buckets(true)
-        .build()
-}
-
-async fn create(s3: &aws_sdk_s3::Client, bucket: &str) {
-    s3.create_bucket()
-        .bucket(bucket)
-        .send()
-        .await
-        .expect("create bucket");
-}
-
-async fn put_policy(s3: &aws_sdk_s3::Client, bucket: &str, policy: &str) {
-    s3.put_bucket_policy()
-        .bucket(bucket)
-        .policy(policy)
-        .send()
-        .await
-        .expect("put policy");
-}
-
-async fn enable_versioning(s3: &aws_sdk_s3::Client, bucket: &str, status: BucketVersioningStatus) {
-    s3.put_bucket_versioning()
-        .bucket(bucket)
-        .versioning_configuration(VersioningConfiguration::builder().status(status).build())
-        .send()
-        .await
-        .expect("put versioning");
-}
-
-async fn encrypt(
-    s3: &aws_sdk_s3::Client,
-    bucket: &str,
-    algorithm: ServerSideEncryption,
-    key: Option<&str>,
-) {
-    let default = ServerSideEncryptionByDefault::builder()
-        .sse_algorithm(algorithm)
-        .set_kms_master_key_id(key.map(str::to_string))
-        .build()
-        .expect("encryption default");
-    s3.put_bucket_encryption()
-        .bucket(bucket)
-        .server_side_encryption_configuration(
-            ServerSideEncryptionConfiguration::builder()
-                .rules(
-                    ServerSideEncryptionRule::builder()
-                        .apply_server_side_encryption_by_default(default)
-                        .build(),
-                )
-                .build()
-                .expect("encryption config"),
-        )
-        .send()
-        .await
-        .expect("put encryption");
-}
-
-async fn block_public_access(
-    s3: &aws_sdk_s3::Client,
-    bucket: &str,
-    config: PublicAccessBlockConfiguration,
-) {
-    s3.put_public_access_block()
-        .bucket(bucket)
-        .public_access_block_configuration(config)
-        .send()
-        .await
-        .expect("put public access block");
-}
-
-async fn log_to(s3: &aws_sdk_s3::Client, bucket: &str, target: &str) {
-    s3.put_bucket_acl()
-        .bucket(target)
-        .acl(aws_sdk_s3::types::BucketCannedAcl::from(
-            "log-delivery-write",
-        ))
-        .send()
-        .await
-        .expect("log-delivery ACL on target");
-    s3.put_bucket_logging()
-        .bucket(bucket)
-        .bucket_logging_status(
-            BucketLoggingStatus::builder()
-                .logging_enabled(
-                    LoggingEnabled::builder()
-                        .target_bucket(target)
-                        .target_prefix(format!("{bucket}/"))
-                        .build()
-                        .expect("logging"),
-                )
-                .build(),
-        )
-        .send()
-        .await
-        .expect("put logging");
-}
-
-async fn replicate(
-    s3: &aws_sdk_s3::Client,
-    bucket: &str,
-    destination: &str,
-    status: ReplicationRuleStatus,
-) {
-    let rule = ReplicationRule::builder()
-        .id("replicate-all")
-        .priority(1)
-        .status(status)
-        .filter(ReplicationRuleFilter::builder().prefix("").build())
-        .delete_marker_replication(
-            DeleteMarkerReplication::builder()
-                .status(DeleteMarkerReplicationStatus::Disabled)
-                .build(),
-        )
-        .destination(
-            Destination::builder()
-                .bucket(format!("arn:aws:s3:::{destination}"))
-                .build()
-                .expect("destination"),
-        )
-        .build()
-        .expect("rule");
-    s3.put_bucket_replication()
-        .bucket(bucket)
-        .replication_configuration(
-            ReplicationConfiguration::builder()
-                .role(format!("arn:aws:iam::{ACCOUNT_ID}:role/replication"))
-                .rules(rule)
-                .build()
-                .expect("replication"),
-        )
-        .send()
-        .await
-        .expect("put replication");
-}
-
-/// A bucket passing every S3 control: TLS-only policy, same-region
-/// replication to `replica`, KMS encryption, all public access blocked,
-/// versioning, access logs to `logs`.
-async fn compliant_bucket(s3: &aws_sdk_s3::Client, bucket: &str, replica: &str, logs: &str) {
-    create(s3, bucket).await;
-    put_policy(s3, bucket, &tls_policy(bucket)).await;
-    enable_versioning(s3, bucket, BucketVersioningStatus::Enabled).await;
-    encrypt(
-        s3,
-        bucket,
-        ServerSideEncryption::AwsKms,
-        Some("alias/audit"),
-    )
-    .await;
-    block_public_access(s3, bucket, all_blocked()).await;
-    replicate(s3, bucket, replica, ReplicationRuleStatus::Enabled).await;
-    log_to(s3, bucket, logs).await;
-}
 
 async fn failing(store: &Store) -> BTreeSet<(String, String)> {
     support::failing(store, |arn| {
