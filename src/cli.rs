@@ -71,6 +71,10 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
+    /// Run as a service: scan on each collector's cron schedule, serve
+    /// /healthz, /readyz, /metrics and the JSON API, prune old history.
+    /// Stops on SIGTERM or SIGINT within `daemon.grace_seconds`.
+    Run,
     /// Configuration commands.
     Config {
         #[command(subcommand)]
@@ -138,6 +142,9 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
 
+    if let Command::Run = cli.command {
+        return run_daemon(config).await;
+    }
     let database = Database::open(&config).await?;
     let result = run_with_store(cli.command, &config, &database.store).await;
     database.close().await;
@@ -279,11 +286,56 @@ async fn run_with_store(command: Command, config: &Config, store: &Store) -> Res
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Config { .. } => unreachable!("handled before the database is opened"),
+        Command::Config { .. } | Command::Run => {
+            unreachable!("handled before the database is opened")
+        }
     }
 }
 
 /// The database in use: the configured server, or driftwatch's own.
+/// `driftwatch run`: with an external database the daemon starts even while
+/// it is unreachable (not ready, retrying); the local one is started first.
+async fn run_daemon(config: Config) -> Result<ExitCode> {
+    let database = match &config.database.url {
+        Some(url) => Database {
+            store: Store::connect_lazy(url, config.database.max_connections)?,
+            local: None,
+        },
+        None => Database::open(&config).await?,
+    };
+    let daemon = crate::daemon::start(
+        std::sync::Arc::new(config),
+        database.store.clone(),
+        crate::daemon::replica_name(),
+    )
+    .await
+    .context("starting the daemon")?;
+    shutdown_signal().await?;
+    tracing::info!("shutdown requested");
+    daemon.shutdown().await;
+    database.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// SIGTERM (what orchestrators send) or SIGINT (Ctrl-C).
+async fn shutdown_signal() -> Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
+    tokio::select! {
+        _ = term.recv() => {}
+        result = tokio::signal::ctrl_c() => result.context("listening for SIGINT")?,
+    }
+    Ok(())
+}
+
+/// The log format the config asks for; a config that does not load logs
+/// in the human format (its errors are reported by the command itself).
+pub fn log_format(cli: &Cli) -> crate::config::LogFormat {
+    Config::load(cli.config.as_deref())
+        .map(|c| c.logging.format)
+        .unwrap_or_default()
+}
+
 struct Database {
     store: Store,
     local: Option<LocalPostgres>,

@@ -29,7 +29,114 @@ pub struct Config {
     pub collectors: CollectorsConfig,
     #[serde(default)]
     pub rules: BTreeMap<String, RuleConfig>,
+    #[serde(default)]
+    pub daemon: DaemonConfig,
+    #[serde(default)]
+    pub http: HttpConfig,
+    #[serde(default)]
+    pub logging: LoggingConfig,
+    #[serde(default)]
+    pub retention: RetentionConfig,
 }
+
+/// `driftwatch run`: how this replica takes part in the shared schedule.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DaemonConfig {
+    /// Jobs (one collector × one account entry) this replica runs at once.
+    pub workers: usize,
+    /// How long a claimed job stays this replica's without a renewal; a
+    /// replica that dies loses its jobs to the others after this long.
+    pub lease_seconds: u64,
+    /// On SIGTERM/SIGINT, how long in-flight jobs may run before they are
+    /// handed back unfinished.
+    pub grace_seconds: u64,
+    /// How often an idle worker looks for jobs enqueued by other replicas.
+    pub poll_seconds: u64,
+}
+
+impl Default for DaemonConfig {
+    fn default() -> Self {
+        DaemonConfig {
+            workers: 2,
+            lease_seconds: 120,
+            grace_seconds: 30,
+            poll_seconds: 2,
+        }
+    }
+}
+
+/// The daemon's HTTP endpoint: health, readiness, metrics, read-only API.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// `host:port`; loopback by default. Any other address requires a
+    /// bearer token (`DRIFTWATCH_HTTP_TOKEN` or `token_file`).
+    pub bind: String,
+    /// A file holding the bearer token (first line).
+    pub token_file: Option<PathBuf>,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            bind: "127.0.0.1:9187".to_string(),
+            token_file: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines (the default on a terminal).
+    #[default]
+    Human,
+    /// One JSON object per line, for log pipelines.
+    Json,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LoggingConfig {
+    pub format: LogFormat,
+}
+
+/// History kept for evidence, and when it is pruned.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetentionConfig {
+    /// Scans, snapshots, drift and finding history younger than this are
+    /// kept. 365 days covers a SOC 2 Type II observation window.
+    pub days: u32,
+    /// When the prune runs (cron with seconds).
+    pub schedule: String,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        RetentionConfig {
+            days: 365,
+            schedule: "0 17 3 * * *".to_string(),
+        }
+    }
+}
+
+/// Parses a cron expression with seconds the way the scheduler does.
+pub fn parse_schedule(expression: &str) -> Result<croner::Cron, String> {
+    croner::parser::CronParser::builder()
+        .seconds(croner::parser::Seconds::Required)
+        .dom_and_dow(true)
+        .build()
+        .parse(expression)
+        .map_err(|e| {
+            format!(
+                "`{expression}` is not a cron expression with seconds (sec min hour dom month dow): {e}"
+            )
+        })
+}
+
+pub const ENV_HTTP_TOKEN: &str = "DRIFTWATCH_HTTP_TOKEN";
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -117,6 +224,18 @@ pub struct AccountConfig {
     /// delegated administrator) account: every ACTIVE member account is
     /// discovered at each scan and scanned through `role_name`.
     pub organization: Option<OrganizationConfig>,
+}
+
+impl AccountConfig {
+    /// What identifies this entry across replicas and restarts (scheduled
+    /// jobs name it): its name, else its profile, else its role ARN.
+    pub fn key(&self) -> String {
+        self.name
+            .clone()
+            .or_else(|| self.profile.clone())
+            .or_else(|| self.role_arn.clone())
+            .unwrap_or_else(|| "default".to_string())
+    }
 }
 
 /// `organization = { role_name = "...", exclude = [...] }` on an account.
@@ -377,31 +496,27 @@ impl Config {
                 }
             }
         }
-        let mut names = std::collections::BTreeSet::new();
+        let mut keys = std::collections::BTreeSet::new();
         for (i, account) in self.accounts.iter().enumerate() {
-            if let Some(name) = &account.name
-                && !names.insert(name)
-            {
+            let key = account.key();
+            if !keys.insert(key.clone()) {
+                let field = if account.name.is_some() {
+                    format!("accounts[{i}].name")
+                } else {
+                    format!("accounts[{i}]")
+                };
                 issue(
-                    format!("accounts[{i}].name"),
-                    format!("`{name}` is used by another account"),
+                    field,
+                    format!(
+                        "`{key}` identifies another account entry too; give each a distinct `name`"
+                    ),
                 );
             }
         }
 
         for (name, collector) in self.collectors.iter() {
-            if let Err(e) = croner::parser::CronParser::builder()
-                .seconds(croner::parser::Seconds::Required)
-                .build()
-                .parse(&collector.schedule)
-            {
-                issue(
-                    format!("collectors.{name}.schedule"),
-                    format!(
-                        "`{}` is not a cron expression with seconds (sec min hour dom month dow): {e}",
-                        collector.schedule
-                    ),
-                );
+            if let Err(message) = parse_schedule(&collector.schedule) {
+                issue(format!("collectors.{name}.schedule"), message);
             }
             if !(1..=256).contains(&collector.concurrency) {
                 issue(
@@ -409,6 +524,31 @@ impl Config {
                     "must be between 1 and 256".into(),
                 );
             }
+        }
+
+        if let Err(message) = parse_schedule(&self.retention.schedule) {
+            issue("retention.schedule".into(), message);
+        }
+        if self.retention.days < 1 {
+            issue("retention.days".into(), "must be at least 1".into());
+        }
+        if self.daemon.workers == 0 || self.daemon.workers > 64 {
+            issue("daemon.workers".into(), "must be between 1 and 64".into());
+        }
+        if self.daemon.lease_seconds < 5 {
+            issue("daemon.lease_seconds".into(), "must be at least 5".into());
+        }
+        if self.daemon.poll_seconds == 0 {
+            issue("daemon.poll_seconds".into(), "must be at least 1".into());
+        }
+        if let Err(e) = self.http.bind.parse::<std::net::SocketAddr>() {
+            issue(
+                "http.bind".into(),
+                format!(
+                    "`{}` is not an address and port (127.0.0.1:9187): {e}",
+                    self.http.bind
+                ),
+            );
         }
 
         for (id, rule) in &self.rules {

@@ -8,8 +8,11 @@
 pub mod cli;
 pub mod collect;
 pub mod config;
+pub mod daemon;
 pub mod drift;
 pub mod evaluate;
+pub mod http;
+pub mod metrics;
 pub mod model;
 pub mod scan;
 pub mod store;

@@ -1,17 +1,20 @@
 use clap::Parser;
+use driftwatch::config::LogFormat;
 use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| EnvFilter::new("driftwatch=info,warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let cli = driftwatch::cli::Cli::parse();
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("driftwatch=info,warn"));
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match driftwatch::cli::log_format(&cli) {
+        LogFormat::Json => logs.json().with_current_span(true).init(),
+        LogFormat::Human => logs.init(),
+    }
     match driftwatch::cli::run(cli).await {
         Ok(code) => code,
         Err(error) => {

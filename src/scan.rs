@@ -5,9 +5,12 @@ use crate::collect::{self, Collection};
 use crate::config::{ALL_REGIONS, AccountConfig, Config};
 use crate::drift::{self, DriftEvent, Observation};
 use crate::evaluate::{self, Evaluation, RuleSettings};
+use crate::store::jobs::JobClaim;
 use crate::store::{ScanRecord, ScanStatus, Scope, Store, StoreError, Transition};
 use chrono::Utc;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 use tracing::{Instrument, info, warn};
 
 /// What one scope's scan did, for the summary a person reads.
@@ -29,28 +32,93 @@ pub struct ScopeReport {
 /// partial scans and do not stop the others. Only a database failure is an
 /// error: then the results could not be kept.
 pub async fn scan_once(config: &Config, store: &Store) -> Result<Vec<ScopeReport>, StoreError> {
-    let settings = config.rule_settings();
+    let scanner = Scanner::new(config, store);
     let mut reports = Vec::new();
     for account in config.effective_accounts() {
-        let home_region = config.home_region(&account);
-        let configured: Vec<String> = config.regions_of(&account).to_vec();
-        let connected = collect::connect_account(&config.aws, &account, &home_region).await;
+        scanner.scan_entry(&account, &mut reports).await?;
+    }
+    Ok(reports)
+}
+
+/// Runs one scheduled job: one collector for one `[[accounts]]` entry
+/// (with its organization's members), every scope tied to the job. Scopes
+/// the job already recorded (before a takeover) are skipped; transient
+/// database errors are retried until `stop` is set, so that a Postgres
+/// restart neither loses nor duplicates a scope's results.
+pub async fn scan_job(
+    config: &Config,
+    store: &Store,
+    job: &JobClaim,
+    stop: &AtomicBool,
+) -> Result<Vec<ScopeReport>, StoreError> {
+    let Some(account) = config
+        .effective_accounts()
+        .into_iter()
+        .find(|a| a.key() == job.account_key)
+    else {
+        warn!(account = %job.account_key, "job for an account no longer configured: nothing to scan");
+        return Ok(Vec::new());
+    };
+    let mut scanner = Scanner::new(config, store);
+    scanner.only_collector = Some(&job.collector);
+    scanner.job = Some(job);
+    scanner.done = store.recorded_scopes(job.id).await?;
+    scanner.retry_until = Some(stop);
+    let mut reports = Vec::new();
+    scanner.scan_entry(&account, &mut reports).await?;
+    Ok(reports)
+}
+
+/// The collector name under which a failed organization listing is
+/// recorded: not a collector, but a scope whose coverage failed.
+pub const ORGANIZATION_SCOPE: &str = "organizations";
+
+/// One scan run: what to scan and how results are written.
+struct Scanner<'a> {
+    config: &'a Config,
+    store: &'a Store,
+    settings: RuleSettings,
+    only_collector: Option<&'a str>,
+    job: Option<&'a JobClaim>,
+    /// (collector, account id, region) already recorded for the job.
+    done: BTreeSet<(String, String, String)>,
+    /// Retry transient database errors until this is set (daemon); `None`
+    /// fails at the first one (one-shot scans report it and exit).
+    retry_until: Option<&'a AtomicBool>,
+}
+
+impl<'a> Scanner<'a> {
+    fn new(config: &'a Config, store: &'a Store) -> Scanner<'a> {
+        Scanner {
+            config,
+            store,
+            settings: config.rule_settings(),
+            only_collector: None,
+            job: None,
+            done: BTreeSet::new(),
+            retry_until: None,
+        }
+    }
+
+    /// One `[[accounts]]` entry: the account, then its organization's
+    /// members when it is a management account.
+    async fn scan_entry(
+        &self,
+        account: &AccountConfig,
+        reports: &mut Vec<ScopeReport>,
+    ) -> Result<(), StoreError> {
+        let config = self.config;
+        let home_region = config.home_region(account);
+        let configured: Vec<String> = config.regions_of(account).to_vec();
+        let connected = collect::connect_account(&config.aws, account, &home_region).await;
         let organization = account.organization.as_ref();
         let excluded = |id: &str| organization.is_some_and(|o| o.exclude.iter().any(|x| x == id));
         if !matches!(&connected, Ok(aws) if excluded(&aws.account_id)) {
-            scan_account(
-                config,
-                store,
-                &settings,
-                &account,
-                &connected,
-                &configured,
-                &mut reports,
-            )
-            .await?;
+            self.scan_account(account, &connected, &configured, reports)
+                .await?;
         }
         let (Some(organization), Ok(management)) = (organization, &connected) else {
-            continue;
+            return Ok(());
         };
         let members =
             collect::organizations::member_accounts(management, organization, &home_region).await;
@@ -67,8 +135,8 @@ pub async fn scan_once(config: &Config, store: &Store) -> Result<Vec<ScopeReport
                     region: collect::s3::SCOPE_REGION.to_string(),
                 };
                 let now = Utc::now();
-                reports.push(record_failed_scope(store, scope, now, now, &error).await?);
-                continue;
+                reports.extend(self.record_failed(scope, now, now, &error).await?);
+                return Ok(());
             }
         };
         info!(
@@ -87,117 +155,212 @@ pub async fn scan_once(config: &Config, store: &Store) -> Result<Vec<ScopeReport
                 regions: account.regions.clone(),
                 ..AccountConfig::default()
             };
-            scan_account(
-                config,
-                store,
-                &settings,
-                &identity,
-                &connected,
-                &configured,
-                &mut reports,
-            )
-            .await?;
+            self.scan_account(&identity, &connected, &configured, reports)
+                .await?;
         }
+        Ok(())
     }
-    Ok(reports)
-}
 
-/// The collector name under which a failed organization listing is
-/// recorded: not a collector, but a scope whose coverage failed.
-pub const ORGANIZATION_SCOPE: &str = "organizations";
-
-/// Every enabled collector in every region of one account.
-async fn scan_account(
-    config: &Config,
-    store: &Store,
-    settings: &RuleSettings,
-    account: &AccountConfig,
-    connected: &Result<collect::AwsAccount, collect::CollectError>,
-    configured: &[String],
-    reports: &mut Vec<ScopeReport>,
-) -> Result<(), StoreError> {
-    // `["all"]` is resolved per scan: a region enabled later is picked up.
-    let regions: Result<Vec<String>, String> = match connected {
-        Ok(aws) if configured == [ALL_REGIONS] => collect::enabled_regions(aws).await,
-        _ => Ok(configured.to_vec()),
-    };
-    for (collector, collector_config) in config.collectors.iter() {
-        if !collector_config.enabled {
-            continue;
-        }
-        let Ok(aws) = connected else {
-            if let Err(error) = connected {
-                warn!(%error, "account unavailable");
-                for region in collector_regions(configured, collector) {
-                    let scope = unreachable_account_scope(account, collector, &region);
-                    let now = Utc::now();
-                    reports.push(
-                        record_failed_scope(store, scope, now, now, &error.to_string()).await?,
-                    );
-                }
-            }
-            continue;
+    /// Every selected collector in every region of one account.
+    async fn scan_account(
+        &self,
+        account: &AccountConfig,
+        connected: &Result<collect::AwsAccount, collect::CollectError>,
+        configured: &[String],
+        reports: &mut Vec<ScopeReport>,
+    ) -> Result<(), StoreError> {
+        let config = self.config;
+        // `["all"]` is resolved per scan: a region enabled later is picked up.
+        let regions: Result<Vec<String>, String> = match connected {
+            Ok(aws) if configured == [ALL_REGIONS] => collect::enabled_regions(aws).await,
+            _ => Ok(configured.to_vec()),
         };
-        let regions: &[String] = match &regions {
-            Ok(regions) => regions,
-            Err(error) => {
-                // The regional scopes cannot even be named: record the
-                // failure once for the collector.
-                warn!(%error, "regions unavailable");
-                if collector != collect::s3::COLLECTOR {
-                    let scope = Scope {
-                        collector: collector.to_string(),
-                        account_id: aws.account_id.clone(),
-                        account_name: aws.name.clone(),
-                        region: ALL_REGIONS.to_string(),
-                    };
-                    let now = Utc::now();
-                    reports.push(record_failed_scope(store, scope, now, now, error).await?);
+        for (collector, collector_config) in config.collectors.iter() {
+            if !collector_config.enabled || self.only_collector.is_some_and(|c| c != collector) {
+                continue;
+            }
+            let Ok(aws) = connected else {
+                if let Err(error) = connected {
+                    warn!(%error, "account unavailable");
+                    for region in collector_regions(configured, collector) {
+                        let scope = unreachable_account_scope(account, collector, &region);
+                        let now = Utc::now();
+                        reports.extend(
+                            self.record_failed(scope, now, now, &error.to_string())
+                                .await?,
+                        );
+                    }
+                }
+                continue;
+            };
+            let regions: &[String] = match &regions {
+                Ok(regions) => regions,
+                Err(error) => {
+                    // The regional scopes cannot even be named: record the
+                    // failure once for the collector.
+                    warn!(%error, "regions unavailable");
+                    if collector != collect::s3::COLLECTOR {
+                        let scope = Scope {
+                            collector: collector.to_string(),
+                            account_id: aws.account_id.clone(),
+                            account_name: aws.name.clone(),
+                            region: ALL_REGIONS.to_string(),
+                        };
+                        let now = Utc::now();
+                        reports.extend(self.record_failed(scope, now, now, error).await?);
+                        continue;
+                    }
+                    configured
+                }
+            };
+            for region in collector_regions(regions, collector) {
+                let key = (
+                    collector.to_string(),
+                    aws.account_id.clone(),
+                    region.clone(),
+                );
+                if self.done.contains(&key) {
+                    info!(collector, account = %aws.account_id, %region, "already recorded by this job");
                     continue;
                 }
-                configured
-            }
-        };
-        for region in collector_regions(regions, collector) {
-            let span =
-                tracing::info_span!("scan", collector, account = %aws.account_id, region = %region);
-            let collection = async {
-                match collector {
-                    collect::s3::COLLECTOR => {
-                        collect::s3::collect(aws, collector_config.concurrency).await
-                    }
-                    collect::rds::COLLECTOR => collect::rds::collect(aws, &region).await,
-                    collect::ec2::COLLECTOR => {
-                        collect::ec2::collect(aws, &region, collector_config.concurrency).await
-                    }
-                    collect::logs::COLLECTOR => collect::logs::collect(aws, &region).await,
-                    collect::eks::COLLECTOR => {
-                        collect::eks::collect(aws, &region, collector_config.concurrency).await
-                    }
-                    collect::ecr::COLLECTOR => {
-                        collect::ecr::collect(aws, &region, collector_config.concurrency).await
-                    }
-                    other => {
-                        unreachable!("collector {other} is listed in config but not wired")
+                let span = tracing::info_span!("scan", collector, account = %aws.account_id, region = %region);
+                let collection = async {
+                    match collector {
+                        collect::s3::COLLECTOR => {
+                            collect::s3::collect(aws, collector_config.concurrency).await
+                        }
+                        collect::rds::COLLECTOR => collect::rds::collect(aws, &region).await,
+                        collect::ec2::COLLECTOR => {
+                            collect::ec2::collect(aws, &region, collector_config.concurrency).await
+                        }
+                        collect::logs::COLLECTOR => collect::logs::collect(aws, &region).await,
+                        collect::eks::COLLECTOR => {
+                            collect::eks::collect(aws, &region, collector_config.concurrency).await
+                        }
+                        collect::ecr::COLLECTOR => {
+                            collect::ecr::collect(aws, &region, collector_config.concurrency).await
+                        }
+                        other => {
+                            unreachable!("collector {other} is listed in config but not wired")
+                        }
                     }
                 }
+                .instrument(span.clone())
+                .await;
+                let scope = Scope {
+                    collector: collector.to_string(),
+                    account_id: aws.account_id.clone(),
+                    account_name: aws.name.clone(),
+                    region: collection.scope_region.clone(),
+                };
+                reports.extend(self.record(scope, &collection).instrument(span).await?);
             }
-            .instrument(span.clone())
-            .await;
-            let scope = Scope {
-                collector: collector.to_string(),
-                account_id: aws.account_id.clone(),
-                account_name: aws.name.clone(),
-                region: collection.scope_region.clone(),
+        }
+        Ok(())
+    }
+
+    /// Records a collection, retrying transient database errors when this
+    /// run may wait for the database. `None` when another replica took the
+    /// job over meanwhile: its results count, not these.
+    async fn record(
+        &self,
+        scope: Scope,
+        collection: &Collection,
+    ) -> Result<Option<ScopeReport>, StoreError> {
+        self.persist(scope, Outcome::Collected(collection)).await
+    }
+
+    async fn record_failed(
+        &self,
+        scope: Scope,
+        started_at: chrono::DateTime<Utc>,
+        finished_at: chrono::DateTime<Utc>,
+        error: &str,
+    ) -> Result<Option<ScopeReport>, StoreError> {
+        self.persist(
+            scope,
+            Outcome::Failed {
+                started_at,
+                finished_at,
+                error,
+            },
+        )
+        .await
+    }
+
+    async fn persist(
+        &self,
+        scope: Scope,
+        outcome: Outcome<'_>,
+    ) -> Result<Option<ScopeReport>, StoreError> {
+        let key = (
+            scope.collector.clone(),
+            scope.account_id.clone(),
+            scope.region.clone(),
+        );
+        if self.done.contains(&key) {
+            return Ok(None);
+        }
+        let mut delay = Duration::from_millis(500);
+        loop {
+            let written = match &outcome {
+                Outcome::Collected(collection) => {
+                    record_collection(
+                        self.store,
+                        scope.clone(),
+                        collection,
+                        &self.settings,
+                        self.job,
+                    )
+                    .await
+                }
+                Outcome::Failed {
+                    started_at,
+                    finished_at,
+                    error,
+                } => {
+                    record_failed_scope(
+                        self.store,
+                        scope.clone(),
+                        *started_at,
+                        *finished_at,
+                        error,
+                        self.job,
+                    )
+                    .await
+                }
             };
-            reports.push(
-                record_collection(store, scope, collection, settings)
-                    .instrument(span)
-                    .await?,
-            );
+            match written {
+                Ok(report) => return Ok(Some(report)),
+                Err(StoreError::LeaseLost { job_id, owner }) => {
+                    warn!(job_id, %owner, "job taken over by another replica: result dropped");
+                    return Ok(None);
+                }
+                Err(error) if error.is_transient() => {
+                    let Some(stop) = self.retry_until else {
+                        return Err(error);
+                    };
+                    if stop.load(Ordering::Relaxed) {
+                        return Err(error);
+                    }
+                    warn!(%error, retry_in = ?delay, "database unavailable: keeping the scan and retrying");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(15));
+                }
+                Err(error) => return Err(error),
+            }
         }
     }
-    Ok(())
+}
+
+/// What a scope's scan came to, to be recorded.
+enum Outcome<'c> {
+    Collected(&'c Collection),
+    Failed {
+        started_at: chrono::DateTime<Utc>,
+        finished_at: chrono::DateTime<Utc>,
+        error: &'c str,
+    },
 }
 
 /// The scopes a collector covers in one account: account-wide collectors
@@ -240,9 +403,10 @@ async fn record_failed_scope(
     started_at: chrono::DateTime<Utc>,
     finished_at: chrono::DateTime<Utc>,
     error: &str,
+    job: Option<&JobClaim>,
 ) -> Result<ScopeReport, StoreError> {
     let scan_id = store
-        .begin_scope(&scope)
+        .begin_scope_for_job(&scope, job)
         .await?
         .record_failure(started_at, finished_at, error)
         .await?;
@@ -263,8 +427,9 @@ async fn record_failed_scope(
 pub async fn record_collection(
     store: &Store,
     scope: Scope,
-    collection: Collection,
+    collection: &Collection,
     settings: &RuleSettings,
+    job: Option<&JobClaim>,
 ) -> Result<ScopeReport, StoreError> {
     if let Err(error) = &collection.listing {
         warn!(%error, "collection failed: nothing listed, nothing diffed");
@@ -274,10 +439,11 @@ pub async fn record_collection(
             collection.started_at,
             collection.finished_at,
             error,
+            job,
         )
         .await;
     }
-    let mut tx = store.begin_scope(&scope).await?;
+    let mut tx = store.begin_scope_for_job(&scope, job).await?;
     let previous = tx.previous_state().await?;
     let previous_documents: BTreeMap<String, Option<&serde_json::Value>> = previous
         .iter()

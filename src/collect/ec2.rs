@@ -151,7 +151,7 @@ async fn collect_region(
         let page = page.map_err(|e| format!("DescribeLaunchTemplates: {}", describe_error(&e)))?;
         templates.extend(page.launch_templates().iter().cloned());
     }
-    let template_records: Vec<Option<ResourceRecord>> = stream::iter(&templates)
+    let template_records: Vec<Option<ResourceRecord>> = stream::iter(templates)
         .map(|template| launch_template_record(ec2, account, region, template))
         .buffered(concurrency.max(1))
         .collect()
@@ -167,7 +167,7 @@ async fn launch_template_record(
     ec2: &aws_sdk_ec2::Client,
     account: &AwsAccount,
     region: &str,
-    template: &aws_sdk_ec2::types::LaunchTemplate,
+    template: aws_sdk_ec2::types::LaunchTemplate,
 ) -> Option<ResourceRecord> {
     let id = template.launch_template_id()?;
     let template_arn = format!(

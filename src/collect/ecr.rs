@@ -36,7 +36,7 @@ async fn repositories(
         let page = page.map_err(|e| format!("DescribeRepositories: {}", describe_error(&e)))?;
         repositories.extend(page.repositories().iter().cloned());
     }
-    let resources: Vec<Option<ResourceRecord>> = stream::iter(&repositories)
+    let resources: Vec<Option<ResourceRecord>> = stream::iter(repositories)
         .map(|repository| repository_record(ecr, region, repository))
         .buffered(concurrency.max(1))
         .collect()
@@ -48,7 +48,7 @@ async fn repositories(
 async fn repository_record(
     ecr: &aws_sdk_ecr::Client,
     region: &str,
-    repository: &aws_sdk_ecr::types::Repository,
+    repository: aws_sdk_ecr::types::Repository,
 ) -> Option<ResourceRecord> {
     let (Some(name), Some(arn)) = (repository.repository_name(), repository.repository_arn())
     else {

@@ -6,6 +6,7 @@
 //! half-written scan therefore never exists, and two writers of the same
 //! scope cannot diff against each other's uncommitted state.
 
+pub mod jobs;
 pub mod local;
 
 use crate::drift::{DriftEvent, DriftKind};
@@ -41,6 +42,34 @@ pub enum StoreError {
     },
     #[error("stored data is inconsistent: {0}")]
     Inconsistent(String),
+    /// The job's lease passed to another replica (this one stalled longer
+    /// than the lease): its result is dropped, the other replica's counts.
+    #[error("job {job_id} is no longer held by {owner}: another replica took it over")]
+    LeaseLost { job_id: i64, owner: String },
+}
+
+impl StoreError {
+    /// Whether retrying later may succeed: the server is down or restarting,
+    /// or a connection broke. Query and data errors are not transient.
+    pub fn is_transient(&self) -> bool {
+        let source = match self {
+            StoreError::Connect { source, .. } | StoreError::Query { source, .. } => source,
+            _ => return false,
+        };
+        match source {
+            sqlx::Error::Io(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::Protocol(_) => true,
+            // 57P01 admin shutdown, 57P02 crash shutdown, 57P03 cannot
+            // connect now (starting up), 08xxx connection exceptions.
+            sqlx::Error::Database(e) => e
+                .code()
+                .is_some_and(|c| c.starts_with("57P") || c.starts_with("08")),
+            _ => false,
+        }
+    }
 }
 
 trait Context<T> {
@@ -175,6 +204,20 @@ impl Store {
         Ok(Store { pool })
     }
 
+    /// A store whose connections are made on first use: the daemon starts
+    /// (and says it is not ready) while the database is still unreachable.
+    pub fn connect_lazy(url: &str, max_connections: u32) -> Result<Store, StoreError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_lazy(url)
+            .map_err(|source| StoreError::Connect {
+                target: redact_url(url),
+                source,
+            })?;
+        Ok(Store { pool })
+    }
+
     pub async fn migrate(&self) -> Result<(), StoreError> {
         MIGRATOR.run(&self.pool).await?;
         Ok(())
@@ -189,6 +232,17 @@ impl Store {
         &'s self,
         scope: &'s Scope,
     ) -> Result<ScopeTransaction<'s>, StoreError> {
+        self.begin_scope_for_job(scope, None).await
+    }
+
+    /// Like [`Store::begin_scope`], for a scan run as part of a scheduled
+    /// job: the scan is tied to the job and only commits while this replica
+    /// still holds it.
+    pub async fn begin_scope_for_job<'s>(
+        &'s self,
+        scope: &'s Scope,
+        job: Option<&'s jobs::JobClaim>,
+    ) -> Result<ScopeTransaction<'s>, StoreError> {
         let mut tx = self
             .pool
             .begin()
@@ -200,7 +254,7 @@ impl Store {
             .execute(&mut *tx)
             .await
             .context("locking the scan scope")?;
-        Ok(ScopeTransaction { tx, scope })
+        Ok(ScopeTransaction { tx, scope, job })
     }
 
     pub async fn findings(&self, filter: &FindingFilter) -> Result<Vec<FindingRow>, StoreError> {
@@ -450,9 +504,32 @@ pub fn document_hash(canonical: &str) -> String {
 pub struct ScopeTransaction<'s> {
     tx: Transaction<'static, Postgres>,
     scope: &'s Scope,
+    job: Option<&'s jobs::JobClaim>,
 }
 
 impl ScopeTransaction<'_> {
+    /// Fences a job's scan: commits only while this replica still owns the
+    /// job. The row lock holds off a concurrent takeover until commit.
+    async fn check_job_ownership(&mut self) -> Result<(), StoreError> {
+        let Some(job) = self.job else {
+            return Ok(());
+        };
+        let owner: Option<Option<String>> =
+            sqlx::query_scalar("SELECT owner FROM scan_jobs WHERE id = $1 FOR SHARE")
+                .bind(job.id)
+                .fetch_optional(&mut *self.tx)
+                .await
+                .context("checking the job lease")?;
+        if owner.flatten().as_deref() == Some(job.owner.as_str()) {
+            Ok(())
+        } else {
+            Err(StoreError::LeaseLost {
+                job_id: job.id,
+                owner: job.owner.clone(),
+            })
+        }
+    }
+
     /// The live resources of the scope, each with its last successfully
     /// collected document.
     pub async fn previous_state(
@@ -505,10 +582,11 @@ impl ScopeTransaction<'_> {
             .iter()
             .filter(|r| r.document.is_err())
             .count();
+        self.check_job_ownership().await?;
         let scan_id: i64 = sqlx::query_scalar(
             "INSERT INTO scans (account_id, account_name, region, collector, started_at,
-                                finished_at, status, error, resource_count, failed_count)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+                                finished_at, status, error, resource_count, failed_count, job_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
         )
         .bind(&self.scope.account_id)
         .bind(&self.scope.account_name)
@@ -520,6 +598,7 @@ impl ScopeTransaction<'_> {
         .bind(&scan.error)
         .bind(i32::try_from(scan.resources.len()).unwrap_or(i32::MAX))
         .bind(i32::try_from(failed_count).unwrap_or(i32::MAX))
+        .bind(self.job.map(|j| j.id))
         .fetch_one(&mut *self.tx)
         .await
         .context("inserting the scan")?;
@@ -553,10 +632,11 @@ impl ScopeTransaction<'_> {
         finished_at: DateTime<Utc>,
         error: &str,
     ) -> Result<i64, StoreError> {
+        self.check_job_ownership().await?;
         let scan_id: i64 = sqlx::query_scalar(
             "INSERT INTO scans (account_id, account_name, region, collector, started_at,
-                                finished_at, status, error)
-             VALUES ($1, $2, $3, $4, $5, $6, 'failed', $7) RETURNING id",
+                                finished_at, status, error, job_id)
+             VALUES ($1, $2, $3, $4, $5, $6, 'failed', $7, $8) RETURNING id",
         )
         .bind(&self.scope.account_id)
         .bind(&self.scope.account_name)
@@ -565,6 +645,7 @@ impl ScopeTransaction<'_> {
         .bind(started_at)
         .bind(finished_at)
         .bind(error)
+        .bind(self.job.map(|j| j.id))
         .fetch_one(&mut *self.tx)
         .await
         .context("inserting the failed scan")?;

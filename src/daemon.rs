@@ -1,0 +1,544 @@
+//! `driftwatch run`: the long-running service.
+//!
+//! ```text
+//!  cron ticks (tokio-cron-scheduler, one job per collector + retention)
+//!      │  (collector, scheduled_for)
+//!      ▼
+//!  enqueuer ── INSERT … ON CONFLICT DO NOTHING ──► scan_jobs (shared by all replicas)
+//!                                                     │ claim (leased, FOR UPDATE SKIP LOCKED)
+//!  workers × N ◄──────────────────────────────────────┘
+//!      │  scan::scan_job (every scope fenced by the lease) ─► store
+//!      ▼
+//!  metrics ◄── http: /healthz /readyz /metrics /api/findings /api/drift
+//! ```
+//!
+//! Every replica enqueues every tick; the unique key keeps one job per
+//! tick. Whichever replica claims it runs it; a replica that dies loses its
+//! jobs to the others when the lease runs out, and a scan it had not yet
+//! committed is redone there, never recorded twice.
+
+use crate::config::{Config, ENV_HTTP_TOKEN, parse_schedule};
+use crate::http::{self, ApiState, HttpError};
+use crate::metrics::Metrics;
+use crate::scan;
+use crate::store::jobs::JobClaim;
+use crate::store::{Store, StoreError};
+use chrono::{Timelike, Utc};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+use thiserror::Error;
+use tokio::sync::{Notify, mpsc, watch};
+use tokio::task::JoinSet;
+use tokio_cron_scheduler::{Job, JobScheduler};
+use tracing::{Instrument, error, info, warn};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn a_firing_stands_for_the_nearest_occurrence() {
+        let cron = parse_schedule("*/2 * * * * *").expect("cron");
+        let at = |s: u32, ms: u32| {
+            Utc.with_ymd_and_hms(2026, 11, 22, 3, 12, s)
+                .single()
+                .expect("time")
+                + chrono::Duration::milliseconds(i64::from(ms))
+        };
+        assert_eq!(occurrence_near(&cron, at(4, 0)), at(4, 0));
+        assert_eq!(occurrence_near(&cron, at(4, 30)), at(4, 0), "a late firing");
+        assert_eq!(
+            occurrence_near(&cron, at(3, 990)),
+            at(4, 0),
+            "an early firing"
+        );
+    }
+}
+
+#[derive(Debug, Error)]
+pub enum DaemonError {
+    #[error(transparent)]
+    Http(#[from] HttpError),
+    #[error("invalid schedule for {what}: {message}")]
+    Schedule { what: String, message: String },
+    #[error("the scheduler failed: {0}")]
+    Scheduler(String),
+}
+
+/// Something the cron scheduler asks for.
+#[derive(Debug, Clone)]
+enum Tick {
+    Collector {
+        collector: &'static str,
+        scheduled_for: chrono::DateTime<Utc>,
+    },
+    Retention,
+}
+
+struct Shared {
+    config: Arc<Config>,
+    store: Store,
+    owner: String,
+    metrics: Arc<Metrics>,
+    /// Wakes idle workers when this replica enqueued work.
+    work: Notify,
+    /// Set at shutdown: stop claiming, stop retrying the database.
+    stopping: AtomicBool,
+    lease: Duration,
+}
+
+/// A started daemon.
+pub struct RunningDaemon {
+    pub http_addr: SocketAddr,
+    pub owner: String,
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl RunningDaemon {
+    /// Graceful stop: no new work, in-flight jobs get the grace period,
+    /// then unfinished ones are handed back to the queue.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+
+    /// Simulates a crash (tests): everything stops at once, nothing is
+    /// handed back; the leases must run out for other replicas to take over.
+    pub fn kill(self) {
+        self.task.abort();
+    }
+
+    /// Waits until the daemon stops by itself (it only does on shutdown).
+    pub async fn wait(self) {
+        let _ = self.task.await;
+    }
+
+    pub fn stopper(&self) -> watch::Sender<bool> {
+        self.stop.clone()
+    }
+}
+
+/// A name for this replica, unique enough across hosts and restarts.
+pub fn replica_name() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "driftwatch".to_string());
+    format!("{host}-{}-{}", std::process::id(), &uuid_suffix()[..8])
+}
+
+fn uuid_suffix() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+/// Starts the HTTP endpoint and the scheduler; returns once both listen.
+/// `owner` names this replica in the job table.
+pub async fn start(
+    config: Arc<Config>,
+    store: Store,
+    owner: String,
+) -> Result<RunningDaemon, DaemonError> {
+    let token = http::load_token(
+        std::env::var(ENV_HTTP_TOKEN).ok(),
+        config.http.token_file.as_deref(),
+    )?;
+    let addr: SocketAddr = config
+        .http
+        .bind
+        .parse()
+        .map_err(|e| DaemonError::Schedule {
+            what: "http.bind".into(),
+            message: format!("{e}"),
+        })?;
+    let listener = http::bind(addr, token.as_deref()).await?;
+    let http_addr = listener
+        .local_addr()
+        .map_err(|source| HttpError::Bind { addr, source })?;
+    let metrics = Arc::new(Metrics::default());
+    let lease = Duration::from_secs(config.daemon.lease_seconds);
+    let shared = Arc::new(Shared {
+        config: config.clone(),
+        store: store.clone(),
+        owner: owner.clone(),
+        metrics: metrics.clone(),
+        work: Notify::new(),
+        stopping: AtomicBool::new(false),
+        lease,
+    });
+
+    let (tick_tx, tick_rx) = mpsc::unbounded_channel();
+    let scheduler = schedule(&config, tick_tx).await?;
+    let (stop_tx, stop_rx) = watch::channel(false);
+
+    let api = http::router(ApiState {
+        store,
+        metrics,
+        // A job nobody took within two leases means no replica is working.
+        stuck_after: lease * 2 + Duration::from_secs(config.daemon.poll_seconds * 5),
+        token: token.map(Arc::from),
+    });
+    let task = tokio::spawn(
+        supervise(shared, scheduler, tick_rx, stop_rx, listener, api)
+            .instrument(tracing::info_span!("replica", owner = %owner)),
+    );
+    info!(%http_addr, %owner, "driftwatch running");
+    Ok(RunningDaemon {
+        http_addr,
+        owner,
+        stop: stop_tx,
+        task,
+    })
+}
+
+/// One scheduler job per enabled collector, and the retention prune. Each
+/// tick is named by the schedule's own occurrence time, so that every
+/// replica enqueues the same tick under the same key.
+async fn schedule(
+    config: &Config,
+    ticks: mpsc::UnboundedSender<Tick>,
+) -> Result<JobScheduler, DaemonError> {
+    let scheduler = JobScheduler::new()
+        .await
+        .map_err(|e| DaemonError::Scheduler(e.to_string()))?;
+    for (collector, collector_config) in config.collectors.iter() {
+        if !collector_config.enabled {
+            continue;
+        }
+        let cron = parse_schedule(&collector_config.schedule).map_err(|message| {
+            DaemonError::Schedule {
+                what: format!("collectors.{collector}.schedule"),
+                message,
+            }
+        })?;
+        let sender = ticks.clone();
+        let job = Job::new_async(collector_config.schedule.as_str(), move |_, _| {
+            let scheduled_for = occurrence_near(&cron, Utc::now());
+            let _ = sender.send(Tick::Collector {
+                collector,
+                scheduled_for,
+            });
+            Box::pin(async {})
+        })
+        .map_err(|e| DaemonError::Schedule {
+            what: format!("collectors.{collector}.schedule"),
+            message: e.to_string(),
+        })?;
+        scheduler
+            .add(job)
+            .await
+            .map_err(|e| DaemonError::Scheduler(e.to_string()))?;
+    }
+    let sender = ticks;
+    let retention = Job::new_async(config.retention.schedule.as_str(), move |_, _| {
+        let _ = sender.send(Tick::Retention);
+        Box::pin(async {})
+    })
+    .map_err(|e| DaemonError::Schedule {
+        what: "retention.schedule".into(),
+        message: e.to_string(),
+    })?;
+    scheduler
+        .add(retention)
+        .await
+        .map_err(|e| DaemonError::Scheduler(e.to_string()))?;
+    Ok(scheduler)
+}
+
+/// The occurrence of `cron` nearest to `now`: the tick a firing stands
+/// for. The scheduler fires a little before or after the exact time, and
+/// replicas fire at slightly different moments; the nearest occurrence is
+/// the same for all of them, so they enqueue the same tick.
+fn occurrence_near(cron: &croner::Cron, now: chrono::DateTime<Utc>) -> chrono::DateTime<Utc> {
+    // Occurrences fall on whole seconds; croner keeps the sub-second part
+    // of the time it starts from, so start from a whole second.
+    let second = now.with_nanosecond(0).unwrap_or(now);
+    let previous = cron.find_previous_occurrence(&second, true).ok();
+    let next = cron.find_next_occurrence(&second, false).ok();
+    match (previous, next) {
+        (Some(p), Some(n)) if n - now < now - p => n,
+        (Some(p), _) => p,
+        (None, Some(n)) => n,
+        (None, None) => now,
+    }
+}
+
+async fn supervise(
+    shared: Arc<Shared>,
+    mut scheduler: JobScheduler,
+    ticks: mpsc::UnboundedReceiver<Tick>,
+    mut stop: watch::Receiver<bool>,
+    listener: tokio::net::TcpListener,
+    api: axum::Router,
+) {
+    let mut tasks = JoinSet::new();
+    let http_stop = {
+        let mut stop = stop.clone();
+        async move { stopped(&mut stop).await }
+    };
+    tasks.spawn(async move {
+        if let Err(e) = axum::serve(listener, api)
+            .with_graceful_shutdown(http_stop)
+            .await
+        {
+            error!(error = %e, "the HTTP endpoint stopped");
+        }
+    });
+
+    // Migrations first: until the database answers, only /healthz and a
+    // not-ready /readyz are served.
+    let mut delay = Duration::from_millis(500);
+    loop {
+        match shared.store.migrate().await {
+            Ok(()) => break,
+            Err(e) => {
+                shared.metrics.store_error();
+                warn!(error = %e, retry_in = ?delay, "database not available yet");
+                tokio::select! {
+                    _ = tokio::time::sleep(delay) => {}
+                    _ = stopped(&mut stop) => {
+                        drain(&shared, tasks).await;
+                        return;
+                    }
+                }
+                delay = (delay * 2).min(Duration::from_secs(30));
+            }
+        }
+    }
+
+    if let Err(e) = scheduler.start().await {
+        error!(error = %e, "cannot start the scheduler");
+    }
+    tasks.spawn(enqueuer(shared.clone(), ticks, stop.clone()));
+    let mut workers = JoinSet::new();
+    for n in 0..shared.config.daemon.workers {
+        workers.spawn(
+            worker(shared.clone(), stop.clone()).instrument(tracing::info_span!("worker", n)),
+        );
+    }
+
+    stopped(&mut stop).await;
+    info!("stopping: no new work; in-flight jobs may finish");
+    shared.stopping.store(true, Ordering::Relaxed);
+    shared.work.notify_waiters();
+    if let Err(e) = scheduler.shutdown().await {
+        warn!(error = %e, "stopping the scheduler");
+    }
+    let grace = Duration::from_secs(shared.config.daemon.grace_seconds);
+    let finished = tokio::time::timeout(grace, async {
+        while workers.join_next().await.is_some() {}
+    })
+    .await;
+    if finished.is_err() {
+        warn!(grace = ?grace, "grace period over: unfinished jobs go back to the queue");
+        workers.abort_all();
+        while workers.join_next().await.is_some() {}
+    }
+    drain(&shared, tasks).await;
+}
+
+/// Resolves once shutdown is requested (or the sender is gone). The guard
+/// `wait_for` returns is dropped here, never held across an await.
+async fn stopped(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await;
+}
+
+/// Hands back whatever this replica still holds and stops the rest.
+async fn drain(shared: &Shared, mut tasks: JoinSet<()>) {
+    match shared.store.release_jobs(&shared.owner).await {
+        Ok(0) => {}
+        Ok(n) => {
+            for _ in 0..n {
+                shared.metrics.job("released");
+            }
+            info!(jobs = n, "unfinished jobs handed back to the queue");
+        }
+        Err(e) => warn!(error = %e, "cannot hand jobs back; their leases will run out"),
+    }
+    let _ = tokio::time::timeout(Duration::from_secs(5), async {
+        while tasks.join_next().await.is_some() {}
+    })
+    .await;
+    tasks.abort_all();
+    info!("stopped");
+}
+
+/// Turns ticks into shared jobs, retrying through database outages so
+/// that no tick is lost.
+async fn enqueuer(
+    shared: Arc<Shared>,
+    mut ticks: mpsc::UnboundedReceiver<Tick>,
+    stop: watch::Receiver<bool>,
+) {
+    let keys: Vec<String> = shared
+        .config
+        .effective_accounts()
+        .iter()
+        .map(|a| a.key())
+        .collect();
+    while let Some(tick) = ticks.recv().await {
+        let mut delay = Duration::from_millis(250);
+        loop {
+            if *stop.borrow() {
+                return;
+            }
+            let result = match &tick {
+                Tick::Collector {
+                    collector,
+                    scheduled_for,
+                } => shared
+                    .store
+                    .enqueue_jobs(collector, &keys, *scheduled_for)
+                    .await
+                    .map(|new| {
+                        if new > 0 {
+                            info!(collector, %scheduled_for, jobs = new, "scan jobs enqueued");
+                        }
+                    }),
+                Tick::Retention => prune(&shared).await,
+            };
+            match result {
+                Ok(()) => {
+                    shared.work.notify_waiters();
+                    break;
+                }
+                Err(e) => {
+                    shared.metrics.store_error();
+                    warn!(error = %e, retry_in = ?delay, "database unavailable: tick kept for retry");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(15));
+                }
+            }
+        }
+    }
+}
+
+async fn prune(shared: &Shared) -> Result<(), StoreError> {
+    let cutoff = Utc::now() - chrono::Duration::days(i64::from(shared.config.retention.days));
+    let report = shared.store.prune(cutoff).await?;
+    shared.metrics.prune();
+    info!(?report, %cutoff, "retention prune done");
+    Ok(())
+}
+
+async fn worker(shared: Arc<Shared>, stop: watch::Receiver<bool>) {
+    let poll = Duration::from_secs(shared.config.daemon.poll_seconds);
+    let mut delay = Duration::from_millis(500);
+    loop {
+        if *stop.borrow() || shared.stopping.load(Ordering::Relaxed) {
+            return;
+        }
+        match shared.store.claim_job(&shared.owner, shared.lease).await {
+            Ok(Some(job)) => {
+                delay = Duration::from_millis(500);
+                let span = tracing::info_span!(
+                    "job",
+                    job_id = job.id,
+                    collector = %job.collector,
+                    account = %job.account_key,
+                    scheduled_for = %job.scheduled_for,
+                    attempt = job.attempts
+                );
+                run_job(&shared, job).instrument(span).await;
+            }
+            Ok(None) => {
+                let notified = shared.work.notified();
+                tokio::select! {
+                    _ = notified => {}
+                    _ = tokio::time::sleep(poll) => {}
+                }
+            }
+            Err(e) => {
+                shared.metrics.store_error();
+                warn!(error = %e, retry_in = ?delay, "cannot claim work");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(15));
+            }
+        }
+    }
+}
+
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+async fn run_job(shared: &Arc<Shared>, job: JobClaim) {
+    info!("job started");
+    // Aborted when this function ends or its task is aborted (a crash in
+    // tests): a dead worker must not keep its lease alive.
+    let heartbeat = AbortOnDrop({
+        let shared = shared.clone();
+        let job = job.clone();
+        tokio::spawn(async move {
+            let every = shared.lease / 3;
+            loop {
+                tokio::time::sleep(every).await;
+                match shared.store.renew_lease(&job, shared.lease).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        warn!(job_id = job.id, "lease lost to another replica");
+                        return;
+                    }
+                    Err(e) => {
+                        shared.metrics.store_error();
+                        warn!(job_id = job.id, error = %e, "cannot renew the lease");
+                    }
+                }
+            }
+        })
+    });
+    let started = Instant::now();
+    let outcome = scan::scan_job(&shared.config, &shared.store, &job, &shared.stopping).await;
+    drop(heartbeat);
+    let reports = match outcome {
+        Ok(reports) => reports,
+        Err(e) => {
+            shared.metrics.job("failed");
+            error!(error = %e, "job failed; it will be retried when its lease runs out");
+            return;
+        }
+    };
+    let elapsed = started.elapsed().as_secs_f64();
+    let finished_at = Utc::now().timestamp() as f64;
+    for report in &reports {
+        // Each scope's own duration is not kept; the job's wall time
+        // divided evenly is the honest figure we have.
+        shared
+            .metrics
+            .observe_scan(report, elapsed / reports.len() as f64, finished_at);
+    }
+    let mut delay = Duration::from_millis(250);
+    loop {
+        match shared.store.complete_job(&job).await {
+            Ok(true) => {
+                shared.metrics.job("completed");
+                info!(scopes = reports.len(), seconds = elapsed, "job completed");
+                return;
+            }
+            Ok(false) => {
+                shared.metrics.job("lost");
+                warn!("job was taken over before it completed");
+                return;
+            }
+            Err(e) if e.is_transient() && !shared.stopping.load(Ordering::Relaxed) => {
+                shared.metrics.store_error();
+                warn!(error = %e, retry_in = ?delay, "cannot mark the job done yet");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(15));
+            }
+            Err(e) => {
+                shared.metrics.job("failed");
+                error!(error = %e, "cannot mark the job done; its scans are recorded");
+                return;
+            }
+        }
+    }
+}

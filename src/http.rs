@@ -1,0 +1,254 @@
+//! The daemon's HTTP endpoint: liveness, readiness, Prometheus metrics and a
+//! read-only JSON API over findings and drift.
+//!
+//! Loopback by default. Bound anywhere else it refuses to start without a
+//! bearer token, and then every route but `/healthz` requires it.
+
+use crate::evaluate::FindingStatus;
+use crate::metrics::Metrics;
+use crate::store::{DriftFilter, FindingFilter, Store};
+use axum::extract::{Query, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::json;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum HttpError {
+    #[error(
+        "http.bind {addr} is not a loopback address: set a bearer token in DRIFTWATCH_HTTP_TOKEN or http.token_file"
+    )]
+    TokenRequired { addr: SocketAddr },
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot read the bearer token from {path}: {source}")]
+    TokenFile {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+#[derive(Clone)]
+pub struct ApiState {
+    pub store: Store,
+    pub metrics: Arc<Metrics>,
+    /// Jobs waiting this long with no replica taking them make us not ready.
+    pub stuck_after: Duration,
+    pub token: Option<Arc<str>>,
+}
+
+/// The bearer token: the environment first, then the file.
+pub fn load_token(
+    from_env: Option<String>,
+    file: Option<&std::path::Path>,
+) -> Result<Option<String>, HttpError> {
+    if let Some(token) = from_env
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty())
+    {
+        return Ok(Some(token));
+    }
+    let Some(path) = file else {
+        return Ok(None);
+    };
+    let text = std::fs::read_to_string(path).map_err(|source| HttpError::TokenFile {
+        path: path.display().to_string(),
+        source,
+    })?;
+    Ok(text
+        .lines()
+        .next()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_string))
+}
+
+pub fn router(state: ApiState) -> Router {
+    let protected = Router::new()
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/api/findings", get(findings))
+        .route("/api/drift", get(drift))
+        .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
+    Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .merge(protected)
+        .with_state(state)
+}
+
+/// Binds `addr` (refusing a non-loopback address without a token) and
+/// returns the listener, so that the caller knows the port before serving.
+pub async fn bind(
+    addr: SocketAddr,
+    token: Option<&str>,
+) -> Result<tokio::net::TcpListener, HttpError> {
+    if !addr.ip().is_loopback() && token.is_none() {
+        return Err(HttpError::TokenRequired { addr });
+    }
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| HttpError::Bind { addr, source })
+}
+
+async fn require_token(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    request: Request,
+    next: Next,
+) -> Response {
+    let Some(expected) = &state.token else {
+        return next.run(request).await;
+    };
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    if presented.is_some_and(|p| constant_time_eq(p.as_bytes(), expected.as_bytes())) {
+        next.run(request).await
+    } else {
+        (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Bearer")],
+            "a bearer token is required\n",
+        )
+            .into_response()
+    }
+}
+
+/// Compares without an early exit, so response time says nothing about how
+/// much of a guess was right.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+async fn readyz(State(state): State<ApiState>) -> Response {
+    match state.store.readiness(state.stuck_after).await {
+        Ok(problems) if problems.is_empty() => (StatusCode::OK, "ready\n").into_response(),
+        Ok(problems) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("not ready: {}\n", problems.join("; ")),
+        )
+            .into_response(),
+        Err(error) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("not ready: {error}\n"),
+        )
+            .into_response(),
+    }
+}
+
+async fn metrics(State(state): State<ApiState>) -> Response {
+    let stored = state.store.stored_figures().await.ok();
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.metrics.render(stored.as_ref()),
+    )
+        .into_response()
+}
+
+#[derive(Debug, Deserialize)]
+struct FindingsQuery {
+    status: Option<String>,
+    control: Option<String>,
+    account: Option<String>,
+}
+
+async fn findings(State(state): State<ApiState>, Query(q): Query<FindingsQuery>) -> Response {
+    let status = match q.status.as_deref().map(str::parse::<FindingStatus>) {
+        None => None,
+        Some(Ok(status)) => Some(status),
+        Some(Err(message)) => return bad_request(format!("status: {message}")),
+    };
+    let filter = FindingFilter {
+        status,
+        control_id: q.control,
+        account_id: q.account,
+    };
+    match state.store.findings(&filter).await {
+        Ok(rows) => Json(rows).into_response(),
+        Err(error) => unavailable(&error),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct DriftQuery {
+    since: Option<DateTime<Utc>>,
+    arn: Option<String>,
+    limit: Option<i64>,
+}
+
+async fn drift(State(state): State<ApiState>, Query(q): Query<DriftQuery>) -> Response {
+    let mut filter = DriftFilter {
+        since: q.since,
+        arn: q.arn,
+        ..DriftFilter::default()
+    };
+    if let Some(limit) = q.limit {
+        if !(1..=10_000).contains(&limit) {
+            return bad_request("limit: must be between 1 and 10000".to_string());
+        }
+        filter.limit = limit;
+    }
+    match state.store.drift_events(&filter).await {
+        Ok(rows) => Json(rows).into_response(),
+        Err(error) => unavailable(&error),
+    }
+}
+
+fn bad_request(message: String) -> Response {
+    (StatusCode::BAD_REQUEST, Json(json!({ "error": message }))).into_response()
+}
+
+fn unavailable(error: &crate::store::StoreError) -> Response {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        Json(json!({ "error": error.to_string() })),
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_compare_exactly() {
+        assert!(constant_time_eq(b"secret", b"secret"));
+        assert!(!constant_time_eq(b"secret", b"secreT"));
+        assert!(!constant_time_eq(b"secret", b"secret-longer"));
+    }
+
+    #[test]
+    fn the_environment_token_wins_over_the_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("token");
+        std::fs::write(&path, "from-file\nsecond line\n").expect("write");
+        assert_eq!(
+            load_token(Some("from-env".into()), Some(&path)).expect("token"),
+            Some("from-env".into())
+        );
+        assert_eq!(
+            load_token(None, Some(&path)).expect("token"),
+            Some("from-file".into())
+        );
+        assert_eq!(load_token(Some("  ".into()), None).expect("token"), None);
+        let missing = load_token(None, Some(&dir.path().join("nope")));
+        assert!(matches!(missing, Err(HttpError::TokenFile { .. })));
+    }
+}
