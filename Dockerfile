@@ -15,5 +15,6 @@ COPY --from=build /src/target/release/driftwatch /usr/local/bin/driftwatch
 COPY config/driftwatch.toml /etc/driftwatch/driftwatch.toml
 USER driftwatch
 ENV DRIFTWATCH_CONFIG=/etc/driftwatch/driftwatch.toml
+EXPOSE 9187
 ENTRYPOINT ["driftwatch"]
-CMD ["scan", "--once"]
+CMD ["run"]

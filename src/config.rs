@@ -137,6 +137,7 @@ pub fn parse_schedule(expression: &str) -> Result<croner::Cron, String> {
 }
 
 pub const ENV_HTTP_TOKEN: &str = "DRIFTWATCH_HTTP_TOKEN";
+pub const ENV_HTTP_BIND: &str = "DRIFTWATCH_HTTP_BIND";
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -409,6 +410,9 @@ impl Config {
         }
         if let Some(url) = var(ENV_AWS_ENDPOINT).filter(|v| !v.is_empty()) {
             self.aws.endpoint_url = Some(url);
+        }
+        if let Some(bind) = var(ENV_HTTP_BIND).filter(|v| !v.is_empty()) {
+            self.http.bind = bind;
         }
     }
 
