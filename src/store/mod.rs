@@ -741,10 +741,20 @@ impl ScopeTransaction<'_> {
         .execute(&mut *self.tx)
         .await
         .context("storing documents")?;
+        // A snapshot row only when the resource's state differs from its
+        // latest one: storage grows with change, not with the number of
+        // scans. What a scan saw is the latest snapshot at or before it.
         sqlx::query(
             "INSERT INTO resource_snapshots (scan_id, resource_id, document_hash, collection_error)
-             SELECT $1, resource_id, hash, error
-               FROM UNNEST($2::bigint[], $3::text[], $4::text[]) AS t(resource_id, hash, error)",
+             SELECT $1, t.resource_id, t.hash, t.error
+               FROM UNNEST($2::bigint[], $3::text[], $4::text[]) AS t(resource_id, hash, error)
+              WHERE NOT EXISTS (
+                    SELECT 1 FROM (SELECT rs.document_hash, rs.collection_error
+                                     FROM resource_snapshots rs
+                                    WHERE rs.resource_id = t.resource_id
+                                    ORDER BY rs.scan_id DESC LIMIT 1) latest
+                     WHERE latest.document_hash IS NOT DISTINCT FROM t.hash
+                       AND latest.collection_error IS NOT DISTINCT FROM t.error)",
         )
         .bind(scan_id)
         .bind(&snapshot_ids)
