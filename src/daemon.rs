@@ -21,7 +21,7 @@ use crate::config::{Config, ENV_HTTP_TOKEN, parse_schedule};
 use crate::http::{self, ApiState, HttpError};
 use crate::metrics::Metrics;
 use crate::scan;
-use crate::store::jobs::JobClaim;
+use crate::store::jobs::{ALL_REGIONS_OF_ENTRY, JobClaim};
 use crate::store::{Store, StoreError};
 use chrono::{Timelike, Utc};
 use std::net::SocketAddr;
@@ -33,30 +33,6 @@ use tokio::sync::{Notify, mpsc, watch};
 use tokio::task::JoinSet;
 use tokio_cron_scheduler::{Job, JobScheduler};
 use tracing::{Instrument, error, info, warn};
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use chrono::TimeZone;
-
-    #[test]
-    fn a_firing_stands_for_the_nearest_occurrence() {
-        let cron = parse_schedule("*/2 * * * * *").expect("cron");
-        let at = |s: u32, ms: u32| {
-            Utc.with_ymd_and_hms(2026, 11, 22, 3, 12, s)
-                .single()
-                .expect("time")
-                + chrono::Duration::milliseconds(i64::from(ms))
-        };
-        assert_eq!(occurrence_near(&cron, at(4, 0)), at(4, 0));
-        assert_eq!(occurrence_near(&cron, at(4, 30)), at(4, 0), "a late firing");
-        assert_eq!(
-            occurrence_near(&cron, at(3, 990)),
-            at(4, 0),
-            "an early firing"
-        );
-    }
-}
 
 #[derive(Debug, Error)]
 pub enum DaemonError {
@@ -374,12 +350,7 @@ async fn enqueuer(
     mut ticks: mpsc::UnboundedReceiver<Tick>,
     stop: watch::Receiver<bool>,
 ) {
-    let keys: Vec<String> = shared
-        .config
-        .effective_accounts()
-        .iter()
-        .map(|a| a.key())
-        .collect();
+    let config = &shared.config;
     while let Some(tick) = ticks.recv().await {
         let mut delay = Duration::from_millis(250);
         loop {
@@ -392,7 +363,7 @@ async fn enqueuer(
                     scheduled_for,
                 } => shared
                     .store
-                    .enqueue_jobs(collector, &keys, *scheduled_for)
+                    .enqueue_jobs(collector, &job_targets(config, collector), *scheduled_for)
                     .await
                     .map(|new| {
                         if new > 0 {
@@ -415,6 +386,26 @@ async fn enqueuer(
             }
         }
     }
+}
+
+/// The jobs one tick of `collector` makes: one per account entry and
+/// configured region, or one per entry covering all its regions when they
+/// are only known at scan time (`["all"]`, organizations) or the collector
+/// is account-wide.
+fn job_targets(config: &Config, collector: &str) -> Vec<(String, String)> {
+    let mut targets = Vec::new();
+    for account in config.effective_accounts() {
+        let regions = config.regions_of(&account);
+        let whole_entry = collector == crate::collect::s3::COLLECTOR
+            || account.organization.is_some()
+            || regions == [crate::config::ALL_REGIONS];
+        if whole_entry {
+            targets.push((account.key(), ALL_REGIONS_OF_ENTRY.to_string()));
+        } else {
+            targets.extend(regions.iter().map(|r| (account.key(), r.clone())));
+        }
+    }
+    targets
 }
 
 async fn prune(shared: &Shared) -> Result<(), StoreError> {
@@ -440,6 +431,7 @@ async fn worker(shared: Arc<Shared>, stop: watch::Receiver<bool>) {
                     job_id = job.id,
                     collector = %job.collector,
                     account = %job.account_key,
+                    region = %job.region,
                     scheduled_for = %job.scheduled_for,
                     attempt = job.attempts
                 );
@@ -540,5 +532,59 @@ async fn run_job(shared: &Arc<Shared>, job: JobClaim) {
                 return;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn a_firing_stands_for_the_nearest_occurrence() {
+        let cron = parse_schedule("*/2 * * * * *").expect("cron");
+        let at = |s: u32, ms: u32| {
+            Utc.with_ymd_and_hms(2026, 11, 22, 3, 12, s)
+                .single()
+                .expect("time")
+                + chrono::Duration::milliseconds(i64::from(ms))
+        };
+        assert_eq!(occurrence_near(&cron, at(4, 0)), at(4, 0));
+        assert_eq!(occurrence_near(&cron, at(4, 30)), at(4, 0), "a late firing");
+        assert_eq!(
+            occurrence_near(&cron, at(3, 990)),
+            at(4, 0),
+            "an early firing"
+        );
+    }
+
+    #[test]
+    fn ticks_fan_out_per_account_entry_and_known_region() {
+        let config: Config = toml::from_str(
+            r#"
+            [aws]
+            default_regions = ["us-east-1", "eu-west-1"]
+            [[accounts]]
+            name = "prod"
+            [[accounts]]
+            name = "everywhere"
+            regions = ["all"]
+            [[accounts]]
+            name = "org"
+            organization = { role_name = "audit" }
+            "#,
+        )
+        .expect("config");
+        let targets = |collector| {
+            job_targets(&config, collector)
+                .into_iter()
+                .map(|(a, r)| format!("{a}/{r}"))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            targets("ecr"),
+            vec!["prod/us-east-1", "prod/eu-west-1", "everywhere/*", "org/*"]
+        );
+        assert_eq!(targets("s3"), vec!["prod/*", "everywhere/*", "org/*"]);
     }
 }

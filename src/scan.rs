@@ -5,7 +5,7 @@ use crate::collect::{self, Collection};
 use crate::config::{ALL_REGIONS, AccountConfig, Config};
 use crate::drift::{self, DriftEvent, Observation};
 use crate::evaluate::{self, Evaluation, RuleSettings};
-use crate::store::jobs::JobClaim;
+use crate::store::jobs::{ALL_REGIONS_OF_ENTRY, JobClaim};
 use crate::store::{ScanRecord, ScanStatus, Scope, Store, StoreError, Transition};
 use chrono::Utc;
 use std::collections::{BTreeMap, BTreeSet};
@@ -61,6 +61,9 @@ pub async fn scan_job(
     };
     let mut scanner = Scanner::new(config, store);
     scanner.only_collector = Some(&job.collector);
+    if job.region != ALL_REGIONS_OF_ENTRY {
+        scanner.only_region = Some(&job.region);
+    }
     scanner.job = Some(job);
     scanner.done = store.recorded_scopes(job.id).await?;
     scanner.retry_until = Some(stop);
@@ -79,6 +82,9 @@ struct Scanner<'a> {
     store: &'a Store,
     settings: RuleSettings,
     only_collector: Option<&'a str>,
+    /// Only this region (a regional job); account-wide scopes are not
+    /// regional and run under the entry's `*` job.
+    only_region: Option<&'a str>,
     job: Option<&'a JobClaim>,
     /// (collector, account id, region) already recorded for the job.
     done: BTreeSet<(String, String, String)>,
@@ -94,6 +100,7 @@ impl<'a> Scanner<'a> {
             store,
             settings: config.rule_settings(),
             only_collector: None,
+            only_region: None,
             job: None,
             done: BTreeSet::new(),
             retry_until: None,
@@ -182,7 +189,7 @@ impl<'a> Scanner<'a> {
             let Ok(aws) = connected else {
                 if let Err(error) = connected {
                     warn!(%error, "account unavailable");
-                    for region in collector_regions(configured, collector) {
+                    for region in self.selected(collector_regions(configured, collector)) {
                         let scope = unreachable_account_scope(account, collector, &region);
                         let now = Utc::now();
                         reports.extend(
@@ -213,7 +220,7 @@ impl<'a> Scanner<'a> {
                     configured
                 }
             };
-            for region in collector_regions(regions, collector) {
+            for region in self.selected(collector_regions(regions, collector)) {
                 let key = (
                     collector.to_string(),
                     aws.account_id.clone(),
@@ -257,6 +264,14 @@ impl<'a> Scanner<'a> {
             }
         }
         Ok(())
+    }
+
+    /// The regions this run covers out of `regions`.
+    fn selected(&self, regions: Vec<String>) -> Vec<String> {
+        match self.only_region {
+            Some(only) => regions.into_iter().filter(|r| r == only).collect(),
+            None => regions,
+        }
     }
 
     /// Records a collection, retrying transient database errors when this

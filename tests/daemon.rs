@@ -199,6 +199,8 @@ async fn three_replicas_run_each_scheduled_scan_exactly_once() {
     let mut config = every_seconds(&moto.endpoint, &url, 2);
     config.collectors.ecr.enabled = true;
     config.collectors.ecr.schedule = "*/3 * * * * *".into();
+    // Regional collectors fan out per region: two ECR jobs per tick.
+    config.aws.default_regions = vec![support::REGION.into(), "eu-west-1".into()];
     let replicas = [
         start(&config, &store, "replica-1").await,
         start(&config, &store, "replica-2").await,
@@ -228,8 +230,8 @@ async fn three_replicas_run_each_scheduled_scan_exactly_once() {
     assert_eq!(scans, jobs - pending);
     let per_tick = query_i64(
         &url,
-        "SELECT count(*) FROM (SELECT collector, scheduled_for FROM scan_jobs
-          GROUP BY 1, 2 HAVING count(*) > 1) d",
+        "SELECT count(*) FROM (SELECT collector, region, scheduled_for FROM scan_jobs
+          GROUP BY 1, 2, 3 HAVING count(*) > 1) d",
     )
     .await;
     assert_eq!(per_tick, 0, "three replicas enqueued each tick once");
@@ -237,7 +239,7 @@ async fn three_replicas_run_each_scheduled_scan_exactly_once() {
     let gaps = query_i64(
         &url,
         "SELECT count(*) FROM (SELECT collector, scheduled_for - lag(scheduled_for)
-              OVER (PARTITION BY collector ORDER BY scheduled_for) AS step FROM scan_jobs) t
+              OVER (PARTITION BY collector, region ORDER BY scheduled_for) AS step FROM scan_jobs) t
           WHERE step IS NOT NULL
             AND step <> CASE collector WHEN 's3' THEN interval '2 s' ELSE interval '3 s' END",
     )
@@ -273,7 +275,7 @@ async fn a_killed_replica_loses_its_job_to_another_when_the_lease_runs_out() {
     let a = start(&config, &store, "replica-doomed").await;
     let tick = chrono::Utc::now();
     store
-        .enqueue_jobs("s3", &["default".to_string()], tick)
+        .enqueue_jobs("s3", &[("default".to_string(), "*".to_string())], tick)
         .await
         .expect("enqueue");
     wait_for_count(

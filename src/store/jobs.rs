@@ -19,6 +19,8 @@ pub struct JobClaim {
     pub owner: String,
     pub collector: String,
     pub account_key: String,
+    /// One region, or [`ALL_REGIONS_OF_ENTRY`].
+    pub region: String,
     pub scheduled_for: DateTime<Utc>,
     /// 1 on the first claim; more when taken over after a lease ran out.
     pub attempts: i32,
@@ -27,6 +29,9 @@ pub struct JobClaim {
 /// Serialises claims so that the "no other running job of this collector
 /// and account" check cannot race with another replica's claim.
 const CLAIM_LOCK: i64 = 0x6472_6966_7477_6174; // "driftwat"
+
+/// The region of a job covering every region of its account entry.
+pub const ALL_REGIONS_OF_ENTRY: &str = "*";
 
 /// A job claimed this often without completing is left for a person: its
 /// scan keeps failing in a way a retry does not cure (readiness says so).
@@ -62,21 +67,25 @@ fn lease_interval(lease: Duration) -> f64 {
 }
 
 impl Store {
-    /// Enqueues one tick of `collector` for each account entry; returns how
-    /// many jobs were new (another replica may have enqueued them first).
+    /// Enqueues one tick of `collector` for each (account entry, region);
+    /// returns how many jobs were new (another replica may have enqueued
+    /// them first).
     pub async fn enqueue_jobs(
         &self,
         collector: &str,
-        account_keys: &[String],
+        targets: &[(String, String)],
         scheduled_for: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
+        let keys: Vec<&str> = targets.iter().map(|(k, _)| k.as_str()).collect();
+        let regions: Vec<&str> = targets.iter().map(|(_, r)| r.as_str()).collect();
         let result = sqlx::query(
-            "INSERT INTO scan_jobs (collector, account_key, scheduled_for)
-             SELECT $1, key, $3 FROM UNNEST($2::text[]) AS k(key)
-             ON CONFLICT (collector, account_key, scheduled_for) DO NOTHING",
+            "INSERT INTO scan_jobs (collector, account_key, region, scheduled_for)
+             SELECT $1, key, region, $4 FROM UNNEST($2::text[], $3::text[]) AS k(key, region)
+             ON CONFLICT (collector, account_key, region, scheduled_for) DO NOTHING",
         )
         .bind(collector)
-        .bind(account_keys)
+        .bind(&keys)
+        .bind(&regions)
         .bind(scheduled_for)
         .execute(&self.pool)
         .await
@@ -112,12 +121,13 @@ impl Store {
                             SELECT 1 FROM scan_jobs o
                              WHERE o.collector = c.collector
                                AND o.account_key = c.account_key
+                               AND (o.region = c.region OR o.region = '*' OR c.region = '*')
                                AND o.state = 'running' AND o.lease_until >= now()
                                AND o.id <> c.id)
                      ORDER BY c.scheduled_for, c.id
                      LIMIT 1
                        FOR UPDATE SKIP LOCKED)
-             RETURNING id, collector, account_key, scheduled_for, attempts",
+             RETURNING id, collector, account_key, region, scheduled_for, attempts",
         )
         .bind(owner)
         .bind(lease_interval(lease))
@@ -134,6 +144,7 @@ impl Store {
             owner: owner.to_string(),
             collector: row.try_get("collector").context("reading a claim")?,
             account_key: row.try_get("account_key").context("reading a claim")?,
+            region: row.try_get("region").context("reading a claim")?,
             scheduled_for: row.try_get("scheduled_for").context("reading a claim")?,
             attempts: row.try_get("attempts").context("reading a claim")?,
         }))
