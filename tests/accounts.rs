@@ -7,11 +7,26 @@
 mod support;
 
 use driftwatch::config::AccountConfig;
-use driftwatch::scan::scan_once;
+use driftwatch::scan::{ScopeReport, scan_once};
 use driftwatch::store::{FindingFilter, ScanStatus};
 use support::{ACCOUNT_ID, Moto};
 
 const PAYMENTS_ACCOUNT: &str = "111111111111";
+
+/// (account name, account id, status, resources) of each scope, in order.
+fn summary(reports: &[ScopeReport]) -> Vec<(&str, &str, ScanStatus, usize)> {
+    reports
+        .iter()
+        .map(|r| {
+            (
+                r.scope.account_name.as_str(),
+                r.scope.account_id.as_str(),
+                r.status,
+                r.resources,
+            )
+        })
+        .collect()
+}
 
 async fn s3_as_role(moto: &Moto, role_arn: &str) -> aws_sdk_s3::Client {
     support::seed::Account::assumed(&moto.sdk_config(), role_arn)
@@ -61,19 +76,8 @@ async fn each_account_is_scanned_with_its_own_credentials_and_fails_alone() {
     assert_eq!(config.validate(), vec![]);
 
     let reports = scan_once(&config, &store).await.expect("scan");
-    let summary: Vec<_> = reports
-        .iter()
-        .map(|r| {
-            (
-                r.scope.account_name.as_str(),
-                r.scope.account_id.as_str(),
-                r.status,
-                r.resources,
-            )
-        })
-        .collect();
     assert_eq!(
-        summary,
+        summary(&reports),
         vec![
             ("main", ACCOUNT_ID, ScanStatus::Ok, 1),
             ("payments", PAYMENTS_ACCOUNT, ScanStatus::Ok, 1),
@@ -160,27 +164,11 @@ async fn organization_member_accounts_are_discovered_and_scanned_through_the_aud
     assert_eq!(config.validate(), vec![]);
 
     let reports = scan_once(&config, &store).await.expect("scan");
-    let summary: Vec<_> = reports
-        .iter()
-        .map(|r| {
-            (
-                r.scope.account_name.clone(),
-                r.scope.account_id.clone(),
-                r.status,
-                r.resources,
-            )
-        })
-        .collect();
     assert_eq!(
-        summary,
+        summary(&reports),
         vec![
-            (
-                "management".to_string(),
-                ACCOUNT_ID.to_string(),
-                ScanStatus::Ok,
-                1
-            ),
-            ("payments".to_string(), payments.clone(), ScanStatus::Ok, 1),
+            ("management", ACCOUNT_ID, ScanStatus::Ok, 1),
+            ("payments", payments.as_str(), ScanStatus::Ok, 1),
         ],
         "the excluded sandbox account is not scanned"
     );

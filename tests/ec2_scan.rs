@@ -21,16 +21,7 @@ async fn vpc_with_flow_log(
     cidr: &str,
     traffic: Option<TrafficType>,
 ) -> String {
-    let vpc = ec2
-        .create_vpc()
-        .cidr_block(cidr)
-        .send()
-        .await
-        .expect("create vpc")
-        .vpc()
-        .and_then(|v| v.vpc_id())
-        .expect("vpc id")
-        .to_string();
+    let vpc = support::seed::vpc(ec2, cidr).await;
     if let Some(traffic) = traffic {
         ec2.create_flow_logs()
             .resource_ids(&vpc)
