@@ -194,6 +194,19 @@ impl Metrics {
 
         let name = family(
             &mut out,
+            "driftwatch_aws_api_calls_total",
+            "counter",
+            "AWS API attempts by service and outcome (ok, not_found, throttle, access_denied, client_error, server_error, transport_error), retries included.",
+        );
+        for (service, outcome, n) in crate::collect::api_calls::snapshot() {
+            lines.push(format!(
+                "{name}{{service=\"{service}\",outcome=\"{outcome}\"}} {n}"
+            ));
+        }
+        flush(&mut out, &mut lines);
+
+        let name = family(
+            &mut out,
             "driftwatch_jobs_total",
             "counter",
             "Scheduled jobs this replica ended, by outcome (completed, lost, released, failed).",

@@ -119,6 +119,8 @@ async fn scheduled_scans_serve_metrics_readiness_and_the_api_and_stop_gracefully
         "driftwatch_scan_jobs{state=\"done\"}",
         "driftwatch_jobs_total{outcome=\"completed\"}",
         "driftwatch_database_up 1",
+        "driftwatch_aws_api_calls_total{service=\"s3\",outcome=\"ok\"}",
+        "driftwatch_aws_api_calls_total{service=\"sts\",outcome=\"ok\"}",
     ] {
         assert!(
             metrics.contains(expected),

@@ -26,7 +26,7 @@ pub const IAM_ACTIONS: &[&str] = &[
 
 pub async fn collect(account: &AwsAccount, region: &str, concurrency: usize) -> Collection {
     let started_at = Utc::now();
-    let ec2 = aws_sdk_ec2::Client::new(&account.in_region(region));
+    let ec2 = crate::counted_client!(aws_sdk_ec2, "ec2", &account.in_region(region));
     Collection::finish(
         COLLECTOR,
         region,
@@ -233,7 +233,8 @@ async fn resolve_destination_retention(
     let all = || flow_logs.values().flatten();
     let wants_groups = all().any(|f| f.destination_type.as_deref() == Some("cloud-watch-logs"));
     let groups = if wants_groups {
-        let logs = aws_sdk_cloudwatchlogs::Client::new(&account.in_region(region));
+        let logs =
+            crate::counted_client!(aws_sdk_cloudwatchlogs, "logs", &account.in_region(region));
         Some(super::logs::log_groups(&logs).await)
     } else {
         None
@@ -242,7 +243,11 @@ async fn resolve_destination_retention(
     if account.endpoint_override.is_some() {
         s3_config = s3_config.force_path_style(true);
     }
-    let s3 = aws_sdk_s3::Client::from_conf(s3_config.build());
+    let s3 = aws_sdk_s3::Client::from_conf(
+        s3_config
+            .interceptor(super::api_calls::CountCalls("s3"))
+            .build(),
+    );
     let mut bucket_retention: BTreeMap<String, DestinationRetention> = BTreeMap::new();
 
     for flow_log in flow_logs.values_mut().flatten() {

@@ -16,7 +16,7 @@ pub const IAM_ACTIONS: &[&str] = &[
 
 pub async fn collect(account: &AwsAccount, region: &str, concurrency: usize) -> Collection {
     let started_at = Utc::now();
-    let ecr = aws_sdk_ecr::Client::new(&account.in_region(region));
+    let ecr = crate::counted_client!(aws_sdk_ecr, "ecr", &account.in_region(region));
     Collection::finish(
         COLLECTOR,
         region,

@@ -26,8 +26,8 @@ pub const IAM_ACTIONS: &[&str] = &[
 pub async fn collect(account: &AwsAccount, region: &str, concurrency: usize) -> Collection {
     let started_at = Utc::now();
     let clients = Clients {
-        eks: aws_sdk_eks::Client::new(&account.in_region(region)),
-        ec2: aws_sdk_ec2::Client::new(&account.in_region(region)),
+        eks: crate::counted_client!(aws_sdk_eks, "eks", &account.in_region(region)),
+        ec2: crate::counted_client!(aws_sdk_ec2, "ec2", &account.in_region(region)),
     };
     Collection::finish(
         COLLECTOR,

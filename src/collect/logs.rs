@@ -44,8 +44,8 @@ pub(super) async fn log_groups(
 
 async fn collect_region(account: &AwsAccount, region: &str) -> Result<Vec<ResourceRecord>, String> {
     let config = account.in_region(region);
-    let logs = aws_sdk_cloudwatchlogs::Client::new(&config);
-    let ec2 = aws_sdk_ec2::Client::new(&config);
+    let logs = crate::counted_client!(aws_sdk_cloudwatchlogs, "logs", &config);
+    let ec2 = crate::counted_client!(aws_sdk_ec2, "ec2", &config);
     let mut writers: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut pages = ec2.describe_flow_logs().into_paginator().send();
     while let Some(page) = pages.next().await {

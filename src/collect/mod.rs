@@ -4,6 +4,7 @@
 //! [`Collection`]: what it listed, each resource's document or the error
 //! that prevented describing it, and whether the listing itself completed.
 
+pub mod api_calls;
 pub mod ec2;
 pub mod ecr;
 pub mod eks;
@@ -180,7 +181,7 @@ async fn verify(
     name: Option<String>,
     aws: &AwsConfig,
 ) -> Result<AwsAccount, CollectError> {
-    let identity = aws_sdk_sts::Client::new(&sdk_config)
+    let identity = crate::counted_client!(aws_sdk_sts, "sts", &sdk_config)
         .get_caller_identity()
         .send()
         .await
@@ -225,7 +226,7 @@ pub fn iam_actions() -> Vec<&'static str> {
 /// The regions enabled for the account (opted-in or on by default), for
 /// `regions = ["all"]`.
 pub async fn enabled_regions(account: &AwsAccount) -> Result<Vec<String>, String> {
-    let output = aws_sdk_ec2::Client::new(&account.sdk_config)
+    let output = crate::counted_client!(aws_sdk_ec2, "ec2", &account.sdk_config)
         .describe_regions()
         .all_regions(false)
         .send()

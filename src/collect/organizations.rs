@@ -27,7 +27,11 @@ pub async fn member_accounts(
     organization: &OrganizationConfig,
     home_region: &str,
 ) -> Result<Vec<MemberAccount>, String> {
-    let client = aws_sdk_organizations::Client::new(&management.in_region(home_region));
+    let client = crate::counted_client!(
+        aws_sdk_organizations,
+        "organizations",
+        &management.in_region(home_region)
+    );
     let partition = partition_for_region(home_region);
     let mut members = Vec::new();
     let mut pages = client.list_accounts().into_paginator().send();

@@ -24,8 +24,8 @@ const SECURITY_GROUP_BATCH: usize = 200;
 pub async fn collect(account: &AwsAccount, region: &str) -> Collection {
     let started_at = Utc::now();
     let config = account.in_region(region);
-    let rds = aws_sdk_rds::Client::new(&config);
-    let ec2 = aws_sdk_ec2::Client::new(&config);
+    let rds = crate::counted_client!(aws_sdk_rds, "rds", &config);
+    let ec2 = crate::counted_client!(aws_sdk_ec2, "ec2", &config);
     Collection::finish(
         COLLECTOR,
         region,

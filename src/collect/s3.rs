@@ -115,7 +115,11 @@ impl<'a> RegionalClients<'a> {
                     // Emulators serve every bucket on one host.
                     builder = builder.force_path_style(true);
                 }
-                aws_sdk_s3::Client::from_conf(builder.build())
+                aws_sdk_s3::Client::from_conf(
+                    builder
+                        .interceptor(super::api_calls::CountCalls("s3"))
+                        .build(),
+                )
             })
             .clone()
     }
@@ -436,7 +440,11 @@ async fn account_public_access_block(
         // which an emulator on 127.0.0.1 cannot serve.
         builder = builder.endpoint_resolver(FixedEndpoint(url.clone()));
     }
-    let client = aws_sdk_s3control::Client::from_conf(builder.build());
+    let client = aws_sdk_s3control::Client::from_conf(
+        builder
+            .interceptor(super::api_calls::CountCalls("s3control"))
+            .build(),
+    );
     let result = client
         .get_public_access_block()
         .account_id(&account.account_id)

@@ -1,0 +1,157 @@
+//! Every AWS API attempt the collectors make, counted per service and
+//! outcome by an SDK interceptor: the throttles and errors the SDK retried
+//! away are visible here, not only the ones that reached a scan record.
+
+use aws_sdk_s3::config::interceptors::FinalizerInterceptorContextRef;
+use aws_sdk_s3::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_s3::error::BoxError;
+use std::collections::BTreeMap;
+use std::sync::{Mutex, OnceLock};
+
+/// (service, outcome) → attempts, for the whole process.
+fn counts() -> &'static Mutex<BTreeMap<(&'static str, &'static str), u64>> {
+    static COUNTS: OnceLock<Mutex<BTreeMap<(&'static str, &'static str), u64>>> = OnceLock::new();
+    COUNTS.get_or_init(Mutex::default)
+}
+
+/// Attempts so far: (service, outcome, count), sorted. Outcomes: `ok`,
+/// `not_found` (the documented "no such configuration" answers),
+/// `throttle`, `access_denied`, `client_error`, `server_error`,
+/// `transport_error` (no HTTP response: timeout, connection refused).
+pub fn snapshot() -> Vec<(&'static str, &'static str, u64)> {
+    counts()
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .iter()
+        .map(|((service, outcome), n)| (*service, *outcome, *n))
+        .collect()
+}
+
+/// The interceptor a collector's client carries; `service` labels it.
+#[derive(Debug, Clone, Copy)]
+pub struct CountCalls(pub &'static str);
+
+const THROTTLING_CODES: [&str; 6] = [
+    "Throttling",
+    "ThrottlingException",
+    "TooManyRequestsException",
+    "RequestLimitExceeded",
+    "SlowDown",
+    "ProvisionedThroughputExceeded",
+];
+
+const DENIED_CODES: [&str; 3] = [
+    "AccessDenied",
+    "UnauthorizedOperation",
+    "AuthorizationError",
+];
+
+/// Classifies one HTTP answer. Query and XML protocols name the error only
+/// in the body, which the SDK has read in full for these operations.
+fn classify(status: u16, error_type: Option<&str>, body: Option<&[u8]>) -> &'static str {
+    if status < 300 {
+        return "ok";
+    }
+    let body = body.map(String::from_utf8_lossy).unwrap_or_default();
+    let mentions = |codes: &[&str]| {
+        codes
+            .iter()
+            .any(|code| error_type.is_some_and(|t| t.contains(code)) || body.contains(code))
+    };
+    if status == 429 || mentions(&THROTTLING_CODES) {
+        "throttle"
+    } else if status == 403 || mentions(&DENIED_CODES) {
+        "access_denied"
+    } else if status == 404 {
+        "not_found"
+    } else if status >= 500 {
+        "server_error"
+    } else {
+        "client_error"
+    }
+}
+
+impl Intercept for CountCalls {
+    fn name(&self) -> &'static str {
+        "driftwatch::CountCalls"
+    }
+
+    fn read_after_attempt(
+        &self,
+        context: &FinalizerInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let outcome = match context.response() {
+            Some(response) => classify(
+                response.status().as_u16(),
+                response.headers().get("x-amzn-errortype"),
+                response.body().bytes(),
+            ),
+            None => "transport_error",
+        };
+        *counts()
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry((self.0, outcome))
+            .or_default() += 1;
+        Ok(())
+    }
+}
+
+/// A client of `$krate` for `$config`, counting its calls as `$service`.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! counted_client {
+    ($krate:ident, $service:literal, $config:expr) => {
+        $krate::Client::from_conf(
+            $krate::config::Builder::from($config)
+                .interceptor($crate::collect::api_calls::CountCalls($service))
+                .build(),
+        )
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_are_classified_as_aws_reports_them() {
+        assert_eq!(classify(200, None, None), "ok");
+        assert_eq!(classify(429, None, None), "throttle");
+        assert_eq!(
+            classify(400, Some("ThrottlingException:"), Some(b"{}")),
+            "throttle"
+        );
+        assert_eq!(
+            classify(
+                400,
+                None,
+                Some(b"<ErrorResponse><Error><Code>Throttling</Code></Error></ErrorResponse>")
+            ),
+            "throttle"
+        );
+        assert_eq!(
+            classify(503, None, Some(b"<Error><Code>SlowDown</Code></Error>")),
+            "throttle"
+        );
+        assert_eq!(
+            classify(
+                403,
+                None,
+                Some(b"<Response><Errors><Error><Code>UnauthorizedOperation</Code>")
+            ),
+            "access_denied"
+        );
+        assert_eq!(
+            classify(404, None, Some(b"<Error><Code>NoSuchBucketPolicy</Code>")),
+            "not_found"
+        );
+        assert_eq!(classify(500, None, None), "server_error");
+        assert_eq!(
+            classify(400, None, Some(b"ValidationError")),
+            "client_error"
+        );
+    }
+}
