@@ -5,8 +5,12 @@ use crate::collect::{self, Collection};
 use crate::config::{ALL_REGIONS, AccountConfig, Config};
 use crate::drift::{self, DriftEvent, Observation};
 use crate::evaluate::{self, Evaluation, RuleSettings};
+use crate::model::ResourceRecord;
 use crate::store::jobs::{ALL_REGIONS_OF_ENTRY, JobClaim};
-use crate::store::{ScanRecord, ScanStatus, Scope, Store, StoreError, Transition};
+use crate::store::{
+    ScanRecord, ScanStatus, Scope, Store, StoreError, Transition, postgres_safe_record,
+    postgres_safe_text,
+};
 use chrono::Utc;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -410,6 +414,49 @@ fn unreachable_account_scope(account: &AccountConfig, collector: &str, region: &
     }
 }
 
+fn postgres_safe_scope(scope: &Scope) -> Scope {
+    Scope {
+        collector: postgres_safe_text(&scope.collector).into_owned(),
+        account_id: postgres_safe_text(&scope.account_id).into_owned(),
+        account_name: postgres_safe_text(&scope.account_name).into_owned(),
+        region: postgres_safe_text(&scope.region).into_owned(),
+    }
+}
+
+/// A copy of `collection` PostgreSQL can store, when it cannot as is.
+fn postgres_safe_collection(collection: &Collection) -> Option<Collection> {
+    let records: Vec<Option<ResourceRecord>> = collection
+        .resources
+        .iter()
+        .map(postgres_safe_record)
+        .collect();
+    let messages_unsafe = collection.warnings.iter().any(|w| w.contains('\0'))
+        || collection.listing.as_ref().is_err_and(|e| e.contains('\0'));
+    if !messages_unsafe && records.iter().all(Option::is_none) {
+        return None;
+    }
+    Some(Collection {
+        collector: collection.collector,
+        scope_region: collection.scope_region.clone(),
+        started_at: collection.started_at,
+        finished_at: collection.finished_at,
+        listing: collection
+            .listing
+            .clone()
+            .map_err(|e| postgres_safe_text(&e).into_owned()),
+        resources: records
+            .into_iter()
+            .zip(&collection.resources)
+            .map(|(safe, original)| safe.unwrap_or_else(|| original.clone()))
+            .collect(),
+        warnings: collection
+            .warnings
+            .iter()
+            .map(|w| postgres_safe_text(w).into_owned())
+            .collect(),
+    })
+}
+
 /// Records a scan of `scope` that could not enumerate anything: no
 /// snapshots, no drift, findings untouched.
 async fn record_failed_scope(
@@ -420,6 +467,9 @@ async fn record_failed_scope(
     error: &str,
     job: Option<&JobClaim>,
 ) -> Result<ScopeReport, StoreError> {
+    let error = postgres_safe_text(error);
+    let error = error.as_ref();
+    let scope = postgres_safe_scope(&scope);
     let scan_id = store
         .begin_scope_for_job(&scope, job)
         .await?
@@ -446,6 +496,18 @@ pub async fn record_collection(
     settings: &RuleSettings,
     job: Option<&JobClaim>,
 ) -> Result<ScopeReport, StoreError> {
+    // What PostgreSQL cannot hold (U+0000) is replaced before anything is
+    // derived from it, so findings, drift and snapshots agree.
+    let sanitized;
+    let collection = match postgres_safe_collection(collection) {
+        Some(safe) => {
+            warn!("U+0000 in collected data replaced by U+FFFD: PostgreSQL cannot store it");
+            sanitized = safe;
+            &sanitized
+        }
+        None => collection,
+    };
+    let scope = postgres_safe_scope(&scope);
     if let Err(error) = &collection.listing {
         warn!(%error, "collection failed: nothing listed, nothing diffed");
         return record_failed_scope(

@@ -497,6 +497,67 @@ pub fn canonical_json(value: &Value) -> String {
     out
 }
 
+/// PostgreSQL cannot store U+0000 in text or jsonb. AWS data and error
+/// messages rarely hold it, but one that does must not abort a scan: it is
+/// replaced by U+FFFD, the Unicode replacement character.
+pub fn postgres_safe_text(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.contains('\0') {
+        std::borrow::Cow::Owned(text.replace('\0', "\u{fffd}"))
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
+}
+
+/// [`postgres_safe_text`] for every string and key of a JSON value; `None`
+/// when the value is already safe.
+pub fn postgres_safe_json(value: &Value) -> Option<Value> {
+    fn unsafe_anywhere(value: &Value) -> bool {
+        match value {
+            Value::String(s) => s.contains('\0'),
+            Value::Array(items) => items.iter().any(unsafe_anywhere),
+            Value::Object(map) => map
+                .iter()
+                .any(|(k, v)| k.contains('\0') || unsafe_anywhere(v)),
+            _ => false,
+        }
+    }
+    fn clean(value: &Value) -> Value {
+        match value {
+            Value::String(s) => Value::String(postgres_safe_text(s).into_owned()),
+            Value::Array(items) => Value::Array(items.iter().map(clean).collect()),
+            Value::Object(map) => Value::Object(
+                map.iter()
+                    .map(|(k, v)| (postgres_safe_text(k).into_owned(), clean(v)))
+                    .collect(),
+            ),
+            other => other.clone(),
+        }
+    }
+    unsafe_anywhere(value).then(|| clean(value))
+}
+
+/// A resource record PostgreSQL can store, when this one cannot as is.
+pub fn postgres_safe_record(record: &ResourceRecord) -> Option<ResourceRecord> {
+    let text_unsafe = [&record.arn, &record.name, &record.region]
+        .iter()
+        .any(|t| t.contains('\0'));
+    let document = match &record.document {
+        Ok(value) => postgres_safe_json(value).map(Ok),
+        Err(error) if error.contains('\0') => Some(Err(postgres_safe_text(error).into_owned())),
+        Err(_) => None,
+    };
+    if !text_unsafe && document.is_none() {
+        return None;
+    }
+    Some(ResourceRecord {
+        arn: postgres_safe_text(&record.arn).into_owned(),
+        resource_type: record.resource_type,
+        name: postgres_safe_text(&record.name).into_owned(),
+        region: postgres_safe_text(&record.region).into_owned(),
+        document: document.unwrap_or_else(|| record.document.clone()),
+    })
+}
+
 pub fn document_hash(canonical: &str) -> String {
     hex::encode(Sha256::digest(canonical.as_bytes()))
 }
