@@ -3,6 +3,8 @@ FROM rust:1-slim-bookworm AS build
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY src ./src
+# Cargo.toml names the storage bench; the manifest does not load without it.
+COPY benches ./benches
 COPY migrations ./migrations
 RUN cargo build --release --locked --bin driftwatch
 

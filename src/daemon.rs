@@ -154,7 +154,8 @@ pub async fn start(
     let api = http::router(ApiState {
         store,
         metrics,
-        // A job nobody took within two leases means no replica is working.
+        // A lease expired this long ago with nobody taking over means no
+        // replica is working.
         stuck_after: lease * 2 + Duration::from_secs(config.daemon.poll_seconds * 5),
         token: token.map(Arc::from),
     });

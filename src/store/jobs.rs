@@ -181,9 +181,12 @@ impl Store {
 
     /// Hands this replica's unfinished jobs back at shutdown, so that
     /// another replica can take them at once instead of after the lease.
+    /// A shutdown is not a failed attempt: it does not count toward
+    /// [`MAX_ATTEMPTS`].
     pub async fn release_jobs(&self, owner: &str) -> Result<u64, StoreError> {
         let result = sqlx::query(
-            "UPDATE scan_jobs SET state = 'pending', owner = NULL, lease_until = NULL
+            "UPDATE scan_jobs SET state = 'pending', owner = NULL, lease_until = NULL,
+                    attempts = greatest(attempts - 1, 0)
               WHERE owner = $1 AND state = 'running'",
         )
         .bind(owner)
@@ -234,18 +237,23 @@ impl Store {
         if !missing.is_empty() {
             problems.push(format!("migrations not applied: {missing:?}"));
         }
+        // Stuck: a running job whose lease ran out long ago (no replica is
+        // taking work over), or one that failed every attempt. A backlog
+        // of pending jobs is load, not a fault.
         let stuck: i64 = sqlx::query_scalar(
             "SELECT count(*) FROM scan_jobs
-              WHERE state <> 'done'
-                AND COALESCE(lease_until, enqueued_at) < now() - make_interval(secs => $1)",
+              WHERE (state = 'running'
+                     AND lease_until < now() - make_interval(secs => $1))
+                 OR (state <> 'done' AND attempts >= $2)",
         )
         .bind(stuck_after.as_secs_f64())
+        .bind(MAX_ATTEMPTS)
         .fetch_one(&self.pool)
         .await
         .context("looking for stuck scan jobs")?;
         if stuck > 0 {
             problems.push(format!(
-                "{stuck} scan job(s) waiting for more than {}s",
+                "{stuck} scan job(s) stuck: lease expired over {}s ago with no replica taking over, or {MAX_ATTEMPTS} attempts failed",
                 stuck_after.as_secs()
             ));
         }
