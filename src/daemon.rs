@@ -38,8 +38,8 @@ use tracing::{Instrument, error, info, warn};
 pub enum DaemonError {
     #[error(transparent)]
     Http(#[from] HttpError),
-    #[error("invalid schedule for {what}: {message}")]
-    Schedule { what: String, message: String },
+    #[error("invalid {field}: {message}")]
+    Config { field: String, message: String },
     #[error("the scheduler failed: {0}")]
     Scheduler(String),
 }
@@ -87,15 +87,6 @@ impl RunningDaemon {
     pub fn kill(self) {
         self.task.abort();
     }
-
-    /// Waits until the daemon stops by itself (it only does on shutdown).
-    pub async fn wait(self) {
-        let _ = self.task.await;
-    }
-
-    pub fn stopper(&self) -> watch::Sender<bool> {
-        self.stop.clone()
-    }
 }
 
 /// A name for this replica, unique enough across hosts and restarts.
@@ -123,14 +114,10 @@ pub async fn start(
         std::env::var(ENV_HTTP_TOKEN).ok(),
         config.http.token_file.as_deref(),
     )?;
-    let addr: SocketAddr = config
-        .http
-        .bind
-        .parse()
-        .map_err(|e| DaemonError::Schedule {
-            what: "http.bind".into(),
-            message: format!("{e}"),
-        })?;
+    let addr: SocketAddr = config.http.bind.parse().map_err(|e| DaemonError::Config {
+        field: "http.bind".into(),
+        message: format!("{e}"),
+    })?;
     let listener = http::bind(addr, token.as_deref()).await?;
     let http_addr = listener
         .local_addr()
@@ -186,12 +173,11 @@ async fn schedule(
         if !collector_config.enabled {
             continue;
         }
-        let cron = parse_schedule(&collector_config.schedule).map_err(|message| {
-            DaemonError::Schedule {
-                what: format!("collectors.{collector}.schedule"),
+        let cron =
+            parse_schedule(&collector_config.schedule).map_err(|message| DaemonError::Config {
+                field: format!("collectors.{collector}.schedule"),
                 message,
-            }
-        })?;
+            })?;
         let sender = ticks.clone();
         let job = Job::new_async(collector_config.schedule.as_str(), move |_, _| {
             let scheduled_for = occurrence_near(&cron, Utc::now());
@@ -201,8 +187,8 @@ async fn schedule(
             });
             Box::pin(async {})
         })
-        .map_err(|e| DaemonError::Schedule {
-            what: format!("collectors.{collector}.schedule"),
+        .map_err(|e| DaemonError::Config {
+            field: format!("collectors.{collector}.schedule"),
             message: e.to_string(),
         })?;
         scheduler
@@ -215,8 +201,8 @@ async fn schedule(
         let _ = sender.send(Tick::Retention);
         Box::pin(async {})
     })
-    .map_err(|e| DaemonError::Schedule {
-        what: "retention.schedule".into(),
+    .map_err(|e| DaemonError::Config {
+        field: "retention.schedule".into(),
         message: e.to_string(),
     })?;
     scheduler

@@ -53,27 +53,7 @@ pub struct Metrics {
 
 /// Classifies an AWS error message (as collectors record them: `Code: message`).
 fn error_kind(message: &str) -> &'static str {
-    const THROTTLING: [&str; 6] = [
-        "Throttling",
-        "ThrottlingException",
-        "TooManyRequests",
-        "RequestLimitExceeded",
-        "SlowDown",
-        "Rate exceeded",
-    ];
-    const DENIED: [&str; 4] = [
-        "AccessDenied",
-        "UnauthorizedOperation",
-        "AuthorizationError",
-        "not authorized",
-    ];
-    if THROTTLING.iter().any(|t| message.contains(t)) {
-        "throttle"
-    } else if DENIED.iter().any(|t| message.contains(t)) {
-        "access_denied"
-    } else {
-        "error"
-    }
+    crate::collect::api_calls::error_text_kind(message).unwrap_or("error")
 }
 
 impl Metrics {

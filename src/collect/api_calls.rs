@@ -31,20 +31,37 @@ pub fn snapshot() -> Vec<(&'static str, &'static str, u64)> {
 #[derive(Debug, Clone, Copy)]
 pub struct CountCalls(pub &'static str);
 
-const THROTTLING_CODES: [&str; 6] = [
+/// Error codes (and message phrases) AWS uses for throttling and for a
+/// refusal, across its protocols. Substrings: `Throttling` also matches
+/// `ThrottlingException`.
+const THROTTLING: [&str; 6] = [
     "Throttling",
-    "ThrottlingException",
-    "TooManyRequestsException",
+    "TooManyRequests",
     "RequestLimitExceeded",
     "SlowDown",
     "ProvisionedThroughputExceeded",
+    "Rate exceeded",
 ];
 
-const DENIED_CODES: [&str; 3] = [
+const DENIED: [&str; 4] = [
     "AccessDenied",
     "UnauthorizedOperation",
     "AuthorizationError",
+    "not authorized",
 ];
+
+/// `throttle` or `access_denied` when `text` (an error code, body or
+/// recorded message) names one; the one classification the interceptor and
+/// the scan metrics share.
+pub(crate) fn error_text_kind(text: &str) -> Option<&'static str> {
+    if THROTTLING.iter().any(|t| text.contains(t)) {
+        Some("throttle")
+    } else if DENIED.iter().any(|t| text.contains(t)) {
+        Some("access_denied")
+    } else {
+        None
+    }
+}
 
 /// Classifies one HTTP answer. Query and XML protocols name the error only
 /// in the body, which the SDK has read in full for these operations.
@@ -53,14 +70,12 @@ fn classify(status: u16, error_type: Option<&str>, body: Option<&[u8]>) -> &'sta
         return "ok";
     }
     let body = body.map(String::from_utf8_lossy).unwrap_or_default();
-    let mentions = |codes: &[&str]| {
-        codes
-            .iter()
-            .any(|code| error_type.is_some_and(|t| t.contains(code)) || body.contains(code))
-    };
-    if status == 429 || mentions(&THROTTLING_CODES) {
+    let named = error_type
+        .and_then(error_text_kind)
+        .or_else(|| error_text_kind(&body));
+    if status == 429 || named == Some("throttle") {
         "throttle"
-    } else if status == 403 || mentions(&DENIED_CODES) {
+    } else if status == 403 || named == Some("access_denied") {
         "access_denied"
     } else if status == 404 {
         "not_found"
