@@ -133,16 +133,12 @@ async fn main() {
                 generation[(k * changed_per_scan + j) % resources] += 1;
             }
         }
-        let now = Utc::now();
-        let collection = Collection {
-            collector: "s3",
-            scope_region: "global".into(),
-            started_at: now,
-            finished_at: now,
-            listing: Ok(()),
-            resources: (0..resources).map(|i| bucket(i, generation[i])).collect(),
-            warnings: Vec::new(),
-        };
+        let collection = Collection::finish(
+            "s3",
+            "global",
+            Utc::now(),
+            Ok((0..resources).map(|i| bucket(i, generation[i])).collect()),
+        );
         let started = Instant::now();
         let report = record_collection(&store, scope.clone(), &collection, &settings, None)
             .await

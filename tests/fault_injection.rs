@@ -14,22 +14,6 @@ use support::fault_proxy::{Action, Fault, FaultProxy};
 
 const EU: &str = "eu-west-1";
 
-fn ecr_in(moto: &Moto, region: &str) -> aws_sdk_ecr::Client {
-    aws_sdk_ecr::Client::from_conf(
-        aws_sdk_ecr::config::Builder::from(&moto.sdk_config())
-            .region(aws_sdk_ecr::config::Region::new(region.to_string()))
-            .build(),
-    )
-}
-
-async fn repository(ecr: &aws_sdk_ecr::Client, name: &str) {
-    ecr.create_repository()
-        .repository_name(name)
-        .send()
-        .await
-        .expect("create repository");
-}
-
 /// (collector, region) → (status, error)
 fn outcomes(reports: &[ScopeReport]) -> BTreeMap<(String, String), (ScanStatus, String)> {
     reports
@@ -54,7 +38,12 @@ async fn a_denied_region_fails_alone_and_transient_faults_are_retried() {
             .send()
             .await
             .expect("vpc");
-        repository(&ecr_in(&moto, region), &format!("images-{region}")).await;
+        support::seed::ecr_repository(
+            &moto.account().ecr(region),
+            &format!("images-{region}"),
+            None,
+        )
+        .await;
     }
     let proxy = FaultProxy::start(&moto.endpoint).await;
     let mut config = moto.config(&url, &["ec2", "ecr"]);

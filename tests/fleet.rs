@@ -15,25 +15,13 @@ use driftwatch::scan::scan_once;
 use driftwatch::store::{FindingFilter, ScanStatus, TransitionKind};
 use std::collections::{BTreeMap, BTreeSet};
 use support::seed::{self, Account, Db};
-use support::{ACCOUNT_ID, Moto};
+use support::{ACCOUNT_ID, Moto, resource_name};
 
 const OTHER_ACCOUNT: &str = "111111111111";
 const REGIONS: [&str; 2] = ["us-east-1", "eu-west-1"];
 
 /// (account, region, resource, control) → status
 type Table = BTreeMap<(String, String, String, String), String>;
-
-/// A readable name for a resource ARN: bucket, VPC id, log group name,
-/// node group name, DB identifier, launch template id, …
-fn resource_name(arn: &str) -> String {
-    if let Some(rest) = arn.split(":nodegroup/").nth(1) {
-        return rest.split('/').nth(1).unwrap_or(rest).to_string();
-    }
-    if let Some(rest) = arn.split(":log-group:").nth(1) {
-        return rest.trim_end_matches(":*").to_string();
-    }
-    arn.rsplit(['/', ':']).next().unwrap_or(arn).to_string()
-}
 
 /// What one account and region was seeded with, by expected verdict.
 #[derive(Default)]
@@ -200,9 +188,7 @@ async fn table(store: &driftwatch::store::Store, known: &BTreeSet<String>) -> Ta
 async fn two_accounts_two_regions_every_control_in_both_states_then_one_flip_per_service() {
     let moto = Moto::start();
     let (store, url) = support::database().await;
-    let main = Account {
-        config: moto.sdk_config(),
-    };
+    let main = moto.account();
     let role_arn = format!("arn:aws:iam::{OTHER_ACCOUNT}:role/driftwatch-audit");
     let other = Account::assumed(&moto.sdk_config(), &role_arn).await;
 

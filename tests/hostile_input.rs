@@ -166,22 +166,15 @@ async fn a_document_of_several_megabytes_and_hostile_strings_are_stored_intact()
     });
     let size = document.to_string().len();
     assert!(size > 3_000_000, "{size} bytes");
-    let now = chrono::Utc::now();
-    let collection = Collection {
-        collector: "s3",
-        scope_region: "global".into(),
-        started_at: now,
-        finished_at: now,
-        listing: Ok(()),
-        resources: vec![ResourceRecord {
-            arn: "arn:aws:s3:::b".into(),
-            resource_type: ResourceType::S3Bucket,
+    let collection = Collection::finish(
+        "s3",
+        "global",
+        chrono::Utc::now(),
+        Ok(vec![ResourceRecord {
             name: storable.clone(),
-            region: "us-east-1".into(),
-            document: Ok(document.clone()),
-        }],
-        warnings: Vec::new(),
-    };
+            ..record(ResourceType::S3Bucket, document.clone())
+        }]),
+    );
     let scope = Scope {
         collector: "s3".into(),
         account_id: "123456789012".into(),

@@ -8,11 +8,11 @@ use driftwatch::scan::scan_once;
 use driftwatch::store::{FindingFilter, ScanStatus};
 use serde_json::json;
 use std::collections::BTreeSet;
-use support::Moto;
 use support::seed::{
     ecr_repository, eks_cluster, expire, launch_template as node_template, log_group, nodegroup,
     template_data,
 };
+use support::{Moto, resource_name};
 
 #[tokio::test]
 async fn log_retention_eks_exposure_and_ecr_lifecycle() {
@@ -145,11 +145,7 @@ async fn all_regions_are_discovered_and_scanned() {
     let moto = Moto::start();
     let (store, url) = support::database().await;
     let sydney = "ap-southeast-2";
-    let ecr = aws_sdk_ecr::Client::from_conf(
-        aws_sdk_ecr::config::Builder::from(&moto.sdk_config())
-            .region(aws_sdk_ecr::config::Region::new(sydney))
-            .build(),
-    );
+    let ecr = moto.account().ecr(sydney);
     ecr_repository(&ecr, "far-away", Some(expire("sinceImagePushed", 7))).await;
 
     let mut config = moto.config(&url, &["ecr"]);
@@ -182,14 +178,6 @@ async fn all_regions_are_discovered_and_scanned() {
     assert_eq!(failing.len(), 1);
     assert_eq!(failing[0].region, sydney);
     assert_eq!(failing[0].status, "fail");
-}
-
-/// Node group ARNs end in a unique id: `…:nodegroup/<cluster>/<name>/<uuid>`.
-fn nodegroup_name(arn: &str) -> &str {
-    arn.split(":nodegroup/")
-        .nth(1)
-        .and_then(|rest| rest.split('/').nth(1))
-        .unwrap_or(arn)
 }
 
 #[tokio::test]
@@ -242,7 +230,7 @@ async fn node_groups_are_judged_by_the_launch_template_version_they_launch() {
         findings
             .iter()
             .filter(|f| f.control_id == "ec2.imdsv2")
-            .map(|f| (nodegroup_name(&f.arn).to_string(), f.status.clone()))
+            .map(|f| (resource_name(&f.arn), f.status.clone()))
             .collect()
     };
     let findings = store
@@ -259,7 +247,7 @@ async fn node_groups_are_judged_by_the_launch_template_version_they_launch() {
     );
     let lax_finding = findings
         .iter()
-        .find(|f| nodegroup_name(&f.arn) == "default-lax" && f.control_id == "ec2.imdsv2")
+        .find(|f| resource_name(&f.arn) == "default-lax" && f.control_id == "ec2.imdsv2")
         .expect("default-lax finding");
     let message = lax_finding.evidence["message"].as_str().unwrap_or_default();
     assert!(
@@ -289,7 +277,7 @@ async fn node_groups_are_judged_by_the_launch_template_version_they_launch() {
         .filter(|d| d.arn.contains(":nodegroup/"))
         .collect();
     assert_eq!(drift.len(), 1, "{drift:?}");
-    assert_eq!(nodegroup_name(&drift[0].arn), "default-lax");
+    assert_eq!(resource_name(&drift[0].arn), "default-lax");
     let paths: BTreeSet<&str> = drift[0].changes.iter().map(|c| c.path.as_str()).collect();
     assert_eq!(
         paths,
@@ -302,10 +290,13 @@ async fn node_groups_are_judged_by_the_launch_template_version_they_launch() {
         .iter()
         .flat_map(|r| r.transitions.iter())
         .filter(|t| t.control_id == "ec2.imdsv2")
-        .map(|t| (nodegroup_name(&t.arn), t.kind))
+        .map(|t| (resource_name(&t.arn), t.kind))
         .collect();
     assert_eq!(
         transitions,
-        vec![("default-lax", driftwatch::store::TransitionKind::Resolution)]
+        vec![(
+            "default-lax".to_string(),
+            driftwatch::store::TransitionKind::Resolution
+        )]
     );
 }

@@ -135,6 +135,18 @@ pub fn pairs(items: &[(&str, &str)]) -> BTreeSet<(String, String)> {
         .collect()
 }
 
+/// A readable name for a resource ARN: bucket, VPC id, log group name,
+/// node group name (its ARN ends in a unique id), DB identifier, …
+pub fn resource_name(arn: &str) -> String {
+    if let Some(rest) = arn.split(":nodegroup/").nth(1) {
+        return rest.split('/').nth(1).unwrap_or(rest).to_string();
+    }
+    if let Some(rest) = arn.split(":log-group:").nth(1) {
+        return rest.trim_end_matches(":*").to_string();
+    }
+    arn.rsplit(['/', ':']).next().unwrap_or(arn).to_string()
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind(("127.0.0.1", 0))
         .and_then(|l| l.local_addr())
@@ -236,20 +248,19 @@ impl Moto {
         aws_sdk_s3control::Client::from_conf(config)
     }
 
+    /// The default credentials' account, for clients in any region.
+    pub fn account(&self) -> seed::Account {
+        seed::Account {
+            config: self.sdk_config(),
+        }
+    }
+
     pub fn rds_in(&self, region: &str) -> aws_sdk_rds::Client {
-        aws_sdk_rds::Client::from_conf(
-            aws_sdk_rds::config::Builder::from(&self.sdk_config())
-                .region(aws_sdk_rds::config::Region::new(region.to_string()))
-                .build(),
-        )
+        self.account().rds(region)
     }
 
     pub fn ec2_in(&self, region: &str) -> aws_sdk_ec2::Client {
-        aws_sdk_ec2::Client::from_conf(
-            aws_sdk_ec2::config::Builder::from(&self.sdk_config())
-                .region(aws_sdk_ec2::config::Region::new(region.to_string()))
-                .build(),
-        )
+        self.account().ec2(region)
     }
 
     pub fn logs(&self) -> aws_sdk_cloudwatchlogs::Client {
