@@ -140,7 +140,7 @@ async fn main() {
             Ok((0..resources).map(|i| bucket(i, generation[i])).collect()),
         );
         let started = Instant::now();
-        let report = record_collection(&store, scope.clone(), &collection, &settings, None)
+        let report = record_collection(&store, scope.clone(), &collection, &settings, None, None)
             .await
             .expect("record");
         let seconds = started.elapsed().as_secs_f64();

@@ -37,6 +37,140 @@ pub struct Config {
     pub logging: LoggingConfig,
     #[serde(default)]
     pub retention: RetentionConfig,
+    #[serde(default)]
+    pub alerts: AlertsConfig,
+    /// Documented exceptions kept in the config file (also `driftwatch waive`).
+    #[serde(default)]
+    pub waivers: Vec<WaiverConfig>,
+    #[serde(default)]
+    pub report: ReportConfig,
+}
+
+/// Where regressions page, and when.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AlertsConfig {
+    /// The lowest finding severity that pages (routes may ask for more).
+    pub min_severity: String,
+    /// A finding that passes again keeps its incident open this long before
+    /// the resolve is sent; failing again within it does not page twice.
+    pub flap_window_seconds: u64,
+    /// How long one delivery attempt may take before it is retried.
+    pub timeout_seconds: u64,
+    /// Longest wait between retries of an undeliverable alert.
+    pub max_backoff_seconds: u64,
+    /// Base URL of the findings API linked from each alert, e.g.
+    /// `https://driftwatch.internal:9187`; no link when unset.
+    pub link_base_url: Option<String>,
+    /// How often the daemon re-decides alerts (waivers expiring, held
+    /// resolves) and looks for undelivered ones.
+    pub poll_seconds: u64,
+    pub sinks: BTreeMap<String, SinkConfig>,
+    /// Empty: every sink gets every alert at or above `min_severity`.
+    pub routes: Vec<RouteConfig>,
+}
+
+impl Default for AlertsConfig {
+    fn default() -> Self {
+        AlertsConfig {
+            min_severity: "high".to_string(),
+            flap_window_seconds: 900,
+            timeout_seconds: 10,
+            max_backoff_seconds: 300,
+            link_base_url: None,
+            poll_seconds: 5,
+            sinks: BTreeMap::new(),
+            routes: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SinkKind {
+    /// PagerDuty Events API v2.
+    Pagerduty,
+    /// A JSON POST (Slack incoming webhooks, chat bridges, SIEMs).
+    Webhook,
+}
+
+/// One destination. Its secret (routing key, or a webhook URL that embeds
+/// a token) comes from the environment or a file, never from this config.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SinkConfig {
+    pub kind: SinkKind,
+    /// PagerDuty: the Events API endpoint (default
+    /// `https://events.pagerduty.com/v2/enqueue`). Webhook: the URL, unless
+    /// it is secret and given by `url_env` / `url_file`.
+    pub url: Option<String>,
+    pub url_env: Option<String>,
+    pub url_file: Option<PathBuf>,
+    /// PagerDuty: the integration's routing key.
+    pub routing_key_env: Option<String>,
+    pub routing_key_file: Option<PathBuf>,
+}
+
+/// Alerts matching every given criterion go to `sinks`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteConfig {
+    /// Account ids or `[[accounts]]` names; empty matches every account.
+    #[serde(default)]
+    pub accounts: Vec<String>,
+    /// Control ids; empty matches every control.
+    #[serde(default)]
+    pub controls: Vec<String>,
+    /// Defaults to `alerts.min_severity`.
+    pub min_severity: Option<String>,
+    pub sinks: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WaiverConfig {
+    pub control: String,
+    /// The resource's ARN.
+    pub resource: String,
+    pub reason: String,
+    pub approved_by: String,
+    /// `YYYY-MM-DD` (end of that day, UTC) or an RFC 3339 time.
+    pub expires: String,
+}
+
+/// The daily compliance report.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReportConfig {
+    /// When the daemon builds the previous day's report (cron with seconds).
+    pub schedule: String,
+    /// Where report files are written; default `<data dir>/reports`.
+    pub out_dir: Option<PathBuf>,
+    /// Formats written by the scheduled job.
+    pub formats: Vec<String>,
+}
+
+impl Default for ReportConfig {
+    fn default() -> Self {
+        ReportConfig {
+            schedule: "0 30 0 * * *".to_string(),
+            out_dir: None,
+            formats: vec!["html".into(), "json".into(), "csv".into(), "md".into()],
+        }
+    }
+}
+
+/// A waiver's expiry: a date means the end of that day (UTC).
+pub fn parse_expiry(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    if let Ok(time) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Ok(time.with_timezone(&chrono::Utc));
+    }
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.succ_opt())
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc())
+        .ok_or_else(|| format!("`{text}` is not a date (YYYY-MM-DD) or an RFC 3339 time"))
 }
 
 /// `driftwatch run`: how this replica takes part in the shared schedule.
@@ -555,6 +689,43 @@ impl Config {
             );
         }
 
+        self.validate_alerts(&mut issue);
+        for (i, waiver) in self.waivers.iter().enumerate() {
+            let at = |field: &str| format!("waivers[{i}].{field}");
+            if evaluate::control(&waiver.control).is_none() {
+                issue(
+                    at("control"),
+                    format!("`{}` is not a control", waiver.control),
+                );
+            }
+            if !waiver.resource.starts_with("arn:") {
+                issue(at("resource"), "must be the resource's ARN".into());
+            }
+            if waiver.reason.trim().is_empty() {
+                issue(
+                    at("reason"),
+                    "a waiver needs a written justification".into(),
+                );
+            }
+            if waiver.approved_by.trim().is_empty() {
+                issue(at("approved_by"), "a waiver needs its approver".into());
+            }
+            if let Err(message) = parse_expiry(&waiver.expires) {
+                issue(at("expires"), message);
+            }
+        }
+        if let Err(message) = parse_schedule(&self.report.schedule) {
+            issue("report.schedule".into(), message);
+        }
+        for (i, format) in self.report.formats.iter().enumerate() {
+            if !["html", "json", "csv", "md"].contains(&format.as_str()) {
+                issue(
+                    format!("report.formats[{i}]"),
+                    format!("`{format}` is not one of html, json, csv, md"),
+                );
+            }
+        }
+
         for (id, rule) in &self.rules {
             if evaluate::control(id).is_none() {
                 issue(
@@ -625,6 +796,102 @@ impl Config {
         issues
     }
 
+    fn validate_alerts(&self, issue: &mut impl FnMut(String, String)) {
+        let alerts = &self.alerts;
+        if let Err(message) = alerts.min_severity.parse::<Severity>() {
+            issue("alerts.min_severity".into(), message);
+        }
+        if alerts.timeout_seconds == 0 {
+            issue("alerts.timeout_seconds".into(), "must be at least 1".into());
+        }
+        if alerts.poll_seconds == 0 {
+            issue("alerts.poll_seconds".into(), "must be at least 1".into());
+        }
+        if alerts.max_backoff_seconds == 0 {
+            issue(
+                "alerts.max_backoff_seconds".into(),
+                "must be at least 1".into(),
+            );
+        }
+        if let Some(url) = &alerts.link_base_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            issue(
+                "alerts.link_base_url".into(),
+                format!("`{url}` must start with http:// or https://"),
+            );
+        }
+        for (name, sink) in &alerts.sinks {
+            let at = |field: &str| format!("alerts.sinks.{name}.{field}");
+            let url_sources = [
+                sink.url.is_some(),
+                sink.url_env.is_some(),
+                sink.url_file.is_some(),
+            ]
+            .iter()
+            .filter(|x| **x)
+            .count();
+            if url_sources > 1 {
+                issue(at("url"), "give one of url, url_env, url_file".into());
+            }
+            if let Some(url) = &sink.url
+                && !(url.starts_with("http://") || url.starts_with("https://"))
+            {
+                issue(
+                    at("url"),
+                    format!("`{url}` must start with http:// or https://"),
+                );
+            }
+            match sink.kind {
+                SinkKind::Pagerduty => {
+                    if sink.routing_key_env.is_some() == sink.routing_key_file.is_some() {
+                        issue(
+                            at("routing_key_env"),
+                            "give exactly one of routing_key_env or routing_key_file \
+                             (the key itself never goes in the config)"
+                                .into(),
+                        );
+                    }
+                }
+                SinkKind::Webhook => {
+                    if url_sources == 0 {
+                        issue(at("url"), "a webhook needs url, url_env or url_file".into());
+                    }
+                    if sink.routing_key_env.is_some() || sink.routing_key_file.is_some() {
+                        issue(at("routing_key_env"), "applies only to pagerduty".into());
+                    }
+                }
+            }
+        }
+        for (i, route) in alerts.routes.iter().enumerate() {
+            let at = |field: &str| format!("alerts.routes[{i}].{field}");
+            if route.sinks.is_empty() {
+                issue(at("sinks"), "must name at least one sink".into());
+            }
+            for (j, sink) in route.sinks.iter().enumerate() {
+                if !alerts.sinks.contains_key(sink) {
+                    issue(
+                        format!("alerts.routes[{i}].sinks[{j}]"),
+                        format!("no sink `{sink}` under [alerts.sinks]"),
+                    );
+                }
+            }
+            for (j, control) in route.controls.iter().enumerate() {
+                if evaluate::control(control).is_none() {
+                    issue(
+                        format!("alerts.routes[{i}].controls[{j}]"),
+                        format!("`{control}` is not a control"),
+                    );
+                }
+            }
+            if let Some(severity) = &route.min_severity
+                && let Err(message) = severity.parse::<Severity>()
+            {
+                issue(at("min_severity"), message);
+            }
+        }
+    }
+
     /// The rule settings, assuming `validate` passed.
     pub fn rule_settings(&self) -> RuleSettings {
         let defaults = RuleSettings::default();
@@ -656,6 +923,34 @@ impl Config {
                 })
                 .collect(),
         }
+    }
+
+    /// Where report files go: `report.out_dir`, or `reports` in the data
+    /// directory.
+    pub fn report_dir(&self) -> PathBuf {
+        self.report.out_dir.clone().unwrap_or_else(|| {
+            self.database
+                .data_dir
+                .clone()
+                .unwrap_or_else(crate::store::local::LocalPostgres::default_data_dir)
+                .join("reports")
+        })
+    }
+
+    /// The `[[waivers]]` of the file, parsed (assuming `validate` passed).
+    pub fn config_waivers(&self) -> Vec<crate::store::waivers::NewWaiver<'_>> {
+        self.waivers
+            .iter()
+            .filter_map(|w| {
+                Some(crate::store::waivers::NewWaiver {
+                    control_id: &w.control,
+                    resource_arn: &w.resource,
+                    reason: &w.reason,
+                    approved_by: &w.approved_by,
+                    expires_at: parse_expiry(&w.expires).ok()?,
+                })
+            })
+            .collect()
     }
 
     /// The accounts to scan: those configured, or one for the default chain.
@@ -797,6 +1092,56 @@ mod tests {
         assert_eq!(config.effective_accounts().len(), 1);
         assert_eq!(config.aws.retry_mode, RetryMode::Adaptive);
         assert!(config.collectors.s3.enabled);
+    }
+
+    #[test]
+    fn alert_sinks_routes_waivers_and_report_errors_name_their_field() {
+        let found = fields(
+            r#"
+            [alerts]
+            min_severity = "urgent"
+            [alerts.sinks.pd]
+            kind = "pagerduty"
+            [alerts.sinks.hook]
+            kind = "webhook"
+            routing_key_env = "X"
+            [[alerts.routes]]
+            controls = ["s3.nope"]
+            sinks = ["missing"]
+            [[waivers]]
+            control = "s3.tls_only"
+            resource = "my-bucket"
+            reason = " "
+            approved_by = "ciso"
+            expires = "next week"
+            [report]
+            formats = ["pdf"]
+            "#,
+        );
+        assert_eq!(
+            found,
+            vec![
+                "alerts.min_severity",
+                "alerts.sinks.hook.url",
+                "alerts.sinks.hook.routing_key_env",
+                "alerts.sinks.pd.routing_key_env",
+                "alerts.routes[0].sinks[0]",
+                "alerts.routes[0].controls[0]",
+                "waivers[0].resource",
+                "waivers[0].reason",
+                "waivers[0].expires",
+                "report.formats[0]",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_waiver_date_expires_at_the_end_of_that_day() {
+        assert_eq!(
+            parse_expiry("2027-06-30").map(|t| t.to_rfc3339()),
+            Ok("2027-07-01T00:00:00+00:00".to_string())
+        );
+        assert!(parse_expiry("2027-06-30T12:00:00Z").is_ok());
     }
 
     #[test]

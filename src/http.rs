@@ -167,6 +167,7 @@ struct FindingsQuery {
     status: Option<String>,
     control: Option<String>,
     account: Option<String>,
+    arn: Option<String>,
 }
 
 async fn findings(State(state): State<ApiState>, Query(q): Query<FindingsQuery>) -> Response {
@@ -179,6 +180,7 @@ async fn findings(State(state): State<ApiState>, Query(q): Query<FindingsQuery>)
         status,
         control_id: q.control,
         account_id: q.account,
+        arn: q.arn,
     };
     match state.store.findings(&filter).await {
         Ok(rows) => Json(rows).into_response(),

@@ -2,9 +2,11 @@
 //!
 //! Data flows one way: [`collect`] (AWS → typed records) → [`store`]
 //! (snapshots in PostgreSQL) → [`evaluate`] (rules → findings) and [`drift`]
-//! (snapshot diff → drift events). [`scan`] runs that pipeline; [`cli`] is
+//! (snapshot diff → drift events) → [`alert`] (PagerDuty, webhooks) and
+//! [`report`] (the daily compliance report). [`scan`] runs that pipeline; [`cli`] is
 //! the command-line edge. See ARCHITECTURE.md.
 
+pub mod alert;
 pub mod cli;
 pub mod collect;
 pub mod config;
@@ -14,5 +16,6 @@ pub mod evaluate;
 pub mod http;
 pub mod metrics;
 pub mod model;
+pub mod report;
 pub mod scan;
 pub mod store;

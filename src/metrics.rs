@@ -258,6 +258,29 @@ impl Metrics {
                 lines.push(format!("{name}{{state=\"{}\"}} {n}", escape(state)));
             }
             flush(&mut out, &mut lines);
+            let name = family(
+                &mut out,
+                "driftwatch_alert_outbox",
+                "gauge",
+                "Alerts in the outbox, by state (pending: not yet accepted by the receiver; failed: refused with a 4xx).",
+            );
+            let outbox = &stored.outbox;
+            for (state, n) in [
+                ("pending", outbox.pending),
+                ("delivered", outbox.delivered),
+                ("failed", outbox.failed),
+            ] {
+                lines.push(format!("{name}{{state=\"{state}\"}} {n}"));
+            }
+            flush(&mut out, &mut lines);
+            let name = family(
+                &mut out,
+                "driftwatch_alert_oldest_pending_seconds",
+                "gauge",
+                "Age of the oldest undelivered alert (0 when none): a receiver outage shows here.",
+            );
+            lines.push(format!("{name} {}", outbox.oldest_pending_seconds));
+            flush(&mut out, &mut lines);
         }
         out
     }

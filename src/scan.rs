@@ -1,6 +1,7 @@
 //! One scan of everything configured: collect → (previous state from the
 //! store) → drift and evaluation → record, one transaction per scope.
 
+use crate::alert::plan::AlertPolicy;
 use crate::collect::{self, Collection};
 use crate::config::{ALL_REGIONS, AccountConfig, Config};
 use crate::drift::{self, DriftEvent, Observation};
@@ -85,6 +86,7 @@ struct Scanner<'a> {
     config: &'a Config,
     store: &'a Store,
     settings: RuleSettings,
+    alerting: Option<AlertPolicy>,
     only_collector: Option<&'a str>,
     /// Only this region (a regional job); account-wide scopes are not
     /// regional and run under the entry's `*` job.
@@ -103,6 +105,7 @@ impl<'a> Scanner<'a> {
             config,
             store,
             settings: config.rule_settings(),
+            alerting: AlertPolicy::from_config(&config.alerts),
             only_collector: None,
             only_region: None,
             job: None,
@@ -329,6 +332,7 @@ impl<'a> Scanner<'a> {
                         scope.clone(),
                         collection,
                         &self.settings,
+                        self.alerting.as_ref(),
                         self.job,
                     )
                     .await
@@ -494,6 +498,7 @@ pub async fn record_collection(
     scope: Scope,
     collection: &Collection,
     settings: &RuleSettings,
+    alerting: Option<&AlertPolicy>,
     job: Option<&JobClaim>,
 ) -> Result<ScopeReport, StoreError> {
     // What PostgreSQL cannot hold (U+0000) is replaced before anything is
@@ -571,6 +576,7 @@ pub async fn record_collection(
                 evaluations: &evaluations,
             },
             &previous,
+            alerting,
         )
         .await?;
     info!(

@@ -10,12 +10,15 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 use support::Moto;
 
-const SECRETS: [&str; 5] = [
+const SECRETS: [&str; 7] = [
     "aws-secret-key-SENTINEL",
     "aws-session-token-SENTINEL",
     "external-id-SENTINEL",
     "http-token-SENTINEL",
     "file-token-SENTINEL",
+    // 32 characters, as PagerDuty routing keys are.
+    "pd-routing-key-SENTINEL-00000000",
+    "webhook-token-SENTINEL",
 ];
 
 #[tokio::test]
@@ -24,6 +27,7 @@ async fn json_logs_name_each_scan_and_never_a_secret_and_sigterm_stops_cleanly()
     let moto = Moto::start();
     let (_store, url) = support::database().await;
     support::seed::create_bucket(&moto.s3(), "logged-bucket").await;
+    let receiver = support::receiver::Receiver::start().await;
     let dir = tempfile::tempdir().expect("tempdir");
     let token_file = dir.path().join("token");
     std::fs::write(&token_file, format!("{}\n", SECRETS[4])).expect("token file");
@@ -48,6 +52,16 @@ name = "audited"
 role_arn = "arn:aws:iam::{account}:role/driftwatch-audit"
 external_id = "{external_id}"
 
+[alerts]
+poll_seconds = 1
+[alerts.sinks.pd]
+kind = "pagerduty"
+url = "http://{receiver}/v2/enqueue"
+routing_key_env = "DRIFTWATCH_TEST_PD_KEY"
+[alerts.sinks.chat]
+kind = "webhook"
+url_env = "DRIFTWATCH_TEST_WEBHOOK_URL"
+
 [collectors.s3]
 schedule = "* * * * * *"
 [collectors.rds]
@@ -64,6 +78,7 @@ enabled = false
             token_file = token_file.display(),
             account = support::ACCOUNT_ID,
             external_id = SECRETS[2],
+            receiver = receiver.addr,
         ),
     )
     .expect("config");
@@ -79,6 +94,11 @@ enabled = false
         .env("AWS_SECRET_ACCESS_KEY", SECRETS[0])
         .env("AWS_SESSION_TOKEN", SECRETS[1])
         .env("DRIFTWATCH_HTTP_TOKEN", SECRETS[3])
+        .env("DRIFTWATCH_TEST_PD_KEY", SECRETS[5])
+        .env(
+            "DRIFTWATCH_TEST_WEBHOOK_URL",
+            format!("http://{}/hook?token={}", receiver.addr, SECRETS[6]),
+        )
         // Everything at debug, the SDK and sqlx included: secrets must not
         // leak at any level an operator might turn on.
         .env("RUST_LOG", "debug")
@@ -125,6 +145,25 @@ enabled = false
             .any(|s| s["name"] == "job" && s["job_id"].is_number()),
         "{recorded}"
     );
+
+    // Alerts reach both sinks, the routing key with them.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let events = receiver.receiver.accepted();
+        let to_pd = events
+            .iter()
+            .filter(|e| e["routing_key"] == SECRETS[5])
+            .count();
+        let to_chat = events.iter().filter(|e| e["text"].is_string()).count();
+        if to_pd > 0 && to_chat > 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "alerts not delivered: {events:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 
     let stopping = Instant::now();
     // SAFETY: signalling our own child process by its pid.

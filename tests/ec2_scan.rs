@@ -199,7 +199,7 @@ async fn flow_logs_and_imdsv2_then_an_instance_falls_back_to_imdsv1() {
         .findings(&FindingFilter {
             status: Some(FindingStatus::Fail),
             control_id: Some("vpc.flow_logs".into()),
-            account_id: None,
+            ..Default::default()
         })
         .await
         .expect("findings");
@@ -209,7 +209,7 @@ async fn flow_logs_and_imdsv2_then_an_instance_falls_back_to_imdsv1() {
         .findings(&FindingFilter {
             status: None,
             control_id: Some("vpc.flow_log_retention".into()),
-            account_id: None,
+            ..Default::default()
         })
         .await
         .expect("findings");

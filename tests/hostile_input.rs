@@ -181,9 +181,16 @@ async fn a_document_of_several_megabytes_and_hostile_strings_are_stored_intact()
         account_name: hostile.to_string(),
         region: "global".into(),
     };
-    let report = record_collection(&store, scope, &collection, &RuleSettings::default(), None)
-        .await
-        .expect("a large, hostile document is stored");
+    let report = record_collection(
+        &store,
+        scope,
+        &collection,
+        &RuleSettings::default(),
+        None,
+        None,
+    )
+    .await
+    .expect("a large, hostile document is stored");
     assert_eq!(report.drift.len(), 1);
     let findings = store
         .findings(&FindingFilter::default())

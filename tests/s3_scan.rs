@@ -275,7 +275,7 @@ async fn removing_a_tls_policy_is_one_drift_event_and_one_regression() {
         .findings(&FindingFilter {
             status: None,
             control_id: Some("s3.tls_only".into()),
-            account_id: None,
+            ..Default::default()
         })
         .await
         .expect("findings")
@@ -395,6 +395,7 @@ async fn account_level_public_access_block_covers_buckets_without_their_own() {
             status: Some(FindingStatus::Pass),
             control_id: Some("s3.public_access_block".into()),
             account_id: Some(ACCOUNT_ID.into()),
+            ..Default::default()
         })
         .await
         .expect("findings");

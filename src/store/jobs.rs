@@ -49,6 +49,7 @@ pub struct StoredFigures {
     pub drift_events: Vec<(String, i64)>,
     /// state → scan jobs.
     pub jobs: Vec<(String, i64)>,
+    pub outbox: super::alerts::OutboxFigures,
 }
 
 /// What a retention run removed.
@@ -301,6 +302,7 @@ impl Store {
             findings,
             drift_events,
             jobs,
+            outbox: self.outbox_figures().await?,
         })
     }
 
@@ -344,7 +346,11 @@ impl Store {
             .rows_affected();
         let transitions = sqlx::query(
             "DELETE FROM finding_transitions t USING scans s
-              WHERE t.scan_id = s.id AND s.finished_at < $1",
+              WHERE t.scan_id = s.id AND s.finished_at < $1
+                -- A finding's latest transition is its current status and
+                -- the evidence behind it: reports of any later day need it.
+                AND t.id <> (SELECT max(l.id) FROM finding_transitions l
+                              WHERE l.finding_id = t.finding_id)",
         )
         .bind(cutoff)
         .execute(&mut *tx)
@@ -365,6 +371,12 @@ impl Store {
         .await
         .context("pruning scans")?
         .rows_affected();
+        // Sent or refused alerts; a pending one is never pruned.
+        sqlx::query("DELETE FROM alert_outbox WHERE state <> 'pending' AND created_at < $1")
+            .bind(cutoff)
+            .execute(&mut *tx)
+            .await
+            .context("pruning delivered alerts")?;
         let jobs = sqlx::query(
             "DELETE FROM scan_jobs j WHERE j.state = 'done' AND j.finished_at < $1
                 AND NOT EXISTS (SELECT 1 FROM scans s WHERE s.job_id = j.id)",

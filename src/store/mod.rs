@@ -6,9 +6,13 @@
 //! half-written scan therefore never exists, and two writers of the same
 //! scope cannot diff against each other's uncommitted state.
 
+pub mod alerts;
 pub mod jobs;
 pub mod local;
+pub mod report;
+pub mod waivers;
 
+use crate::alert::plan::AlertPolicy;
 use crate::drift::{DriftEvent, DriftKind};
 use crate::evaluate::{Evaluation, FindingStatus};
 use crate::model::ResourceRecord;
@@ -261,12 +265,18 @@ impl Store {
         let rows = sqlx::query(
             "SELECT r.arn, r.resource_type, r.account_id, r.region, f.control_id, f.status,
                     f.severity, f.evidence, f.first_seen_at, f.status_since, f.last_seen_at,
-                    f.resolved_at
+                    f.resolved_at, w.id AS waiver_id, w.expires_at AS waiver_expires_at
                FROM findings f JOIN resources r ON r.id = f.resource_id
+               LEFT JOIN LATERAL (
+                    SELECT id, expires_at FROM waivers
+                     WHERE resource_arn = r.arn AND control_id = f.control_id
+                       AND created_at <= now() AND expires_at > now() AND revoked_at IS NULL
+                     ORDER BY id LIMIT 1) w ON f.status = 'fail'
               WHERE r.deleted_at IS NULL AND f.retired_at IS NULL
                 AND ($1::text IS NULL OR f.status = $1)
                 AND ($2::text IS NULL OR f.control_id = $2)
                 AND ($3::text IS NULL OR r.account_id = $3)
+                AND ($4::text IS NULL OR r.arn = $4)
               ORDER BY CASE f.severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1
                        WHEN 'medium' THEN 2 WHEN 'low' THEN 3 ELSE 4 END,
                        f.control_id, r.arn",
@@ -274,6 +284,7 @@ impl Store {
         .bind(filter.status.map(FindingStatus::as_str))
         .bind(filter.control_id.as_deref())
         .bind(filter.account_id.as_deref())
+        .bind(filter.arn.as_deref())
         .fetch_all(&self.pool)
         .await
         .context("listing findings")?;
@@ -292,6 +303,8 @@ impl Store {
                     status_since: row.try_get("status_since")?,
                     last_seen_at: row.try_get("last_seen_at")?,
                     resolved_at: row.try_get("resolved_at")?,
+                    waiver_id: row.try_get("waiver_id")?,
+                    waiver_expires_at: row.try_get("waiver_expires_at")?,
                 })
             })
             .collect::<Result<_, sqlx::Error>>()
@@ -396,6 +409,7 @@ pub struct FindingFilter {
     pub status: Option<FindingStatus>,
     pub control_id: Option<String>,
     pub account_id: Option<String>,
+    pub arn: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -412,6 +426,10 @@ pub struct FindingRow {
     pub status_since: DateTime<Utc>,
     pub last_seen_at: DateTime<Utc>,
     pub resolved_at: Option<DateTime<Utc>>,
+    /// A waiver in force for this failing finding: it is reported as
+    /// waived, not as passing.
+    pub waiver_id: Option<i64>,
+    pub waiver_expires_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone)]
@@ -632,11 +650,13 @@ impl ScopeTransaction<'_> {
         Ok(previous)
     }
 
-    /// Writes the scan and commits.
+    /// Writes the scan and, when alerting is configured, the alert
+    /// decisions that follow from its findings; then commits.
     pub async fn record(
         mut self,
         scan: ScanRecord<'_>,
         previous: &BTreeMap<String, PreviousResource>,
+        alerting: Option<&AlertPolicy>,
     ) -> Result<ScanSummary, StoreError> {
         let failed_count = scan
             .resources
@@ -677,6 +697,15 @@ impl ScopeTransaction<'_> {
             self.resolve_deleted(scan_id, scan.drift, previous, now)
                 .await?,
         );
+        if let Some(policy) = alerting {
+            let filter = alerts::CandidateFilter {
+                collector: Some(&self.scope.collector),
+                account_id: Some(&self.scope.account_id),
+                scope_region: Some(&self.scope.region),
+                ..Default::default()
+            };
+            alerts::decide(&mut self.tx, &filter, policy, now, false).await?;
+        }
 
         self.tx.commit().await.context("committing the scan")?;
         Ok(ScanSummary {
@@ -1065,8 +1094,9 @@ impl ScopeTransaction<'_> {
         let new: Vec<&str> = transitions.iter().map(|t| t.new_status.as_str()).collect();
         let kinds: Vec<&str> = transitions.iter().map(|t| t.kind.as_str()).collect();
         sqlx::query(
-            "INSERT INTO finding_transitions (finding_id, scan_id, old_status, new_status, kind, at)
-             SELECT f.id, $6, t.old_status, t.new_status, t.kind, $7
+            "INSERT INTO finding_transitions (finding_id, scan_id, old_status, new_status, kind, at,
+                                              evidence, severity)
+             SELECT f.id, $6, t.old_status, t.new_status, t.kind, $7, f.evidence, f.severity
                FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
                     WITH ORDINALITY AS t(arn, control_id, old_status, new_status, kind, n)
                JOIN resources r ON r.arn = t.arn

@@ -14,6 +14,7 @@
 #![allow(dead_code)]
 
 pub mod fault_proxy;
+pub mod receiver;
 pub mod seed;
 
 use driftwatch::config::Config;

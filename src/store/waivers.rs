@@ -1,0 +1,215 @@
+//! Waivers: documented exceptions with an approver and an expiry. Rows are
+//! never deleted; a revocation is recorded, and alert decisions for the
+//! waived finding are taken in the same transaction.
+
+use super::alerts::{self, CandidateFilter};
+use super::{Context, Store, StoreError};
+use crate::alert::plan::AlertPolicy;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+
+#[derive(Debug, Clone)]
+pub struct NewWaiver<'a> {
+    pub control_id: &'a str,
+    pub resource_arn: &'a str,
+    pub reason: &'a str,
+    pub approved_by: &'a str,
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WaiverRow {
+    pub id: i64,
+    pub control_id: String,
+    pub resource_arn: String,
+    pub reason: String,
+    pub approved_by: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub revoked_by: Option<String>,
+    pub source: String,
+}
+
+impl WaiverRow {
+    pub fn in_force_at(&self, at: DateTime<Utc>) -> bool {
+        self.created_at <= at && at < self.expires_at && self.revoked_at.is_none_or(|r| r > at)
+    }
+}
+
+const COLUMNS: &str = "id, control_id, resource_arn, reason, approved_by, created_at, expires_at,
+                       revoked_at, revoked_by, source";
+
+fn read(row: &sqlx::postgres::PgRow) -> Result<WaiverRow, sqlx::Error> {
+    Ok(WaiverRow {
+        id: row.try_get("id")?,
+        control_id: row.try_get("control_id")?,
+        resource_arn: row.try_get("resource_arn")?,
+        reason: row.try_get("reason")?,
+        approved_by: row.try_get("approved_by")?,
+        created_at: row.try_get("created_at")?,
+        expires_at: row.try_get("expires_at")?,
+        revoked_at: row.try_get("revoked_at")?,
+        revoked_by: row.try_get("revoked_by")?,
+        source: row.try_get("source")?,
+    })
+}
+
+impl Store {
+    /// Records a waiver (`source`: `cli` or `config`) and re-decides the
+    /// waived finding's alert in the same transaction.
+    pub async fn add_waiver(
+        &self,
+        waiver: &NewWaiver<'_>,
+        source: &str,
+        now: DateTime<Utc>,
+        alerting: Option<&AlertPolicy>,
+    ) -> Result<WaiverRow, StoreError> {
+        let mut tx = self.pool.begin().await.context("starting a waiver")?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO waivers (control_id, resource_arn, reason, approved_by, created_at,
+                                  expires_at, source)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {COLUMNS}"
+        )))
+        .bind(waiver.control_id)
+        .bind(waiver.resource_arn)
+        .bind(waiver.reason)
+        .bind(waiver.approved_by)
+        .bind(now)
+        .bind(waiver.expires_at)
+        .bind(source)
+        .fetch_one(&mut *tx)
+        .await
+        .context("storing a waiver")?;
+        let stored = read(&row).context("reading the stored waiver")?;
+        if let Some(policy) = alerting {
+            let filter = CandidateFilter {
+                arn: Some(waiver.resource_arn),
+                control_id: Some(waiver.control_id),
+                ..Default::default()
+            };
+            alerts::decide(&mut tx, &filter, policy, now, false).await?;
+        }
+        tx.commit().await.context("committing a waiver")?;
+        Ok(stored)
+    }
+
+    /// Ends a waiver early. `None` when there is no such waiver in force.
+    pub async fn revoke_waiver(
+        &self,
+        id: i64,
+        revoked_by: &str,
+        now: DateTime<Utc>,
+        alerting: Option<&AlertPolicy>,
+    ) -> Result<Option<WaiverRow>, StoreError> {
+        let mut tx = self.pool.begin().await.context("starting a revocation")?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE waivers SET revoked_at = $2, revoked_by = $3
+              WHERE id = $1 AND revoked_at IS NULL AND expires_at > $2
+             RETURNING {COLUMNS}"
+        )))
+        .bind(id)
+        .bind(now)
+        .bind(revoked_by)
+        .fetch_optional(&mut *tx)
+        .await
+        .context("revoking a waiver")?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let revoked = read(&row).context("reading the revoked waiver")?;
+        if let Some(policy) = alerting {
+            let filter = CandidateFilter {
+                arn: Some(&revoked.resource_arn),
+                control_id: Some(&revoked.control_id),
+                ..Default::default()
+            };
+            alerts::decide(&mut tx, &filter, policy, now, false).await?;
+        }
+        tx.commit().await.context("committing a revocation")?;
+        Ok(Some(revoked))
+    }
+
+    /// Every waiver ever recorded, newest first.
+    pub async fn waivers(&self) -> Result<Vec<WaiverRow>, StoreError> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM waivers ORDER BY id DESC"
+        )))
+        .fetch_all(&self.pool)
+        .await
+        .context("listing waivers")?;
+        rows.iter()
+            .map(read)
+            .collect::<Result<_, _>>()
+            .context("reading waivers")
+    }
+
+    /// Makes the stored config waivers match the config file: new entries
+    /// are recorded, entries no longer in the file are revoked (by
+    /// `config`). Returns (added, revoked).
+    pub async fn sync_config_waivers(
+        &self,
+        wanted: &[NewWaiver<'_>],
+        now: DateTime<Utc>,
+    ) -> Result<(usize, usize), StoreError> {
+        let mut tx = self.pool.begin().await.context("starting a waiver sync")?;
+        // One replica at a time, so two starting together add each once.
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('driftwatch-waiver-sync', 0))")
+            .execute(&mut *tx)
+            .await
+            .context("locking the waiver sync")?;
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM waivers WHERE source = 'config' AND revoked_at IS NULL"
+        )))
+        .fetch_all(&mut *tx)
+        .await
+        .context("reading config waivers")?;
+        let stored: Vec<WaiverRow> = rows
+            .iter()
+            .map(read)
+            .collect::<Result<_, _>>()
+            .context("reading config waivers")?;
+        let same = |s: &WaiverRow, w: &NewWaiver<'_>| {
+            s.control_id == w.control_id
+                && s.resource_arn == w.resource_arn
+                && s.reason == w.reason
+                && s.approved_by == w.approved_by
+                && s.expires_at == w.expires_at
+        };
+        let mut added = 0;
+        for waiver in wanted {
+            if stored.iter().any(|s| same(s, waiver)) || waiver.expires_at <= now {
+                continue;
+            }
+            sqlx::query(
+                "INSERT INTO waivers (control_id, resource_arn, reason, approved_by, created_at,
+                                      expires_at, source)
+                 VALUES ($1, $2, $3, $4, $5, $6, 'config')",
+            )
+            .bind(waiver.control_id)
+            .bind(waiver.resource_arn)
+            .bind(waiver.reason)
+            .bind(waiver.approved_by)
+            .bind(now)
+            .bind(waiver.expires_at)
+            .execute(&mut *tx)
+            .await
+            .context("storing a config waiver")?;
+            added += 1;
+        }
+        let gone: Vec<i64> = stored
+            .iter()
+            .filter(|s| s.expires_at > now && !wanted.iter().any(|w| same(s, w)))
+            .map(|s| s.id)
+            .collect();
+        sqlx::query("UPDATE waivers SET revoked_at = $2, revoked_by = 'config' WHERE id = ANY($1)")
+            .bind(&gone)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .context("revoking waivers removed from the config")?;
+        tx.commit().await.context("committing the waiver sync")?;
+        Ok((added, gone.len()))
+    }
+}

@@ -1,0 +1,441 @@
+//! PagerDuty alerts end to end: real scans of moto into Postgres decide
+//! alerts in the scan's transaction; the real sender delivers them over
+//! HTTP to a loopback receiver that validates the Events API v2 and fails
+//! on command. Regressions page once, fixes resolve, outages lose nothing,
+//! order per dedup key holds, flapping does not page twice, waivers
+//! resolve and their expiry pages again, a killed sender's work is taken
+//! over.
+
+mod support;
+
+use driftwatch::alert::Sender;
+use driftwatch::alert::plan::AlertPolicy;
+use driftwatch::alert::sinks::Sinks;
+use driftwatch::config::Config;
+use driftwatch::scan::scan_once;
+use driftwatch::store::Store;
+use driftwatch::store::waivers::NewWaiver;
+use sqlx::Connection;
+use std::sync::Arc;
+use std::time::Duration;
+use support::Moto;
+use support::receiver::{Fault, Receiver};
+use support::seed::{create_bucket, put_policy, tls_policy};
+
+/// 32 characters, as PagerDuty integration keys are.
+const ROUTING_KEY: &str = "R0UT1NGKEY0123456789abcdef012345";
+
+struct Setup {
+    config: Config,
+    _key_dir: tempfile::TempDir,
+}
+
+/// S3 scans whose s3.tls_only failures page the receiver.
+fn alerting(moto: &Moto, url: &str, receiver_url: &str, key: &str, flap_seconds: u64) -> Setup {
+    let key_dir = tempfile::tempdir().expect("temp dir");
+    let key_file = key_dir.path().join("routing-key");
+    std::fs::write(&key_file, format!("{key}\n")).expect("write key");
+    let mut config = moto.config(url, &["s3"]);
+    config.alerts = toml::from_str(&format!(
+        r#"
+        min_severity = "high"
+        flap_window_seconds = {flap_seconds}
+        timeout_seconds = 1
+        max_backoff_seconds = 1
+        poll_seconds = 1
+        link_base_url = "https://driftwatch.example"
+        [sinks.pd]
+        kind = "pagerduty"
+        url = "{receiver_url}"
+        routing_key_file = "{}"
+        [[routes]]
+        controls = ["s3.tls_only"]
+        sinks = ["pd"]
+        "#,
+        key_file.display()
+    ))
+    .expect("alerts config");
+    assert_eq!(config.validate(), vec![]);
+    Setup {
+        config,
+        _key_dir: key_dir,
+    }
+}
+
+fn sender(config: &Config, store: &Store, owner: &str) -> Sender {
+    let sinks = Sinks::load(&config.alerts, |_| None).expect("sinks load");
+    Sender::new(
+        store.clone(),
+        sinks,
+        AlertPolicy::from_config(&config.alerts),
+        Duration::from_secs(config.alerts.timeout_seconds),
+        Duration::from_secs(config.alerts.max_backoff_seconds),
+        owner.to_string(),
+    )
+    .expect("sender")
+}
+
+fn key(bucket: &str) -> String {
+    format!(
+        "driftwatch/{}/s3.tls_only/arn:aws:s3:::{bucket}",
+        support::ACCOUNT_ID
+    )
+}
+
+fn pair(action: &str, bucket: &str) -> (String, String) {
+    (action.to_string(), key(bucket))
+}
+
+async fn scan(config: &Config, store: &Store) {
+    scan_once(config, store).await.expect("scan recorded");
+}
+
+async fn pending(url: &str) -> i64 {
+    let mut conn = sqlx::PgConnection::connect(url).await.expect("connect");
+    sqlx::query_scalar("SELECT count(*) FROM alert_outbox WHERE state = 'pending'")
+        .fetch_one(&mut conn)
+        .await
+        .expect("count")
+}
+
+/// Delivers until the outbox is empty (retries wait out their backoff).
+async fn drain_all(sender: &Sender, url: &str) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(40);
+    while pending(url).await > 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "outbox not drained in time"
+        );
+        sender.drain(None).await.expect("drain");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+async fn regressions_page_once_fixes_resolve_and_an_outage_loses_nothing() {
+    let moto = Moto::start();
+    let (store, url) = support::database().await;
+    let pd = Receiver::start().await;
+    let setup = alerting(&moto, &url, &pd.url(), ROUTING_KEY, 0);
+    let config = &setup.config;
+    let sender = sender(config, &store, "test-sender");
+    let s3 = moto.s3();
+    create_bucket(&s3, "alpha").await;
+    put_policy(&s3, "alpha", &tls_policy("alpha")).await;
+    create_bucket(&s3, "beta").await;
+
+    // A new failing resource pages once, with everything PagerDuty shows.
+    scan(config, &store).await;
+    sender.drain(None).await.expect("drain");
+    assert_eq!(pd.receiver.actions(), vec![pair("trigger", "beta")]);
+    let received = pd.receiver.received();
+    assert_eq!(
+        received[0].content_type.as_deref(),
+        Some("application/json")
+    );
+    let event = &received[0].event;
+    assert_eq!(event["routing_key"], ROUTING_KEY);
+    assert_eq!(event["payload"]["severity"], "error", "high maps to error");
+    assert_eq!(event["payload"]["source"], "arn:aws:s3:::beta");
+    assert_eq!(event["payload"]["component"], "beta");
+    assert_eq!(event["payload"]["class"], "s3.tls_only");
+    assert!(
+        event["payload"]["summary"]
+            .as_str()
+            .is_some_and(|s| s.contains("beta fails s3.tls_only")),
+        "{event}"
+    );
+    assert_eq!(
+        event["payload"]["custom_details"]["soc2"],
+        serde_json::json!(["CC6.1", "CC6.7"])
+    );
+    assert!(event["payload"]["custom_details"]["evidence"].is_object());
+    assert_eq!(
+        event["links"][0]["href"],
+        "https://driftwatch.example/api/findings?arn=arn%3Aaws%3As3%3A%3A%3Abeta&control=s3.tls_only"
+    );
+
+    // Nothing changed: nothing sent.
+    scan(config, &store).await;
+    sender.drain(None).await.expect("drain");
+    assert_eq!(pd.receiver.actions().len(), 1);
+
+    // The receiver goes down (500, then 429 with Retry-After, then a hang
+    // past the timeout) while alpha regresses and beta is fixed.
+    pd.receiver
+        .fail_next(&[Fault::ServerError, Fault::RateLimited(1), Fault::Hang]);
+    s3.delete_bucket_policy()
+        .bucket("alpha")
+        .send()
+        .await
+        .expect("delete policy");
+    put_policy(&s3, "beta", &tls_policy("beta")).await;
+    scan(config, &store).await;
+    drain_all(&sender, &url).await;
+    let actions = pd.receiver.actions();
+    assert_eq!(actions.len(), 3, "{actions:?}");
+    assert!(actions.contains(&pair("resolve", "beta")));
+    assert!(actions.contains(&pair("trigger", "alpha")));
+    assert_eq!(pd.receiver.attempts(), 3 + 3, "each fault cost one retry");
+    let rows = store.outbox(100).await.expect("outbox");
+    assert!(rows.iter().all(|r| r.state == "delivered"), "{rows:?}");
+    assert_eq!(rows.iter().map(|r| r.attempts).sum::<i32>(), 6);
+
+    // Trigger and resolve of one key queued during an outage arrive in
+    // that order.
+    pd.receiver.fail_always(Some(Fault::ServerError));
+    create_bucket(&s3, "gamma").await;
+    scan(config, &store).await;
+    sender.drain(None).await.expect("drain");
+    put_policy(&s3, "gamma", &tls_policy("gamma")).await;
+    scan(config, &store).await;
+    sender.drain(None).await.expect("drain");
+    assert_eq!(pending(&url).await, 2);
+    pd.receiver.fail_always(None);
+    drain_all(&sender, &url).await;
+    let actions = pd.receiver.actions();
+    assert_eq!(
+        actions[3..].to_vec(),
+        vec![pair("trigger", "gamma"), pair("resolve", "gamma")]
+    );
+
+    // A resource deleted while failing resolves its incident.
+    s3.delete_bucket()
+        .bucket("alpha")
+        .send()
+        .await
+        .expect("delete");
+    scan(config, &store).await;
+    drain_all(&sender, &url).await;
+    assert_eq!(
+        pd.receiver.actions().last(),
+        Some(&pair("resolve", "alpha"))
+    );
+    assert!(pd.receiver.rejected().is_empty());
+}
+
+#[tokio::test]
+async fn a_refused_event_is_recorded_with_the_response_and_not_retried() {
+    let moto = Moto::start();
+    let (store, url) = support::database().await;
+    let pd = Receiver::start().await;
+    // PagerDuty refuses a routing key that is not 32 characters.
+    let setup = alerting(&moto, &url, &pd.url(), "not-a-key", 0);
+    let sender = sender(&setup.config, &store, "test-sender");
+    create_bucket(&moto.s3(), "beta").await;
+    scan(&setup.config, &store).await;
+    let round = sender.drain(None).await.expect("drain");
+    assert_eq!((round.delivered, round.rejected), (0, 1));
+    let rows = store.outbox(10).await.expect("outbox");
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].state, "failed");
+    assert_eq!(rows[0].response_status, Some(400));
+    assert!(
+        rows[0]
+            .response_body
+            .as_deref()
+            .is_some_and(|b| b.contains("routing_key must be 32 characters")),
+        "{rows:?}"
+    );
+    // Not retried, and the figure operators watch shows it.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    sender.drain(None).await.expect("drain");
+    assert_eq!(pd.receiver.attempts(), 1);
+    let figures = store.outbox_figures().await.expect("figures");
+    assert_eq!((figures.pending, figures.failed), (0, 1));
+    assert_eq!(pending(&url).await, 0);
+}
+
+#[tokio::test]
+async fn flapping_inside_the_window_pages_once_and_the_resolve_waits_it_out() {
+    let moto = Moto::start();
+    let (store, url) = support::database().await;
+    let pd = Receiver::start().await;
+    let setup = alerting(&moto, &url, &pd.url(), ROUTING_KEY, 6);
+    let config = &setup.config;
+    let sender = sender(config, &store, "test-sender");
+    let s3 = moto.s3();
+    create_bucket(&s3, "beta").await;
+    scan(config, &store).await;
+    // fail → pass → fail within the window.
+    put_policy(&s3, "beta", &tls_policy("beta")).await;
+    scan(config, &store).await;
+    s3.delete_bucket_policy()
+        .bucket("beta")
+        .send()
+        .await
+        .expect("delete policy");
+    scan(config, &store).await;
+    drain_all(&sender, &url).await;
+    assert_eq!(pd.receiver.actions(), vec![pair("trigger", "beta")]);
+
+    // Fixed for good: no resolve until the window has passed.
+    put_policy(&s3, "beta", &tls_policy("beta")).await;
+    scan(config, &store).await;
+    sender.decide().await.expect("decide");
+    drain_all(&sender, &url).await;
+    assert_eq!(pd.receiver.actions().len(), 1);
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    sender.decide().await.expect("decide");
+    drain_all(&sender, &url).await;
+    assert_eq!(
+        pd.receiver.actions(),
+        vec![pair("trigger", "beta"), pair("resolve", "beta")]
+    );
+}
+
+#[tokio::test]
+async fn a_waiver_resolves_the_incident_and_its_expiry_pages_again() {
+    let moto = Moto::start();
+    let (store, url) = support::database().await;
+    let pd = Receiver::start().await;
+    let setup = alerting(&moto, &url, &pd.url(), ROUTING_KEY, 0);
+    let config = &setup.config;
+    let sender = sender(config, &store, "test-sender");
+    create_bucket(&moto.s3(), "beta").await;
+    scan(config, &store).await;
+    drain_all(&sender, &url).await;
+
+    let policy = AlertPolicy::from_config(&config.alerts);
+    let now = chrono::Utc::now();
+    let waiver = store
+        .add_waiver(
+            &NewWaiver {
+                control_id: "s3.tls_only",
+                resource_arn: "arn:aws:s3:::beta",
+                reason: "legacy client without TLS, migration ticket SEC-42",
+                approved_by: "ciso@example.com",
+                expires_at: now + chrono::Duration::seconds(4),
+            },
+            "cli",
+            now,
+            policy.as_ref(),
+        )
+        .await
+        .expect("waiver");
+    drain_all(&sender, &url).await;
+    assert_eq!(
+        pd.receiver.actions(),
+        vec![pair("trigger", "beta"), pair("resolve", "beta")]
+    );
+    assert!(
+        pd.receiver.accepted()[1]["dedup_key"]
+            .as_str()
+            .is_some_and(|k| k == key("beta"))
+    );
+    let listed = store
+        .findings(&driftwatch::store::FindingFilter {
+            arn: Some("arn:aws:s3:::beta".into()),
+            control_id: Some("s3.tls_only".into()),
+            ..Default::default()
+        })
+        .await
+        .expect("findings");
+    assert_eq!(listed[0].status, "fail");
+    assert_eq!(listed[0].waiver_id, Some(waiver.id));
+
+    // A scan while waived does not page.
+    scan(config, &store).await;
+    drain_all(&sender, &url).await;
+    assert_eq!(pd.receiver.actions().len(), 2);
+
+    // Expired: fails again and pages again, without a scan.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    sender.decide().await.expect("decide");
+    drain_all(&sender, &url).await;
+    assert_eq!(
+        pd.receiver.actions(),
+        vec![
+            pair("trigger", "beta"),
+            pair("resolve", "beta"),
+            pair("trigger", "beta")
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_webhook_sink_gets_the_same_alerts_through_the_outbox() {
+    let moto = Moto::start();
+    let (store, url) = support::database().await;
+    let hook = Receiver::start().await;
+    let mut config = moto.config(&url, &["s3"]);
+    config.alerts = toml::from_str(&format!(
+        r#"
+        flap_window_seconds = 0
+        [sinks.slack]
+        kind = "webhook"
+        url = "http://{}/hook"
+        [[routes]]
+        controls = ["s3.tls_only"]
+        sinks = ["slack"]
+        "#,
+        hook.addr
+    ))
+    .expect("config");
+    assert_eq!(config.validate(), vec![]);
+    let sender = sender(&config, &store, "test-sender");
+    create_bucket(&moto.s3(), "beta").await;
+    scan(&config, &store).await;
+    drain_all(&sender, &url).await;
+    let events = hook.receiver.accepted();
+    assert_eq!(events.len(), 1);
+    assert!(
+        events[0]["text"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("[FAIL] beta fails s3.tls_only")),
+        "{}",
+        events[0]
+    );
+    assert_eq!(events[0]["dedup_key"], key("beta"));
+    assert_eq!(events[0]["alert"]["resource"]["arn"], "arn:aws:s3:::beta");
+}
+
+#[tokio::test]
+async fn a_sender_killed_mid_delivery_loses_nothing_and_another_replica_delivers() {
+    let moto = Moto::start();
+    let (store, url) = support::database().await;
+    let pd = Receiver::start().await;
+    let setup = alerting(&moto, &url, &pd.url(), ROUTING_KEY, 0);
+    let mut config = setup.config.clone();
+    config.alerts.timeout_seconds = 3;
+    config.collectors.s3.schedule = "*/2 * * * * *".into();
+    config.http.bind = "127.0.0.1:0".into();
+    config.daemon.poll_seconds = 1;
+    config.daemon.lease_seconds = 6;
+    create_bucket(&moto.s3(), "beta").await;
+    create_bucket(&moto.s3(), "delta").await;
+    pd.receiver.fail_next(&[Fault::Hang]);
+
+    let first = driftwatch::daemon::start(Arc::new(config.clone()), store.clone(), "first".into())
+        .await
+        .expect("daemon starts");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    // One alert delivered (and recorded), the other's request hanging.
+    while pd.receiver.hanging() == 0 || pd.receiver.accepted().is_empty() {
+        assert!(tokio::time::Instant::now() < deadline, "no delivery began");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Killed while a request is in flight: its claim stays until the lease.
+    first.kill();
+
+    let second = driftwatch::daemon::start(Arc::new(config), store.clone(), "second".into())
+        .await
+        .expect("daemon starts");
+    let accepted = pd.receiver.wait_for(2, Duration::from_secs(40)).await;
+    second.shutdown().await;
+    let mut actions = pd.receiver.actions();
+    actions.sort();
+    assert_eq!(
+        actions,
+        vec![pair("trigger", "beta"), pair("trigger", "delta")],
+        "{accepted:?}"
+    );
+    assert_eq!(pending(&url).await, 0);
+    let mut conn = sqlx::PgConnection::connect(&url).await.expect("connect");
+    let incidents: i64 = sqlx::query_scalar("SELECT count(*) FROM finding_alerts WHERE open")
+        .fetch_one(&mut conn)
+        .await
+        .expect("count");
+    assert_eq!(incidents, 2, "each failing bucket has one open incident");
+}
