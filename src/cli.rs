@@ -1,10 +1,13 @@
 //! The `driftwatch` command line: the edge where errors get context and
 //! become messages and exit codes.
 
+use crate::alert::{self, plan::AlertPolicy, sinks::Sinks};
 use crate::config::Config;
 use crate::evaluate::FindingStatus;
+use crate::report;
 use crate::scan::{self, ScopeReport};
 use crate::store::local::{self, LocalPostgres};
+use crate::store::waivers::NewWaiver;
 use crate::store::{DriftFilter, FindingFilter, ScanStatus, Store, redact_url};
 use anyhow::{Context, Result, bail};
 use chrono::{DateTime, Utc};
@@ -75,6 +78,57 @@ pub enum Command {
     /// /healthz, /readyz, /metrics and the JSON API, prune old history.
     /// Stops on SIGTERM or SIGINT within `daemon.grace_seconds`.
     Run,
+    /// The compliance report of a day (UTC): from what is stored, the same
+    /// document whenever a finished day is asked for again.
+    Report {
+        /// YYYY-MM-DD; default today (in progress).
+        #[arg(long)]
+        date: Option<String>,
+        /// html, json, csv or md; repeat or separate with commas.
+        #[arg(long, value_delimiter = ',', default_value = "html")]
+        format: Vec<String>,
+        /// Write `driftwatch-report-<date>.<ext>` files here instead of
+        /// printing one format to stdout.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Record a documented exception: the failing control on this resource
+    /// reports as waived (not pass) until the waiver expires.
+    Waive {
+        /// Control id, e.g. s3.access_logging.
+        control: String,
+        /// The resource's ARN.
+        resource: String,
+        /// The justification an auditor reads.
+        #[arg(long)]
+        reason: String,
+        /// Expiry: YYYY-MM-DD (end of that day, UTC) or an RFC 3339 time.
+        #[arg(long)]
+        until: String,
+        /// Who approved the exception.
+        #[arg(long)]
+        by: String,
+    },
+    /// End a waiver before its expiry.
+    Unwaive {
+        id: i64,
+        #[arg(long)]
+        by: String,
+    },
+    /// List waivers: in force, or with --all every one ever recorded.
+    Waivers {
+        #[arg(long)]
+        all: bool,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// List queued and sent alerts (the outbox), newest first.
+    Alerts {
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
     /// Configuration commands.
     Config {
         #[command(subcommand)]
@@ -161,9 +215,14 @@ async fn run_with_store(command: Command, config: &Config, store: &Store) -> Res
             if !once {
                 bail!("`driftwatch scan` runs one scan: pass --once");
             }
+            let sinks = Sinks::load(&config.alerts, |var| std::env::var(var).ok())?;
+            sync_config_waivers(config, store).await?;
             let reports = scan::scan_once(config, store)
                 .await
                 .context("recording the scan")?;
+            if !sinks.is_empty() {
+                deliver_alerts(config, store, sinks).await?;
+            }
             match format {
                 Format::Json => print_json(&scan_json(&reports))?,
                 Format::Table => print_scan_summary(store, &reports).await?,
@@ -186,6 +245,7 @@ async fn run_with_store(command: Command, config: &Config, store: &Store) -> Res
                 status: status.status(),
                 control_id: control,
                 account_id: account,
+                arn: None,
             };
             let findings = store.findings(&filter).await?;
             match format {
@@ -197,7 +257,10 @@ async fn run_with_store(command: Command, config: &Config, store: &Store) -> Res
                             vec![
                                 f.severity.clone(),
                                 f.control_id.clone(),
-                                f.status.clone(),
+                                match f.waiver_id {
+                                    Some(id) => format!("waived (#{id})"),
+                                    None => f.status.clone(),
+                                },
                                 f.arn.clone(),
                                 f.account_id.clone(),
                                 f.status_since.format("%Y-%m-%d %H:%M").to_string(),
@@ -286,10 +349,241 @@ async fn run_with_store(command: Command, config: &Config, store: &Store) -> Res
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Report { date, format, out } => {
+            sync_config_waivers(config, store).await?;
+            let now = Utc::now();
+            let date = match date {
+                Some(text) => chrono::NaiveDate::parse_from_str(&text, "%Y-%m-%d")
+                    .with_context(|| format!("--date `{text}` is not YYYY-MM-DD"))?,
+                None => now.date_naive(),
+            };
+            let mut formats = Vec::new();
+            for name in &format {
+                formats.push(report::Format::parse(name).with_context(|| {
+                    format!("--format `{name}` is not one of html, json, csv, md")
+                })?);
+            }
+            let built = report::report_for(store, date, now)
+                .await
+                .with_context(|| format!("building the report of {date}"))?;
+            match out {
+                Some(dir) => {
+                    for path in report::write_files(&built, &formats, &dir)? {
+                        println!("{}", path.display());
+                    }
+                }
+                None => {
+                    let [format] = formats[..] else {
+                        bail!("printing to stdout takes one --format; give --out DIR for several");
+                    };
+                    print!("{}", format.render(&built));
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Waive {
+            control,
+            resource,
+            reason,
+            until,
+            by,
+        } => {
+            if crate::evaluate::control(&control).is_none() {
+                bail!("`{control}` is not a control (see `driftwatch findings --status all`)");
+            }
+            if !resource.starts_with("arn:") {
+                bail!("the resource must be given by its ARN, not `{resource}`");
+            }
+            if reason.trim().is_empty() || by.trim().is_empty() {
+                bail!("a waiver needs a justification (--reason) and its approver (--by)");
+            }
+            let expires_at =
+                crate::config::parse_expiry(&until).map_err(|m| anyhow::anyhow!("--until: {m}"))?;
+            let now = Utc::now();
+            if expires_at <= now {
+                bail!("--until {until} is already past");
+            }
+            let waiver = store
+                .add_waiver(
+                    &NewWaiver {
+                        control_id: &control,
+                        resource_arn: &resource,
+                        reason: &reason,
+                        approved_by: &by,
+                        expires_at,
+                    },
+                    "cli",
+                    now,
+                    AlertPolicy::from_config(&config.alerts).as_ref(),
+                )
+                .await?;
+            let known = store
+                .findings(&FindingFilter {
+                    control_id: Some(control.clone()),
+                    arn: Some(resource.clone()),
+                    ..FindingFilter::default()
+                })
+                .await?;
+            println!(
+                "waiver #{} recorded: {control} on {resource} until {}",
+                waiver.id,
+                waiver.expires_at.to_rfc3339()
+            );
+            if known.is_empty() {
+                eprintln!(
+                    "note: no finding of {control} on {resource} is stored yet; the waiver applies once it is evaluated"
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Unwaive { id, by } => {
+            let revoked = store
+                .revoke_waiver(
+                    id,
+                    &by,
+                    Utc::now(),
+                    AlertPolicy::from_config(&config.alerts).as_ref(),
+                )
+                .await?;
+            match revoked {
+                Some(w) => {
+                    println!(
+                        "waiver #{} revoked: {} on {} fails again if still failing",
+                        w.id, w.control_id, w.resource_arn
+                    );
+                    Ok(ExitCode::SUCCESS)
+                }
+                None => bail!("no waiver #{id} in force"),
+            }
+        }
+        Command::Waivers { all, format } => {
+            sync_config_waivers(config, store).await?;
+            let now = Utc::now();
+            let waivers: Vec<_> = store
+                .waivers()
+                .await?
+                .into_iter()
+                .filter(|w| all || w.in_force_at(now))
+                .collect();
+            match format {
+                Format::Json => print_json(&waivers)?,
+                Format::Table => {
+                    let rows = waivers
+                        .iter()
+                        .map(|w| {
+                            let state = if w.in_force_at(now) {
+                                "in force".to_string()
+                            } else if let Some(r) = w.revoked_at {
+                                format!(
+                                    "revoked {} by {}",
+                                    r.format("%Y-%m-%d"),
+                                    w.revoked_by.as_deref().unwrap_or("?")
+                                )
+                            } else if w.expires_at <= now {
+                                "expired".to_string()
+                            } else {
+                                "not yet in force".to_string()
+                            };
+                            vec![
+                                w.id.to_string(),
+                                w.control_id.clone(),
+                                w.resource_arn.clone(),
+                                w.expires_at.format("%Y-%m-%d %H:%M").to_string(),
+                                w.approved_by.clone(),
+                                state,
+                                w.source.clone(),
+                                w.reason.clone(),
+                            ]
+                        })
+                        .collect();
+                    print_table(
+                        &[
+                            "ID",
+                            "CONTROL",
+                            "RESOURCE",
+                            "EXPIRES",
+                            "APPROVED BY",
+                            "STATE",
+                            "SOURCE",
+                            "REASON",
+                        ],
+                        rows,
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Alerts { limit, format } => {
+            let rows = store.outbox(limit).await?;
+            match format {
+                Format::Json => print_json(&rows)?,
+                Format::Table => {
+                    let table = rows
+                        .iter()
+                        .map(|a| {
+                            vec![
+                                a.id.to_string(),
+                                a.created_at.format("%Y-%m-%d %H:%M:%S").to_string(),
+                                a.sink.clone(),
+                                a.action.clone(),
+                                a.state.clone(),
+                                a.attempts.to_string(),
+                                a.response_status.map(|s| s.to_string()).unwrap_or_default(),
+                                a.summary.clone().unwrap_or_default(),
+                                a.last_error.clone().unwrap_or_default(),
+                            ]
+                        })
+                        .collect();
+                    print_table(
+                        &[
+                            "ID", "CREATED", "SINK", "ACTION", "STATE", "ATTEMPTS", "HTTP",
+                            "SUMMARY", "ERROR",
+                        ],
+                        table,
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Config { .. } | Command::Run => {
             unreachable!("handled before the database is opened")
         }
     }
+}
+
+/// Records the config file's `[[waivers]]` (new ones added, removed ones
+/// revoked) before anything reads waivers.
+async fn sync_config_waivers(config: &Config, store: &Store) -> Result<()> {
+    store
+        .sync_config_waivers(&config.config_waivers(), Utc::now())
+        .await
+        .context("recording the config file's waivers")?;
+    Ok(())
+}
+
+/// A one-shot scan delivers what it queued, for at most a minute; what is
+/// left stays queued for the next run or the daemon.
+async fn deliver_alerts(config: &Config, store: &Store, sinks: Sinks) -> Result<()> {
+    let sender = alert::Sender::new(
+        store.clone(),
+        sinks,
+        AlertPolicy::from_config(&config.alerts),
+        std::time::Duration::from_secs(config.alerts.timeout_seconds),
+        std::time::Duration::from_secs(config.alerts.max_backoff_seconds),
+        crate::daemon::replica_name(),
+    )
+    .map_err(|m| anyhow::anyhow!("alerts: {m}"))?;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let round = sender.drain(Some(deadline)).await;
+    sender.release().await;
+    let round = round.context("delivering alerts")?;
+    if round.retried > 0 || round.rejected > 0 {
+        eprintln!(
+            "alerts: {} delivered, {} to retry, {} refused (see `driftwatch alerts`)",
+            round.delivered, round.retried, round.rejected
+        );
+    }
+    Ok(())
 }
 
 /// The database in use: the configured server, or driftwatch's own.

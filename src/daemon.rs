@@ -17,9 +17,11 @@
 //! jobs to the others when the lease runs out, and a scan it had not yet
 //! committed is redone there, never recorded twice.
 
+use crate::alert::{self, plan::AlertPolicy, sinks::Sinks};
 use crate::config::{Config, ENV_HTTP_TOKEN, parse_schedule};
 use crate::http::{self, ApiState, HttpError};
 use crate::metrics::Metrics;
+use crate::report;
 use crate::scan;
 use crate::store::jobs::{ALL_REGIONS_OF_ENTRY, JobClaim};
 use crate::store::{Store, StoreError};
@@ -52,6 +54,8 @@ enum Tick {
         scheduled_for: chrono::DateTime<Utc>,
     },
     Retention,
+    /// Build and keep the previous day's report.
+    Report,
 }
 
 struct Shared {
@@ -122,6 +126,29 @@ pub async fn start(
     let http_addr = listener
         .local_addr()
         .map_err(|source| HttpError::Bind { addr, source })?;
+    let sinks = Sinks::load(&config.alerts, |var| std::env::var(var).ok()).map_err(|e| {
+        DaemonError::Config {
+            field: "alerts.sinks".into(),
+            message: e.to_string(),
+        }
+    })?;
+    let alert_sender = if sinks.is_empty() {
+        None
+    } else {
+        let sender = alert::Sender::new(
+            store.clone(),
+            sinks,
+            AlertPolicy::from_config(&config.alerts),
+            Duration::from_secs(config.alerts.timeout_seconds),
+            Duration::from_secs(config.alerts.max_backoff_seconds),
+            owner.clone(),
+        )
+        .map_err(|message| DaemonError::Config {
+            field: "alerts".into(),
+            message,
+        })?;
+        Some(Arc::new(sender))
+    };
     let metrics = Arc::new(Metrics::default());
     let lease = Duration::from_secs(config.daemon.lease_seconds);
     let shared = Arc::new(Shared {
@@ -147,8 +174,16 @@ pub async fn start(
         token: token.map(Arc::from),
     });
     let task = tokio::spawn(
-        supervise(shared, scheduler, tick_rx, stop_rx, listener, api)
-            .instrument(tracing::info_span!("replica", owner = %owner)),
+        supervise(
+            shared,
+            scheduler,
+            tick_rx,
+            stop_rx,
+            listener,
+            api,
+            alert_sender,
+        )
+        .instrument(tracing::info_span!("replica", owner = %owner)),
     );
     info!(%http_addr, %owner, "driftwatch running");
     Ok(RunningDaemon {
@@ -196,19 +231,28 @@ async fn schedule(
             .await
             .map_err(|e| DaemonError::Scheduler(e.to_string()))?;
     }
-    let sender = ticks;
-    let retention = Job::new_async(config.retention.schedule.as_str(), move |_, _| {
-        let _ = sender.send(Tick::Retention);
-        Box::pin(async {})
-    })
-    .map_err(|e| DaemonError::Config {
-        field: "retention.schedule".into(),
-        message: e.to_string(),
-    })?;
-    scheduler
-        .add(retention)
-        .await
-        .map_err(|e| DaemonError::Scheduler(e.to_string()))?;
+    for (field, schedule, tick) in [
+        (
+            "retention.schedule",
+            &config.retention.schedule,
+            Tick::Retention,
+        ),
+        ("report.schedule", &config.report.schedule, Tick::Report),
+    ] {
+        let sender = ticks.clone();
+        let job = Job::new_async(schedule.as_str(), move |_, _| {
+            let _ = sender.send(tick.clone());
+            Box::pin(async {})
+        })
+        .map_err(|e| DaemonError::Config {
+            field: field.into(),
+            message: e.to_string(),
+        })?;
+        scheduler
+            .add(job)
+            .await
+            .map_err(|e| DaemonError::Scheduler(e.to_string()))?;
+    }
     Ok(scheduler)
 }
 
@@ -237,6 +281,7 @@ async fn supervise(
     mut stop: watch::Receiver<bool>,
     listener: tokio::net::TcpListener,
     api: axum::Router,
+    alert_sender: Option<Arc<alert::Sender>>,
 ) {
     let mut tasks = JoinSet::new();
     let http_stop = {
@@ -277,6 +322,15 @@ async fn supervise(
         error!(error = %e, "cannot start the scheduler");
     }
     tasks.spawn(enqueuer(shared.clone(), ticks, stop.clone()));
+    let waivers = shared.config.config_waivers();
+    match shared.store.sync_config_waivers(&waivers, Utc::now()).await {
+        Ok((0, 0)) => {}
+        Ok((added, revoked)) => info!(added, revoked, "config waivers recorded"),
+        Err(e) => warn!(error = %e, "cannot record the config waivers now; next start retries"),
+    }
+    if let Some(sender) = alert_sender.clone() {
+        tasks.spawn(alerting(shared.clone(), sender, stop.clone()));
+    }
     let mut workers = JoinSet::new();
     for n in 0..shared.config.daemon.workers {
         workers.spawn(
@@ -358,6 +412,7 @@ async fn enqueuer(
                         }
                     }),
                 Tick::Retention => prune(&shared).await,
+                Tick::Report => daily_report(&shared).await,
             };
             match result {
                 Ok(()) => {
@@ -401,6 +456,68 @@ async fn prune(shared: &Shared) -> Result<(), StoreError> {
     shared.metrics.prune();
     info!(?report, %cutoff, "retention prune done");
     Ok(())
+}
+
+/// Builds (and keeps) yesterday's report and writes its files. Every
+/// replica may do it: the first stored model wins and all write the same.
+async fn daily_report(shared: &Shared) -> Result<(), StoreError> {
+    let yesterday = Utc::now().date_naive() - chrono::Duration::days(1);
+    let report = match report::report_for(&shared.store, yesterday, Utc::now()).await {
+        Ok(report) => report,
+        Err(report::ReportError::Store(e)) => return Err(e),
+        Err(e) => {
+            error!(error = %e, date = %yesterday, "cannot build the daily report");
+            return Ok(());
+        }
+    };
+    let formats: Vec<report::Format> = shared
+        .config
+        .report
+        .formats
+        .iter()
+        .filter_map(|f| report::Format::parse(f))
+        .collect();
+    match report::write_files(&report, &formats, &shared.config.report_dir()) {
+        Ok(files) => info!(date = %yesterday, ?files, "daily report written"),
+        Err(e) => error!(error = %e, date = %yesterday, "cannot write the daily report"),
+    }
+    Ok(())
+}
+
+/// Decides time-driven alerts and delivers the outbox until shutdown;
+/// then hands back what it holds.
+async fn alerting(
+    shared: Arc<Shared>,
+    sender: Arc<alert::Sender>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let poll = Duration::from_secs(shared.config.alerts.poll_seconds);
+    loop {
+        if let Err(e) = sender.decide().await {
+            shared.metrics.store_error();
+            warn!(error = %e, "cannot decide alerts now; retrying");
+        }
+        match sender.drain(None).await {
+            Ok(round) if round.attempts() > 0 => {
+                info!(
+                    delivered = round.delivered,
+                    retried = round.retried,
+                    rejected = round.rejected,
+                    "alert delivery round"
+                )
+            }
+            Ok(_) => {}
+            Err(e) => {
+                shared.metrics.store_error();
+                warn!(error = %e, "cannot read the alert outbox now; retrying");
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(poll) => {}
+            _ = stopped(&mut stop) => break,
+        }
+    }
+    sender.release().await;
 }
 
 async fn worker(shared: Arc<Shared>, stop: watch::Receiver<bool>) {

@@ -1,0 +1,609 @@
+//! The daily compliance report: the evidence an auditor reads.
+//!
+//! A report is a [`Report`] model built from what is stored, then rendered
+//! to HTML, JSON, CSV or Markdown ([`render`]). The model of a day that
+//! has ended is stored the first time it is built, and every later request
+//! for that day renders the stored model: "the report of March 3rd" is the
+//! same document whenever it is asked for.
+
+pub mod render;
+
+use crate::evaluate;
+use crate::store::report::{FindingAt, StatusChange};
+use crate::store::waivers::WaiverRow;
+use crate::store::{Store, StoreError};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+
+pub const SCHEMA: &str = "driftwatch.report/v1";
+const TREND_DAYS: i64 = 30;
+/// How far back a scope that stopped being scanned is still reported.
+const COVERAGE_LOOKBACK_DAYS: i64 = 7;
+/// Waivers that ended this long before the report are still listed.
+const ENDED_WAIVERS_DAYS: i64 = 90;
+
+#[derive(Debug, Error)]
+pub enum ReportError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the stored report of {date} cannot be read: {message}")]
+    Stored { date: NaiveDate, message: String },
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the report of {date} cannot be built before the day has begun")]
+    Future { date: NaiveDate },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    pub schema: String,
+    pub date: NaiveDate,
+    /// The day covered, [start, end) in UTC; states are as of `as_of`.
+    pub period_start: DateTime<Utc>,
+    pub period_end: DateTime<Utc>,
+    pub as_of: DateTime<Utc>,
+    /// False for a day still in progress: figures may still change.
+    pub complete: bool,
+    pub generated_at: DateTime<Utc>,
+    pub generator: String,
+    pub summary: Summary,
+    pub controls: Vec<ControlSummary>,
+    pub scopes: Vec<ScopeSummary>,
+    pub findings: Vec<ReportFinding>,
+    pub new_failures: Vec<Change>,
+    pub resolved: Vec<Change>,
+    pub drift: Vec<DriftEntry>,
+    pub waivers_in_force: Vec<WaiverRow>,
+    pub waivers_ended: Vec<WaiverRow>,
+    pub coverage: Vec<Coverage>,
+    pub trend: Vec<TrendPoint>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Counts {
+    pub pass: u64,
+    pub fail: u64,
+    pub waived: u64,
+    pub unknown: u64,
+}
+
+impl Counts {
+    fn add(&mut self, status: &str) {
+        match status {
+            "pass" => self.pass += 1,
+            "fail" => self.fail += 1,
+            "waived" => self.waived += 1,
+            _ => self.unknown += 1,
+        }
+    }
+
+    /// Passing share of decided evaluations; a waived failure is a
+    /// documented exception, not a pass, so it counts against.
+    pub fn compliance_percent(&self) -> Option<f64> {
+        let decided = self.pass + self.fail + self.waived;
+        (decided > 0).then(|| (self.pass as f64 * 1000.0 / decided as f64).round() / 10.0)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    pub counts: Counts,
+    pub compliance_percent: Option<f64>,
+    pub resources: u64,
+    pub accounts: u64,
+    pub scans_ok: i64,
+    pub scans_partial: i64,
+    pub scans_failed: i64,
+    pub scopes_not_scanned: u64,
+    pub drift_events: u64,
+    pub new_failures: u64,
+    pub resolved: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ControlSummary {
+    pub id: String,
+    pub title: String,
+    pub severity: String,
+    pub soc2: Vec<String>,
+    pub pci_dss: Vec<String>,
+    pub counts: Counts,
+    pub compliance_percent: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScopeSummary {
+    pub account_id: String,
+    pub account_name: String,
+    pub region: String,
+    pub counts: Counts,
+    pub compliance_percent: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReportFinding {
+    pub account_id: String,
+    pub account_name: String,
+    pub region: String,
+    pub resource_type: String,
+    pub arn: String,
+    pub name: String,
+    pub control_id: String,
+    pub severity: String,
+    /// pass, fail, waived (failing under a waiver in force) or unknown.
+    pub status: String,
+    pub status_since: DateTime<Utc>,
+    pub evidence: Value,
+    pub waiver_id: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    pub at: DateTime<Utc>,
+    pub arn: String,
+    pub account_id: String,
+    pub region: String,
+    pub control_id: String,
+    pub severity: String,
+    pub kind: String,
+    pub old_status: Option<String>,
+    pub new_status: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DriftEntry {
+    pub detected_at: DateTime<Utc>,
+    pub arn: String,
+    pub resource_type: String,
+    pub account_id: String,
+    pub region: String,
+    pub kind: String,
+    pub changes: Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Coverage {
+    pub collector: String,
+    pub account_id: String,
+    pub account_name: String,
+    pub region: String,
+    pub ok: i64,
+    pub partial: i64,
+    pub failed: i64,
+    /// Last scan of the day: ok, partial, failed, or none (not scanned).
+    pub last_status: String,
+    pub last_finished_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrendPoint {
+    pub date: NaiveDate,
+    pub counts: Counts,
+    pub compliance_percent: Option<f64>,
+}
+
+/// Start of a UTC day.
+pub fn day_start(date: NaiveDate) -> DateTime<Utc> {
+    date.and_hms_opt(0, 0, 0)
+        .map(|t| t.and_utc())
+        .unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
+/// The report of `date`: the stored one for a finished day, otherwise
+/// built now (and stored if the day is over).
+pub async fn report_for(
+    store: &Store,
+    date: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<Report, ReportError> {
+    let start = day_start(date);
+    if now < start {
+        return Err(ReportError::Future { date });
+    }
+    let end = start + Duration::days(1);
+    let complete = now >= end;
+    if complete && let Some(stored) = store.stored_report(date).await? {
+        return serde_json::from_value(stored).map_err(|e| ReportError::Stored {
+            date,
+            message: e.to_string(),
+        });
+    }
+    let report = build(store, date, now).await?;
+    if !complete {
+        return Ok(report);
+    }
+    let model = serde_json::to_value(&report).map_err(|e| ReportError::Stored {
+        date,
+        message: e.to_string(),
+    })?;
+    let digest = hex::encode(Sha256::digest(model.to_string().as_bytes()));
+    let kept = store.store_report(date, &model, &digest, now).await?;
+    serde_json::from_value(kept).map_err(|e| ReportError::Stored {
+        date,
+        message: e.to_string(),
+    })
+}
+
+/// Builds the report of `date` from the stored history.
+pub async fn build(
+    store: &Store,
+    date: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<Report, ReportError> {
+    let start = day_start(date);
+    let end = start + Duration::days(1);
+    let complete = now >= end;
+    // States are as of the end of the day, or now for a day in progress.
+    let as_of = if complete {
+        end - Duration::microseconds(1)
+    } else {
+        now
+    };
+    let waivers = store.waivers().await?;
+    let findings = store.findings_at(as_of).await?;
+    let changes = store.transitions_between(start, end).await?;
+    let drift = store.drift_between(start, end).await?;
+    let coverage = store
+        .scan_coverage(start, end, Duration::days(COVERAGE_LOOKBACK_DAYS))
+        .await?;
+    let history = store.status_changes(as_of).await?;
+
+    let waiver_for = |arn: &str, control: &str, at: DateTime<Utc>| {
+        waivers
+            .iter()
+            .filter(|w| w.resource_arn == arn && w.control_id == control && w.in_force_at(at))
+            .map(|w| w.id)
+            .min()
+    };
+    let findings: Vec<ReportFinding> = findings
+        .into_iter()
+        .map(|f: FindingAt| {
+            let waiver_id = (f.status == "fail")
+                .then(|| waiver_for(&f.arn, &f.control_id, as_of))
+                .flatten();
+            ReportFinding {
+                status: if waiver_id.is_some() {
+                    "waived".into()
+                } else {
+                    f.status
+                },
+                account_id: f.account_id,
+                account_name: f.account_name,
+                region: f.region,
+                resource_type: f.resource_type,
+                arn: f.arn,
+                name: f.name,
+                control_id: f.control_id,
+                severity: f.severity,
+                status_since: f.status_since,
+                evidence: f.evidence,
+                waiver_id,
+            }
+        })
+        .collect();
+
+    let mut by_control: BTreeMap<&str, Counts> = BTreeMap::new();
+    let mut by_scope: BTreeMap<(&str, &str), (Counts, &str)> = BTreeMap::new();
+    let mut total = Counts::default();
+    let mut resources = std::collections::BTreeSet::new();
+    let mut accounts = std::collections::BTreeSet::new();
+    for f in &findings {
+        total.add(&f.status);
+        by_control.entry(&f.control_id).or_default().add(&f.status);
+        by_scope
+            .entry((&f.account_id, &f.region))
+            .or_insert((Counts::default(), &f.account_name))
+            .0
+            .add(&f.status);
+        resources.insert(&f.arn);
+        accounts.insert(&f.account_id);
+    }
+    let controls = evaluate::CONTROLS
+        .iter()
+        .map(|c| {
+            let counts = by_control.get(c.id).copied().unwrap_or_default();
+            ControlSummary {
+                id: c.id.to_string(),
+                title: c.title.to_string(),
+                severity: c.default_severity.as_str().to_string(),
+                soc2: c.soc2.iter().map(|s| s.to_string()).collect(),
+                pci_dss: c.pci_dss.iter().map(|s| s.to_string()).collect(),
+                compliance_percent: counts.compliance_percent(),
+                counts,
+            }
+        })
+        .collect();
+    let scopes = by_scope
+        .iter()
+        .map(|((account_id, region), (counts, name))| ScopeSummary {
+            account_id: account_id.to_string(),
+            account_name: name.to_string(),
+            region: region.to_string(),
+            counts: *counts,
+            compliance_percent: counts.compliance_percent(),
+        })
+        .collect();
+
+    let change = |t: crate::store::report::TransitionAt| Change {
+        at: t.at,
+        arn: t.arn,
+        account_id: t.account_id,
+        region: t.region,
+        control_id: t.control_id,
+        severity: t.severity,
+        kind: t.kind,
+        old_status: t.old_status,
+        new_status: t.new_status,
+    };
+    let (mut new_failures, mut resolved) = (Vec::new(), Vec::new());
+    for t in changes {
+        match (t.kind.as_str(), t.new_status.as_str()) {
+            ("resolution", _) => resolved.push(change(t)),
+            ("regression", _) | ("new", "fail") => new_failures.push(change(t)),
+            _ => {}
+        }
+    }
+    let drift: Vec<DriftEntry> = drift
+        .into_iter()
+        .map(|d| DriftEntry {
+            detected_at: d.detected_at,
+            arn: d.arn,
+            resource_type: d.resource_type,
+            account_id: d.account_id,
+            region: d.region,
+            kind: d.kind,
+            changes: d.changes,
+        })
+        .collect();
+    let coverage: Vec<Coverage> = coverage
+        .into_iter()
+        .map(|c| Coverage {
+            collector: c.collector,
+            account_id: c.account_id,
+            account_name: c.account_name,
+            region: c.region,
+            ok: c.ok,
+            partial: c.partial,
+            failed: c.failed,
+            last_status: c.last_status.unwrap_or_else(|| "none".into()),
+            last_finished_at: c.last_finished_at,
+            last_error: c.last_error,
+        })
+        .collect();
+    let waivers_in_force: Vec<WaiverRow> = waivers
+        .iter()
+        .filter(|w| w.in_force_at(as_of))
+        .cloned()
+        .collect();
+    let waivers_ended: Vec<WaiverRow> = waivers
+        .iter()
+        .filter(|w| {
+            let ended = w.revoked_at.map_or(w.expires_at, |r| r.min(w.expires_at));
+            w.created_at <= as_of
+                && ended <= as_of
+                && ended > as_of - Duration::days(ENDED_WAIVERS_DAYS)
+        })
+        .cloned()
+        .collect();
+    let trend = trend(&history, &waivers, date, as_of);
+
+    let summary = Summary {
+        compliance_percent: total.compliance_percent(),
+        counts: total,
+        resources: resources.len() as u64,
+        accounts: accounts.len() as u64,
+        scans_ok: coverage.iter().map(|c| c.ok).sum(),
+        scans_partial: coverage.iter().map(|c| c.partial).sum(),
+        scans_failed: coverage.iter().map(|c| c.failed).sum(),
+        scopes_not_scanned: coverage.iter().filter(|c| c.last_status == "none").count() as u64,
+        drift_events: drift.len() as u64,
+        new_failures: new_failures.len() as u64,
+        resolved: resolved.len() as u64,
+    };
+    Ok(Report {
+        schema: SCHEMA.to_string(),
+        date,
+        period_start: start,
+        period_end: end,
+        as_of,
+        complete,
+        generated_at: now,
+        generator: format!("driftwatch {}", env!("CARGO_PKG_VERSION")),
+        summary,
+        controls,
+        scopes,
+        findings,
+        new_failures,
+        resolved,
+        drift,
+        waivers_in_force,
+        waivers_ended,
+        coverage,
+        trend,
+    })
+}
+
+/// Pass/fail/waived/unknown at the end of each of the last 30 days.
+fn trend(
+    history: &[StatusChange],
+    waivers: &[WaiverRow],
+    date: NaiveDate,
+    as_of: DateTime<Utc>,
+) -> Vec<TrendPoint> {
+    let days: Vec<(NaiveDate, DateTime<Utc>)> = (0..TREND_DAYS)
+        .rev()
+        .map(|back| {
+            let day = date - Duration::days(back);
+            let end = (day_start(day) + Duration::days(1) - Duration::microseconds(1)).min(as_of);
+            (day, end)
+        })
+        .collect();
+    let mut counts = vec![Counts::default(); days.len()];
+    // History is ordered by finding, then time.
+    for changes in history.chunk_by(|a, b| a.finding_id == b.finding_id) {
+        for (i, (_, end)) in days.iter().enumerate() {
+            let Some(latest) = changes.iter().take_while(|c| c.at <= *end).last() else {
+                continue;
+            };
+            if latest.new_status == "deleted" || latest.gone_at.is_some_and(|g| g <= *end) {
+                continue;
+            }
+            let waived = latest.new_status == "fail"
+                && waivers.iter().any(|w| {
+                    w.resource_arn == latest.arn
+                        && w.control_id == latest.control_id
+                        && w.in_force_at(*end)
+                });
+            counts[i].add(if waived { "waived" } else { &latest.new_status });
+        }
+    }
+    days.into_iter()
+        .zip(counts)
+        .map(|((date, _), counts)| TrendPoint {
+            date,
+            compliance_percent: counts.compliance_percent(),
+            counts,
+        })
+        .collect()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Html,
+    Json,
+    Csv,
+    Markdown,
+}
+
+impl Format {
+    pub fn parse(text: &str) -> Option<Format> {
+        match text {
+            "html" => Some(Format::Html),
+            "json" => Some(Format::Json),
+            "csv" => Some(Format::Csv),
+            "md" | "markdown" => Some(Format::Markdown),
+            _ => None,
+        }
+    }
+
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Html => "html",
+            Format::Json => "json",
+            Format::Csv => "csv",
+            Format::Markdown => "md",
+        }
+    }
+
+    pub fn render(self, report: &Report) -> String {
+        match self {
+            Format::Html => render::html(report),
+            Format::Json => render::json(report),
+            Format::Csv => render::csv(report),
+            Format::Markdown => render::markdown(report),
+        }
+    }
+}
+
+/// Writes `driftwatch-report-<date>.<ext>` for each format into `dir`.
+pub fn write_files(
+    report: &Report,
+    formats: &[Format],
+    dir: &Path,
+) -> Result<Vec<PathBuf>, ReportError> {
+    std::fs::create_dir_all(dir).map_err(|source| ReportError::Write {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let mut written = Vec::new();
+    for format in formats {
+        let path = dir.join(format!(
+            "driftwatch-report-{}.{}",
+            report.date,
+            format.extension()
+        ));
+        // Written whole, then renamed: a reader never sees half a report.
+        let partial = path.with_extension(format!("{}.partial", format.extension()));
+        std::fs::write(&partial, format.render(report))
+            .and_then(|()| std::fs::rename(&partial, &path))
+            .map_err(|source| ReportError::Write {
+                path: path.clone(),
+                source,
+            })?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(id: i64, at: &str, status: &str) -> StatusChange {
+        StatusChange {
+            finding_id: id,
+            arn: format!("arn:aws:s3:::b{id}"),
+            control_id: "s3.tls_only".into(),
+            at: at.parse().unwrap_or(DateTime::<Utc>::MIN_UTC),
+            new_status: status.into(),
+            gone_at: None,
+        }
+    }
+
+    #[test]
+    fn compliance_counts_waived_failures_against() {
+        let counts = Counts {
+            pass: 3,
+            fail: 0,
+            waived: 1,
+            unknown: 5,
+        };
+        assert_eq!(counts.compliance_percent(), Some(75.0));
+        assert_eq!(Counts::default().compliance_percent(), None);
+    }
+
+    #[test]
+    fn the_trend_follows_each_findings_status_day_by_day() {
+        let date = NaiveDate::from_ymd_opt(2026, 3, 3).unwrap_or_default();
+        let history = vec![
+            change(1, "2026-03-01T10:00:00Z", "pass"),
+            change(1, "2026-03-02T10:00:00Z", "fail"),
+            change(2, "2026-03-02T11:00:00Z", "fail"),
+            change(2, "2026-03-03T09:00:00Z", "deleted"),
+        ];
+        let waiver = WaiverRow {
+            id: 1,
+            control_id: "s3.tls_only".into(),
+            resource_arn: "arn:aws:s3:::b1".into(),
+            reason: "r".into(),
+            approved_by: "a".into(),
+            created_at: "2026-03-03T00:00:00Z".parse().unwrap_or_default(),
+            expires_at: "2026-04-01T00:00:00Z".parse().unwrap_or_default(),
+            revoked_at: None,
+            revoked_by: None,
+            source: "cli".into(),
+        };
+        let points = trend(
+            &history,
+            &[waiver],
+            date,
+            day_start(date) + Duration::days(1),
+        );
+        assert_eq!(points.len(), 30);
+        let last3: Vec<(u64, u64, u64)> = points[27..]
+            .iter()
+            .map(|p| (p.counts.pass, p.counts.fail, p.counts.waived))
+            .collect();
+        assert_eq!(last3, vec![(1, 0, 0), (0, 2, 0), (0, 0, 1)]);
+        assert_eq!(points[0].counts, Counts::default());
+    }
+}

@@ -1,0 +1,886 @@
+//! Report formats. Every function is pure over the model, so a stored
+//! model renders byte-for-byte the same document again. Every string from
+//! AWS or a user is escaped for its format (HTML, CSV, Markdown).
+
+use super::{Counts, Report, ReportFinding};
+use serde_json::{Value, json};
+use std::fmt::Write;
+
+fn pct(value: Option<f64>) -> String {
+    value.map_or_else(|| "n/a".to_string(), |v| format!("{v:.1}%"))
+}
+
+fn esc(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Compact JSON, cut to `max` characters for tables (the full evidence is
+/// in the JSON and CSV formats).
+fn brief(value: &Value, max: usize) -> String {
+    let text = value.to_string();
+    if text.chars().count() <= max {
+        return text;
+    }
+    let cut: String = text.chars().take(max).collect();
+    format!("{cut}…")
+}
+
+fn severity_id(severity: &str) -> u8 {
+    match severity {
+        "info" => 1,
+        "low" => 2,
+        "medium" => 3,
+        "high" => 4,
+        "critical" => 5,
+        _ => 0,
+    }
+}
+
+/// One finding as an OCSF 1.1 Compliance Finding (class 2003).
+pub fn ocsf_finding(report: &Report, finding: &ReportFinding) -> Value {
+    let control = crate::evaluate::control(&finding.control_id);
+    let (compliance_status, compliance_status_id) = match finding.status.as_str() {
+        "pass" => ("Pass", 1),
+        "fail" => ("Fail", 3),
+        "waived" => ("Fail", 3),
+        _ => ("Unknown", 0),
+    };
+    // Finding status: New, Suppressed (waived), Resolved (passing).
+    let (status, status_id) = match finding.status.as_str() {
+        "fail" => ("New", 1),
+        "waived" => ("Suppressed", 3),
+        "pass" => ("Resolved", 4),
+        _ => ("Unknown", 0),
+    };
+    let mut requirements: Vec<String> = Vec::new();
+    if let Some(c) = control {
+        requirements.extend(c.soc2.iter().map(|r| format!("SOC 2 {r}")));
+        requirements.extend(c.pci_dss.iter().map(|r| format!("PCI DSS v4.0 {r}")));
+    }
+    json!({
+        "class_uid": 2003,
+        "class_name": "Compliance Finding",
+        "category_uid": 2,
+        "category_name": "Findings",
+        "activity_id": 1,
+        "activity_name": "Create",
+        "type_uid": 200301,
+        "time": report.as_of.timestamp_millis(),
+        "severity_id": severity_id(&finding.severity),
+        "severity": finding.severity,
+        "status_id": status_id,
+        "status": status,
+        "metadata": {
+            "version": "1.1.0",
+            "product": { "name": "driftwatch", "vendor_name": "driftwatch", "version": env!("CARGO_PKG_VERSION") },
+        },
+        "finding_info": {
+            "uid": format!("{}/{}/{}", finding.account_id, finding.control_id, finding.arn),
+            "title": control.map(|c| c.title).unwrap_or(""),
+            "first_seen_time": finding.status_since.timestamp_millis(),
+        },
+        "compliance": {
+            "control": finding.control_id,
+            "standards": ["SOC 2", "PCI DSS v4.0"],
+            "requirements": requirements,
+            "status": compliance_status,
+            "status_id": compliance_status_id,
+        },
+        "cloud": {
+            "provider": "AWS",
+            "account": { "uid": finding.account_id, "name": finding.account_name },
+            "region": finding.region,
+        },
+        "resources": [{
+            "uid": finding.arn,
+            "name": finding.name,
+            "type": finding.resource_type,
+            "region": finding.region,
+        }],
+        "unmapped": {
+            "driftwatch_status": finding.status,
+            "status_since": finding.status_since,
+            "evidence": finding.evidence,
+            "waiver_id": finding.waiver_id,
+        },
+    })
+}
+
+/// The model, with findings as OCSF Compliance Findings
+/// (docs/report-schema.md).
+pub fn json(report: &Report) -> String {
+    let mut value = serde_json::to_value(report).unwrap_or(Value::Null);
+    value["findings"] = Value::Array(
+        report
+            .findings
+            .iter()
+            .map(|f| ocsf_finding(report, f))
+            .collect(),
+    );
+    serde_json::to_string_pretty(&value).unwrap_or_default() + "\n"
+}
+
+/// A CSV field; cells a spreadsheet would run as a formula are prefixed
+/// with `'` so that opening the evidence never executes it.
+fn csv_field(text: &str) -> String {
+    let guarded = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text.to_string()
+    };
+    if guarded.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", guarded.replace('"', "\"\""))
+    } else {
+        guarded
+    }
+}
+
+/// One row per finding (every evaluation as of the report time).
+pub fn csv(report: &Report) -> String {
+    let mut out = String::from(
+        "date,account_id,account_name,region,resource_type,resource_arn,resource_name,control_id,severity,status,status_since,soc2,pci_dss,waiver_id,waiver_reason,waiver_approved_by,waiver_expires_at,evidence\r\n",
+    );
+    for f in &report.findings {
+        let control = crate::evaluate::control(&f.control_id);
+        let waiver = f
+            .waiver_id
+            .and_then(|id| report.waivers_in_force.iter().find(|w| w.id == id));
+        let fields = [
+            report.date.to_string(),
+            f.account_id.clone(),
+            f.account_name.clone(),
+            f.region.clone(),
+            f.resource_type.clone(),
+            f.arn.clone(),
+            f.name.clone(),
+            f.control_id.clone(),
+            f.severity.clone(),
+            f.status.clone(),
+            f.status_since.to_rfc3339(),
+            control.map(|c| c.soc2.join(" ")).unwrap_or_default(),
+            control.map(|c| c.pci_dss.join(" ")).unwrap_or_default(),
+            f.waiver_id.map(|id| id.to_string()).unwrap_or_default(),
+            waiver.map(|w| w.reason.clone()).unwrap_or_default(),
+            waiver.map(|w| w.approved_by.clone()).unwrap_or_default(),
+            waiver
+                .map(|w| w.expires_at.to_rfc3339())
+                .unwrap_or_default(),
+            f.evidence.to_string(),
+        ];
+        let row: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+        out.push_str(&row.join(","));
+        out.push_str("\r\n");
+    }
+    out
+}
+
+fn md(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '|' | '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '#' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\n' | '\r' => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+pub fn markdown(report: &Report) -> String {
+    let mut out = String::new();
+    let s = &report.summary;
+    let _ = writeln!(out, "# driftwatch compliance report — {}\n", report.date);
+    let _ = writeln!(
+        out,
+        "Period {} to {} (UTC); states as of {}{}. Generated {} by {}.\n",
+        report.period_start.to_rfc3339(),
+        report.period_end.to_rfc3339(),
+        report.as_of.to_rfc3339(),
+        if report.complete {
+            ""
+        } else {
+            " (day in progress)"
+        },
+        report.generated_at.to_rfc3339(),
+        report.generator
+    );
+    let _ = writeln!(
+        out,
+        "**Compliance {}** — {} pass, {} fail, {} waived, {} unknown over {} resources in {} accounts. Scans: {} ok, {} partial, {} failed; {} scopes not scanned. {} drift events, {} new failures, {} resolved.\n",
+        pct(s.compliance_percent),
+        s.counts.pass,
+        s.counts.fail,
+        s.counts.waived,
+        s.counts.unknown,
+        s.resources,
+        s.accounts,
+        s.scans_ok,
+        s.scans_partial,
+        s.scans_failed,
+        s.scopes_not_scanned,
+        s.drift_events,
+        s.new_failures,
+        s.resolved
+    );
+    let _ = writeln!(
+        out,
+        "## Controls\n\n| control | SOC 2 | PCI DSS v4.0 | pass | fail | waived | unknown | compliance |\n|---|---|---|---:|---:|---:|---:|---:|"
+    );
+    for c in &report.controls {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            md(&c.id),
+            md(&c.soc2.join(", ")),
+            md(&c.pci_dss.join(", ")),
+            c.counts.pass,
+            c.counts.fail,
+            c.counts.waived,
+            c.counts.unknown,
+            pct(c.compliance_percent)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\n## Accounts and regions\n\n| account | region | pass | fail | waived | unknown | compliance |\n|---|---|---:|---:|---:|---:|---:|"
+    );
+    for scope in &report.scopes {
+        let _ = writeln!(
+            out,
+            "| {} ({}) | {} | {} | {} | {} | {} | {} |",
+            md(&scope.account_name),
+            md(&scope.account_id),
+            md(&scope.region),
+            scope.counts.pass,
+            scope.counts.fail,
+            scope.counts.waived,
+            scope.counts.unknown,
+            pct(scope.compliance_percent)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\n## Failing resources\n\n| severity | control | resource | account | region | since | evidence |\n|---|---|---|---|---|---|---|"
+    );
+    for f in report.findings.iter().filter(|f| f.status == "fail") {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            md(&f.severity),
+            md(&f.control_id),
+            md(&f.arn),
+            md(&f.account_id),
+            md(&f.region),
+            f.status_since.to_rfc3339(),
+            md(&brief(&f.evidence, 200))
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\n## Waivers in force\n\n| id | control | resource | reason | approved by | expires |\n|---:|---|---|---|---|---|"
+    );
+    for w in &report.waivers_in_force {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} |",
+            w.id,
+            md(&w.control_id),
+            md(&w.resource_arn),
+            md(&w.reason),
+            md(&w.approved_by),
+            w.expires_at.to_rfc3339()
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\n## Waivers ended\n\n| id | control | resource | reason | approved by | expired / revoked |\n|---:|---|---|---|---|---|"
+    );
+    for w in &report.waivers_ended {
+        let ended = w.revoked_at.map_or_else(
+            || format!("expired {}", w.expires_at.to_rfc3339()),
+            |r| {
+                format!(
+                    "revoked {} by {}",
+                    r.to_rfc3339(),
+                    w.revoked_by.as_deref().unwrap_or("?")
+                )
+            },
+        );
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} |",
+            w.id,
+            md(&w.control_id),
+            md(&w.resource_arn),
+            md(&w.reason),
+            md(&w.approved_by),
+            md(&ended)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\n## New failures and resolutions\n\n| time | change | control | resource |\n|---|---|---|---|"
+    );
+    for c in report.new_failures.iter().chain(&report.resolved) {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} |",
+            c.at.to_rfc3339(),
+            md(&c.kind),
+            md(&c.control_id),
+            md(&c.arn)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\n## Drift\n\n| time | kind | resource | changes |\n|---|---|---|---|"
+    );
+    for d in &report.drift {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} |",
+            d.detected_at.to_rfc3339(),
+            md(&d.kind),
+            md(&d.arn),
+            md(&brief(&d.changes, 200))
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\n## Scan coverage\n\n| collector | account | region | ok | partial | failed | last | error |\n|---|---|---|---:|---:|---:|---|---|"
+    );
+    for c in &report.coverage {
+        let _ = writeln!(
+            out,
+            "| {} | {} ({}) | {} | {} | {} | {} | {} | {} |",
+            md(&c.collector),
+            md(&c.account_name),
+            md(&c.account_id),
+            md(&c.region),
+            c.ok,
+            c.partial,
+            c.failed,
+            md(&c.last_status),
+            md(c.last_error.as_deref().unwrap_or(""))
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\n## Compliance over 30 days\n\n| date | pass | fail | waived | compliance |\n|---|---:|---:|---:|---:|"
+    );
+    for p in &report.trend {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} |",
+            p.date,
+            p.counts.pass,
+            p.counts.fail,
+            p.counts.waived,
+            pct(p.compliance_percent)
+        );
+    }
+    out
+}
+
+const CSS: &str = "
+body{font:14px/1.45 -apple-system,'Segoe UI',Helvetica,Arial,sans-serif;color:#1d2330;margin:0;background:#f6f7f9}
+main{max-width:1180px;margin:0 auto;padding:24px}
+h1{font-size:24px;margin:0 0 4px}h2{font-size:18px;margin:32px 0 8px;border-bottom:1px solid #d8dce3;padding-bottom:4px}
+.meta{color:#5b6475;margin:0 0 16px}
+.tiles{display:grid;grid-template-columns:repeat(auto-fit,minmax(150px,1fr));gap:12px}
+.tile{background:#fff;border:1px solid #d8dce3;border-radius:6px;padding:12px}
+.tile b{display:block;font-size:22px}.tile span{color:#5b6475;font-size:12px;text-transform:uppercase}
+table{border-collapse:collapse;width:100%;background:#fff;font-size:13px}
+th,td{border:1px solid #d8dce3;padding:4px 8px;text-align:left;vertical-align:top}
+th{background:#eef0f4}td.n{text-align:right;font-variant-numeric:tabular-nums}
+code{font:12px ui-monospace,Menlo,Consolas,monospace;word-break:break-all;white-space:pre-wrap}
+.fail{color:#b42318;font-weight:600}.pass{color:#067647;font-weight:600}.waived{color:#9a6700;font-weight:600}.unknown,.none{color:#5b6475;font-weight:600}
+.charts{display:grid;grid-template-columns:1fr 1fr;gap:16px}.chart{background:#fff;border:1px solid #d8dce3;border-radius:6px;padding:8px}
+.empty{color:#5b6475;font-style:italic}
+@media print{body{background:#fff}.chart,.tile{break-inside:avoid}}
+";
+
+fn status_cell(status: &str) -> String {
+    format!("<td class=\"{}\">{}</td>", esc(status), esc(status))
+}
+
+/// Compliance % over the trend days, as an inline SVG line chart.
+fn trend_chart(report: &Report) -> String {
+    let (w, h, left, top, bottom) = (540.0, 220.0, 40.0, 16.0, 30.0);
+    let plot_w = w - left - 12.0;
+    let plot_h = h - top - bottom;
+    let n = report.trend.len().max(2) as f64 - 1.0;
+    let mut svg = format!(
+        "<svg id=\"trend-chart\" role=\"img\" aria-label=\"Compliance percentage over the last {} days\" viewBox=\"0 0 {w} {h}\" width=\"100%\" xmlns=\"http://www.w3.org/2000/svg\">",
+        report.trend.len()
+    );
+    for pctl in [0, 25, 50, 75, 100] {
+        let y = top + plot_h * (1.0 - f64::from(pctl) / 100.0);
+        let _ = write!(
+            svg,
+            "<line x1=\"{left}\" x2=\"{}\" y1=\"{y:.1}\" y2=\"{y:.1}\" stroke=\"#e3e6eb\"/><text x=\"{}\" y=\"{:.1}\" font-size=\"10\" text-anchor=\"end\" fill=\"#5b6475\">{pctl}%</text>",
+            left + plot_w,
+            left - 4.0,
+            y + 3.0
+        );
+    }
+    let mut points = Vec::new();
+    for (i, p) in report.trend.iter().enumerate() {
+        let x = left + plot_w * i as f64 / n;
+        if let Some(v) = p.compliance_percent {
+            let y = top + plot_h * (1.0 - v / 100.0);
+            points.push(format!("{x:.1},{y:.1}"));
+            let _ = write!(
+                svg,
+                "<circle class=\"point\" cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"2.5\" fill=\"#2457c5\" data-date=\"{}\" data-value=\"{v:.1}\"><title>{}: {v:.1}%</title></circle>",
+                p.date, p.date
+            );
+        }
+        if i == 0 || i + 1 == report.trend.len() || i % 7 == 0 {
+            let _ = write!(
+                svg,
+                "<text x=\"{x:.1}\" y=\"{}\" font-size=\"10\" text-anchor=\"middle\" fill=\"#5b6475\">{}</text>",
+                h - 10.0,
+                p.date.format("%m-%d")
+            );
+        }
+    }
+    if points.len() > 1 {
+        let _ = write!(
+            svg,
+            "<polyline fill=\"none\" stroke=\"#2457c5\" stroke-width=\"2\" points=\"{}\"/>",
+            points.join(" ")
+        );
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+/// Failing (and waived) evaluations per control, as horizontal bars.
+fn failures_chart(report: &Report) -> String {
+    let rows: Vec<(&str, Counts)> = report
+        .controls
+        .iter()
+        .map(|c| (c.id.as_str(), c.counts))
+        .collect();
+    let max = rows
+        .iter()
+        .map(|(_, c)| c.fail + c.waived)
+        .max()
+        .unwrap_or(0)
+        .max(1) as f64;
+    let (label_w, bar_w, row_h) = (170.0, 330.0, 18.0);
+    let h = row_h * rows.len() as f64 + 10.0;
+    let mut svg = format!(
+        "<svg id=\"failures-chart\" role=\"img\" aria-label=\"Failures by control\" viewBox=\"0 0 540 {h}\" width=\"100%\" xmlns=\"http://www.w3.org/2000/svg\">"
+    );
+    for (i, (id, counts)) in rows.iter().enumerate() {
+        let y = 5.0 + row_h * i as f64;
+        let fail_w = bar_w * counts.fail as f64 / max;
+        let waived_w = bar_w * counts.waived as f64 / max;
+        let _ = write!(
+            svg,
+            "<text x=\"{}\" y=\"{:.1}\" font-size=\"11\" text-anchor=\"end\" fill=\"#1d2330\">{}</text>\
+             <rect class=\"bar\" data-control=\"{}\" data-fail=\"{}\" x=\"{label_w}\" y=\"{y:.1}\" width=\"{fail_w:.1}\" height=\"{:.1}\" fill=\"#d92d20\"><title>{}: {} failing</title></rect>\
+             <rect x=\"{:.1}\" y=\"{y:.1}\" width=\"{waived_w:.1}\" height=\"{:.1}\" fill=\"#f2c94c\"><title>{}: {} waived</title></rect>\
+             <text x=\"{:.1}\" y=\"{:.1}\" font-size=\"11\" fill=\"#5b6475\">{}</text>",
+            label_w - 6.0,
+            y + 12.0,
+            esc(id),
+            esc(id),
+            counts.fail,
+            row_h - 5.0,
+            esc(id),
+            counts.fail,
+            label_w + fail_w,
+            row_h - 5.0,
+            esc(id),
+            counts.waived,
+            label_w + fail_w + waived_w + 4.0,
+            y + 12.0,
+            if counts.waived > 0 {
+                format!("{} (+{} waived)", counts.fail, counts.waived)
+            } else {
+                counts.fail.to_string()
+            }
+        );
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+fn table(out: &mut String, id: &str, headers: &[&str], rows: Vec<String>, empty: &str) {
+    if rows.is_empty() {
+        let _ = write!(out, "<p class=\"empty\" id=\"{id}\">{}</p>", esc(empty));
+        return;
+    }
+    let _ = write!(out, "<table id=\"{id}\"><thead><tr>");
+    for h in headers {
+        let _ = write!(out, "<th>{}</th>", esc(h));
+    }
+    out.push_str("</tr></thead><tbody>");
+    for row in rows {
+        let _ = write!(out, "<tr>{row}</tr>");
+    }
+    out.push_str("</tbody></table>");
+}
+
+/// A self-contained page: inline CSS and SVG, no script, no external fetch.
+pub fn html(report: &Report) -> String {
+    let s = &report.summary;
+    let mut out = String::with_capacity(64 * 1024);
+    let _ = write!(
+        out,
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">\
+         <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
+         <title>driftwatch compliance report {}</title><style>{CSS}</style></head><body><main>",
+        report.date
+    );
+    let _ = write!(
+        out,
+        "<h1>Compliance report — {}</h1><p class=\"meta\">AWS posture against SOC 2 and PCI DSS v4.0 controls. Period {} to {} UTC; states as of {}{}. Generated {} by {}.</p>",
+        report.date,
+        report.period_start.format("%Y-%m-%d %H:%M"),
+        report.period_end.format("%Y-%m-%d %H:%M"),
+        report.as_of.format("%Y-%m-%d %H:%M:%S"),
+        if report.complete {
+            ""
+        } else {
+            " (day in progress: figures may still change)"
+        },
+        report.generated_at.format("%Y-%m-%d %H:%M:%S UTC"),
+        esc(&report.generator)
+    );
+    let tiles = [
+        ("compliance", pct(s.compliance_percent)),
+        ("failing", s.counts.fail.to_string()),
+        ("waived", s.counts.waived.to_string()),
+        ("passing", s.counts.pass.to_string()),
+        ("unknown", s.counts.unknown.to_string()),
+        ("resources", s.resources.to_string()),
+        ("new failures", s.new_failures.to_string()),
+        ("resolved", s.resolved.to_string()),
+        ("drift events", s.drift_events.to_string()),
+        (
+            "scans ok / partial / failed",
+            format!("{} / {} / {}", s.scans_ok, s.scans_partial, s.scans_failed),
+        ),
+    ];
+    out.push_str("<section class=\"tiles\" id=\"summary\">");
+    for (label, value) in tiles {
+        let _ = write!(
+            out,
+            "<div class=\"tile\" data-figure=\"{}\"><b>{}</b><span>{}</span></div>",
+            esc(label),
+            esc(&value),
+            esc(label)
+        );
+    }
+    out.push_str("</section>");
+    let _ = write!(
+        out,
+        "<section class=\"charts\"><div class=\"chart\"><h2>Compliance over {} days</h2>{}</div><div class=\"chart\"><h2>Failures by control</h2>{}</div></section>",
+        report.trend.len(),
+        trend_chart(report),
+        failures_chart(report)
+    );
+
+    out.push_str("<h2>Controls</h2>");
+    let rows = report
+        .controls
+        .iter()
+        .map(|c| {
+            format!(
+                "<td><b>{}</b><br>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>",
+                esc(&c.id),
+                esc(&c.title),
+                esc(&c.severity),
+                esc(&c.soc2.join(", ")),
+                esc(&c.pci_dss.join(", ")),
+                c.counts.pass,
+                c.counts.fail,
+                c.counts.waived,
+                c.counts.unknown,
+                pct(c.compliance_percent)
+            )
+        })
+        .collect();
+    table(
+        &mut out,
+        "controls",
+        &[
+            "control",
+            "severity",
+            "SOC 2",
+            "PCI DSS v4.0",
+            "pass",
+            "fail",
+            "waived",
+            "unknown",
+            "compliance",
+        ],
+        rows,
+        "No controls.",
+    );
+
+    out.push_str("<h2>Accounts and regions</h2>");
+    let rows = report
+        .scopes
+        .iter()
+        .map(|c| {
+            format!(
+                "<td>{} <code>{}</code></td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>",
+                esc(&c.account_name),
+                esc(&c.account_id),
+                esc(&c.region),
+                c.counts.pass,
+                c.counts.fail,
+                c.counts.waived,
+                c.counts.unknown,
+                pct(c.compliance_percent)
+            )
+        })
+        .collect();
+    table(
+        &mut out,
+        "scopes",
+        &[
+            "account",
+            "region",
+            "pass",
+            "fail",
+            "waived",
+            "unknown",
+            "compliance",
+        ],
+        rows,
+        "Nothing evaluated.",
+    );
+
+    out.push_str("<h2>Failing, waived and unknown resources</h2>");
+    let rows = report
+        .findings
+        .iter()
+        .filter(|f| f.status != "pass")
+        .map(|f| {
+            format!(
+                "{}<td>{}</td><td>{}</td><td><code>{}</code></td><td>{} <code>{}</code> / {}</td><td>{}</td><td><code>{}</code></td>",
+                status_cell(&f.status),
+                esc(&f.severity),
+                esc(&f.control_id),
+                esc(&f.arn),
+                esc(&f.account_name),
+                esc(&f.account_id),
+                esc(&f.region),
+                f.status_since.format("%Y-%m-%d %H:%M"),
+                esc(&brief(&f.evidence, 600))
+            )
+        })
+        .collect();
+    table(
+        &mut out,
+        "failing",
+        &[
+            "status",
+            "severity",
+            "control",
+            "resource",
+            "account / region",
+            "since",
+            "evidence",
+        ],
+        rows,
+        "No failing resources.",
+    );
+
+    let waiver_rows = |waivers: &[crate::store::waivers::WaiverRow], ended: bool| -> Vec<String> {
+        waivers
+            .iter()
+            .map(|w| {
+                let end = match (ended, w.revoked_at) {
+                    (true, Some(r)) if r < w.expires_at => format!(
+                        "revoked {} by {}",
+                        r.format("%Y-%m-%d %H:%M"),
+                        w.revoked_by.as_deref().unwrap_or("?")
+                    ),
+                    (true, _) => format!("expired {}", w.expires_at.format("%Y-%m-%d %H:%M")),
+                    (false, _) => w.expires_at.format("%Y-%m-%d %H:%M").to_string(),
+                };
+                format!(
+                    "<td class=\"n\">{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>",
+                    w.id,
+                    esc(&w.control_id),
+                    esc(&w.resource_arn),
+                    esc(&w.reason),
+                    esc(&w.approved_by),
+                    w.created_at.format("%Y-%m-%d"),
+                    esc(&end)
+                )
+            })
+            .collect()
+    };
+    out.push_str("<h2>Waivers in force</h2>");
+    table(
+        &mut out,
+        "waivers-in-force",
+        &[
+            "id",
+            "control",
+            "resource",
+            "justification",
+            "approved by",
+            "since",
+            "expires",
+        ],
+        waiver_rows(&report.waivers_in_force, false),
+        "No waivers in force.",
+    );
+    out.push_str("<h2>Waivers expired or revoked (last 90 days)</h2>");
+    table(
+        &mut out,
+        "waivers-ended",
+        &[
+            "id",
+            "control",
+            "resource",
+            "justification",
+            "approved by",
+            "since",
+            "ended",
+        ],
+        waiver_rows(&report.waivers_ended, true),
+        "No waivers ended.",
+    );
+
+    out.push_str("<h2>New failures and resolutions</h2>");
+    let rows = report
+        .new_failures
+        .iter()
+        .chain(&report.resolved)
+        .map(|c| {
+            format!(
+                "<td>{}</td><td class=\"{}\">{}</td><td>{}</td><td>{}</td><td><code>{}</code></td>",
+                c.at.format("%Y-%m-%d %H:%M:%S"),
+                if c.kind == "resolution" {
+                    "pass"
+                } else {
+                    "fail"
+                },
+                esc(&c.kind),
+                esc(&c.control_id),
+                esc(&c.severity),
+                esc(&c.arn)
+            )
+        })
+        .collect();
+    table(
+        &mut out,
+        "changes",
+        &["time", "change", "control", "severity", "resource"],
+        rows,
+        "No findings changed this day.",
+    );
+
+    out.push_str("<h2>Drift in the period</h2>");
+    let rows = report
+        .drift
+        .iter()
+        .map(|d| {
+            format!(
+                "<td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td><code>{}</code></td>",
+                d.detected_at.format("%Y-%m-%d %H:%M:%S"),
+                esc(&d.kind),
+                esc(&d.arn),
+                esc(&d.resource_type),
+                esc(&brief(&d.changes, 600))
+            )
+        })
+        .collect();
+    table(
+        &mut out,
+        "drift",
+        &["time", "kind", "resource", "type", "changes"],
+        rows,
+        "No drift detected.",
+    );
+
+    out.push_str("<h2>Scan coverage</h2>");
+    let rows = report
+        .coverage
+        .iter()
+        .map(|c| {
+            format!(
+                "<td>{}</td><td>{} <code>{}</code></td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>{}<td><code>{}</code></td>",
+                esc(&c.collector),
+                esc(&c.account_name),
+                esc(&c.account_id),
+                esc(&c.region),
+                c.ok,
+                c.partial,
+                c.failed,
+                status_cell(&c.last_status),
+                esc(c.last_error.as_deref().unwrap_or(""))
+            )
+        })
+        .collect();
+    table(
+        &mut out,
+        "coverage",
+        &[
+            "collector",
+            "account",
+            "region",
+            "ok",
+            "partial",
+            "failed",
+            "last",
+            "error",
+        ],
+        rows,
+        "No scans ran in this period.",
+    );
+    out.push_str("<p class=\"meta\">Compliance is passing evaluations over passing, failing and waived ones; unknown (could not be collected) is shown apart and never counted as a pass. A waiver is a documented exception: it is reported, not counted as compliant.</p></main></body></html>\n");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn html_escapes_hostile_strings() {
+        assert_eq!(
+            esc("<script>\"x\"&'"),
+            "&lt;script&gt;&quot;x&quot;&amp;&#39;"
+        );
+    }
+
+    #[test]
+    fn csv_quotes_and_defuses_formulas() {
+        assert_eq!(csv_field("plain"), "plain");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(csv_field("-1"), "'-1");
+    }
+
+    #[test]
+    fn markdown_cells_cannot_break_the_table() {
+        assert_eq!(md("a|b\nc"), "a\\|b c");
+    }
+}

@@ -1,0 +1,446 @@
+//! The daily compliance report over a scripted history: three days of
+//! scans (back-dated through the real recording path), a waiver in force
+//! and one expired, a failed scan. The report of the last day shows the
+//! right numbers, renders identically when asked again (also through the
+//! binary), and its HTML is checked in headless Chromium.
+
+mod support;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use driftwatch::collect::Collection;
+use driftwatch::model::{ResourceRecord, ResourceType, S3Bucket};
+use driftwatch::report::{self, Format, Report};
+use driftwatch::scan::record_collection;
+use driftwatch::store::waivers::NewWaiver;
+use driftwatch::store::{Scope, Store};
+use serde_json::{Value, json};
+use std::process::Command;
+
+const HOSTILE: &str = "<script>alert('x')</script>, \"=cmd|' /C calc'!A0\"";
+
+fn at(text: &str) -> DateTime<Utc> {
+    text.parse().expect("timestamp")
+}
+
+fn bucket(name: &str, tls_only: bool) -> ResourceRecord {
+    let arn = format!("arn:aws:s3:::{name}");
+    let policy = tls_only.then(|| {
+        json!({"Statement": [{"Effect": "Deny", "Principal": "*", "Action": "s3:*",
+            "Resource": [arn.clone(), format!("{arn}/*")],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]})
+    });
+    let record = S3Bucket {
+        name: name.into(),
+        arn: arn.clone(),
+        region: "us-east-1".into(),
+        policy,
+        ..S3Bucket::default()
+    };
+    ResourceRecord {
+        arn,
+        resource_type: ResourceType::S3Bucket,
+        name: name.into(),
+        region: "us-east-1".into(),
+        document: serde_json::to_value(&record).map_err(|e| e.to_string()),
+    }
+}
+
+fn scope(collector: &str, region: &str) -> Scope {
+    Scope {
+        collector: collector.into(),
+        account_id: support::ACCOUNT_ID.into(),
+        account_name: "prod".into(),
+        region: region.into(),
+    }
+}
+
+async fn record(store: &Store, when: &str, listing: Result<Vec<ResourceRecord>, String>) {
+    let collector = if listing.is_ok() { "s3" } else { "rds" };
+    let region = if listing.is_ok() {
+        "global"
+    } else {
+        "us-east-1"
+    };
+    let mut collection = Collection::finish(collector, region, at(when), listing);
+    collection.finished_at = at(when) + chrono::Duration::seconds(5);
+    record_collection(
+        store,
+        scope(collector, region),
+        &collection,
+        &Default::default(),
+        None,
+        None,
+    )
+    .await
+    .expect("record");
+}
+
+/// 03-01: ok, fail, fixed(failing) scanned; a waiver on `fail` for a day.
+/// 03-02: same. 03-03: `fixed` gets its TLS policy, `new` appears failing,
+/// `waived` appears failing under a waiver; an RDS scope fails to list.
+async fn scripted_history(store: &Store) {
+    let day1 = || {
+        vec![
+            bucket("ok", true),
+            bucket("fail", false),
+            bucket("fixed", false),
+        ]
+    };
+    record(store, "2026-03-01T06:00:00Z", Ok(day1())).await;
+    store
+        .add_waiver(
+            &NewWaiver {
+                control_id: "s3.tls_only",
+                resource_arn: "arn:aws:s3:::fail",
+                reason: "vendor cut-over",
+                approved_by: "sec-lead",
+                expires_at: at("2026-03-02T12:00:00Z"),
+            },
+            "cli",
+            at("2026-03-01T08:00:00Z"),
+            None,
+        )
+        .await
+        .expect("waiver");
+    record(store, "2026-03-02T06:00:00Z", Ok(day1())).await;
+    store
+        .add_waiver(
+            &NewWaiver {
+                control_id: "s3.tls_only",
+                resource_arn: "arn:aws:s3:::waived",
+                reason: HOSTILE,
+                approved_by: "ciso@example.com",
+                expires_at: at("2026-06-30T00:00:00Z"),
+            },
+            "cli",
+            at("2026-03-03T01:00:00Z"),
+            None,
+        )
+        .await
+        .expect("waiver");
+    record(
+        store,
+        "2026-03-03T06:00:00Z",
+        Ok(vec![
+            bucket("ok", true),
+            bucket("fail", false),
+            bucket("fixed", true),
+            bucket("new", false),
+            bucket("waived", false),
+        ]),
+    )
+    .await;
+    record(
+        store,
+        "2026-03-03T07:00:00Z",
+        Err("AccessDenied: not authorized to perform rds:DescribeDBInstances".into()),
+    )
+    .await;
+}
+
+fn date(text: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").expect("date")
+}
+
+fn tls_status(report: &Report, name: &str) -> String {
+    report
+        .findings
+        .iter()
+        .find(|f| f.control_id == "s3.tls_only" && f.name == name)
+        .map(|f| f.status.clone())
+        .unwrap_or_else(|| "absent".into())
+}
+
+#[tokio::test]
+async fn the_report_of_a_day_has_the_right_numbers_and_is_the_same_when_asked_again() {
+    let (store, url) = support::database().await;
+    scripted_history(&store).await;
+    let march3 = date("2026-03-03");
+    let report = report::report_for(&store, march3, Utc::now())
+        .await
+        .expect("report");
+    assert!(report.complete);
+    assert_eq!(report.as_of, at("2026-03-03T23:59:59.999999Z"));
+
+    let statuses: Vec<String> = ["ok", "fail", "fixed", "new", "waived"]
+        .iter()
+        .map(|b| tls_status(&report, b))
+        .collect();
+    assert_eq!(statuses, ["pass", "fail", "pass", "fail", "waived"]);
+    let tls = report
+        .controls
+        .iter()
+        .find(|c| c.id == "s3.tls_only")
+        .expect("tls control");
+    assert_eq!(
+        (tls.counts.pass, tls.counts.fail, tls.counts.waived),
+        (2, 2, 1)
+    );
+    assert_eq!(tls.compliance_percent, Some(40.0));
+    assert_eq!(tls.soc2, ["CC6.1", "CC6.7"]);
+    assert_eq!(tls.pci_dss, ["4.2.1"]);
+    // The summary adds up the controls.
+    let total: u64 = report.controls.iter().map(|c| c.counts.fail).sum();
+    assert_eq!(report.summary.counts.fail, total);
+    assert_eq!(report.summary.resources, 5);
+    assert_eq!(report.scopes.len(), 1);
+    assert_eq!(report.scopes[0].account_name, "prod");
+
+    let tls_changes = |changes: &[report::Change]| -> Vec<String> {
+        changes
+            .iter()
+            .filter(|c| c.control_id == "s3.tls_only")
+            .map(|c| c.arn.trim_start_matches("arn:aws:s3:::").to_string())
+            .collect()
+    };
+    assert_eq!(tls_changes(&report.new_failures), ["new", "waived"]);
+    assert_eq!(tls_changes(&report.resolved), ["fixed"]);
+    let drift: Vec<(String, String)> = report
+        .drift
+        .iter()
+        .map(|d| {
+            (
+                d.kind.clone(),
+                d.arn.trim_start_matches("arn:aws:s3:::").to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        drift,
+        [
+            ("modified".to_string(), "fixed".to_string()),
+            ("created".into(), "new".into()),
+            ("created".into(), "waived".into())
+        ]
+    );
+    let in_force: Vec<&str> = report
+        .waivers_in_force
+        .iter()
+        .map(|w| w.resource_arn.as_str())
+        .collect();
+    assert_eq!(in_force, ["arn:aws:s3:::waived"]);
+    assert_eq!(report.waivers_ended.len(), 1);
+    assert_eq!(report.waivers_ended[0].resource_arn, "arn:aws:s3:::fail");
+
+    let coverage: Vec<(&str, i64, i64, &str)> = report
+        .coverage
+        .iter()
+        .map(|c| (c.collector.as_str(), c.ok, c.failed, c.last_status.as_str()))
+        .collect();
+    assert_eq!(coverage, [("s3", 1, 0, "ok"), ("rds", 0, 1, "failed")]);
+    assert!(
+        report.coverage[1]
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("AccessDenied"))
+    );
+    assert_eq!(report.summary.scans_failed, 1);
+
+    // 30 days of trend; the three scripted days carry figures.
+    assert_eq!(report.trend.len(), 30);
+    assert_eq!(report.trend[29].date, march3);
+    assert!(
+        report.trend[..27]
+            .iter()
+            .all(|p| p.compliance_percent.is_none())
+    );
+    assert_eq!(
+        report.trend[29].compliance_percent,
+        report.summary.compliance_percent
+    );
+    // On 03-02 `fail` was no longer waived (expired at noon).
+    let march2 = &report.trend[28].counts;
+    assert_eq!(march2.waived, 0);
+
+    // Asked again — and after a late scan of that day — the same document.
+    let html = Format::Html.render(&report);
+    record(
+        &store,
+        "2026-03-03T20:00:00Z",
+        Ok(vec![bucket("ok", false)]),
+    )
+    .await;
+    let again = report::report_for(&store, march3, Utc::now())
+        .await
+        .expect("report again");
+    assert_eq!(again, report);
+    assert_eq!(Format::Html.render(&again), html);
+
+    // The binary produces the same files from the stored report.
+    let out = tempfile::tempdir().expect("tempdir");
+    let status = Command::new(env!("CARGO_BIN_EXE_driftwatch"))
+        .args([
+            "report",
+            "--date",
+            "2026-03-03",
+            "--format",
+            "html,json,csv,md",
+            "--out",
+        ])
+        .arg(out.path())
+        .env("DRIFTWATCH_DATABASE_URL", &url)
+        .env_remove("DRIFTWATCH_CONFIG")
+        .env("RUST_LOG", "warn")
+        .status()
+        .expect("run driftwatch report");
+    assert!(status.success());
+    let read = |ext: &str| {
+        std::fs::read_to_string(
+            out.path()
+                .join(format!("driftwatch-report-2026-03-03.{ext}")),
+        )
+        .expect("report file")
+    };
+    assert_eq!(read("html"), html);
+
+    // JSON: the documented schema, findings as OCSF Compliance Findings.
+    let json: Value = serde_json::from_str(&read("json")).expect("json");
+    assert_eq!(json["schema"], "driftwatch.report/v1");
+    let findings = json["findings"].as_array().expect("findings");
+    assert_eq!(findings.len(), report.findings.len());
+    let waived = findings
+        .iter()
+        .find(|f| {
+            f["resources"][0]["uid"] == "arn:aws:s3:::waived"
+                && f["compliance"]["control"] == "s3.tls_only"
+        })
+        .expect("waived finding");
+    assert_eq!(waived["class_uid"], 2003);
+    assert_eq!(waived["type_uid"], 200301);
+    assert_eq!(waived["status"], "Suppressed");
+    assert_eq!(waived["compliance"]["status"], "Fail");
+    assert_eq!(waived["severity_id"], 4);
+    assert_eq!(waived["cloud"]["account"]["uid"], support::ACCOUNT_ID);
+    assert!(
+        waived["compliance"]["requirements"]
+            .as_array()
+            .is_some_and(|r| r.contains(&json!("PCI DSS v4.0 4.2.1")))
+    );
+
+    // CSV: one row per finding, hostile text quoted and defused.
+    let csv = read("csv");
+    let rows = parse_csv(&csv);
+    assert_eq!(rows.len(), report.findings.len() + 1);
+    let header = &rows[0];
+    let column = |name: &str| header.iter().position(|h| h == name).expect("column");
+    let waived_row = rows
+        .iter()
+        .find(|r| {
+            r[column("resource_arn")] == "arn:aws:s3:::waived"
+                && r[column("control_id")] == "s3.tls_only"
+        })
+        .expect("waived row");
+    assert_eq!(waived_row[column("status")], "waived");
+    assert_eq!(waived_row[column("waiver_reason")], HOSTILE);
+    assert!(
+        read("md").contains("| s3.tls\\_only | CC6.1, CC6.7 | 4.2.1 | 2 | 2 | 1 | 0 | 40.0% |")
+    );
+}
+
+/// RFC 4180 parsing, enough to prove the rows and fields are intact.
+fn parse_csv(text: &str) -> Vec<Vec<String>> {
+    let mut rows = Vec::new();
+    let mut row = Vec::new();
+    let mut field = String::new();
+    let mut quoted = false;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (quoted, c) {
+            (true, '"') if chars.peek() == Some(&'"') => {
+                field.push('"');
+                chars.next();
+            }
+            (true, '"') => quoted = false,
+            (true, c) => field.push(c),
+            (false, '"') => quoted = true,
+            (false, ',') => row.push(std::mem::take(&mut field)),
+            (false, '\r') => {}
+            (false, '\n') => {
+                row.push(std::mem::take(&mut field));
+                rows.push(std::mem::take(&mut row));
+            }
+            (false, c) => field.push(c),
+        }
+    }
+    rows
+}
+
+fn chromium() -> String {
+    for candidate in ["chromium", "chromium-browser", "google-chrome"] {
+        if Command::new(candidate)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+        {
+            return candidate.to_string();
+        }
+    }
+    panic!(
+        "headless Chromium is needed to check the HTML report: `apt-get install chromium` (scripts/test-env install does it)"
+    );
+}
+
+#[tokio::test]
+async fn the_html_report_renders_in_headless_chromium_with_its_charts_and_no_fetches() {
+    let (store, _url) = support::database().await;
+    scripted_history(&store).await;
+    let report = report::report_for(&store, date("2026-03-03"), Utc::now())
+        .await
+        .expect("report");
+    let html = Format::Html.render(&report);
+    // Self-contained: nothing to fetch.
+    for attribute in ["src=", "href=", "@import", "url("] {
+        assert!(
+            !html.contains(attribute),
+            "HTML refers outside with {attribute}"
+        );
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("report.html");
+    std::fs::write(&path, &html).expect("write");
+    let profile = dir.path().join("profile");
+    let output = Command::new(chromium())
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--no-first-run",
+            "--disable-background-networking",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg("--dump-dom")
+        .arg(format!("file://{}", path.display()))
+        .output()
+        .expect("run chromium");
+    let dom = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        dom.contains("Compliance report — 2026-03-03"),
+        "chromium did not render the page: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // The hostile waiver reason is text, not a script element.
+    assert!(!dom.contains("<script"), "an element was injected");
+    assert!(dom.contains("&lt;script&gt;alert('x')&lt;/script&gt;"));
+    // Figures as the page shows them.
+    let compliance = format!(
+        "<b>{:.1}%</b><span>compliance</span>",
+        report.summary.compliance_percent.unwrap_or(0.0)
+    );
+    assert!(dom.contains(&compliance), "{compliance} not in the page");
+    assert!(dom.contains(&format!(
+        "data-figure=\"waived\"><b>{}</b>",
+        report.summary.counts.waived
+    )));
+    // The trend chart has a point per day with data; the failures chart a
+    // bar per control, with s3.tls_only at 2 failing.
+    assert_eq!(dom.matches("class=\"point\"").count(), 3);
+    assert_eq!(dom.matches("class=\"bar\"").count(), report.controls.len());
+    assert!(dom.contains("data-control=\"s3.tls_only\" data-fail=\"2\""));
+    assert!(dom.contains("id=\"waivers-in-force\""));
+    assert!(dom.contains("ciso@example.com"));
+    assert!(
+        dom.contains("vendor cut-over"),
+        "the expired waiver is listed"
+    );
+}
