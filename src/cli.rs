@@ -41,6 +41,10 @@ pub enum Command {
         once: bool,
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
+        /// Print the AWS API calls made, per service and operation, to
+        /// stderr when done (for benchmarks and IAM reviews).
+        #[arg(long)]
+        api_calls: bool,
     },
     /// List current findings.
     Findings {
@@ -211,7 +215,11 @@ async fn run_with_store(command: Command, config: &Config, store: &Store) -> Res
             println!("migrations applied");
             Ok(ExitCode::SUCCESS)
         }
-        Command::Scan { once, format } => {
+        Command::Scan {
+            once,
+            format,
+            api_calls,
+        } => {
             if !once {
                 bail!("`driftwatch scan` runs one scan: pass --once");
             }
@@ -222,6 +230,12 @@ async fn run_with_store(command: Command, config: &Config, store: &Store) -> Res
                 .context("recording the scan")?;
             if !sinks.is_empty() {
                 deliver_alerts(config, store, sinks).await?;
+            }
+            if api_calls {
+                eprintln!("api calls (service operation outcome count):");
+                for (service, operation, outcome, n) in crate::collect::api_calls::operations() {
+                    eprintln!("  {service} {operation} {outcome} {n}");
+                }
             }
             match format {
                 Format::Json => print_json(&scan_json(&reports))?,

@@ -439,3 +439,64 @@ async fn a_sender_killed_mid_delivery_loses_nothing_and_another_replica_delivers
         .expect("count");
     assert_eq!(incidents, 2, "each failing bucket has one open incident");
 }
+
+#[tokio::test]
+async fn postgres_stopped_and_restarted_during_delivery_loses_and_duplicates_nothing() {
+    use driftwatch::store::local::{self, LocalPostgres};
+    support::init();
+    let moto = Moto::start();
+    let pd = Receiver::start().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data_dir = dir.path().join("postgres");
+    let server = LocalPostgres::start(&data_dir).expect("own PostgreSQL");
+    local::ensure_database(&server).await.expect("database");
+    let url = server.url();
+    let store = Store::connect_lazy(&url, 4).expect("lazy store");
+    let setup = alerting(&moto, &url, &pd.url(), ROUTING_KEY, 0);
+    let mut config = setup.config.clone();
+    config.collectors.s3.schedule = "*/2 * * * * *".into();
+    config.http.bind = "127.0.0.1:0".into();
+    config.daemon.poll_seconds = 1;
+    config.daemon.lease_seconds = 6;
+    for bucket in ["beta", "delta", "epsilon"] {
+        create_bucket(&moto.s3(), bucket).await;
+    }
+    // The receiver is down: alerts are queued and retried.
+    pd.receiver.fail_always(Some(Fault::ServerError));
+    let daemon = driftwatch::daemon::start(Arc::new(config), store.clone(), "resilient".into())
+        .await
+        .expect("daemon starts");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while pd.receiver.attempts() < 3 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no delivery attempted"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // PostgreSQL goes away while deliveries are being retried; the
+    // receiver recovers meanwhile; then PostgreSQL comes back.
+    server.stop().expect("stop PostgreSQL");
+    pd.receiver.fail_always(None);
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let server = LocalPostgres::start(&data_dir).expect("PostgreSQL back");
+
+    pd.receiver.wait_for(3, Duration::from_secs(40)).await;
+    // Later scans and decisions add nothing: each incident paged once.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    daemon.shutdown().await;
+    let mut actions = pd.receiver.actions();
+    actions.sort();
+    assert_eq!(
+        actions,
+        vec![
+            pair("trigger", "beta"),
+            pair("trigger", "delta"),
+            pair("trigger", "epsilon")
+        ]
+    );
+    assert_eq!(pending(&url).await, 0);
+    drop(store);
+    server.stop().expect("stop PostgreSQL");
+}

@@ -14,6 +14,24 @@ fn counts() -> &'static Mutex<BTreeMap<(&'static str, &'static str), u64>> {
     COUNTS.get_or_init(Mutex::default)
 }
 
+type OperationKey = (&'static str, String, &'static str);
+
+/// (service, operation, outcome) → attempts: which calls a scan needs.
+fn operation_counts() -> &'static Mutex<BTreeMap<OperationKey, u64>> {
+    static COUNTS: OnceLock<Mutex<BTreeMap<OperationKey, u64>>> = OnceLock::new();
+    COUNTS.get_or_init(Mutex::default)
+}
+
+/// Attempts so far per operation: (service, operation, outcome, count).
+pub fn operations() -> Vec<(&'static str, String, &'static str, u64)> {
+    operation_counts()
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .iter()
+        .map(|((service, operation, outcome), n)| (*service, operation.clone(), *outcome, *n))
+        .collect()
+}
+
 /// Attempts so far: (service, outcome, count), sorted. Outcomes: `ok`,
 /// `not_found` (the documented "no such configuration" answers),
 /// `throttle`, `access_denied`, `client_error`, `server_error`,
@@ -95,7 +113,7 @@ impl Intercept for CountCalls {
         &self,
         context: &FinalizerInterceptorContextRef<'_>,
         _runtime_components: &RuntimeComponents,
-        _cfg: &mut ConfigBag,
+        cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         let outcome = match context.response() {
             Some(response) => classify(
@@ -109,6 +127,15 @@ impl Intercept for CountCalls {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .entry((self.0, outcome))
+            .or_default() += 1;
+        let operation = cfg
+            .load::<aws_smithy_runtime_api::client::orchestrator::Metadata>()
+            .map(|m| m.name().to_string())
+            .unwrap_or_else(|| "unknown".to_string());
+        *operation_counts()
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry((self.0, operation, outcome))
             .or_default() += 1;
         Ok(())
     }
