@@ -5,6 +5,8 @@
 ALTER TABLE finding_transitions ADD COLUMN evidence JSONB;
 ALTER TABLE finding_transitions ADD COLUMN severity TEXT;
 CREATE INDEX finding_transitions_finding_idx ON finding_transitions (finding_id, at DESC, id DESC);
+-- An alert carries its resource's latest drift.
+CREATE INDEX drift_events_resource_idx ON drift_events (resource_id, id DESC);
 
 -- Documented exceptions. Rows are never deleted: a revocation or an
 -- expiry is part of the history an auditor reads.
