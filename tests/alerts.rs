@@ -62,6 +62,43 @@ fn alerting(moto: &Moto, url: &str, receiver_url: &str, key: &str, flap_seconds:
     }
 }
 
+/// A test's world: emulator, database, PagerDuty receiver, alerting
+/// config and a sender.
+struct Harness {
+    moto: Moto,
+    store: Store,
+    url: String,
+    pd: support::receiver::Running,
+    setup: Setup,
+    sender: Sender,
+}
+
+async fn harness(routing_key: &str, flap_seconds: u64) -> Harness {
+    let moto = Moto::start();
+    let (store, url) = support::database().await;
+    let pd = Receiver::start().await;
+    let setup = alerting(&moto, &url, &pd.url(), routing_key, flap_seconds);
+    let sender = sender(&setup.config, &store, "test-sender");
+    Harness {
+        moto,
+        store,
+        url,
+        pd,
+        setup,
+        sender,
+    }
+}
+
+/// The same config for `driftwatch run`: S3 scanned every 2 s.
+fn as_daemon(config: &Config) -> Config {
+    let mut config = config.clone();
+    config.collectors.s3.schedule = "*/2 * * * * *".into();
+    config.http.bind = "127.0.0.1:0".into();
+    config.daemon.poll_seconds = 1;
+    config.daemon.lease_seconds = 6;
+    config
+}
+
 fn sender(config: &Config, store: &Store, owner: &str) -> Sender {
     let sinks = Sinks::load(&config.alerts, |_| None).expect("sinks load");
     Sender::new(
@@ -113,12 +150,15 @@ async fn drain_all(sender: &Sender, url: &str) {
 
 #[tokio::test]
 async fn regressions_page_once_fixes_resolve_and_an_outage_loses_nothing() {
-    let moto = Moto::start();
-    let (store, url) = support::database().await;
-    let pd = Receiver::start().await;
-    let setup = alerting(&moto, &url, &pd.url(), ROUTING_KEY, 0);
+    let Harness {
+        moto,
+        store,
+        url,
+        pd,
+        setup,
+        sender,
+    } = harness(ROUTING_KEY, 0).await;
     let config = &setup.config;
-    let sender = sender(config, &store, "test-sender");
     let s3 = moto.s3();
     create_bucket(&s3, "alpha").await;
     put_policy(&s3, "alpha", &tls_policy("alpha")).await;
@@ -216,12 +256,15 @@ async fn regressions_page_once_fixes_resolve_and_an_outage_loses_nothing() {
 
 #[tokio::test]
 async fn a_refused_event_is_recorded_with_the_response_and_not_retried() {
-    let moto = Moto::start();
-    let (store, url) = support::database().await;
-    let pd = Receiver::start().await;
     // PagerDuty refuses a routing key that is not 32 characters.
-    let setup = alerting(&moto, &url, &pd.url(), "not-a-key", 0);
-    let sender = sender(&setup.config, &store, "test-sender");
+    let Harness {
+        moto,
+        store,
+        url,
+        pd,
+        setup,
+        sender,
+    } = harness("not-a-key", 0).await;
     create_bucket(&moto.s3(), "beta").await;
     scan(&setup.config, &store).await;
     let round = sender.drain(None).await.expect("drain");
@@ -248,12 +291,15 @@ async fn a_refused_event_is_recorded_with_the_response_and_not_retried() {
 
 #[tokio::test]
 async fn flapping_inside_the_window_pages_once_and_the_resolve_waits_it_out() {
-    let moto = Moto::start();
-    let (store, url) = support::database().await;
-    let pd = Receiver::start().await;
-    let setup = alerting(&moto, &url, &pd.url(), ROUTING_KEY, 6);
+    let Harness {
+        moto,
+        store,
+        url,
+        pd,
+        setup,
+        sender,
+    } = harness(ROUTING_KEY, 6).await;
     let config = &setup.config;
-    let sender = sender(config, &store, "test-sender");
     let s3 = moto.s3();
     create_bucket(&s3, "beta").await;
     scan(config, &store).await;
@@ -286,12 +332,15 @@ async fn flapping_inside_the_window_pages_once_and_the_resolve_waits_it_out() {
 
 #[tokio::test]
 async fn a_waiver_resolves_the_incident_and_its_expiry_pages_again() {
-    let moto = Moto::start();
-    let (store, url) = support::database().await;
-    let pd = Receiver::start().await;
-    let setup = alerting(&moto, &url, &pd.url(), ROUTING_KEY, 0);
+    let Harness {
+        moto,
+        store,
+        url,
+        pd,
+        setup,
+        sender,
+    } = harness(ROUTING_KEY, 0).await;
     let config = &setup.config;
-    let sender = sender(config, &store, "test-sender");
     create_bucket(&moto.s3(), "beta").await;
     scan(config, &store).await;
     drain_all(&sender, &url).await;
@@ -396,12 +445,8 @@ async fn a_sender_killed_mid_delivery_loses_nothing_and_another_replica_delivers
     let (store, url) = support::database().await;
     let pd = Receiver::start().await;
     let setup = alerting(&moto, &url, &pd.url(), ROUTING_KEY, 0);
-    let mut config = setup.config.clone();
+    let mut config = as_daemon(&setup.config);
     config.alerts.timeout_seconds = 3;
-    config.collectors.s3.schedule = "*/2 * * * * *".into();
-    config.http.bind = "127.0.0.1:0".into();
-    config.daemon.poll_seconds = 1;
-    config.daemon.lease_seconds = 6;
     create_bucket(&moto.s3(), "beta").await;
     create_bucket(&moto.s3(), "delta").await;
     pd.receiver.fail_next(&[Fault::Hang]);
@@ -453,11 +498,7 @@ async fn postgres_stopped_and_restarted_during_delivery_loses_and_duplicates_not
     let url = server.url();
     let store = Store::connect_lazy(&url, 4).expect("lazy store");
     let setup = alerting(&moto, &url, &pd.url(), ROUTING_KEY, 0);
-    let mut config = setup.config.clone();
-    config.collectors.s3.schedule = "*/2 * * * * *".into();
-    config.http.bind = "127.0.0.1:0".into();
-    config.daemon.poll_seconds = 1;
-    config.daemon.lease_seconds = 6;
+    let config = as_daemon(&setup.config);
     for bucket in ["beta", "delta", "epsilon"] {
         create_bucket(&moto.s3(), bucket).await;
     }

@@ -236,164 +236,245 @@ pub fn markdown(report: &Report) -> String {
         s.new_failures,
         s.resolved
     );
-    let _ = writeln!(
-        out,
-        "## Controls\n\n| control | SOC 2 | PCI DSS v4.0 | pass | fail | waived | unknown | compliance |\n|---|---|---|---:|---:|---:|---:|---:|"
+    let counts = |c: &Counts, compliance: Option<f64>| {
+        let mut cells: Vec<String> = [c.pass, c.fail, c.waived, c.unknown]
+            .iter()
+            .map(|n| n.to_string())
+            .collect();
+        cells.push(pct(compliance));
+        cells
+    };
+    md_table(
+        &mut out,
+        "Controls",
+        &[
+            "control",
+            "SOC 2",
+            "PCI DSS v4.0",
+            "pass:",
+            "fail:",
+            "waived:",
+            "unknown:",
+            "compliance:",
+        ],
+        report
+            .controls
+            .iter()
+            .map(|c| {
+                let mut cells = vec![c.id.clone(), c.soc2.join(", "), c.pci_dss.join(", ")];
+                cells.extend(counts(&c.counts, c.compliance_percent));
+                cells
+            })
+            .collect(),
     );
-    for c in &report.controls {
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} | {} | {} | {} | {} | {} |",
-            md(&c.id),
-            md(&c.soc2.join(", ")),
-            md(&c.pci_dss.join(", ")),
-            c.counts.pass,
-            c.counts.fail,
-            c.counts.waived,
-            c.counts.unknown,
-            pct(c.compliance_percent)
-        );
-    }
-    let _ = writeln!(
-        out,
-        "\n## Accounts and regions\n\n| account | region | pass | fail | waived | unknown | compliance |\n|---|---|---:|---:|---:|---:|---:|"
+    md_table(
+        &mut out,
+        "Accounts and regions",
+        &[
+            "account",
+            "region",
+            "pass:",
+            "fail:",
+            "waived:",
+            "unknown:",
+            "compliance:",
+        ],
+        report
+            .scopes
+            .iter()
+            .map(|s| {
+                let mut cells = vec![
+                    format!("{} ({})", s.account_name, s.account_id),
+                    s.region.clone(),
+                ];
+                cells.extend(counts(&s.counts, s.compliance_percent));
+                cells
+            })
+            .collect(),
     );
-    for scope in &report.scopes {
-        let _ = writeln!(
-            out,
-            "| {} ({}) | {} | {} | {} | {} | {} | {} |",
-            md(&scope.account_name),
-            md(&scope.account_id),
-            md(&scope.region),
-            scope.counts.pass,
-            scope.counts.fail,
-            scope.counts.waived,
-            scope.counts.unknown,
-            pct(scope.compliance_percent)
-        );
-    }
-    let _ = writeln!(
-        out,
-        "\n## Failing resources\n\n| severity | control | resource | account | region | since | evidence |\n|---|---|---|---|---|---|---|"
+    md_table(
+        &mut out,
+        "Failing resources",
+        &[
+            "severity", "control", "resource", "account", "region", "since", "evidence",
+        ],
+        report
+            .findings
+            .iter()
+            .filter(|f| f.status == "fail")
+            .map(|f| {
+                vec![
+                    f.severity.clone(),
+                    f.control_id.clone(),
+                    f.arn.clone(),
+                    f.account_id.clone(),
+                    f.region.clone(),
+                    f.status_since.to_rfc3339(),
+                    brief(&f.evidence, 200),
+                ]
+            })
+            .collect(),
     );
-    for f in report.findings.iter().filter(|f| f.status == "fail") {
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} | {} | {} | {} | {} |",
-            md(&f.severity),
-            md(&f.control_id),
-            md(&f.arn),
-            md(&f.account_id),
-            md(&f.region),
-            f.status_since.to_rfc3339(),
-            md(&brief(&f.evidence, 200))
-        );
-    }
-    let _ = writeln!(
-        out,
-        "\n## Waivers in force\n\n| id | control | resource | reason | approved by | expires |\n|---:|---|---|---|---|---|"
+    let waiver = |w: &crate::store::waivers::WaiverRow, end: String| {
+        vec![
+            w.id.to_string(),
+            w.control_id.clone(),
+            w.resource_arn.clone(),
+            w.reason.clone(),
+            w.approved_by.clone(),
+            end,
+        ]
+    };
+    md_table(
+        &mut out,
+        "Waivers in force",
+        &[
+            "id:",
+            "control",
+            "resource",
+            "reason",
+            "approved by",
+            "expires",
+        ],
+        report
+            .waivers_in_force
+            .iter()
+            .map(|w| waiver(w, w.expires_at.to_rfc3339()))
+            .collect(),
     );
-    for w in &report.waivers_in_force {
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} | {} | {} | {} |",
-            w.id,
-            md(&w.control_id),
-            md(&w.resource_arn),
-            md(&w.reason),
-            md(&w.approved_by),
-            w.expires_at.to_rfc3339()
-        );
-    }
-    let _ = writeln!(
-        out,
-        "\n## Waivers ended\n\n| id | control | resource | reason | approved by | expired / revoked |\n|---:|---|---|---|---|---|"
+    md_table(
+        &mut out,
+        "Waivers ended",
+        &[
+            "id:",
+            "control",
+            "resource",
+            "reason",
+            "approved by",
+            "expired / revoked",
+        ],
+        report
+            .waivers_ended
+            .iter()
+            .map(|w| {
+                let ended = w.revoked_at.map_or_else(
+                    || format!("expired {}", w.expires_at.to_rfc3339()),
+                    |r| {
+                        format!(
+                            "revoked {} by {}",
+                            r.to_rfc3339(),
+                            w.revoked_by.as_deref().unwrap_or("?")
+                        )
+                    },
+                );
+                waiver(w, ended)
+            })
+            .collect(),
     );
-    for w in &report.waivers_ended {
-        let ended = w.revoked_at.map_or_else(
-            || format!("expired {}", w.expires_at.to_rfc3339()),
-            |r| {
-                format!(
-                    "revoked {} by {}",
-                    r.to_rfc3339(),
-                    w.revoked_by.as_deref().unwrap_or("?")
-                )
-            },
-        );
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} | {} | {} | {} |",
-            w.id,
-            md(&w.control_id),
-            md(&w.resource_arn),
-            md(&w.reason),
-            md(&w.approved_by),
-            md(&ended)
-        );
-    }
-    let _ = writeln!(
-        out,
-        "\n## New failures and resolutions\n\n| time | change | control | resource |\n|---|---|---|---|"
+    md_table(
+        &mut out,
+        "New failures and resolutions",
+        &["time", "change", "control", "resource"],
+        report
+            .new_failures
+            .iter()
+            .chain(&report.resolved)
+            .map(|c| {
+                vec![
+                    c.at.to_rfc3339(),
+                    c.kind.clone(),
+                    c.control_id.clone(),
+                    c.arn.clone(),
+                ]
+            })
+            .collect(),
     );
-    for c in report.new_failures.iter().chain(&report.resolved) {
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} | {} |",
-            c.at.to_rfc3339(),
-            md(&c.kind),
-            md(&c.control_id),
-            md(&c.arn)
-        );
-    }
-    let _ = writeln!(
-        out,
-        "\n## Drift\n\n| time | kind | resource | changes |\n|---|---|---|---|"
+    md_table(
+        &mut out,
+        "Drift",
+        &["time", "kind", "resource", "changes"],
+        report
+            .drift
+            .iter()
+            .map(|d| {
+                vec![
+                    d.detected_at.to_rfc3339(),
+                    d.kind.clone(),
+                    d.arn.clone(),
+                    brief(&d.changes, 200),
+                ]
+            })
+            .collect(),
     );
-    for d in &report.drift {
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} | {} |",
-            d.detected_at.to_rfc3339(),
-            md(&d.kind),
-            md(&d.arn),
-            md(&brief(&d.changes, 200))
-        );
-    }
-    let _ = writeln!(
-        out,
-        "\n## Scan coverage\n\n| collector | account | region | ok | partial | failed | last | error |\n|---|---|---|---:|---:|---:|---|---|"
+    md_table(
+        &mut out,
+        "Scan coverage",
+        &[
+            "collector",
+            "account",
+            "region",
+            "ok:",
+            "partial:",
+            "failed:",
+            "last",
+            "error",
+        ],
+        report
+            .coverage
+            .iter()
+            .map(|c| {
+                vec![
+                    c.collector.clone(),
+                    format!("{} ({})", c.account_name, c.account_id),
+                    c.region.clone(),
+                    c.ok.to_string(),
+                    c.partial.to_string(),
+                    c.failed.to_string(),
+                    c.last_status.clone(),
+                    c.last_error.clone().unwrap_or_default(),
+                ]
+            })
+            .collect(),
     );
-    for c in &report.coverage {
-        let _ = writeln!(
-            out,
-            "| {} | {} ({}) | {} | {} | {} | {} | {} | {} |",
-            md(&c.collector),
-            md(&c.account_name),
-            md(&c.account_id),
-            md(&c.region),
-            c.ok,
-            c.partial,
-            c.failed,
-            md(&c.last_status),
-            md(c.last_error.as_deref().unwrap_or(""))
-        );
-    }
-    let _ = writeln!(
-        out,
-        "\n## Compliance over 30 days\n\n| date | pass | fail | waived | compliance |\n|---|---:|---:|---:|---:|"
+    md_table(
+        &mut out,
+        "Compliance over 30 days",
+        &["date", "pass:", "fail:", "waived:", "compliance:"],
+        report
+            .trend
+            .iter()
+            .map(|p| {
+                vec![
+                    p.date.to_string(),
+                    p.counts.pass.to_string(),
+                    p.counts.fail.to_string(),
+                    p.counts.waived.to_string(),
+                    pct(p.compliance_percent),
+                ]
+            })
+            .collect(),
     );
-    for p in &report.trend {
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} | {} | {} |",
-            p.date,
-            p.counts.pass,
-            p.counts.fail,
-            p.counts.waived,
-            pct(p.compliance_percent)
-        );
-    }
     out
+}
+
+/// A Markdown section with a table; a column named `name:` is numeric
+/// (right-aligned). Every cell is escaped.
+fn md_table(out: &mut String, heading: &str, columns: &[&str], rows: Vec<Vec<String>>) {
+    let names: Vec<&str> = columns.iter().map(|c| c.trim_end_matches(':')).collect();
+    let rules: Vec<&str> = columns
+        .iter()
+        .map(|c| if c.ends_with(':') { "---:" } else { "---" })
+        .collect();
+    let _ = write!(
+        out,
+        "\n## {heading}\n\n| {} |\n|{}|\n",
+        names.join(" | "),
+        rules.join("|")
+    );
+    for row in rows {
+        let cells: Vec<String> = row.iter().map(|c| md(c)).collect();
+        let _ = writeln!(out, "| {} |", cells.join(" | "));
+    }
 }
 
 const CSS: &str = "

@@ -328,20 +328,7 @@ impl Store {
         .await
         .context("listing drift events")?;
         rows.iter()
-            .map(|row| {
-                Ok(DriftRow {
-                    id: row.try_get("id")?,
-                    arn: row.try_get("arn")?,
-                    resource_type: row.try_get("resource_type")?,
-                    account_id: row.try_get("account_id")?,
-                    region: row.try_get("region")?,
-                    kind: row.try_get("kind")?,
-                    changes: row.try_get("changes")?,
-                    from_scan_id: row.try_get("from_scan_id")?,
-                    to_scan_id: row.try_get("to_scan_id")?,
-                    detected_at: row.try_get("detected_at")?,
-                })
-            })
+            .map(DriftRow::read)
             .collect::<Result<_, sqlx::Error>>()
             .context("reading drift events")
     }
@@ -461,6 +448,24 @@ pub struct DriftRow {
     pub from_scan_id: Option<i64>,
     pub to_scan_id: i64,
     pub detected_at: DateTime<Utc>,
+}
+
+impl DriftRow {
+    /// From a row of `drift_events` joined with its resource.
+    fn read(row: &sqlx::postgres::PgRow) -> Result<DriftRow, sqlx::Error> {
+        Ok(DriftRow {
+            id: row.try_get("id")?,
+            arn: row.try_get("arn")?,
+            resource_type: row.try_get("resource_type")?,
+            account_id: row.try_get("account_id")?,
+            region: row.try_get("region")?,
+            kind: row.try_get("kind")?,
+            changes: row.try_get("changes")?,
+            from_scan_id: row.try_get("from_scan_id")?,
+            to_scan_id: row.try_get("to_scan_id")?,
+            detected_at: row.try_get("detected_at")?,
+        })
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -200,20 +200,7 @@ impl Store {
         .await
         .context("reading the day's drift")?;
         rows.iter()
-            .map(|row| {
-                Ok(DriftRow {
-                    id: row.try_get("id")?,
-                    arn: row.try_get("arn")?,
-                    resource_type: row.try_get("resource_type")?,
-                    account_id: row.try_get("account_id")?,
-                    region: row.try_get("region")?,
-                    kind: row.try_get("kind")?,
-                    changes: row.try_get("changes")?,
-                    from_scan_id: row.try_get("from_scan_id")?,
-                    to_scan_id: row.try_get("to_scan_id")?,
-                    detected_at: row.try_get("detected_at")?,
-                })
-            })
+            .map(DriftRow::read)
             .collect::<Result<_, sqlx::Error>>()
             .context("reading the day's drift")
     }

@@ -56,6 +56,30 @@ fn read(row: &sqlx::postgres::PgRow) -> Result<WaiverRow, sqlx::Error> {
     })
 }
 
+async fn insert(
+    conn: &mut sqlx::PgConnection,
+    waiver: &NewWaiver<'_>,
+    source: &str,
+    now: DateTime<Utc>,
+) -> Result<WaiverRow, StoreError> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO waivers (control_id, resource_arn, reason, approved_by, created_at,
+                              expires_at, source)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {COLUMNS}"
+    )))
+    .bind(waiver.control_id)
+    .bind(waiver.resource_arn)
+    .bind(waiver.reason)
+    .bind(waiver.approved_by)
+    .bind(now)
+    .bind(waiver.expires_at)
+    .bind(source)
+    .fetch_one(&mut *conn)
+    .await
+    .context("storing a waiver")?;
+    read(&row).context("reading the stored waiver")
+}
+
 impl Store {
     /// Records a waiver (`source`: `cli` or `config`) and re-decides the
     /// waived finding's alert in the same transaction.
@@ -67,22 +91,7 @@ impl Store {
         alerting: Option<&AlertPolicy>,
     ) -> Result<WaiverRow, StoreError> {
         let mut tx = self.pool.begin().await.context("starting a waiver")?;
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "INSERT INTO waivers (control_id, resource_arn, reason, approved_by, created_at,
-                                  expires_at, source)
-             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {COLUMNS}"
-        )))
-        .bind(waiver.control_id)
-        .bind(waiver.resource_arn)
-        .bind(waiver.reason)
-        .bind(waiver.approved_by)
-        .bind(now)
-        .bind(waiver.expires_at)
-        .bind(source)
-        .fetch_one(&mut *tx)
-        .await
-        .context("storing a waiver")?;
-        let stored = read(&row).context("reading the stored waiver")?;
+        let stored = insert(&mut tx, waiver, source, now).await?;
         if let Some(policy) = alerting {
             let filter = CandidateFilter {
                 arn: Some(waiver.resource_arn),
@@ -182,20 +191,7 @@ impl Store {
             if stored.iter().any(|s| same(s, waiver)) || waiver.expires_at <= now {
                 continue;
             }
-            sqlx::query(
-                "INSERT INTO waivers (control_id, resource_arn, reason, approved_by, created_at,
-                                      expires_at, source)
-                 VALUES ($1, $2, $3, $4, $5, $6, 'config')",
-            )
-            .bind(waiver.control_id)
-            .bind(waiver.resource_arn)
-            .bind(waiver.reason)
-            .bind(waiver.approved_by)
-            .bind(now)
-            .bind(waiver.expires_at)
-            .execute(&mut *tx)
-            .await
-            .context("storing a config waiver")?;
+            insert(&mut tx, waiver, "config", now).await?;
             added += 1;
         }
         let gone: Vec<i64> = stored

@@ -147,6 +147,17 @@ impl Receiver {
         }
     }
 
+    fn accept(&self, event: Value, headers: &HeaderMap) {
+        let content_type = headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        self.lock().accepted.push(Received {
+            event,
+            content_type,
+        });
+    }
+
     fn take_fault(&self) -> Option<Fault> {
         let mut inner = self.lock();
         inner.attempts += 1;
@@ -250,13 +261,7 @@ async fn enqueue(State(receiver): State<Receiver>, headers: HeaderMap, body: Byt
             .into_response();
     }
     let dedup_key = event["dedup_key"].clone();
-    receiver.lock().accepted.push(Received {
-        event,
-        content_type: headers
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string),
-    });
+    receiver.accept(event, &headers);
     (
         StatusCode::ACCEPTED,
         axum::Json(
@@ -273,13 +278,7 @@ async fn webhook(State(receiver): State<Receiver>, headers: HeaderMap, body: Byt
     }
     match serde_json::from_slice::<Value>(&body) {
         Ok(event) if event["text"].is_string() => {
-            receiver.lock().accepted.push(Received {
-                event,
-                content_type: headers
-                    .get("content-type")
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_string),
-            });
+            receiver.accept(event, &headers);
             (StatusCode::OK, "ok").into_response()
         }
         _ => (StatusCode::BAD_REQUEST, "invalid_payload").into_response(),
