@@ -308,6 +308,13 @@ pub struct AwsConfig {
     /// Attempts per API call, the first included.
     #[serde(default = "default_max_attempts")]
     pub max_attempts: u32,
+    /// Longest one attempt of an API call may take before it is abandoned
+    /// and retried: a hung connection costs this, not the whole scan.
+    #[serde(default = "default_attempt_timeout_seconds")]
+    pub attempt_timeout_seconds: u64,
+    /// Longest one API call may take across all its attempts.
+    #[serde(default = "default_call_timeout_seconds")]
+    pub call_timeout_seconds: u64,
     /// Regions for accounts that do not list their own.
     #[serde(default = "default_regions")]
     pub default_regions: Vec<String>,
@@ -319,6 +326,8 @@ impl Default for AwsConfig {
             endpoint_url: None,
             retry_mode: RetryMode::default(),
             max_attempts: default_max_attempts(),
+            attempt_timeout_seconds: default_attempt_timeout_seconds(),
+            call_timeout_seconds: default_call_timeout_seconds(),
             default_regions: default_regions(),
         }
     }
@@ -326,6 +335,14 @@ impl Default for AwsConfig {
 
 fn default_max_attempts() -> u32 {
     5
+}
+
+fn default_attempt_timeout_seconds() -> u64 {
+    30
+}
+
+fn default_call_timeout_seconds() -> u64 {
+    120
 }
 
 fn default_regions() -> Vec<String> {
@@ -580,6 +597,21 @@ impl Config {
         }
         if !(1..=20).contains(&self.aws.max_attempts) {
             issue("aws.max_attempts".into(), "must be between 1 and 20".into());
+        }
+        if self.aws.attempt_timeout_seconds == 0 {
+            issue(
+                "aws.attempt_timeout_seconds".into(),
+                "must be at least 1".into(),
+            );
+        }
+        if self.aws.call_timeout_seconds < self.aws.attempt_timeout_seconds {
+            issue(
+                "aws.call_timeout_seconds".into(),
+                format!(
+                    "must be at least aws.attempt_timeout_seconds ({})",
+                    self.aws.attempt_timeout_seconds
+                ),
+            );
         }
         if self.aws.default_regions.is_empty() {
             issue(
@@ -1178,6 +1210,8 @@ mod tests {
             url = "mysql://x"
             [aws]
             max_attempts = 0
+            attempt_timeout_seconds = 60
+            call_timeout_seconds = 30
             endpoint_url = "127.0.0.1:5000"
             [[accounts]]
             role_arn = "arn:aws:iam::12:role/x"
@@ -1198,6 +1232,7 @@ mod tests {
                 "database.url",
                 "aws.endpoint_url",
                 "aws.max_attempts",
+                "aws.call_timeout_seconds",
                 "accounts[0].role_arn",
                 "accounts[0].regions[1]",
                 "accounts[1].external_id",

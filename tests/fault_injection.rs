@@ -168,3 +168,108 @@ async fn a_denied_region_fails_alone_and_transient_faults_are_retried() {
         "access denied is not retried, and stops the region"
     );
 }
+
+#[tokio::test]
+async fn hung_calls_cost_one_attempt_and_a_stalled_bucket_fails_alone() {
+    let moto = Moto::start();
+    let (store, url) = support::database().await;
+    let s3 = moto.s3();
+    for bucket in ["steady-bucket", "stalled-bucket", "slowed-bucket"] {
+        support::seed::create_bucket(&s3, bucket).await;
+        support::seed::put_policy(&s3, bucket, &support::seed::tls_policy(bucket)).await;
+    }
+    let proxy = FaultProxy::start(&moto.endpoint).await;
+    let mut config = moto.config(&url, &["s3"]);
+    config.aws.endpoint_url = Some(proxy.endpoint.clone());
+    config.aws.max_attempts = 3;
+    config.aws.retry_mode = driftwatch::config::RetryMode::Standard;
+    config.aws.attempt_timeout_seconds = 2;
+    config.aws.call_timeout_seconds = 5;
+
+    let first = scan_once(&config, &store).await.expect("first scan");
+    assert!(
+        first.iter().all(|r| r.status == ScanStatus::Ok),
+        "{first:?}"
+    );
+
+    // The listing hangs once (a dropped connection), one bucket answers
+    // SlowDown twice, and one bucket's policy endpoint never answers.
+    proxy.inject(
+        Fault::new(Action::Hang)
+            .service("s3")
+            .target_contains("x-id=ListBuckets")
+            .times(1),
+    );
+    proxy.inject(
+        Fault::new(Action::Throttle)
+            .service("s3")
+            .target_contains("/slowed-bucket/?policy")
+            .times(2),
+    );
+    proxy.inject(
+        Fault::new(Action::Hang)
+            .service("s3")
+            .target_contains("/stalled-bucket/?policy"),
+    );
+
+    let started = std::time::Instant::now();
+    let second = scan_once(&config, &store).await.expect("second scan");
+    let took = started.elapsed();
+    assert_eq!(second.len(), 1, "{second:?}");
+    let report = &second[0];
+    assert_eq!(report.status, ScanStatus::Partial, "{:?}", report.error);
+    assert_eq!(report.resources, 3);
+    assert_eq!(report.failed_resources, 1);
+    let error = report.error.as_deref().unwrap_or_default();
+    assert!(error.contains("arn:aws:s3:::stalled-bucket"), "{error}");
+    assert!(
+        error.contains("timeout") || error.contains("timed out"),
+        "{error}"
+    );
+    assert!(!error.contains("slowed-bucket"), "{error}");
+    // Bounded by the call timeout, not by the hang.
+    assert!(took < std::time::Duration::from_secs(30), "{took:?}");
+
+    let seen = proxy.seen();
+    let hits = |fragment: &str| {
+        seen.iter()
+            .filter(|s| s.target.contains(fragment))
+            .map(|s| s.faulted)
+            .collect::<Vec<_>>()
+    };
+    // First scan: one listing; second: the hung one, then its retry.
+    assert_eq!(hits("x-id=ListBuckets"), vec![false, true, false]);
+    assert_eq!(
+        hits("/slowed-bucket/?policy"),
+        vec![false, true, true, false],
+        "throttled twice, then answered"
+    );
+    let stalled = hits("/stalled-bucket/?policy");
+    assert!(
+        stalled.len() >= 2 && stalled[1..].iter().all(|&f| f),
+        "each attempt hung until its timeout: {stalled:?}"
+    );
+
+    let findings = store
+        .findings(&FindingFilter::default())
+        .await
+        .expect("findings");
+    let tls = |bucket: &str| {
+        findings
+            .iter()
+            .find(|f| f.arn == format!("arn:aws:s3:::{bucket}") && f.control_id == "s3.tls_only")
+            .map(|f| f.status.clone())
+            .unwrap_or_else(|| panic!("no s3.tls_only finding for {bucket}"))
+    };
+    assert_eq!(tls("steady-bucket"), "pass");
+    assert_eq!(tls("slowed-bucket"), "pass");
+    assert_eq!(tls("stalled-bucket"), "unknown");
+    let drift = store
+        .drift_events(&DriftFilter::default())
+        .await
+        .expect("drift");
+    assert!(
+        drift.iter().all(|d| d.kind != "deleted"),
+        "a bucket that did not answer is not deleted: {drift:?}"
+    );
+}

@@ -74,8 +74,8 @@ pub async fn connect_account(
     .with_max_attempts(aws.max_attempts);
     let timeouts = TimeoutConfig::builder()
         .connect_timeout(Duration::from_secs(5))
-        .operation_attempt_timeout(Duration::from_secs(30))
-        .operation_timeout(Duration::from_secs(120))
+        .operation_attempt_timeout(Duration::from_secs(aws.attempt_timeout_seconds))
+        .operation_timeout(Duration::from_secs(aws.call_timeout_seconds))
         .build();
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new(home_region.to_string()))
