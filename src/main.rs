@@ -1,5 +1,6 @@
 use clap::Parser;
 use driftwatch::config::LogFormat;
+use std::io::IsTerminal;
 use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;
 
@@ -10,7 +11,10 @@ async fn main() -> ExitCode {
         .unwrap_or_else(|_| EnvFilter::new("driftwatch=info,warn"));
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        // Colour codes only for a person at a terminal, not in files or
+        // a log collector.
+        .with_ansi(std::io::stderr().is_terminal());
     match driftwatch::cli::log_format(&cli) {
         LogFormat::Json => logs.json().with_current_span(true).init(),
         LogFormat::Human => logs.init(),

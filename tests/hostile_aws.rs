@@ -59,10 +59,18 @@ fn respond(method: &str, target: &str, body: &str) -> Response {
         .next()
         .unwrap_or_default();
     if bucket.is_empty() {
+        // As AWS: BucketRegion only for a request with a parameter. Without
+        // it the collector would ask GetBucketLocation, which this fake does
+        // not serve, and both buckets would fail.
+        let region = if query.contains("max-buckets=") {
+            "<BucketRegion>us-east-1</BucketRegion>"
+        } else {
+            ""
+        };
         return ok(format!(
             "<ListAllMyBucketsResult xmlns=\"{S3_NS}\"><Owner><ID>o</ID></Owner><Buckets>\
-             <Bucket><Name>throttled-bucket</Name><CreationDate>2026-01-01T00:00:00.000Z</CreationDate><BucketRegion>us-east-1</BucketRegion></Bucket>\
-             <Bucket><Name>broken-policy</Name><CreationDate>2026-01-01T00:00:00.000Z</CreationDate><BucketRegion>us-east-1</BucketRegion></Bucket>\
+             <Bucket><Name>throttled-bucket</Name><CreationDate>2026-01-01T00:00:00.000Z</CreationDate>{region}</Bucket>\
+             <Bucket><Name>broken-policy</Name><CreationDate>2026-01-01T00:00:00.000Z</CreationDate>{region}</Bucket>\
              </Buckets></ListAllMyBucketsResult>"
         ));
     }

@@ -53,7 +53,11 @@ async fn collect_region(
 
     // One call for every flow log of the region, joined to VPCs in memory.
     let mut flow_logs: BTreeMap<String, Vec<FlowLog>> = BTreeMap::new();
-    let mut pages = ec2.describe_flow_logs().into_paginator().send();
+    let mut pages = ec2
+        .describe_flow_logs()
+        .max_results(1000)
+        .into_paginator()
+        .send();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| format!("DescribeFlowLogs: {}", describe_error(&e)))?;
         for f in page.flow_logs() {
@@ -77,7 +81,11 @@ async fn collect_region(
         }
     }
     resolve_destination_retention(account, region, &mut flow_logs).await;
-    let mut pages = ec2.describe_vpcs().into_paginator().send();
+    let mut pages = ec2
+        .describe_vpcs()
+        .max_results(1000)
+        .into_paginator()
+        .send();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| format!("DescribeVpcs: {}", describe_error(&e)))?;
         for v in page.vpcs() {
@@ -102,7 +110,11 @@ async fn collect_region(
         }
     }
 
-    let mut pages = ec2.describe_instances().into_paginator().send();
+    let mut pages = ec2
+        .describe_instances()
+        .max_results(1000)
+        .into_paginator()
+        .send();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| format!("DescribeInstances: {}", describe_error(&e)))?;
         for instance in page.reservations().iter().flat_map(|r| r.instances()) {
@@ -146,13 +158,32 @@ async fn collect_region(
     }
 
     let mut templates = Vec::new();
-    let mut pages = ec2.describe_launch_templates().into_paginator().send();
+    let mut pages = ec2
+        .describe_launch_templates()
+        .max_results(200)
+        .into_paginator()
+        .send();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| format!("DescribeLaunchTemplates: {}", describe_error(&e)))?;
         templates.extend(page.launch_templates().iter().cloned());
     }
+    if templates.is_empty() {
+        return Ok(resources);
+    }
+    // One account-wide call answers the default and latest version of every
+    // template, instead of one call per template.
+    let mut versions = all_default_and_latest_versions(ec2).await;
     let template_records: Vec<Option<ResourceRecord>> = stream::iter(templates)
-        .map(|template| launch_template_record(ec2, account, region, template))
+        .map(|template| {
+            let known = match &mut versions {
+                Ok(by_template) => template
+                    .launch_template_id()
+                    .and_then(|id| by_template.remove(id))
+                    .map(Ok),
+                Err(error) => Some(Err(error.clone())),
+            };
+            launch_template_record(ec2, account, region, template, known)
+        })
         .buffered(concurrency.max(1))
         .collect()
         .await;
@@ -161,13 +192,46 @@ async fn collect_region(
     Ok(resources)
 }
 
-/// The default and latest versions of one launch template; `None` for a
-/// template without an id.
+type TemplateVersions = Vec<aws_sdk_ec2::types::LaunchTemplateVersion>;
+
+/// The `$Default` and `$Latest` versions of every launch template in the
+/// region, by template id.
+async fn all_default_and_latest_versions(
+    ec2: &aws_sdk_ec2::Client,
+) -> Result<BTreeMap<String, TemplateVersions>, String> {
+    let mut by_template: BTreeMap<String, TemplateVersions> = BTreeMap::new();
+    let mut pages = ec2
+        .describe_launch_template_versions()
+        .versions("$Default")
+        .versions("$Latest")
+        .max_results(200)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page =
+            page.map_err(|e| format!("DescribeLaunchTemplateVersions: {}", describe_error(&e)))?;
+        for version in page.launch_template_versions() {
+            if let Some(id) = version.launch_template_id() {
+                by_template
+                    .entry(id.to_string())
+                    .or_default()
+                    .push(version.clone());
+            }
+        }
+    }
+    Ok(by_template)
+}
+
+/// The default and latest versions of one launch template, from `known`
+/// when the account-wide call answered them, else asked for that template
+/// alone (it was created after that call). `None` for a template without
+/// an id.
 async fn launch_template_record(
     ec2: &aws_sdk_ec2::Client,
     account: &AwsAccount,
     region: &str,
     template: aws_sdk_ec2::types::LaunchTemplate,
+    known: Option<Result<TemplateVersions, String>>,
 ) -> Option<ResourceRecord> {
     let id = template.launch_template_id()?;
     let template_arn = format!(
@@ -177,41 +241,44 @@ async fn launch_template_record(
     );
     let name = template.launch_template_name().map(str::to_string);
     let latest = template.latest_version_number();
-    let document = ec2
-        .describe_launch_template_versions()
-        .launch_template_id(id)
-        .versions("$Default")
-        .versions("$Latest")
-        .send()
-        .await
-        .map_err(|e| format!("DescribeLaunchTemplateVersions: {}", describe_error(&e)))
-        .and_then(|output| {
-            let mut versions: Vec<LaunchTemplateVersion> = output
-                .launch_template_versions()
-                .iter()
-                .map(|v| {
-                    let number = v.version_number().unwrap_or_default();
-                    let options = v.launch_template_data().and_then(|d| d.metadata_options());
-                    LaunchTemplateVersion {
-                        number,
-                        is_default: v.default_version().unwrap_or(false),
-                        is_latest: Some(number) == latest,
-                        metadata_options: options.map(template_metadata_options),
-                    }
-                })
-                .collect();
-            versions.sort_by_key(|v| v.number);
-            versions.dedup_by_key(|v| v.number);
-            let record = LaunchTemplate {
-                id: id.to_string(),
-                name: name.clone(),
-                arn: template_arn.clone(),
-                region: region.to_string(),
-                versions,
-            };
-            serde_json::to_value(&record)
-                .map_err(|e| format!("cannot serialise launch template record: {e}"))
-        });
+    let fetched = match known {
+        Some(known) => known,
+        None => ec2
+            .describe_launch_template_versions()
+            .launch_template_id(id)
+            .versions("$Default")
+            .versions("$Latest")
+            .send()
+            .await
+            .map(|output| output.launch_template_versions().to_vec())
+            .map_err(|e| format!("DescribeLaunchTemplateVersions: {}", describe_error(&e))),
+    };
+    let document = fetched.and_then(|fetched| {
+        let mut versions: Vec<LaunchTemplateVersion> = fetched
+            .iter()
+            .map(|v| {
+                let number = v.version_number().unwrap_or_default();
+                let options = v.launch_template_data().and_then(|d| d.metadata_options());
+                LaunchTemplateVersion {
+                    number,
+                    is_default: v.default_version().unwrap_or(false),
+                    is_latest: Some(number) == latest,
+                    metadata_options: options.map(template_metadata_options),
+                }
+            })
+            .collect();
+        versions.sort_by_key(|v| v.number);
+        versions.dedup_by_key(|v| v.number);
+        let record = LaunchTemplate {
+            id: id.to_string(),
+            name: name.clone(),
+            arn: template_arn.clone(),
+            region: region.to_string(),
+            versions,
+        };
+        serde_json::to_value(&record)
+            .map_err(|e| format!("cannot serialise launch template record: {e}"))
+    });
     Some(ResourceRecord {
         arn: template_arn,
         resource_type: ResourceType::LaunchTemplate,

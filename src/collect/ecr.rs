@@ -31,7 +31,11 @@ async fn repositories(
     concurrency: usize,
 ) -> Result<Vec<ResourceRecord>, String> {
     let mut repositories = Vec::new();
-    let mut pages = ecr.describe_repositories().into_paginator().send();
+    let mut pages = ecr
+        .describe_repositories()
+        .max_results(1000)
+        .into_paginator()
+        .send();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| format!("DescribeRepositories: {}", describe_error(&e)))?;
         repositories.extend(page.repositories().iter().cloned());

@@ -47,7 +47,11 @@ async fn collect_region(account: &AwsAccount, region: &str) -> Result<Vec<Resour
     let logs = crate::counted_client!(aws_sdk_cloudwatchlogs, "logs", &config);
     let ec2 = crate::counted_client!(aws_sdk_ec2, "ec2", &config);
     let mut writers: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let mut pages = ec2.describe_flow_logs().into_paginator().send();
+    let mut pages = ec2
+        .describe_flow_logs()
+        .max_results(1000)
+        .into_paginator()
+        .send();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| format!("DescribeFlowLogs: {}", describe_error(&e)))?;
         for f in page.flow_logs() {

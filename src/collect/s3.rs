@@ -241,7 +241,13 @@ async fn list_buckets(
     client: &aws_sdk_s3::Client,
 ) -> Result<Vec<(String, Option<String>)>, String> {
     let mut buckets = Vec::new();
-    let mut pages = client.list_buckets().into_paginator().send();
+    // AWS includes each bucket's BucketRegion only when the request has a
+    // parameter; without one every bucket costs a GetBucketLocation.
+    let mut pages = client
+        .list_buckets()
+        .max_buckets(10_000)
+        .into_paginator()
+        .send();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| format!("ListBuckets: {}", describe_error(&e)))?;
         for bucket in page.buckets() {

@@ -1,0 +1,156 @@
+//! What one scan costs in API calls, counted by a pass-through proxy in
+//! front of moto: list calls answer everything they can, so the count grows
+//! per resource only where AWS has no list form (S3 bucket configuration,
+//! ECR lifecycle policies), and a rescan costs exactly what the scan did.
+
+mod support;
+
+use aws_sdk_ec2::types::LaunchTemplateHttpTokensState;
+use driftwatch::scan::scan_once;
+use driftwatch::store::ScanStatus;
+use std::collections::BTreeMap;
+use support::Moto;
+use support::fault_proxy::{FaultProxy, Seen};
+
+const TEMPLATES: usize = 5;
+const VPCS: usize = 3;
+const REPOSITORIES: usize = 4;
+const BUCKETS: usize = 3;
+
+/// Requests per operation; S3 (REST) requests by their subresource.
+fn calls(seen: &[Seen]) -> BTreeMap<String, usize> {
+    let mut counts = BTreeMap::new();
+    for request in seen {
+        let operation = if request.operation.is_empty() {
+            let query = request.target.split_once('?').map_or("", |(_, q)| q);
+            let first = query.split('&').next().unwrap_or_default();
+            let name = first.split('=').next().unwrap_or_default();
+            if name == "x-id" || name.is_empty() {
+                request
+                    .target
+                    .split("x-id=")
+                    .nth(1)
+                    .map(|rest| rest.split('&').next().unwrap_or_default().to_string())
+                    .unwrap_or_else(|| format!("{} {}", request.method, request.target))
+            } else {
+                format!("?{name}")
+            }
+        } else {
+            request.operation.clone()
+        };
+        *counts
+            .entry(format!("{}:{operation}", request.service))
+            .or_insert(0) += 1;
+    }
+    counts
+}
+
+#[tokio::test]
+async fn list_calls_answer_what_they_can_and_a_rescan_costs_the_same() {
+    let moto = Moto::start();
+    let (store, url) = support::database().await;
+    let ec2 = moto.ec2_in(support::REGION);
+    let logs = moto.logs();
+    for i in 0..TEMPLATES {
+        let tokens = if i % 2 == 0 {
+            LaunchTemplateHttpTokensState::Required
+        } else {
+            LaunchTemplateHttpTokensState::Optional
+        };
+        let id = support::seed::launch_template(&ec2, &format!("template-{i}"), tokens).await;
+        if i == 0 {
+            support::seed::new_default_version(&ec2, &id, LaunchTemplateHttpTokensState::Optional)
+                .await;
+        }
+    }
+    for i in 0..VPCS {
+        let vpc = support::seed::vpc(&ec2, &format!("10.{i}.0.0/16")).await;
+        let group = format!("/flow/{vpc}");
+        support::seed::log_group(&logs, &group, Some(365)).await;
+        support::seed::flow_log_to_group(&ec2, &vpc, &group).await;
+    }
+    for i in 0..REPOSITORIES {
+        let policy = (i % 2 == 0).then(|| support::seed::expire("sinceImagePushed", 30));
+        support::seed::ecr_repository(&moto.ecr(), &format!("repository-{i}"), policy).await;
+    }
+    let s3 = moto.s3();
+    for i in 0..BUCKETS {
+        let bucket = format!("economy-bucket-{i}");
+        support::seed::create_bucket(&s3, &bucket).await;
+        support::seed::put_policy(&s3, &bucket, &support::seed::tls_policy(&bucket)).await;
+    }
+
+    let proxy = FaultProxy::start(&moto.endpoint).await;
+    let mut config = moto.config(&url, &["s3", "ec2", "logs", "ecr"]);
+    config.aws.endpoint_url = Some(proxy.endpoint.clone());
+
+    let first = scan_once(&config, &store).await.expect("first scan");
+    assert!(
+        first.iter().all(|r| r.status == ScanStatus::Ok),
+        "{first:?}"
+    );
+    let seen = proxy.seen();
+    let first_calls = calls(&seen);
+    let count = |operation: &str| first_calls.get(operation).copied().unwrap_or(0);
+
+    // Every launch template's default and latest versions in one call.
+    assert_eq!(count("ec2:DescribeLaunchTemplates"), 1, "{first_calls:?}");
+    assert_eq!(
+        count("ec2:DescribeLaunchTemplateVersions"),
+        1,
+        "{first_calls:?}"
+    );
+    assert_eq!(count("ec2:DescribeVpcs"), 1, "{first_calls:?}");
+    assert_eq!(count("ec2:DescribeInstances"), 1, "{first_calls:?}");
+    // Once for the EC2 collector (VPCs), once for the Logs collector (which
+    // groups flow logs write to): independent collectors, one listing each.
+    assert_eq!(count("ec2:DescribeFlowLogs"), 2, "{first_calls:?}");
+    assert_eq!(count("ecr:DescribeRepositories"), 1, "{first_calls:?}");
+    // ECR has no batch form of GetLifecyclePolicy.
+    assert_eq!(
+        count("ecr:GetLifecyclePolicy"),
+        REPOSITORIES,
+        "{first_calls:?}"
+    );
+    // The EC2 collector reads its flow-log groups' retention with the same
+    // listing the Logs collector uses: one call each, not one per group.
+    assert_eq!(count("logs:DescribeLogGroups"), 2, "{first_calls:?}");
+    // S3: one listing, asked with a parameter so that AWS includes each
+    // bucket's region; then one call per configuration a control reads.
+    assert_eq!(count("s3:ListBuckets"), 1, "{first_calls:?}");
+    let listing = seen
+        .iter()
+        .find(|s| s.target.contains("x-id=ListBuckets"))
+        .expect("ListBuckets seen");
+    assert!(
+        listing.target.contains("max-buckets="),
+        "{}",
+        listing.target
+    );
+    for subresource in [
+        "?policy",
+        "?encryption",
+        "?replication",
+        "?versioning",
+        "?publicAccessBlock",
+        "?logging",
+    ] {
+        assert_eq!(
+            count(&format!("s3:{subresource}")),
+            BUCKETS,
+            "{subresource}: {first_calls:?}"
+        );
+    }
+
+    let second = scan_once(&config, &store).await.expect("rescan");
+    assert!(
+        second.iter().all(|r| r.status == ScanStatus::Ok),
+        "{second:?}"
+    );
+    let all = proxy.seen();
+    let second_calls = calls(&all[seen.len()..]);
+    assert_eq!(
+        second_calls, first_calls,
+        "a rescan costs what the scan did"
+    );
+}
