@@ -273,3 +273,77 @@ async fn hung_calls_cost_one_attempt_and_a_stalled_bucket_fails_alone() {
         "a bucket that did not answer is not deleted: {drift:?}"
     );
 }
+
+#[tokio::test]
+async fn responses_that_are_not_utf8_fail_their_call_and_nothing_else() {
+    let moto = Moto::start();
+    let (store, url) = support::database().await;
+    let s3 = moto.s3();
+    for bucket in ["plain-bucket", "garbled-bucket"] {
+        support::seed::create_bucket(&s3, bucket).await;
+        support::seed::put_policy(&s3, bucket, &support::seed::tls_policy(bucket)).await;
+    }
+    for name in ["images-a", "images-b"] {
+        support::seed::ecr_repository(&moto.ecr(), name, None).await;
+    }
+    let proxy = FaultProxy::start(&moto.endpoint).await;
+    let mut config = moto.config(&url, &["s3", "ecr"]);
+    config.aws.endpoint_url = Some(proxy.endpoint.clone());
+    let first = scan_once(&config, &store).await.expect("first scan");
+    assert!(
+        first.iter().all(|r| r.status == ScanStatus::Ok),
+        "{first:?}"
+    );
+
+    proxy.inject(
+        Fault::new(Action::NotUtf8)
+            .service("s3")
+            .target_contains("/garbled-bucket/?policy"),
+    );
+    proxy.inject(
+        Fault::new(Action::NotUtf8)
+            .service("ecr")
+            .operation("DescribeRepositories"),
+    );
+    let second = scan_once(&config, &store).await.expect("second scan");
+    let got = outcomes(&second);
+    let (s3_status, s3_error) = got
+        .get(&("s3".to_string(), "global".to_string()))
+        .cloned()
+        .unwrap_or_else(|| panic!("no s3 scan: {got:?}"));
+    assert_eq!(s3_status, ScanStatus::Partial, "{s3_error}");
+    assert!(
+        s3_error.contains("arn:aws:s3:::garbled-bucket") && !s3_error.contains("plain-bucket"),
+        "{s3_error}"
+    );
+    let (ecr_status, ecr_error) = got
+        .get(&("ecr".to_string(), support::REGION.to_string()))
+        .cloned()
+        .unwrap_or_else(|| panic!("no ecr scan: {got:?}"));
+    assert_eq!(ecr_status, ScanStatus::Failed);
+    assert!(ecr_error.contains("DescribeRepositories"), "{ecr_error}");
+
+    let drift = store
+        .drift_events(&DriftFilter::default())
+        .await
+        .expect("drift");
+    assert!(
+        drift.iter().all(|d| d.kind != "deleted"),
+        "an unreadable listing deletes nothing: {drift:?}"
+    );
+    let findings = store
+        .findings(&FindingFilter::default())
+        .await
+        .expect("findings");
+    let status = |suffix: &str, control: &str| {
+        findings
+            .iter()
+            .find(|f| f.arn.ends_with(suffix) && f.control_id == control)
+            .map(|f| f.status.clone())
+            .unwrap_or_else(|| panic!("no {control} finding for {suffix}"))
+    };
+    assert_eq!(status(":::plain-bucket", "s3.tls_only"), "pass");
+    assert_eq!(status(":::garbled-bucket", "s3.tls_only"), "unknown");
+    // The repositories keep their last known findings.
+    assert_eq!(status("repository/images-a", "ecr.image_retention"), "pass");
+}

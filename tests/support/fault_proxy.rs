@@ -40,6 +40,9 @@ pub enum Action {
     Hang,
     /// Forward, then cut the response body in half.
     Truncate,
+    /// Forward, then put a byte that is never valid UTF-8 (0xFF) in the
+    /// middle of the body, as a hostile or broken endpoint might.
+    NotUtf8,
 }
 
 /// A rule: requests matching every set field get `action`, `times` times
@@ -258,6 +261,7 @@ async fn serve(mut client: TcpStream, upstream: String, state: Arc<Mutex<State>>
     let reply = match action {
         None => forward(&request, &upstream).await,
         Some(Action::Truncate) => forward(&request, &upstream).await.map(truncate),
+        Some(Action::NotUtf8) => forward(&request, &upstream).await.map(not_utf8),
         Some(Action::Hang) => {
             tokio::time::sleep(Duration::from_secs(3600)).await;
             return;
@@ -299,6 +303,18 @@ fn truncate(response: Vec<u8>) -> Vec<u8> {
     };
     let body = response.len() - (end + 4);
     response[..end + 4 + body / 2].to_vec()
+}
+
+/// Same length, same headers; one byte in the middle of the body is 0xFF.
+fn not_utf8(mut response: Vec<u8>) -> Vec<u8> {
+    if let Some(end) = response.windows(4).position(|w| w == b"\r\n\r\n") {
+        let body_start = end + 4;
+        if response.len() > body_start {
+            let middle = body_start + (response.len() - body_start) / 2;
+            response[middle] = 0xFF;
+        }
+    }
+    response
 }
 
 fn aws_error(action: Action, seen: &Seen, request: &Request) -> Vec<u8> {
