@@ -839,22 +839,53 @@ impl ScopeTransaction<'_> {
         // A snapshot row only when the resource's state differs from its
         // latest one: storage grows with change, not with the number of
         // scans. What a scan saw is the latest snapshot at or before it.
+        // The latest states are read first, in their own statement: an
+        // INSERT that looks up the table it is filling rescans its own
+        // growing heap per row when the planner's statistics still say
+        // "empty" (a first scan), which made a 100 000-resource first scan
+        // quadratic.
+        let latest: Vec<(i64, Option<String>, Option<String>)> = sqlx::query_as(
+            "SELECT t.resource_id, l.document_hash, l.collection_error
+               FROM UNNEST($1::bigint[]) AS t(resource_id)
+               JOIN LATERAL (SELECT rs.document_hash, rs.collection_error
+                               FROM resource_snapshots rs
+                              WHERE rs.resource_id = t.resource_id
+                              ORDER BY rs.scan_id DESC LIMIT 1) l ON TRUE",
+        )
+        .bind(&snapshot_ids)
+        .fetch_all(&mut *self.tx)
+        .await
+        .context("reading the latest snapshots")?;
+        let latest: HashMap<i64, (Option<String>, Option<String>)> = latest
+            .into_iter()
+            .map(|(id, hash, error)| (id, (hash, error)))
+            .collect();
+        let mut changed_ids = Vec::new();
+        let mut changed_hashes = Vec::new();
+        let mut changed_errors = Vec::new();
+        for ((id, hash), error) in snapshot_ids
+            .iter()
+            .zip(&snapshot_hashes)
+            .zip(&snapshot_errors)
+        {
+            let unchanged = latest.get(id).is_some_and(|(latest_hash, latest_error)| {
+                latest_hash == hash && latest_error.as_deref() == *error
+            });
+            if !unchanged {
+                changed_ids.push(*id);
+                changed_hashes.push(hash.as_deref());
+                changed_errors.push(*error);
+            }
+        }
         sqlx::query(
             "INSERT INTO resource_snapshots (scan_id, resource_id, document_hash, collection_error)
              SELECT $1, t.resource_id, t.hash, t.error
-               FROM UNNEST($2::bigint[], $3::text[], $4::text[]) AS t(resource_id, hash, error)
-              WHERE NOT EXISTS (
-                    SELECT 1 FROM (SELECT rs.document_hash, rs.collection_error
-                                     FROM resource_snapshots rs
-                                    WHERE rs.resource_id = t.resource_id
-                                    ORDER BY rs.scan_id DESC LIMIT 1) latest
-                     WHERE latest.document_hash IS NOT DISTINCT FROM t.hash
-                       AND latest.collection_error IS NOT DISTINCT FROM t.error)",
+               FROM UNNEST($2::bigint[], $3::text[], $4::text[]) AS t(resource_id, hash, error)",
         )
         .bind(scan_id)
-        .bind(&snapshot_ids)
-        .bind(&snapshot_hashes)
-        .bind(&snapshot_errors)
+        .bind(&changed_ids)
+        .bind(&changed_hashes)
+        .bind(&changed_errors)
         .execute(&mut *self.tx)
         .await
         .context("storing snapshots")?;
