@@ -95,13 +95,20 @@ fn classify(status: u16, error_type: Option<&str>, body: Option<&[u8]>) -> &'sta
         "throttle"
     } else if status == 403 || named == Some("access_denied") {
         "access_denied"
-    } else if status == 404 {
+    } else if status == 404 || names_not_found(error_type, &body) {
+        // JSON protocols answer "no such configuration" with a 400 and a
+        // `...NotFoundException` type (ECR's LifecyclePolicyNotFound).
         "not_found"
     } else if status >= 500 {
         "server_error"
     } else {
         "client_error"
     }
+}
+
+fn names_not_found(error_type: Option<&str>, body: &str) -> bool {
+    let not_found = |text: &str| text.contains("NotFoundException") || text.contains("NoSuch");
+    error_type.is_some_and(not_found) || not_found(body)
 }
 
 impl Intercept for CountCalls {
@@ -188,6 +195,14 @@ mod tests {
         );
         assert_eq!(
             classify(404, None, Some(b"<Error><Code>NoSuchBucketPolicy</Code>")),
+            "not_found"
+        );
+        assert_eq!(
+            classify(
+                400,
+                Some("LifecyclePolicyNotFoundException"),
+                Some(b"{\"__type\":\"LifecyclePolicyNotFoundException\"}")
+            ),
             "not_found"
         );
         assert_eq!(classify(500, None, None), "server_error");
