@@ -27,6 +27,39 @@ fn outcomes(reports: &[ScopeReport]) -> BTreeMap<(String, String), (ScanStatus, 
         .collect()
 }
 
+/// The (status, error) of the scan of one collector in one region.
+fn outcome(reports: &[ScopeReport], collector: &str, region: &str) -> (ScanStatus, String) {
+    let got = outcomes(reports);
+    got.get(&(collector.to_string(), region.to_string()))
+        .cloned()
+        .unwrap_or_else(|| panic!("no {collector} scan in {region}: {got:?}"))
+}
+
+/// Nothing changed in AWS: whatever failed, no resource may be recorded
+/// as deleted.
+async fn assert_nothing_deleted(store: &driftwatch::store::Store, why: &str) {
+    let drift = store
+        .drift_events(&DriftFilter::default())
+        .await
+        .expect("drift");
+    assert!(
+        drift.iter().all(|d| d.kind != "deleted"),
+        "{why}: {drift:?}"
+    );
+}
+
+/// The status of `control` for the resource whose ARN ends with `suffix`.
+async fn finding_status(store: &driftwatch::store::Store, suffix: &str, control: &str) -> String {
+    store
+        .findings(&FindingFilter::default())
+        .await
+        .expect("findings")
+        .into_iter()
+        .find(|f| f.arn.ends_with(suffix) && f.control_id == control)
+        .map(|f| f.status)
+        .unwrap_or_else(|| panic!("no {control} finding for {suffix}"))
+}
+
 #[tokio::test]
 async fn a_denied_region_fails_alone_and_transient_faults_are_retried() {
     let moto = Moto::start();
@@ -90,12 +123,7 @@ async fn a_denied_region_fails_alone_and_transient_faults_are_retried() {
     );
 
     let second = scan_once(&config, &store).await.expect("second scan");
-    let got = outcomes(&second);
-    let status = |collector: &str, region: &str| {
-        got.get(&(collector.to_string(), region.to_string()))
-            .cloned()
-            .unwrap_or_else(|| panic!("no {collector} scan in {region}: {got:?}"))
-    };
+    let status = |collector: &str, region: &str| outcome(&second, collector, region);
     let (ec2_eu, ec2_eu_error) = status("ec2", EU);
     assert_eq!(ec2_eu, ScanStatus::Failed);
     assert!(
@@ -119,14 +147,7 @@ async fn a_denied_region_fails_alone_and_transient_faults_are_retried() {
     // Nothing changed in AWS, so nothing drifted: the denied region's VPCs
     // and the unreadable repository are not "deleted".
     assert!(second.iter().all(|r| r.drift.is_empty()), "{second:?}");
-    let drift = store
-        .drift_events(&DriftFilter::default())
-        .await
-        .expect("drift");
-    assert!(
-        drift.iter().all(|d| d.kind != "deleted"),
-        "no deletion from a failed scope: {drift:?}"
-    );
+    assert_nothing_deleted(&store, "no deletion from a failed scope").await;
     let after = store
         .findings(&FindingFilter::default())
         .await
@@ -250,28 +271,18 @@ async fn hung_calls_cost_one_attempt_and_a_stalled_bucket_fails_alone() {
         "each attempt hung until its timeout: {stalled:?}"
     );
 
-    let findings = store
-        .findings(&FindingFilter::default())
-        .await
-        .expect("findings");
-    let tls = |bucket: &str| {
-        findings
-            .iter()
-            .find(|f| f.arn == format!("arn:aws:s3:::{bucket}") && f.control_id == "s3.tls_only")
-            .map(|f| f.status.clone())
-            .unwrap_or_else(|| panic!("no s3.tls_only finding for {bucket}"))
-    };
-    assert_eq!(tls("steady-bucket"), "pass");
-    assert_eq!(tls("slowed-bucket"), "pass");
-    assert_eq!(tls("stalled-bucket"), "unknown");
-    let drift = store
-        .drift_events(&DriftFilter::default())
-        .await
-        .expect("drift");
-    assert!(
-        drift.iter().all(|d| d.kind != "deleted"),
-        "a bucket that did not answer is not deleted: {drift:?}"
-    );
+    for (bucket, expected) in [
+        (":::steady-bucket", "pass"),
+        (":::slowed-bucket", "pass"),
+        (":::stalled-bucket", "unknown"),
+    ] {
+        assert_eq!(
+            finding_status(&store, bucket, "s3.tls_only").await,
+            expected,
+            "{bucket}"
+        );
+    }
+    assert_nothing_deleted(&store, "a bucket that did not answer is not deleted").await;
 }
 
 #[tokio::test]
@@ -306,44 +317,28 @@ async fn responses_that_are_not_utf8_fail_their_call_and_nothing_else() {
             .operation("DescribeRepositories"),
     );
     let second = scan_once(&config, &store).await.expect("second scan");
-    let got = outcomes(&second);
-    let (s3_status, s3_error) = got
-        .get(&("s3".to_string(), "global".to_string()))
-        .cloned()
-        .unwrap_or_else(|| panic!("no s3 scan: {got:?}"));
+    let (s3_status, s3_error) = outcome(&second, "s3", "global");
     assert_eq!(s3_status, ScanStatus::Partial, "{s3_error}");
     assert!(
         s3_error.contains("arn:aws:s3:::garbled-bucket") && !s3_error.contains("plain-bucket"),
         "{s3_error}"
     );
-    let (ecr_status, ecr_error) = got
-        .get(&("ecr".to_string(), support::REGION.to_string()))
-        .cloned()
-        .unwrap_or_else(|| panic!("no ecr scan: {got:?}"));
+    let (ecr_status, ecr_error) = outcome(&second, "ecr", support::REGION);
     assert_eq!(ecr_status, ScanStatus::Failed);
     assert!(ecr_error.contains("DescribeRepositories"), "{ecr_error}");
 
-    let drift = store
-        .drift_events(&DriftFilter::default())
-        .await
-        .expect("drift");
-    assert!(
-        drift.iter().all(|d| d.kind != "deleted"),
-        "an unreadable listing deletes nothing: {drift:?}"
+    assert_nothing_deleted(&store, "an unreadable listing deletes nothing").await;
+    assert_eq!(
+        finding_status(&store, ":::plain-bucket", "s3.tls_only").await,
+        "pass"
     );
-    let findings = store
-        .findings(&FindingFilter::default())
-        .await
-        .expect("findings");
-    let status = |suffix: &str, control: &str| {
-        findings
-            .iter()
-            .find(|f| f.arn.ends_with(suffix) && f.control_id == control)
-            .map(|f| f.status.clone())
-            .unwrap_or_else(|| panic!("no {control} finding for {suffix}"))
-    };
-    assert_eq!(status(":::plain-bucket", "s3.tls_only"), "pass");
-    assert_eq!(status(":::garbled-bucket", "s3.tls_only"), "unknown");
+    assert_eq!(
+        finding_status(&store, ":::garbled-bucket", "s3.tls_only").await,
+        "unknown"
+    );
     // The repositories keep their last known findings.
-    assert_eq!(status("repository/images-a", "ecr.image_retention"), "pass");
+    assert_eq!(
+        finding_status(&store, "repository/images-a", "ecr.image_retention").await,
+        "pass"
+    );
 }
