@@ -4,7 +4,7 @@
 //! on command. Regressions page once, fixes resolve, outages lose nothing,
 //! order per dedup key holds, flapping does not page twice, waivers
 //! resolve and their expiry pages again, a killed sender's work is taken
-//! over.
+//! over, and the day's report opened in a browser shows all of it.
 
 mod support;
 
@@ -540,4 +540,207 @@ async fn postgres_stopped_and_restarted_during_delivery_loses_and_duplicates_not
     assert_eq!(pending(&url).await, 0);
     drop(store);
     server.stop().expect("stop PostgreSQL");
+}
+
+/// The acceptance as one day on the emulator: regressions page once
+/// each, a waiver resolves its page, fixes resolve, a receiver outage loses
+/// nothing; then `driftwatch report` for the day, opened in headless
+/// Chromium, shows what happened — checked against the findings table, not
+/// against the report's own model.
+#[tokio::test]
+async fn the_days_report_opened_in_a_browser_shows_the_pages_waiver_fix_and_drift() {
+    let Harness {
+        moto,
+        store,
+        url,
+        pd,
+        setup,
+        sender,
+    } = harness(ROUTING_KEY, 0).await;
+    let config = &setup.config;
+    let day = chrono::Utc::now().date_naive();
+    let s3 = moto.s3();
+    create_bucket(&s3, "alpha").await;
+    put_policy(&s3, "alpha", &tls_policy("alpha")).await;
+    create_bucket(&s3, "beta").await;
+    create_bucket(&s3, "gamma").await;
+
+    scan(config, &store).await;
+    drain_all(&sender, &url).await;
+    let first_failures = store
+        .findings(&driftwatch::store::FindingFilter {
+            status: Some(driftwatch::evaluate::FindingStatus::Fail),
+            ..Default::default()
+        })
+        .await
+        .expect("findings")
+        .len();
+
+    let now = chrono::Utc::now();
+    store
+        .add_waiver(
+            &NewWaiver {
+                control_id: "s3.tls_only",
+                resource_arn: "arn:aws:s3:::gamma",
+                reason: "static assets behind CloudFront, ticket SEC-7",
+                approved_by: "ciso@example.com",
+                expires_at: now + chrono::Duration::days(30),
+            },
+            "cli",
+            now,
+            AlertPolicy::from_config(&config.alerts).as_ref(),
+        )
+        .await
+        .expect("waiver");
+    drain_all(&sender, &url).await;
+
+    pd.receiver
+        .fail_next(&[Fault::ServerError, Fault::RateLimited(1), Fault::Hang]);
+    s3.delete_bucket_policy()
+        .bucket("alpha")
+        .send()
+        .await
+        .expect("delete policy");
+    put_policy(&s3, "beta", &tls_policy("beta")).await;
+    scan(config, &store).await;
+    drain_all(&sender, &url).await;
+
+    // Every page exactly once, in order per dedup key, nothing left behind.
+    let actions = pd.receiver.actions();
+    assert_eq!(actions.len(), 5, "{actions:?}");
+    for bucket in ["alpha", "beta", "gamma"] {
+        let of_bucket: Vec<&str> = actions
+            .iter()
+            .filter(|(_, dedup_key)| *dedup_key == key(bucket))
+            .map(|(action, _)| action.as_str())
+            .collect();
+        let expected: &[&str] = if bucket == "alpha" {
+            &["trigger"]
+        } else {
+            &["trigger", "resolve"]
+        };
+        assert_eq!(of_bucket, expected, "{bucket}: {actions:?}");
+    }
+    let outbox = store.outbox(100).await.expect("outbox");
+    assert!(outbox.iter().all(|r| r.state == "delivered"), "{outbox:?}");
+    assert!(pd.receiver.rejected().is_empty());
+    if chrono::Utc::now().date_naive() != day {
+        eprintln!("the day ended during the test; its report is checked another time");
+        return;
+    }
+
+    // What the findings table says now, tallied independently.
+    let current = store.findings(&Default::default()).await.expect("findings");
+    let tally = |status: &str, waived: bool| {
+        current
+            .iter()
+            .filter(|f| f.status == status && f.waiver_id.is_some() == waived)
+            .count()
+    };
+    let (passing, failing, waived) = (
+        tally("pass", false),
+        tally("fail", false),
+        tally("fail", true),
+    );
+    assert_eq!(waived, 1);
+    let compliance = (passing as f64 * 1000.0 / (passing + failing + waived) as f64).round() / 10.0;
+
+    // The report of the day, as a user asks for it.
+    let out = tempfile::tempdir().expect("tempdir");
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_driftwatch"))
+        .args([
+            "report",
+            "--date",
+            &day.to_string(),
+            "--format",
+            "html,json",
+            "--out",
+        ])
+        .arg(out.path())
+        .env("DRIFTWATCH_DATABASE_URL", &url)
+        .env_remove("DRIFTWATCH_CONFIG")
+        .env("RUST_LOG", "warn")
+        .status()
+        .expect("run driftwatch report");
+    assert!(status.success());
+    let html = std::fs::read_to_string(out.path().join(format!("driftwatch-report-{day}.html")))
+        .expect("html report");
+    let dom = support::browser::rendered_dom(&html, &format!("Compliance report — {day}"));
+    let tile = |figure: &str| {
+        let marker = format!("data-figure=\"{figure}\"><b>");
+        let start = dom
+            .find(&marker)
+            .unwrap_or_else(|| panic!("no {figure} tile"))
+            + marker.len();
+        dom[start..]
+            .split("</b>")
+            .next()
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert_eq!(tile("compliance"), format!("{compliance:.1}%"));
+    assert_eq!(tile("failing"), failing.to_string());
+    assert_eq!(tile("waived"), "1");
+    assert_eq!(tile("passing"), passing.to_string());
+    assert_eq!(tile("resources"), "3");
+    // Every failure of the first scan was new today, and alpha regressed.
+    assert_eq!(tile("new failures"), (first_failures + 1).to_string());
+    assert_eq!(tile("resolved"), "1", "beta's fix; a waiver is not a fix");
+    assert_eq!(tile("drift events"), "5", "3 created, 2 policies changed");
+    assert_eq!(tile("scans ok / partial / failed"), "2 / 0 / 0");
+
+    // Charts: today's point on the trend, alpha the one TLS failure.
+    let points: Vec<&str> = dom.matches("class=\"point\"").collect();
+    assert_eq!(points.len(), 1);
+    assert!(dom.contains(&format!(
+        "data-date=\"{day}\" data-value=\"{compliance:.1}\""
+    )));
+    assert!(dom.contains("data-control=\"s3.tls_only\" data-fail=\"1\""));
+
+    let waivers = support::browser::rows(support::browser::table(&dom, "waivers-in-force"));
+    assert_eq!(waivers.len(), 1);
+    for shown in [
+        "arn:aws:s3:::gamma",
+        "ticket SEC-7",
+        "ciso@example.com",
+        "s3.tls_only",
+    ] {
+        assert!(waivers[0].contains(shown), "{shown} not in {}", waivers[0]);
+    }
+    let changes = support::browser::rows(support::browser::table(&dom, "changes"));
+    let change = |kind: &str, bucket: &str| {
+        changes
+            .iter()
+            .filter(|row| {
+                row.contains(&format!(">{kind}<"))
+                    && row.contains(">s3.tls_only<")
+                    && row.contains(&format!("arn:aws:s3:::{bucket}<"))
+            })
+            .count()
+    };
+    assert_eq!(change("regression", "alpha"), 1);
+    assert_eq!(change("resolution", "beta"), 1);
+    assert_eq!(change("resolution", "gamma"), 0);
+    let drift = support::browser::rows(support::browser::table(&dom, "drift"));
+    let drifted = |kind: &str, bucket: &str| {
+        drift
+            .iter()
+            .filter(|row| {
+                row.contains(&format!(">{kind}<"))
+                    && row.contains(&format!("arn:aws:s3:::{bucket}<"))
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(drift.len(), 5);
+    for bucket in ["alpha", "beta", "gamma"] {
+        assert_eq!(drifted("created", bucket).len(), 1, "{bucket} created");
+    }
+    for bucket in ["alpha", "beta"] {
+        let modified = drifted("modified", bucket);
+        assert_eq!(modified.len(), 1, "{bucket} modified");
+        assert!(modified[0].contains("policy"), "{}", modified[0]);
+    }
+    let coverage = support::browser::rows(support::browser::table(&dom, "coverage"));
+    assert_eq!(coverage.len(), 1);
+    assert!(coverage[0].contains(">s3<"), "{}", coverage[0]);
 }

@@ -365,21 +365,6 @@ fn parse_csv(text: &str) -> Vec<Vec<String>> {
     rows
 }
 
-fn chromium() -> String {
-    for candidate in ["chromium", "chromium-browser", "google-chrome"] {
-        if Command::new(candidate)
-            .arg("--version")
-            .output()
-            .is_ok_and(|o| o.status.success())
-        {
-            return candidate.to_string();
-        }
-    }
-    panic!(
-        "headless Chromium is needed to check the HTML report: `apt-get install chromium` (scripts/test-env install does it)"
-    );
-}
-
 #[tokio::test]
 async fn the_html_report_renders_in_headless_chromium_with_its_charts_and_no_fetches() {
     let (store, _url) = support::database().await;
@@ -388,37 +373,7 @@ async fn the_html_report_renders_in_headless_chromium_with_its_charts_and_no_fet
         .await
         .expect("report");
     let html = Format::Html.render(&report);
-    // Self-contained: nothing to fetch.
-    for attribute in ["src=", "href=", "@import", "url("] {
-        assert!(
-            !html.contains(attribute),
-            "HTML refers outside with {attribute}"
-        );
-    }
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("report.html");
-    std::fs::write(&path, &html).expect("write");
-    let profile = dir.path().join("profile");
-    let output = Command::new(chromium())
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-dev-shm-usage",
-            "--no-first-run",
-            "--disable-background-networking",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .arg("--dump-dom")
-        .arg(format!("file://{}", path.display()))
-        .output()
-        .expect("run chromium");
-    let dom = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        dom.contains("Compliance report — 2026-03-03"),
-        "chromium did not render the page: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let dom = support::browser::rendered_dom(&html, "Compliance report — 2026-03-03");
     // The hostile waiver reason is text, not a script element.
     assert!(!dom.contains("<script"), "an element was injected");
     assert!(dom.contains("&lt;script&gt;alert('x')&lt;/script&gt;"));

@@ -13,6 +13,7 @@
 
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod fault_proxy;
 pub mod receiver;
 pub mod seed;
