@@ -98,6 +98,17 @@ async fn stored_bytes(url: &str) -> i64 {
     .expect("table sizes")
 }
 
+/// The server's write-ahead log position: the difference across a scan is
+/// every byte that scan made PostgreSQL write durably, updates in place
+/// included, which table sizes after VACUUM do not show.
+async fn wal_position(url: &str) -> i64 {
+    let mut conn = sqlx::PgConnection::connect(url).await.expect("connect");
+    sqlx::query_scalar("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint")
+        .fetch_one(&mut conn)
+        .await
+        .expect("WAL position")
+}
+
 #[tokio::main]
 async fn main() {
     let resources = env_number("BENCH_RESOURCES", 10_000);
@@ -122,7 +133,7 @@ async fn main() {
     println!(
         "storage benchmark: {resources} resources, {scans} scans, {change_percent}% changed per scan"
     );
-    println!("scan  seconds  resources/s  bytes added  bytes/resource");
+    println!("scan  seconds  resources/s  bytes added  bytes/resource  WAL bytes/resource");
     let baseline = stored_bytes(&url).await;
     let mut after_first = baseline;
     let mut after_second = baseline;
@@ -139,19 +150,22 @@ async fn main() {
             Utc::now(),
             Ok((0..resources).map(|i| bucket(i, generation[i])).collect()),
         );
+        let wal_before = wal_position(&url).await;
         let started = Instant::now();
         let report = record_collection(&store, scope.clone(), &collection, &settings, None, None)
             .await
             .expect("record");
         let seconds = started.elapsed().as_secs_f64();
+        let wal = wal_position(&url).await - wal_before;
         let bytes = stored_bytes(&url).await;
         println!(
-            "{:>4}  {:>7.2}  {:>11.0}  {:>11}  {:>14.1}   drift events: {}",
+            "{:>4}  {:>7.2}  {:>11.0}  {:>11}  {:>14.1}  {:>18.1}   drift events: {}",
             k + 1,
             seconds,
             resources as f64 / seconds,
             bytes - previous,
             (bytes - previous) as f64 / resources as f64,
+            wal as f64 / resources as f64,
             report.drift.len()
         );
         match k {

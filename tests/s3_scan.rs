@@ -12,6 +12,7 @@ use driftwatch::evaluate::FindingStatus;
 use driftwatch::scan::{ScopeReport, scan_once};
 use driftwatch::store::{DriftFilter, FindingFilter, ScanStatus, Store, TransitionKind};
 use serde_json::json;
+use sqlx::Connection;
 use std::collections::BTreeSet;
 use support::seed::{
     block_public_access, compliant_bucket, create_bucket as create, enable_versioning, encrypt,
@@ -183,6 +184,36 @@ async fn varied_buckets_fail_exactly_the_controls_the_spec_implies() {
     assert!(drift.iter().all(|d| d.kind == "created"));
 }
 
+/// Which transaction wrote each resource and finding row: a row that is
+/// rewritten, even to the same values, gets a new one.
+async fn row_versions(url: &str) -> Vec<String> {
+    let mut conn = sqlx::PgConnection::connect(url).await.expect("connect");
+    sqlx::query_scalar(
+        "SELECT 'resource ' || id || ' ' || xmin::text FROM resources
+         UNION ALL
+         SELECT 'finding ' || id || ' ' || xmin::text FROM findings
+         ORDER BY 1",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .expect("row versions")
+}
+
+/// When the payments bucket's findings were last seen, all alike.
+async fn last_seen(store: &Store) -> chrono::DateTime<chrono::Utc> {
+    let findings = store
+        .findings(&driftwatch::store::FindingFilter {
+            arn: Some("arn:aws:s3:::payments".into()),
+            ..Default::default()
+        })
+        .await
+        .expect("findings");
+    assert!(!findings.is_empty());
+    let first = findings[0].last_seen_at;
+    assert!(findings.iter().all(|f| f.last_seen_at == first));
+    first
+}
+
 #[tokio::test]
 async fn removing_a_tls_policy_is_one_drift_event_and_one_regression() {
     let moto = Moto::start();
@@ -196,6 +227,8 @@ async fn removing_a_tls_policy_is_one_drift_event_and_one_regression() {
     scan_once(&config, &store).await.expect("first scan");
     // An unchanged rescan changes nothing and stores nothing new.
     let before = store.storage_counts().await.expect("counts");
+    let versions_before = row_versions(&url).await;
+    let seen_before = last_seen(&store).await;
     let unchanged = only_report(scan_once(&config, &store).await.expect("rescan"));
     assert!(unchanged.drift.is_empty(), "{:?}", unchanged.drift);
     assert!(
@@ -211,6 +244,16 @@ async fn removing_a_tls_policy_is_one_drift_event_and_one_regression() {
     assert_eq!(
         after.snapshots, before.snapshots,
         "an unchanged rescan adds no snapshot row: storage grows with change"
+    );
+    assert_eq!(
+        row_versions(&url).await,
+        versions_before,
+        "an unchanged rescan rewrites no resource or finding row"
+    );
+    let seen_after = last_seen(&store).await;
+    assert!(
+        seen_after > seen_before,
+        "findings are last seen by the rescan: {seen_before} then {seen_after}"
     );
 
     s3.delete_bucket_policy()

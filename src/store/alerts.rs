@@ -53,7 +53,12 @@ pub(crate) async fn decide(
            FROM findings f
            JOIN resources r ON r.id = f.resource_id
            LEFT JOIN finding_alerts fa ON fa.finding_id = f.id
-           LEFT JOIN scans s ON s.id = f.last_scan_id
+           -- The account's name as its latest scan was configured.
+           LEFT JOIN LATERAL (
+                SELECT s.account_name FROM scans s
+                 WHERE s.collector = r.collector AND s.account_id = r.account_id
+                   AND s.region = r.scope_region
+                 ORDER BY s.id DESC LIMIT 1) s ON TRUE
           WHERE ((f.decided_status = 'fail' AND f.retired_at IS NULL AND r.deleted_at IS NULL)
                  OR fa.open)
             AND ($1::text IS NULL OR r.collector = $1)

@@ -361,7 +361,7 @@ impl Store {
             "DELETE FROM scans s
               WHERE s.finished_at < $1
                 AND NOT EXISTS (SELECT 1 FROM resource_snapshots rs WHERE rs.scan_id = s.id)
-                AND NOT EXISTS (SELECT 1 FROM findings f WHERE f.last_scan_id = s.id)
+                AND NOT EXISTS (SELECT 1 FROM findings f WHERE f.changed_scan_id = s.id)
                 AND NOT EXISTS (SELECT 1 FROM drift_events d
                                  WHERE d.from_scan_id = s.id OR d.to_scan_id = s.id)
                 AND NOT EXISTS (SELECT 1 FROM finding_transitions t WHERE t.scan_id = s.id)",

@@ -133,6 +133,9 @@ impl ScanStatus {
 #[derive(Debug, Clone)]
 pub struct PreviousResource {
     pub resource_id: i64,
+    pub resource_type: String,
+    pub name: String,
+    pub region: String,
     /// The last successfully collected document, and the scan that saw it.
     pub document: Option<(Value, i64)>,
 }
@@ -264,9 +267,17 @@ impl Store {
     pub async fn findings(&self, filter: &FindingFilter) -> Result<Vec<FindingRow>, StoreError> {
         let rows = sqlx::query(
             "SELECT r.arn, r.resource_type, r.account_id, r.region, f.control_id, f.status,
-                    f.severity, f.evidence, f.first_seen_at, f.status_since, f.last_seen_at,
+                    f.severity, f.evidence, f.first_seen_at, f.status_since,
+                    coalesce(seen.finished_at, f.status_since) AS last_seen_at,
                     f.resolved_at, w.id AS waiver_id, w.expires_at AS waiver_expires_at
                FROM findings f JOIN resources r ON r.id = f.resource_id
+               -- A current finding was evaluated by every completed scan of
+               -- its scope: it was last seen by the latest one.
+               LEFT JOIN LATERAL (
+                    SELECT s.finished_at FROM scans s
+                     WHERE s.collector = r.collector AND s.account_id = r.account_id
+                       AND s.region = r.scope_region AND s.status <> 'failed'
+                     ORDER BY s.id DESC LIMIT 1) seen ON TRUE
                LEFT JOIN LATERAL (
                     SELECT id, expires_at FROM waivers
                      WHERE resource_arn = r.arn AND control_id = f.control_id
@@ -620,7 +631,7 @@ impl ScopeTransaction<'_> {
         &mut self,
     ) -> Result<BTreeMap<String, PreviousResource>, StoreError> {
         let rows = sqlx::query(
-            "SELECT r.id, r.arn, d.body, s.scan_id
+            "SELECT r.id, r.arn, r.resource_type, r.name, r.region, d.body, s.scan_id
                FROM resources r
                LEFT JOIN LATERAL (
                     SELECT rs.document_hash, rs.scan_id
@@ -648,6 +659,11 @@ impl ScopeTransaction<'_> {
                 arn,
                 PreviousResource {
                     resource_id,
+                    resource_type: row
+                        .try_get("resource_type")
+                        .context("reading previous state")?,
+                    name: row.try_get("name").context("reading previous state")?,
+                    region: row.try_get("region").context("reading previous state")?,
                     document: body.zip(scan_id),
                 },
             );
@@ -690,7 +706,7 @@ impl ScopeTransaction<'_> {
         .context("inserting the scan")?;
 
         let now = scan.finished_at;
-        let resource_ids = self.upsert_resources(scan.resources, now).await?;
+        let resource_ids = self.upsert_resources(scan.resources, previous, now).await?;
         self.insert_snapshots(scan_id, scan.resources, &resource_ids)
             .await?;
         self.insert_drift(scan_id, scan.drift, previous, &resource_ids, now)
@@ -754,23 +770,45 @@ impl ScopeTransaction<'_> {
     async fn upsert_resources(
         &mut self,
         resources: &[ResourceRecord],
+        previous: &BTreeMap<String, PreviousResource>,
         now: DateTime<Utc>,
     ) -> Result<HashMap<String, i64>, StoreError> {
+        // A live resource of this scope whose identity is unchanged keeps
+        // its row untouched: rewriting it on every scan would cost a row
+        // version and its WAL per resource per scan for nothing.
+        let mut ids = HashMap::with_capacity(resources.len());
+        let mut changed = Vec::new();
+        for resource in resources {
+            match previous.get(&resource.arn) {
+                Some(p)
+                    if p.resource_type == resource.resource_type.as_str()
+                        && p.name == resource.name
+                        && p.region == resource.region =>
+                {
+                    ids.insert(resource.arn.clone(), p.resource_id);
+                }
+                _ => changed.push(resource),
+            }
+        }
+        if changed.is_empty() {
+            return Ok(ids);
+        }
+        let resources = changed;
         let arns: Vec<&str> = resources.iter().map(|r| r.arn.as_str()).collect();
         let types: Vec<&str> = resources.iter().map(|r| r.resource_type.as_str()).collect();
         let names: Vec<&str> = resources.iter().map(|r| r.name.as_str()).collect();
         let regions: Vec<&str> = resources.iter().map(|r| r.region.as_str()).collect();
         let rows = sqlx::query(
             "INSERT INTO resources (arn, resource_type, name, region, account_id, collector,
-                                    scope_region, first_seen_at, last_seen_at)
-             SELECT arn, resource_type, name, region, $5, $6, $7, $8, $8
+                                    scope_region, first_seen_at)
+             SELECT arn, resource_type, name, region, $5, $6, $7, $8
                FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[])
                     AS t(arn, resource_type, name, region)
              ON CONFLICT (arn) DO UPDATE SET
                     resource_type = EXCLUDED.resource_type, name = EXCLUDED.name,
                     region = EXCLUDED.region, account_id = EXCLUDED.account_id,
                     collector = EXCLUDED.collector, scope_region = EXCLUDED.scope_region,
-                    last_seen_at = EXCLUDED.last_seen_at, deleted_at = NULL
+                    deleted_at = NULL
              RETURNING id, arn",
         )
         .bind(&arns)
@@ -784,10 +822,13 @@ impl ScopeTransaction<'_> {
         .fetch_all(&mut *self.tx)
         .await
         .context("upserting resources")?;
-        rows.iter()
-            .map(|row| Ok((row.try_get("arn")?, row.try_get("id")?)))
-            .collect::<Result<_, sqlx::Error>>()
-            .context("reading resource ids")
+        for row in rows {
+            ids.insert(
+                row.try_get("arn").context("reading resource ids")?,
+                row.try_get("id").context("reading resource ids")?,
+            );
+        }
+        Ok(ids)
     }
 
     async fn insert_snapshots(
@@ -956,33 +997,7 @@ impl ScopeTransaction<'_> {
         resource_ids: &HashMap<String, i64>,
         now: DateTime<Utc>,
     ) -> Result<Vec<Transition>, StoreError> {
-        let ids: Vec<i64> = evaluations
-            .keys()
-            .filter_map(|arn| resource_ids.get(arn).copied())
-            .collect();
-        let existing_rows = sqlx::query(
-            "SELECT resource_id, control_id, status, decided_status FROM findings
-              WHERE resource_id = ANY($1) FOR UPDATE",
-        )
-        .bind(&ids)
-        .fetch_all(&mut *self.tx)
-        .await
-        .context("reading current findings")?;
-        let mut existing: HashMap<(i64, String), (String, Option<String>)> = HashMap::new();
-        for row in existing_rows {
-            let key = (
-                row.try_get("resource_id").context("reading findings")?,
-                row.try_get("control_id").context("reading findings")?,
-            );
-            let value = (
-                row.try_get("status").context("reading findings")?,
-                row.try_get("decided_status").context("reading findings")?,
-            );
-            existing.insert(key, value);
-        }
-
-        let mut rows = FindingBatch::default();
-        let mut transitions = Vec::new();
+        let mut batch = FindingBatch::default();
         for (arn, evaluations) in evaluations {
             let Some(&resource_id) = resource_ids.get(arn) else {
                 return Err(StoreError::Inconsistent(format!(
@@ -990,81 +1005,139 @@ impl ScopeTransaction<'_> {
                 )));
             };
             for evaluation in evaluations {
-                let new_status = evaluation.status.as_str();
-                let before = existing.get(&(resource_id, evaluation.control_id.to_string()));
-                let old_status = before.map(|(status, _)| status.as_str());
-                let old_decided = before.and_then(|(_, decided)| decided.as_deref());
-                let new_decided = match evaluation.status {
-                    FindingStatus::Unknown => old_decided,
-                    _ => Some(new_status),
-                };
-                let kind = match (old_status, old_decided, new_decided) {
-                    (None, _, _) => Some(TransitionKind::New),
-                    (_, Some("pass"), Some("fail")) => Some(TransitionKind::Regression),
-                    (_, Some("fail"), Some("pass")) => Some(TransitionKind::Resolution),
-                    (Some(old), _, _) if old != new_status => Some(TransitionKind::Changed),
-                    _ => None,
-                };
-                rows.push(resource_id, evaluation, new_decided);
-                if let Some(kind) = kind {
-                    transitions.push(Transition {
-                        arn: arn.clone(),
-                        control_id: evaluation.control_id.to_string(),
-                        old_status: old_status.map(str::to_string),
-                        new_status: new_status.to_string(),
-                        kind,
-                    });
-                }
+                batch.push(arn, resource_id, evaluation);
+            }
+        }
+
+        // What is stored for each evaluation, with the evidence compared
+        // where it lives: a finding whose status, severity and evidence are
+        // unchanged is not rewritten, so a rescan that finds nothing new
+        // writes no finding rows (nor their WAL). Writers of a scope's
+        // findings are serialised by the scope lock taken at `begin`.
+        let stored_rows = sqlx::query(
+            "SELECT t.n, f.status, f.decided_status, f.retired_at IS NOT NULL AS retired,
+                    f.severity = t.severity AND f.evidence = t.evidence::jsonb AS same_content
+               FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::text[])
+                    WITH ORDINALITY AS t(resource_id, control_id, severity, evidence, n)
+               JOIN findings f ON f.resource_id = t.resource_id AND f.control_id = t.control_id",
+        )
+        .bind(&batch.resource_ids)
+        .bind(&batch.control_ids)
+        .bind(&batch.severities)
+        .bind(&batch.evidence)
+        .fetch_all(&mut *self.tx)
+        .await
+        .context("reading current findings")?;
+        let mut stored: Vec<Option<StoredFinding>> = vec![None; batch.len()];
+        for row in stored_rows {
+            let n: i64 = row.try_get("n").context("reading findings")?;
+            let slot = usize::try_from(n - 1)
+                .ok()
+                .and_then(|i| stored.get_mut(i))
+                .ok_or_else(|| StoreError::Inconsistent(format!("finding row {n} out of range")))?;
+            *slot = Some(StoredFinding {
+                status: row.try_get("status").context("reading findings")?,
+                decided_status: row.try_get("decided_status").context("reading findings")?,
+                retired: row.try_get("retired").context("reading findings")?,
+                same_content: row
+                    .try_get::<Option<bool>, _>("same_content")
+                    .context("reading findings")?
+                    .unwrap_or(false),
+            });
+        }
+
+        let mut writes = FindingWrites::default();
+        let mut transitions = Vec::new();
+        for (i, before) in stored.iter().enumerate() {
+            let new_status = batch.statuses[i];
+            let old_status = before.as_ref().map(|b| b.status.as_str());
+            let old_decided = before.as_ref().and_then(|b| b.decided_status.as_deref());
+            let new_decided = if new_status == FindingStatus::Unknown.as_str() {
+                old_decided
+            } else {
+                Some(new_status)
+            };
+            let kind = match (old_status, old_decided, new_decided) {
+                (None, _, _) => Some(TransitionKind::New),
+                (_, Some("pass"), Some("fail")) => Some(TransitionKind::Regression),
+                (_, Some("fail"), Some("pass")) => Some(TransitionKind::Resolution),
+                (Some(old), _, _) if old != new_status => Some(TransitionKind::Changed),
+                _ => None,
+            };
+            let unchanged = before.as_ref().is_some_and(|b| {
+                !b.retired
+                    && b.same_content
+                    && b.status == new_status
+                    && b.decided_status.as_deref() == new_decided
+            });
+            if !unchanged {
+                writes.push(&batch, i, new_decided);
+            }
+            if let Some(kind) = kind {
+                transitions.push(Transition {
+                    arn: batch.arns[i].to_string(),
+                    control_id: batch.control_ids[i].to_string(),
+                    old_status: old_status.map(str::to_string),
+                    new_status: new_status.to_string(),
+                    kind,
+                });
             }
         }
 
         // status_since moves only when the status changes; resolved_at is set
         // when a decided failure ends and cleared when it fails again.
-        sqlx::query(
-            "INSERT INTO findings (resource_id, control_id, status, decided_status, severity, evidence,
-                                   first_seen_at, status_since, last_seen_at, resolved_at, last_scan_id)
-             SELECT resource_id, control_id, status, decided, severity, evidence::jsonb,
-                    $7, $7, $7, NULL, $8
-               FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
-                    AS t(resource_id, control_id, status, decided, severity, evidence)
-             ON CONFLICT (resource_id, control_id) DO UPDATE SET
-                    status_since = CASE WHEN findings.status = EXCLUDED.status
-                                        THEN findings.status_since ELSE EXCLUDED.last_seen_at END,
-                    resolved_at = CASE
-                        WHEN findings.decided_status = 'fail' AND EXCLUDED.decided_status = 'pass'
-                             THEN EXCLUDED.last_seen_at
-                        WHEN EXCLUDED.decided_status = 'fail' THEN NULL
-                        ELSE findings.resolved_at END,
-                    status = EXCLUDED.status,
-                    decided_status = EXCLUDED.decided_status,
-                    severity = EXCLUDED.severity,
-                    evidence = EXCLUDED.evidence,
-                    last_seen_at = EXCLUDED.last_seen_at,
-                    last_scan_id = EXCLUDED.last_scan_id,
-                    retired_at = NULL",
-        )
-        .bind(&rows.resource_ids)
-        .bind(&rows.control_ids)
-        .bind(&rows.statuses)
-        .bind(&rows.decided)
-        .bind(&rows.severities)
-        .bind(&rows.evidence)
-        .bind(now)
-        .bind(scan_id)
-        .execute(&mut *self.tx)
-        .await
-        .context("storing findings")?;
+        if !writes.resource_ids.is_empty() {
+            sqlx::query(
+                "INSERT INTO findings (resource_id, control_id, status, decided_status, severity, evidence,
+                                       first_seen_at, status_since, resolved_at, changed_scan_id)
+                 SELECT resource_id, control_id, status, decided, severity, evidence::jsonb,
+                        $7, $7, NULL, $8
+                   FROM UNNEST($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
+                        AS t(resource_id, control_id, status, decided, severity, evidence)
+                 ON CONFLICT (resource_id, control_id) DO UPDATE SET
+                        status_since = CASE WHEN findings.status = EXCLUDED.status
+                                            THEN findings.status_since ELSE EXCLUDED.status_since END,
+                        resolved_at = CASE
+                            WHEN findings.decided_status = 'fail' AND EXCLUDED.decided_status = 'pass'
+                                 THEN EXCLUDED.status_since
+                            WHEN EXCLUDED.decided_status = 'fail' THEN NULL
+                            ELSE findings.resolved_at END,
+                        status = EXCLUDED.status,
+                        decided_status = EXCLUDED.decided_status,
+                        severity = EXCLUDED.severity,
+                        evidence = EXCLUDED.evidence,
+                        changed_scan_id = EXCLUDED.changed_scan_id,
+                        retired_at = NULL",
+            )
+            .bind(&writes.resource_ids)
+            .bind(&writes.control_ids)
+            .bind(&writes.statuses)
+            .bind(&writes.decided)
+            .bind(&writes.severities)
+            .bind(&writes.evidence)
+            .bind(now)
+            .bind(scan_id)
+            .execute(&mut *self.tx)
+            .await
+            .context("storing findings")?;
+        }
 
         self.insert_transitions(scan_id, &transitions, now).await?;
 
         // Controls evaluated before but not now no longer apply: retire them
         // rather than leave a stale status listed as current.
+        let evaluated: Vec<i64> = resource_ids.values().copied().collect();
         sqlx::query(
-            "UPDATE findings SET retired_at = $3
-              WHERE resource_id = ANY($1) AND last_scan_id <> $2 AND retired_at IS NULL",
+            "UPDATE findings f SET retired_at = $4
+               FROM (SELECT resource_id, control_id FROM findings
+                      WHERE resource_id = ANY($1) AND retired_at IS NULL
+                     EXCEPT
+                     SELECT * FROM UNNEST($2::bigint[], $3::text[])) gone
+              WHERE f.resource_id = gone.resource_id AND f.control_id = gone.control_id",
         )
-        .bind(&ids)
-        .bind(scan_id)
+        .bind(&evaluated)
+        .bind(&batch.resource_ids)
+        .bind(&batch.control_ids)
         .bind(now)
         .execute(&mut *self.tx)
         .await
@@ -1086,7 +1159,7 @@ impl ScopeTransaction<'_> {
             .filter_map(|e| previous.get(&e.arn).map(|p| p.resource_id))
             .collect();
         let rows = sqlx::query(
-            "UPDATE findings f SET resolved_at = $2, last_scan_id = $3
+            "UPDATE findings f SET resolved_at = $2, changed_scan_id = $3
                FROM resources r
               WHERE r.id = f.resource_id AND f.resource_id = ANY($1)
                 AND f.decided_status = 'fail' AND f.resolved_at IS NULL
@@ -1154,23 +1227,59 @@ impl ScopeTransaction<'_> {
 }
 
 #[derive(Default)]
-struct FindingBatch {
+struct FindingBatch<'a> {
+    arns: Vec<&'a str>,
     resource_ids: Vec<i64>,
     control_ids: Vec<&'static str>,
     statuses: Vec<&'static str>,
-    decided: Vec<Option<String>>,
     severities: Vec<&'static str>,
     evidence: Vec<String>,
 }
 
-impl FindingBatch {
-    fn push(&mut self, resource_id: i64, evaluation: &Evaluation, decided: Option<&str>) {
+impl<'a> FindingBatch<'a> {
+    fn push(&mut self, arn: &'a str, resource_id: i64, evaluation: &Evaluation) {
+        self.arns.push(arn);
         self.resource_ids.push(resource_id);
         self.control_ids.push(evaluation.control_id);
         self.statuses.push(evaluation.status.as_str());
-        self.decided.push(decided.map(str::to_string));
         self.severities.push(evaluation.severity.as_str());
         self.evidence.push(canonical_json(&evaluation.evidence));
+    }
+
+    fn len(&self) -> usize {
+        self.resource_ids.len()
+    }
+}
+
+/// A finding as stored before this scan, beside the evaluation of it.
+#[derive(Debug, Clone)]
+struct StoredFinding {
+    status: String,
+    decided_status: Option<String>,
+    retired: bool,
+    /// Severity and evidence equal to the new evaluation's.
+    same_content: bool,
+}
+
+/// The findings of a batch that changed, borrowed from it.
+#[derive(Default)]
+struct FindingWrites<'b> {
+    resource_ids: Vec<i64>,
+    control_ids: Vec<&'static str>,
+    statuses: Vec<&'static str>,
+    decided: Vec<Option<&'b str>>,
+    severities: Vec<&'static str>,
+    evidence: Vec<&'b str>,
+}
+
+impl<'b> FindingWrites<'b> {
+    fn push(&mut self, batch: &'b FindingBatch<'_>, i: usize, decided: Option<&'b str>) {
+        self.resource_ids.push(batch.resource_ids[i]);
+        self.control_ids.push(batch.control_ids[i]);
+        self.statuses.push(batch.statuses[i]);
+        self.decided.push(decided);
+        self.severities.push(batch.severities[i]);
+        self.evidence.push(&batch.evidence[i]);
     }
 }
 
