@@ -175,9 +175,9 @@ async fn main() {
         }
         previous = bytes;
     }
-    // The second scan rewrites every finding and resource row once, and the
-    // space of the first versions is only reusable after that: from the
-    // third scan on, growth is steady.
+    // Rows are rewritten only when they change, so the second scan is
+    // already steady; it is reported apart because any row rewritten there
+    // leaves a first dead version whose space is reused only later.
     let per_resource_per_scan =
         (previous - after_second) as f64 / (resources as f64 * (scans - 2) as f64);
     println!(
