@@ -148,6 +148,29 @@ async fn drain_all(sender: &Sender, url: &str) {
     }
 }
 
+/// The receiver goes down (500, then 429 with Retry-After, then a hang past
+/// the timeout) while alpha loses its TLS policy and beta gains one; the
+/// scan's alerts are then drained through the outage.
+async fn outage_while_alpha_regresses_and_beta_is_fixed(
+    pd: &support::receiver::Running,
+    s3: &aws_sdk_s3::Client,
+    config: &Config,
+    store: &Store,
+    sender: &Sender,
+    url: &str,
+) {
+    pd.receiver
+        .fail_next(&[Fault::ServerError, Fault::RateLimited(1), Fault::Hang]);
+    s3.delete_bucket_policy()
+        .bucket("alpha")
+        .send()
+        .await
+        .expect("delete policy");
+    put_policy(s3, "beta", &tls_policy("beta")).await;
+    scan(config, store).await;
+    drain_all(sender, url).await;
+}
+
 #[tokio::test]
 async fn regressions_page_once_fixes_resolve_and_an_outage_loses_nothing() {
     let Harness {
@@ -200,18 +223,7 @@ async fn regressions_page_once_fixes_resolve_and_an_outage_loses_nothing() {
     sender.drain(None).await.expect("drain");
     assert_eq!(pd.receiver.actions().len(), 1);
 
-    // The receiver goes down (500, then 429 with Retry-After, then a hang
-    // past the timeout) while alpha regresses and beta is fixed.
-    pd.receiver
-        .fail_next(&[Fault::ServerError, Fault::RateLimited(1), Fault::Hang]);
-    s3.delete_bucket_policy()
-        .bucket("alpha")
-        .send()
-        .await
-        .expect("delete policy");
-    put_policy(&s3, "beta", &tls_policy("beta")).await;
-    scan(config, &store).await;
-    drain_all(&sender, &url).await;
+    outage_while_alpha_regresses_and_beta_is_fixed(&pd, &s3, config, &store, &sender, &url).await;
     let actions = pd.receiver.actions();
     assert_eq!(actions.len(), 3, "{actions:?}");
     assert!(actions.contains(&pair("resolve", "beta")));
@@ -594,16 +606,7 @@ async fn the_days_report_opened_in_a_browser_shows_the_pages_waiver_fix_and_drif
         .expect("waiver");
     drain_all(&sender, &url).await;
 
-    pd.receiver
-        .fail_next(&[Fault::ServerError, Fault::RateLimited(1), Fault::Hang]);
-    s3.delete_bucket_policy()
-        .bucket("alpha")
-        .send()
-        .await
-        .expect("delete policy");
-    put_policy(&s3, "beta", &tls_policy("beta")).await;
-    scan(config, &store).await;
-    drain_all(&sender, &url).await;
+    outage_while_alpha_regresses_and_beta_is_fixed(&pd, &s3, config, &store, &sender, &url).await;
 
     // Every page exactly once, in order per dedup key, nothing left behind.
     let actions = pd.receiver.actions();
@@ -647,22 +650,7 @@ async fn the_days_report_opened_in_a_browser_shows_the_pages_waiver_fix_and_drif
 
     // The report of the day, as a user asks for it.
     let out = tempfile::tempdir().expect("tempdir");
-    let status = std::process::Command::new(env!("CARGO_BIN_EXE_driftwatch"))
-        .args([
-            "report",
-            "--date",
-            &day.to_string(),
-            "--format",
-            "html,json",
-            "--out",
-        ])
-        .arg(out.path())
-        .env("DRIFTWATCH_DATABASE_URL", &url)
-        .env_remove("DRIFTWATCH_CONFIG")
-        .env("RUST_LOG", "warn")
-        .status()
-        .expect("run driftwatch report");
-    assert!(status.success());
+    support::run_report(&url, &day.to_string(), "html,json", out.path());
     let html = std::fs::read_to_string(out.path().join(format!("driftwatch-report-{day}.html")))
         .expect("html report");
     let dom = support::browser::rendered_dom(&html, &format!("Compliance report — {day}"));

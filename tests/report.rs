@@ -14,7 +14,6 @@ use driftwatch::scan::record_collection;
 use driftwatch::store::waivers::NewWaiver;
 use driftwatch::store::{Scope, Store};
 use serde_json::{Value, json};
-use std::process::Command;
 
 const HOSTILE: &str = "<script>alert('x')</script>, \"=cmd|' /C calc'!A0\"";
 
@@ -268,22 +267,7 @@ async fn the_report_of_a_day_has_the_right_numbers_and_is_the_same_when_asked_ag
 
     // The binary produces the same files from the stored report.
     let out = tempfile::tempdir().expect("tempdir");
-    let status = Command::new(env!("CARGO_BIN_EXE_driftwatch"))
-        .args([
-            "report",
-            "--date",
-            "2026-03-03",
-            "--format",
-            "html,json,csv,md",
-            "--out",
-        ])
-        .arg(out.path())
-        .env("DRIFTWATCH_DATABASE_URL", &url)
-        .env_remove("DRIFTWATCH_CONFIG")
-        .env("RUST_LOG", "warn")
-        .status()
-        .expect("run driftwatch report");
-    assert!(status.success());
+    support::run_report(&url, "2026-03-03", "html,json,csv,md", out.path());
     let read = |ext: &str| {
         std::fs::read_to_string(
             out.path()

@@ -308,3 +308,17 @@ impl Drop for Moto {
         self.kill();
     }
 }
+
+/// `driftwatch report --date DATE --format FORMATS --out DIR`, as a user
+/// runs it, against the database at `url`; fails the test unless it exits 0.
+pub fn run_report(url: &str, date: &str, formats: &str, out: &std::path::Path) {
+    let status = Command::new(env!("CARGO_BIN_EXE_driftwatch"))
+        .args(["report", "--date", date, "--format", formats, "--out"])
+        .arg(out)
+        .env("DRIFTWATCH_DATABASE_URL", url)
+        .env_remove("DRIFTWATCH_CONFIG")
+        .env("RUST_LOG", "warn")
+        .status()
+        .expect("run driftwatch report");
+    assert!(status.success(), "driftwatch report exited with {status}");
+}
