@@ -189,7 +189,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         println!(
             "  accounts: {}, collectors enabled: {}, database: {}",
             config.effective_accounts().len(),
-            config.collectors.iter().filter(|(_, c)| c.enabled).count(),
+            config.enabled_collectors().len(),
             config
                 .database
                 .url

@@ -1,7 +1,7 @@
 //! Configuration: a TOML file (see `config/driftwatch.toml`), then
 //! environment overrides, then validation that names every bad field.
 
-use crate::evaluate::{self, RuleOverride, RuleSettings, Severity};
+use crate::evaluate::{self, RuleSettings, Severity};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -27,8 +27,10 @@ pub struct Config {
     pub accounts: Vec<AccountConfig>,
     #[serde(default)]
     pub collectors: CollectorsConfig,
+    /// `[rules."<control id>"]`: `enabled`, `severity` and the control's
+    /// own settings, validated against the control catalog.
     #[serde(default)]
-    pub rules: BTreeMap<String, RuleConfig>,
+    pub rules: BTreeMap<String, toml::Table>,
     #[serde(default)]
     pub daemon: DaemonConfig,
     #[serde(default)]
@@ -405,34 +407,26 @@ pub struct OrganizationConfig {
     pub session_name: Option<String>,
 }
 
+/// `[collectors.<name>]`: settings per collector of
+/// [`crate::collect::COLLECTORS`]; a collector not named runs with the
+/// defaults. Names are checked against the registry by `validate`.
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CollectorsConfig {
-    #[serde(default)]
-    pub s3: CollectorConfig,
-    #[serde(default)]
-    pub rds: CollectorConfig,
-    #[serde(default)]
-    pub ec2: CollectorConfig,
-    #[serde(default)]
-    pub logs: CollectorConfig,
-    #[serde(default)]
-    pub eks: CollectorConfig,
-    #[serde(default)]
-    pub ecr: CollectorConfig,
-}
+#[serde(transparent)]
+pub struct CollectorsConfig(BTreeMap<String, CollectorConfig>);
 
 impl CollectorsConfig {
-    pub fn iter(&self) -> impl Iterator<Item = (&'static str, &CollectorConfig)> {
-        [
-            ("s3", &self.s3),
-            ("rds", &self.rds),
-            ("ec2", &self.ec2),
-            ("logs", &self.logs),
-            ("eks", &self.eks),
-            ("ecr", &self.ecr),
-        ]
-        .into_iter()
+    /// The settings of the collector `name` (its defaults when not configured).
+    pub fn get(&self, name: &str) -> CollectorConfig {
+        self.0.get(name).cloned().unwrap_or_default()
+    }
+
+    /// The settings of `name`, to change them (tests, overrides).
+    pub fn get_mut(&mut self, name: &str) -> &mut CollectorConfig {
+        self.0.entry(name.to_string()).or_default()
+    }
+
+    fn configured(&self) -> impl Iterator<Item = (&String, &CollectorConfig)> {
+        self.0.iter()
     }
 }
 
@@ -471,19 +465,6 @@ fn default_schedule() -> String {
 
 fn default_concurrency() -> usize {
     8
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RuleConfig {
-    pub enabled: Option<bool>,
-    pub severity: Option<String>,
-    /// `rds.backups`: the fewest days of automated backups that pass.
-    pub min_retention_days: Option<u32>,
-    /// `rds.not_public`: CIDRs databases may be reached from.
-    pub allowed_cidrs: Option<Vec<String>>,
-    /// `logs.retention`: further log groups in scope (`*`/`?` patterns).
-    pub log_group_patterns: Option<Vec<String>>,
 }
 
 /// One problem with one field.
@@ -684,7 +665,18 @@ impl Config {
             }
         }
 
-        for (name, collector) in self.collectors.iter() {
+        for (name, collector) in self.collectors.configured() {
+            if crate::collect::collector(name).is_none() {
+                let known: Vec<&str> = crate::collect::COLLECTORS.iter().map(|c| c.name).collect();
+                issue(
+                    format!("collectors.{name}"),
+                    format!(
+                        "unknown collector `{name}` (expected one of {})",
+                        known.join(", ")
+                    ),
+                );
+                continue;
+            }
             if let Err(message) = parse_schedule(&collector.schedule) {
                 issue(format!("collectors.{name}.schedule"), message);
             }
@@ -758,72 +750,8 @@ impl Config {
             }
         }
 
-        for (id, rule) in &self.rules {
-            if evaluate::control(id).is_none() {
-                issue(
-                    format!("rules.\"{id}\""),
-                    format!(
-                        "no such control (known: {})",
-                        evaluate::CONTROLS
-                            .iter()
-                            .map(|c| c.id)
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                );
-            }
-            if let Some(severity) = &rule.severity
-                && let Err(message) = severity.parse::<Severity>()
-            {
-                issue(format!("rules.\"{id}\".severity"), message);
-            }
-            if let Some(days) = rule.min_retention_days {
-                if id == "logs.retention" {
-                    if !(1..=3653).contains(&days) {
-                        issue(
-                            format!("rules.\"{id}\".min_retention_days"),
-                            "must be between 1 and 3653 (CloudWatch Logs' longest setting)".into(),
-                        );
-                    }
-                } else if id != "rds.backups" {
-                    issue(
-                        format!("rules.\"{id}\".min_retention_days"),
-                        "applies only to rds.backups and logs.retention".into(),
-                    );
-                } else if !(1..=35).contains(&days) {
-                    issue(
-                        format!("rules.\"{id}\".min_retention_days"),
-                        "must be between 1 and 35 (the RDS maximum)".into(),
-                    );
-                }
-            }
-            if rule.log_group_patterns.is_some() && id != "logs.retention" {
-                issue(
-                    format!("rules.\"{id}\".log_group_patterns"),
-                    "applies only to logs.retention".into(),
-                );
-            }
-            if let Some(cidrs) = &rule.allowed_cidrs {
-                if id != "rds.not_public" {
-                    issue(
-                        format!("rules.\"{id}\".allowed_cidrs"),
-                        "applies only to rds.not_public".into(),
-                    );
-                }
-                for (i, cidr) in cidrs.iter().enumerate() {
-                    match evaluate::rds::Cidr::parse(cidr) {
-                        None => issue(
-                            format!("rules.\"{id}\".allowed_cidrs[{i}]"),
-                            format!("`{cidr}` is not a CIDR (like 10.0.0.0/8)"),
-                        ),
-                        Some(c) if c.is_everything() => issue(
-                            format!("rules.\"{id}\".allowed_cidrs[{i}]"),
-                            format!("`{cidr}` allows the whole internet"),
-                        ),
-                        Some(_) => {}
-                    }
-                }
-            }
+        for problem in RuleSettings::from_tables(&self.rules).1 {
+            issue(problem.field, problem.message);
         }
         issues
     }
@@ -925,36 +853,19 @@ impl Config {
     }
 
     /// The rule settings, assuming `validate` passed.
+    /// The enabled collectors, in registry order, with their settings.
+    pub fn enabled_collectors(&self) -> Vec<(&'static crate::collect::Collector, CollectorConfig)> {
+        crate::collect::COLLECTORS
+            .iter()
+            .map(|c| (*c, self.collectors.get(c.name)))
+            .filter(|(_, settings)| settings.enabled)
+            .collect()
+    }
+
+    /// The controls' settings (assuming `validate` passed: an invalid
+    /// table is left at its defaults).
     pub fn rule_settings(&self) -> RuleSettings {
-        let defaults = RuleSettings::default();
-        let rule = |id: &str| self.rules.get(id);
-        RuleSettings {
-            rds_min_backup_retention_days: rule("rds.backups")
-                .and_then(|r| r.min_retention_days)
-                .and_then(|d| i32::try_from(d).ok())
-                .unwrap_or(defaults.rds_min_backup_retention_days),
-            rds_allowed_cidrs: rule("rds.not_public")
-                .and_then(|r| r.allowed_cidrs.clone())
-                .unwrap_or(defaults.rds_allowed_cidrs),
-            logs_min_retention_days: rule("logs.retention")
-                .and_then(|r| r.min_retention_days)
-                .and_then(|d| i32::try_from(d).ok())
-                .unwrap_or(defaults.logs_min_retention_days),
-            log_group_patterns: rule("logs.retention")
-                .and_then(|r| r.log_group_patterns.clone())
-                .unwrap_or(defaults.log_group_patterns),
-            overrides: self
-                .rules
-                .iter()
-                .map(|(id, rule)| {
-                    let settings = RuleOverride {
-                        enabled: rule.enabled,
-                        severity: rule.severity.as_deref().and_then(|s| s.parse().ok()),
-                    };
-                    (id.clone(), settings)
-                })
-                .collect(),
-        }
+        RuleSettings::from_tables(&self.rules).0
     }
 
     /// Where report files go: `report.out_dir`, or `reports` in the data
@@ -1123,7 +1034,11 @@ mod tests {
         assert!(config.validate().is_empty());
         assert_eq!(config.effective_accounts().len(), 1);
         assert_eq!(config.aws.retry_mode, RetryMode::Adaptive);
-        assert!(config.collectors.s3.enabled);
+        assert!(config.collectors.get("s3").enabled);
+        assert_eq!(
+            config.enabled_collectors().len(),
+            crate::collect::COLLECTORS.len()
+        );
     }
 
     #[test]
@@ -1221,6 +1136,7 @@ mod tests {
             [collectors.s3]
             schedule = "every hour"
             concurrency = 0
+            [collectors.s4]
             [rules."s3.nope"]
             [rules."s3.versioning"]
             severity = "urgent"
@@ -1238,6 +1154,7 @@ mod tests {
                 "accounts[1].external_id",
                 "collectors.s3.schedule",
                 "collectors.s3.concurrency",
+                "collectors.s4",
                 "rules.\"s3.nope\"",
                 "rules.\"s3.versioning\".severity",
             ]
@@ -1267,8 +1184,15 @@ mod tests {
         );
         let config = parse("[rules.\"rds.backups\"]\nmin_retention_days = 14\n[rules.\"rds.not_public\"]\nallowed_cidrs = [\"10.0.0.0/8\"]\n").expect("parses");
         let settings = config.rule_settings();
-        assert_eq!(settings.rds_min_backup_retention_days, 14);
-        assert_eq!(settings.rds_allowed_cidrs, vec!["10.0.0.0/8".to_string()]);
+        let of = |id| settings.of(id).expect("configured");
+        assert_eq!(
+            evaluate::rds::MIN_BACKUP_DAYS.get(&of("rds.backups").settings),
+            14
+        );
+        assert_eq!(
+            evaluate::rds::ALLOWED_CIDRS.get(&of("rds.not_public").settings),
+            ["10.0.0.0/8".parse::<ipnet::IpNet>().expect("cidr")]
+        );
     }
 
     #[test]
@@ -1320,13 +1244,9 @@ mod tests {
         let config = parse("[rules.\"s3.versioning\"]\nseverity = \"high\"\nenabled = false\n")
             .expect("parses");
         let settings = config.rule_settings();
-        assert_eq!(
-            settings.overrides.get("s3.versioning"),
-            Some(&RuleOverride {
-                enabled: Some(false),
-                severity: Some(Severity::High)
-            })
-        );
+        let configured = settings.of("s3.versioning").expect("configured");
+        assert_eq!(configured.enabled, Some(false));
+        assert_eq!(configured.severity, Some(Severity::High));
     }
 
     #[test]

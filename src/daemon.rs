@@ -204,10 +204,8 @@ async fn schedule(
     let scheduler = JobScheduler::new()
         .await
         .map_err(|e| DaemonError::Scheduler(e.to_string()))?;
-    for (collector, collector_config) in config.collectors.iter() {
-        if !collector_config.enabled {
-            continue;
-        }
+    for (collector, collector_config) in config.enabled_collectors() {
+        let collector = collector.name;
         let cron =
             parse_schedule(&collector_config.schedule).map_err(|message| DaemonError::Config {
                 field: format!("collectors.{collector}.schedule"),
@@ -438,7 +436,9 @@ fn job_targets(config: &Config, collector: &str) -> Vec<(String, String)> {
     let mut targets = Vec::new();
     for account in config.effective_accounts() {
         let regions = config.regions_of(&account);
-        let whole_entry = collector == crate::collect::s3::COLLECTOR
+        let account_wide = crate::collect::collector(collector)
+            .is_some_and(|c| c.scope == crate::collect::CollectorScope::AccountWide);
+        let whole_entry = account_wide
             || account.organization.is_some()
             || regions == [crate::config::ALL_REGIONS];
         if whole_entry {

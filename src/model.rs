@@ -65,6 +65,24 @@ impl ResourceType {
     }
 }
 
+impl ResourceType {
+    /// What a person calls it.
+    pub fn label(self) -> &'static str {
+        match self {
+            ResourceType::S3Bucket => "S3 bucket",
+            ResourceType::RdsInstance => "RDS instance",
+            ResourceType::RdsCluster => "RDS cluster",
+            ResourceType::Ec2Instance => "EC2 instance",
+            ResourceType::LaunchTemplate => "launch template",
+            ResourceType::Vpc => "VPC",
+            ResourceType::LogGroup => "log group",
+            ResourceType::EksCluster => "EKS cluster",
+            ResourceType::EksNodegroup => "EKS node group",
+            ResourceType::EcrRepository => "ECR repository",
+        }
+    }
+}
+
 impl fmt::Display for ResourceType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

@@ -2,7 +2,7 @@
 //! store) → drift and evaluation → record, one transaction per scope.
 
 use crate::alert::plan::AlertPolicy;
-use crate::collect::{self, Collection};
+use crate::collect::{self, Collection, CollectorScope};
 use crate::config::{ALL_REGIONS, AccountConfig, Config};
 use crate::drift::{self, DriftEvent, Observation};
 use crate::evaluate::{self, Evaluation, RuleSettings};
@@ -146,7 +146,7 @@ impl<'a> Scanner<'a> {
                     collector: ORGANIZATION_SCOPE.to_string(),
                     account_id: management.account_id.clone(),
                     account_name: management.name.clone(),
-                    region: collect::s3::SCOPE_REGION.to_string(),
+                    region: collect::GLOBAL_SCOPE.to_string(),
                 };
                 let now = Utc::now();
                 reports.extend(self.record_failed(scope, now, now, &error).await?);
@@ -189,15 +189,16 @@ impl<'a> Scanner<'a> {
             Ok(aws) if configured == [ALL_REGIONS] => collect::enabled_regions(aws).await,
             _ => Ok(configured.to_vec()),
         };
-        for (collector, collector_config) in config.collectors.iter() {
-            if !collector_config.enabled || self.only_collector.is_some_and(|c| c != collector) {
+        for (collector, collector_config) in config.enabled_collectors() {
+            if self.only_collector.is_some_and(|c| c != collector.name) {
                 continue;
             }
+            let name = collector.name;
             let Ok(aws) = connected else {
                 if let Err(error) = connected {
                     warn!(%error, "account unavailable");
-                    for region in self.selected(collector_regions(configured, collector)) {
-                        let scope = unreachable_account_scope(account, collector, &region);
+                    for region in self.selected(collector.scope_regions(configured)) {
+                        let scope = unreachable_account_scope(account, name, &region);
                         let now = Utc::now();
                         reports.extend(
                             self.record_failed(scope, now, now, &error.to_string())
@@ -207,62 +208,37 @@ impl<'a> Scanner<'a> {
                 }
                 continue;
             };
-            let regions: &[String] = match &regions {
-                Ok(regions) => regions,
-                Err(error) => {
+            let regions: &[String] = match (&regions, collector.scope) {
+                (Ok(regions), _) => regions,
+                // An account-wide scope needs no region list.
+                (Err(_), CollectorScope::AccountWide) => configured,
+                (Err(error), CollectorScope::Regional) => {
                     // The regional scopes cannot even be named: record the
                     // failure once for the collector.
                     warn!(%error, "regions unavailable");
-                    if collector != collect::s3::COLLECTOR {
-                        let scope = Scope {
-                            collector: collector.to_string(),
-                            account_id: aws.account_id.clone(),
-                            account_name: aws.name.clone(),
-                            region: ALL_REGIONS.to_string(),
-                        };
-                        let now = Utc::now();
-                        reports.extend(self.record_failed(scope, now, now, error).await?);
-                        continue;
-                    }
-                    configured
-                }
-            };
-            for region in self.selected(collector_regions(regions, collector)) {
-                let key = (
-                    collector.to_string(),
-                    aws.account_id.clone(),
-                    region.clone(),
-                );
-                if self.done.contains(&key) {
-                    info!(collector, account = %aws.account_id, %region, "already recorded by this job");
+                    let scope = Scope {
+                        collector: name.to_string(),
+                        account_id: aws.account_id.clone(),
+                        account_name: aws.name.clone(),
+                        region: ALL_REGIONS.to_string(),
+                    };
+                    let now = Utc::now();
+                    reports.extend(self.record_failed(scope, now, now, error).await?);
                     continue;
                 }
-                let span = tracing::info_span!("scan", collector, account = %aws.account_id, region = %region);
-                let collection = async {
-                    match collector {
-                        collect::s3::COLLECTOR => {
-                            collect::s3::collect(aws, collector_config.concurrency).await
-                        }
-                        collect::rds::COLLECTOR => collect::rds::collect(aws, &region).await,
-                        collect::ec2::COLLECTOR => {
-                            collect::ec2::collect(aws, &region, collector_config.concurrency).await
-                        }
-                        collect::logs::COLLECTOR => collect::logs::collect(aws, &region).await,
-                        collect::eks::COLLECTOR => {
-                            collect::eks::collect(aws, &region, collector_config.concurrency).await
-                        }
-                        collect::ecr::COLLECTOR => {
-                            collect::ecr::collect(aws, &region, collector_config.concurrency).await
-                        }
-                        other => {
-                            unreachable!("collector {other} is listed in config but not wired")
-                        }
-                    }
+            };
+            for region in self.selected(collector.scope_regions(regions)) {
+                let key = (name.to_string(), aws.account_id.clone(), region.clone());
+                if self.done.contains(&key) {
+                    info!(collector = name, account = %aws.account_id, %region, "already recorded by this job");
+                    continue;
                 }
-                .instrument(span.clone())
-                .await;
+                let span = tracing::info_span!("scan", collector = name, account = %aws.account_id, region = %region);
+                let collection = (collector.collect)(aws, &region, collector_config.concurrency)
+                    .instrument(span.clone())
+                    .await;
                 let scope = Scope {
-                    collector: collector.to_string(),
+                    collector: name.to_string(),
                     account_id: aws.account_id.clone(),
                     account_name: aws.name.clone(),
                     region: collection.scope_region.clone(),
@@ -384,16 +360,6 @@ enum Outcome<'c> {
         finished_at: chrono::DateTime<Utc>,
         error: &'c str,
     },
-}
-
-/// The scopes a collector covers in one account: account-wide collectors
-/// once (scope `global`), regional ones once per configured region.
-fn collector_regions(regions: &[String], collector: &str) -> Vec<String> {
-    if collector == collect::s3::COLLECTOR {
-        vec![collect::s3::SCOPE_REGION.to_string()]
-    } else {
-        regions.to_vec()
-    }
 }
 
 /// An account whose credentials failed has no verified id; the role ARN

@@ -92,7 +92,7 @@ async fn harness(routing_key: &str, flap_seconds: u64) -> Harness {
 /// The same config for `driftwatch run`: S3 scanned every 2 s.
 fn as_daemon(config: &Config) -> Config {
     let mut config = config.clone();
-    config.collectors.s3.schedule = "*/2 * * * * *".into();
+    config.collectors.get_mut("s3").schedule = "*/2 * * * * *".into();
     config.http.bind = "127.0.0.1:0".into();
     config.daemon.poll_seconds = 1;
     config.daemon.lease_seconds = 6;
@@ -654,18 +654,7 @@ async fn the_days_report_opened_in_a_browser_shows_the_pages_waiver_fix_and_drif
     let html = std::fs::read_to_string(out.path().join(format!("driftwatch-report-{day}.html")))
         .expect("html report");
     let dom = support::browser::rendered_dom(&html, &format!("Compliance report — {day}"));
-    let tile = |figure: &str| {
-        let marker = format!("data-figure=\"{figure}\"><b>");
-        let start = dom
-            .find(&marker)
-            .unwrap_or_else(|| panic!("no {figure} tile"))
-            + marker.len();
-        dom[start..]
-            .split("</b>")
-            .next()
-            .unwrap_or_default()
-            .to_string()
-    };
+    let tile = |figure: &str| support::browser::tile(&dom, figure);
     assert_eq!(tile("compliance"), format!("{compliance:.1}%"));
     assert_eq!(tile("failing"), failing.to_string());
     assert_eq!(tile("waived"), "1");

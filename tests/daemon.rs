@@ -22,7 +22,7 @@ fn every_seconds(moto_endpoint: &str, url: &str, every: u32) -> Config {
     config.database.url = Some(url.to_string());
     config.aws.endpoint_url = Some(moto_endpoint.to_string());
     config.aws.max_attempts = 2;
-    config.collectors.s3.schedule = format!("*/{every} * * * * *");
+    config.collectors.get_mut("s3").schedule = format!("*/{every} * * * * *");
     config.http.bind = "127.0.0.1:0".into();
     config.daemon.poll_seconds = 1;
     config.daemon.lease_seconds = 6;
@@ -199,8 +199,8 @@ async fn three_replicas_run_each_scheduled_scan_exactly_once() {
     let (store, url) = support::database().await;
     support::seed::create_bucket(&moto.s3(), "shared-bucket").await;
     let mut config = every_seconds(&moto.endpoint, &url, 2);
-    config.collectors.ecr.enabled = true;
-    config.collectors.ecr.schedule = "*/3 * * * * *".into();
+    config.collectors.get_mut("ecr").enabled = true;
+    config.collectors.get_mut("ecr").schedule = "*/3 * * * * *".into();
     // Regional collectors fan out per region: two ECR jobs per tick.
     config.aws.default_regions = vec![support::REGION.into(), "eu-west-1".into()];
     let replicas = [
@@ -273,7 +273,7 @@ async fn a_killed_replica_loses_its_job_to_another_when_the_lease_runs_out() {
     );
     let mut config = every_seconds(&proxy.endpoint, &url, 30);
     // One tick only, far from the next: the takeover is what is measured.
-    config.collectors.s3.schedule = "0 0 0 1 1 *".into();
+    config.collectors.get_mut("s3").schedule = "0 0 0 1 1 *".into();
     let a = start(&config, &store, "replica-doomed").await;
     let tick = chrono::Utc::now();
     store

@@ -248,7 +248,7 @@ async fn two_accounts_two_regions_every_control_in_both_states_then_one_flip_per
 
     // Every control of the spec appears passing and failing in every
     // account, and each regional control in every region.
-    for control in CONTROLS {
+    for control in CONTROLS.iter() {
         for account in [ACCOUNT_ID, OTHER_ACCOUNT] {
             for status in ["pass", "fail"] {
                 let regions: BTreeSet<&str> = first

@@ -188,20 +188,15 @@ async fn allowed_cidrs_and_backup_days_come_from_config() {
     .await;
 
     let mut config = moto.config(&url, &["rds"]);
-    config.rules.insert(
-        "rds.not_public".into(),
-        driftwatch::config::RuleConfig {
-            allowed_cidrs: Some(vec!["10.0.0.0/8".into()]),
-            ..Default::default()
-        },
-    );
-    config.rules.insert(
-        "rds.backups".into(),
-        driftwatch::config::RuleConfig {
-            min_retention_days: Some(30),
-            ..Default::default()
-        },
-    );
+    config.rules = toml::from_str(
+        r#"
+        ["rds.not_public"]
+        allowed_cidrs = ["10.0.0.0/8"]
+        ["rds.backups"]
+        min_retention_days = 30
+        "#,
+    )
+    .expect("rules");
     assert_eq!(config.validate(), vec![]);
     scan_once(&config, &store).await.expect("scan");
     assert_eq!(

@@ -457,20 +457,15 @@ async fn disabled_controls_and_severity_overrides_apply() {
     let (store, url) = support::database().await;
     create(&moto.s3(), "bare").await;
     let mut config = moto.config(&url, &["s3"]);
-    config.rules.insert(
-        "s3.access_logging".into(),
-        driftwatch::config::RuleConfig {
-            enabled: Some(false),
-            ..Default::default()
-        },
-    );
-    config.rules.insert(
-        "s3.versioning".into(),
-        driftwatch::config::RuleConfig {
-            severity: Some("critical".into()),
-            ..Default::default()
-        },
-    );
+    config.rules = toml::from_str(
+        r#"
+        ["s3.access_logging"]
+        enabled = false
+        ["s3.versioning"]
+        severity = "critical"
+        "#,
+    )
+    .expect("rules");
     scan_once(&config, &store).await.expect("scan");
     let findings = store
         .findings(&FindingFilter::default())

@@ -10,7 +10,19 @@ use chrono::Utc;
 use futures_util::{StreamExt, stream};
 use std::collections::BTreeMap;
 
-pub const COLLECTOR: &str = "ec2";
+pub const NAME: &str = "ec2";
+
+pub static COLLECTOR: super::Collector = super::Collector {
+    name: NAME,
+    scope: super::CollectorScope::Regional,
+    resource_types: &[
+        ResourceType::Ec2Instance,
+        ResourceType::LaunchTemplate,
+        ResourceType::Vpc,
+    ],
+    iam_actions: IAM_ACTIONS,
+    collect: |account, region, concurrency| Box::pin(collect(account, region, concurrency)),
+};
 
 pub const IAM_ACTIONS: &[&str] = &[
     "ec2:DescribeVpcs",
@@ -28,7 +40,7 @@ pub async fn collect(account: &AwsAccount, region: &str, concurrency: usize) -> 
     let started_at = Utc::now();
     let ec2 = crate::counted_client!(aws_sdk_ec2, "ec2", &account.in_region(region));
     Collection::finish(
-        COLLECTOR,
+        NAME,
         region,
         started_at,
         collect_region(&ec2, account, region, concurrency).await,

@@ -6,7 +6,15 @@ use aws_sdk_s3::error::ProvideErrorMetadata;
 use chrono::Utc;
 use futures_util::{StreamExt, stream};
 
-pub const COLLECTOR: &str = "ecr";
+pub const NAME: &str = "ecr";
+
+pub static COLLECTOR: super::Collector = super::Collector {
+    name: NAME,
+    scope: super::CollectorScope::Regional,
+    resource_types: &[ResourceType::EcrRepository],
+    iam_actions: IAM_ACTIONS,
+    collect: |account, region, concurrency| Box::pin(collect(account, region, concurrency)),
+};
 
 pub const IAM_ACTIONS: &[&str] = &[
     "ecr:DescribeRepositories",
@@ -18,7 +26,7 @@ pub async fn collect(account: &AwsAccount, region: &str, concurrency: usize) -> 
     let started_at = Utc::now();
     let ecr = crate::counted_client!(aws_sdk_ecr, "ecr", &account.in_region(region));
     Collection::finish(
-        COLLECTOR,
+        NAME,
         region,
         started_at,
         repositories(&ecr, region, concurrency).await,

@@ -12,7 +12,15 @@ use aws_sdk_ec2::error::ProvideErrorMetadata;
 use chrono::Utc;
 use futures_util::{StreamExt, stream};
 
-pub const COLLECTOR: &str = "eks";
+pub const NAME: &str = "eks";
+
+pub static COLLECTOR: super::Collector = super::Collector {
+    name: NAME,
+    scope: super::CollectorScope::Regional,
+    resource_types: &[ResourceType::EksCluster, ResourceType::EksNodegroup],
+    iam_actions: IAM_ACTIONS,
+    collect: |account, region, concurrency| Box::pin(collect(account, region, concurrency)),
+};
 
 pub const IAM_ACTIONS: &[&str] = &[
     "eks:ListClusters",
@@ -30,7 +38,7 @@ pub async fn collect(account: &AwsAccount, region: &str, concurrency: usize) -> 
         ec2: crate::counted_client!(aws_sdk_ec2, "ec2", &account.in_region(region)),
     };
     Collection::finish(
-        COLLECTOR,
+        NAME,
         region,
         started_at,
         clusters(&clients, account, region, concurrency).await,

@@ -7,7 +7,15 @@ use crate::model::{LogGroup, ResourceRecord, ResourceType, partition_for_region}
 use chrono::Utc;
 use std::collections::BTreeMap;
 
-pub const COLLECTOR: &str = "logs";
+pub const NAME: &str = "logs";
+
+pub static COLLECTOR: super::Collector = super::Collector {
+    name: NAME,
+    scope: super::CollectorScope::Regional,
+    resource_types: &[ResourceType::LogGroup],
+    iam_actions: IAM_ACTIONS,
+    collect: |account, region, _concurrency| Box::pin(collect(account, region)),
+};
 
 pub const IAM_ACTIONS: &[&str] = &[
     "logs:DescribeLogGroups",
@@ -18,7 +26,7 @@ pub const IAM_ACTIONS: &[&str] = &[
 pub async fn collect(account: &AwsAccount, region: &str) -> Collection {
     let started_at = Utc::now();
     Collection::finish(
-        COLLECTOR,
+        NAME,
         region,
         started_at,
         collect_region(account, region).await,

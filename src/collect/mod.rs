@@ -14,13 +14,14 @@ pub mod rds;
 pub mod s3;
 
 use crate::config::{AccountConfig, AwsConfig, RetryMode};
-use crate::model::ResourceRecord;
+use crate::model::{ResourceRecord, ResourceType};
 use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{Region, SdkConfig};
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use chrono::{DateTime, Utc};
+use futures_util::future::BoxFuture;
 use std::time::Duration;
 use thiserror::Error;
 
@@ -205,16 +206,83 @@ async fn verify(
     })
 }
 
+/// The scope region of account-wide collections (S3 buckets, the account
+/// itself): one scope per account, not per region.
+pub const GLOBAL_SCOPE: &str = "global";
+
+/// Whether a collector runs once per account or once per region.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CollectorScope {
+    /// One collection per account, recorded under [`GLOBAL_SCOPE`].
+    AccountWide,
+    /// One collection per account and configured region.
+    Regional,
+}
+
+/// One collector's declaration: everything scan, daemon, config and the
+/// IAM policy need to know about it. `scan` and `daemon` iterate
+/// [`COLLECTORS`] and never name a collector.
+pub struct Collector {
+    /// Its name in config (`[collectors.<name>]`) and in stored scans.
+    pub name: &'static str,
+    pub scope: CollectorScope,
+    /// What its collections contain.
+    pub resource_types: &'static [ResourceType],
+    /// The read-only IAM actions it calls.
+    pub iam_actions: &'static [&'static str],
+    /// Collects one scope: `region` is [`GLOBAL_SCOPE`] for account-wide
+    /// collectors; `concurrency` bounds the describe calls in flight.
+    pub collect: for<'a> fn(&'a AwsAccount, &'a str, usize) -> BoxFuture<'a, Collection>,
+}
+
+impl std::fmt::Debug for Collector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Collector")
+            .field("name", &self.name)
+            .field("scope", &self.scope)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Collector {
+    /// The scopes this collector covers in an account with `regions`.
+    pub fn scope_regions(&self, regions: &[String]) -> Vec<String> {
+        match self.scope {
+            CollectorScope::AccountWide => vec![GLOBAL_SCOPE.to_string()],
+            CollectorScope::Regional => regions.to_vec(),
+        }
+    }
+}
+
+/// Every collector, in the order scans run them.
+pub static COLLECTORS: &[&Collector] = &[
+    &s3::COLLECTOR,
+    &rds::COLLECTOR,
+    &ec2::COLLECTOR,
+    &logs::COLLECTOR,
+    &eks::COLLECTOR,
+    &ecr::COLLECTOR,
+];
+
+/// The collector named `name`.
+pub fn collector(name: &str) -> Option<&'static Collector> {
+    COLLECTORS.iter().copied().find(|c| c.name == name)
+}
+
+/// The collector whose collections contain `resource_type`.
+pub fn collector_of(resource_type: ResourceType) -> Option<&'static Collector> {
+    COLLECTORS
+        .iter()
+        .copied()
+        .find(|c| c.resource_types.contains(&resource_type))
+}
+
 /// Every read-only IAM action the collectors call; `config/iam-policy.json`
 /// must grant exactly these (a test holds the two together).
 pub fn iam_actions() -> Vec<&'static str> {
-    let mut actions: Vec<&'static str> = s3::IAM_ACTIONS
+    let mut actions: Vec<&'static str> = COLLECTORS
         .iter()
-        .chain(rds::IAM_ACTIONS)
-        .chain(ec2::IAM_ACTIONS)
-        .chain(logs::IAM_ACTIONS)
-        .chain(eks::IAM_ACTIONS)
-        .chain(ecr::IAM_ACTIONS)
+        .flat_map(|c| c.iam_actions.iter())
         .chain(organizations::IAM_ACTIONS)
         .copied()
         .collect();
@@ -332,6 +400,25 @@ where
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn every_resource_type_has_exactly_one_collector() {
+        for t in crate::model::ResourceType::ALL {
+            let producers = super::COLLECTORS
+                .iter()
+                .filter(|c| c.resource_types.contains(t))
+                .count();
+            assert_eq!(producers, 1, "{t}");
+        }
+        let mut names: Vec<_> = super::COLLECTORS.iter().map(|c| c.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(
+            names.len(),
+            super::COLLECTORS.len(),
+            "collector names are unique"
+        );
+    }
+
     #[test]
     fn the_shipped_iam_policy_grants_exactly_the_actions_collectors_call() {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/config/iam-policy.json");

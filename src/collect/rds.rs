@@ -9,7 +9,15 @@ use crate::model::{
 use chrono::Utc;
 use std::collections::{BTreeMap, BTreeSet};
 
-pub const COLLECTOR: &str = "rds";
+pub const NAME: &str = "rds";
+
+pub static COLLECTOR: super::Collector = super::Collector {
+    name: NAME,
+    scope: super::CollectorScope::Regional,
+    resource_types: &[ResourceType::RdsInstance, ResourceType::RdsCluster],
+    iam_actions: IAM_ACTIONS,
+    collect: |account, region, _concurrency| Box::pin(collect(account, region)),
+};
 
 pub const IAM_ACTIONS: &[&str] = &[
     "rds:DescribeDBInstances",
@@ -27,7 +35,7 @@ pub async fn collect(account: &AwsAccount, region: &str) -> Collection {
     let rds = crate::counted_client!(aws_sdk_rds, "rds", &config);
     let ec2 = crate::counted_client!(aws_sdk_ec2, "ec2", &config);
     Collection::finish(
-        COLLECTOR,
+        NAME,
         region,
         started_at,
         collect_region(&rds, &ec2, account, region).await,

@@ -15,8 +15,15 @@ use futures_util::StreamExt;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
-pub const COLLECTOR: &str = "s3";
-pub const SCOPE_REGION: &str = "global";
+pub const NAME: &str = "s3";
+
+pub static COLLECTOR: super::Collector = super::Collector {
+    name: NAME,
+    scope: super::CollectorScope::AccountWide,
+    resource_types: &[ResourceType::S3Bucket],
+    iam_actions: IAM_ACTIONS,
+    collect: |account, _region, concurrency| Box::pin(collect(account, concurrency)),
+};
 
 /// The read-only API actions this collector calls (IAM names).
 pub const IAM_ACTIONS: &[&str] = &[
@@ -140,8 +147,8 @@ pub async fn collect(account: &AwsAccount, concurrency: usize) -> Collection {
         Ok(listed) => listed,
         Err(error) => {
             return Collection {
-                collector: COLLECTOR,
-                scope_region: SCOPE_REGION.to_string(),
+                collector: NAME,
+                scope_region: super::GLOBAL_SCOPE.to_string(),
                 started_at,
                 finished_at: Utc::now(),
                 listing: Err(error),
@@ -226,8 +233,8 @@ pub async fn collect(account: &AwsAccount, concurrency: usize) -> Collection {
     resources.sort_by(|a, b| a.arn.cmp(&b.arn));
 
     Collection {
-        collector: COLLECTOR,
-        scope_region: SCOPE_REGION.to_string(),
+        collector: NAME,
+        scope_region: super::GLOBAL_SCOPE.to_string(),
         started_at,
         finished_at: Utc::now(),
         listing: Ok(()),

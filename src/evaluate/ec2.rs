@@ -1,24 +1,91 @@
 //! EC2 and VPC controls of `controls.md`: `ec2.imdsv2` and `vpc.flow_logs`.
 
-use super::{RuleSettings, Verdict};
+use super::catalog::{Control, DaysSetting, Remediation, Setting};
+use super::{Severity, Subject, Verdict};
 use crate::model::{
-    DestinationRetention, Ec2Instance, EksNodegroup, LaunchTemplate, MetadataOptions, Vpc,
+    DestinationRetention, Ec2Instance, EksNodegroup, LaunchTemplate, MetadataOptions, ResourceType,
+    Vpc,
 };
-use serde_json::{Value, json};
+use serde_json::json;
 
-fn unreadable(
-    control: &'static str,
-    what: &str,
-    e: &serde_json::Error,
-) -> Vec<(&'static str, Verdict)> {
-    vec![(
-        control,
-        Verdict::unknown(
-            format!("stored document is not a readable {what} record: {e}"),
-            json!({}),
-        ),
-    )]
-}
+/// `vpc.flow_log_retention`: the fewest days a flow log's destination keeps.
+static FLOW_LOG_MIN_DAYS: DaysSetting = DaysSetting {
+    name: "min_retention_days",
+    help: "the fewest days a flow log's destination must keep records",
+    default: 365,
+    min: 1,
+    max: 3653,
+    range_reason: "CloudWatch Logs' longest setting",
+};
+
+pub(super) const CONTROLS: &[Control] = &[
+    Control {
+        id: "vpc.flow_logs",
+        title: "An ACTIVE flow log captures ALL traffic of the VPC",
+        resource_types: &[ResourceType::Vpc],
+        default_severity: Severity::High,
+        rationale: "VPC flow logs are the only record of which addresses talked to which network interfaces, on which ports, and whether the traffic was accepted or rejected. Without an active flow log, scanning, lateral movement and data exfiltration inside the VPC cannot be reconstructed. Capturing ALL traffic, not only REJECT, matters because exfiltration travels over accepted connections.",
+        remediation: Remediation {
+            console: "VPC console > Your VPCs > select the VPC > Flow logs tab > Create flow log: Filter All, destination Send to CloudWatch Logs (pick a log group and an IAM role) or Send to an Amazon S3 bucket (bucket ARN), then Create flow log.",
+            cli: "aws ec2 create-flow-logs --resource-type VPC --resource-ids <vpc-id> --traffic-type ALL --log-destination-type cloud-watch-logs --log-group-name <log-group> --deliver-logs-permission-arn <flow-logs-role-arn>",
+            terraform: "aws_flow_log: vpc_id = <vpc_id>, traffic_type = \"ALL\", log_destination_type = \"cloud-watch-logs\", log_destination = <log_group_arn>, iam_role_arn = <flow_logs_role_arn> (or log_destination_type = \"s3\" with log_destination = <bucket_arn>)",
+        },
+        settings: &[],
+        soc2: &["CC7.2"],
+        pci_dss: &["10.2.1"],
+        rule: |subject, _| match subject {
+            Subject::Vpc(vpc) => Some(flow_logs(vpc)),
+            _ => None,
+        },
+    },
+    Control {
+        id: "ec2.imdsv2",
+        title: "Instance metadata requires IMDSv2 tokens (or is disabled)",
+        resource_types: &[
+            ResourceType::Ec2Instance,
+            ResourceType::LaunchTemplate,
+            ResourceType::EksNodegroup,
+        ],
+        default_severity: Severity::High,
+        rationale: "IMDSv1 answers any HTTP GET from the instance, so an SSRF flaw or an open proxy in an application can be used to read the instance role's temporary credentials (the technique behind the 2019 Capital One breach). Requiring session tokens (IMDSv2, HttpTokens required) closes that path. Launch templates and EKS node-group templates must require it too, or every new instance reopens the hole.",
+        remediation: Remediation {
+            console: "EC2 console > Instances > select the instance > Actions > Instance settings > Modify instance metadata options: set IMDSv2 to Required, then Save. For a launch template: Launch Templates > Actions > Modify template (Create new version) > Advanced details > Metadata version: V2 only (token required), then set that version as the default. For an EKS managed node group, update the node group to the new template version.",
+            cli: "aws ec2 modify-instance-metadata-options --instance-id <instance-id> --http-tokens required --http-endpoint enabled",
+            terraform: "aws_instance and aws_launch_template: metadata_options { http_endpoint = \"enabled\", http_tokens = \"required\" }; EKS: aws_eks_node_group launch_template { id = aws_launch_template.<name>.id, version = aws_launch_template.<name>.latest_version }",
+        },
+        settings: &[],
+        soc2: &["CC6.1"],
+        pci_dss: &["2.2.1"],
+        rule: |subject, _| match subject {
+            Subject::Ec2Instance(instance) => Some(instance_imdsv2(instance)),
+            Subject::LaunchTemplate(template) => Some(launch_template_imdsv2(template)),
+            Subject::EksNodegroup(nodegroup) => Some(nodegroup_imdsv2(nodegroup)),
+            _ => None,
+        },
+    },
+    Control {
+        id: "vpc.flow_log_retention",
+        title: "Flow log destinations keep records at least 365 days (log group retention, bucket lifecycle)",
+        resource_types: &[ResourceType::Vpc],
+        default_severity: Severity::Medium,
+        rationale: "Flow logs help an investigation only if they still exist when the incident is found, which is often months later. A log group with short retention, or an S3 lifecycle rule that expires records early, silently deletes that evidence. Audit frameworks typically ask for at least a year of log history.",
+        remediation: Remediation {
+            console: "CloudWatch console > Log groups > the flow log's group > Actions > Edit retention setting: choose 1 year (365 days) or longer, or Never expire, then Save. For an S3 destination: S3 console > bucket > Management > Lifecycle rules, and make every expiration that covers the flow-log prefix 365 days or more.",
+            cli: "aws logs put-retention-policy --log-group-name <log-group> --retention-in-days 365",
+            terraform: "aws_cloudwatch_log_group: retention_in_days = 365 (or longer; 0 means never expire). S3 destination: aws_s3_bucket_lifecycle_configuration rule { id = \"flow-logs\", status = \"Enabled\", filter { prefix = \"AWSLogs/\" }, expiration { days = 365 } } (or no expiration)",
+        },
+        settings: &[Setting::Days(&FLOW_LOG_MIN_DAYS)],
+        soc2: &["CC7.2"],
+        pci_dss: &["10.5.1"],
+        rule: |subject, settings| match subject {
+            // Without a flow log there is nothing retained: vpc.flow_logs says so.
+            Subject::Vpc(vpc) if !vpc.flow_logs.is_empty() => {
+                Some(flow_log_retention(vpc, FLOW_LOG_MIN_DAYS.get(settings)))
+            }
+            _ => None,
+        },
+    },
+];
 
 /// IMDSv2 is enforced when tokens are required, or when the metadata
 /// endpoint is off altogether.
@@ -37,24 +104,15 @@ fn imds_enforced(options: &MetadataOptions) -> Result<&'static str, String> {
     }
 }
 
-pub(super) fn evaluate_instance(document: &Value) -> Vec<(&'static str, Verdict)> {
-    let instance: Ec2Instance = match serde_json::from_value(document.clone()) {
-        Ok(i) => i,
-        Err(e) => return unreadable("ec2.imdsv2", "EC2 instance", &e),
-    };
+fn instance_imdsv2(instance: &Ec2Instance) -> Verdict {
     let details = json!({ "metadata_options": instance.metadata_options });
-    let verdict = match imds_enforced(&instance.metadata_options) {
+    match imds_enforced(&instance.metadata_options) {
         Ok(why) => Verdict::pass(why, details),
         Err(why) => Verdict::fail(why, details),
-    };
-    vec![("ec2.imdsv2", verdict)]
+    }
 }
 
-pub(super) fn evaluate_launch_template(document: &Value) -> Vec<(&'static str, Verdict)> {
-    let template: LaunchTemplate = match serde_json::from_value(document.clone()) {
-        Ok(t) => t,
-        Err(e) => return unreadable("ec2.imdsv2", "launch template", &e),
-    };
+fn launch_template_imdsv2(template: &LaunchTemplate) -> Verdict {
     let mut problems = Vec::new();
     for version in &template.versions {
         let role = match (version.is_default, version.is_latest) {
@@ -75,41 +133,33 @@ pub(super) fn evaluate_launch_template(document: &Value) -> Vec<(&'static str, V
         }
     }
     let details = json!({ "versions": template.versions });
-    let verdict = if template.versions.is_empty() {
+    if template.versions.is_empty() {
         Verdict::unknown("launch template has no readable versions", details)
     } else if problems.is_empty() {
         Verdict::pass("default and latest versions require IMDSv2", details)
     } else {
         Verdict::fail(problems.join("; "), details)
-    };
-    vec![("ec2.imdsv2", verdict)]
+    }
 }
 
 /// A managed node group's nodes launch from the template version it names.
 /// Without a template of its own, nodes launch from one EKS generates with
 /// its defaults, and nothing the node group controls requires IMDSv2: that
 /// fails, and the fix is a launch template that requires tokens.
-pub(super) fn evaluate_nodegroup(document: &Value) -> Vec<(&'static str, Verdict)> {
-    let nodegroup: EksNodegroup = match serde_json::from_value(document.clone()) {
-        Ok(n) => n,
-        Err(e) => return unreadable("ec2.imdsv2", "EKS node group", &e),
-    };
+fn nodegroup_imdsv2(nodegroup: &EksNodegroup) -> Verdict {
     let details = json!({ "launch_template": nodegroup.launch_template });
     let Some(template) = &nodegroup.launch_template else {
-        return vec![(
-            "ec2.imdsv2",
-            Verdict::fail(
-                "no launch template of its own: nodes launch from the template EKS generates, which the node group cannot set to require IMDSv2",
-                details,
-            ),
-        )];
+        return Verdict::fail(
+            "no launch template of its own: nodes launch from the template EKS generates, which the node group cannot set to require IMDSv2",
+            details,
+        );
     };
     let label = template
         .name
         .as_deref()
         .or(template.id.as_deref())
         .unwrap_or("(unnamed)");
-    let verdict = match (template.resolved_version, &template.metadata_options) {
+    match (template.resolved_version, &template.metadata_options) {
         (None, _) => Verdict::unknown(
             format!(
                 "launch template {label} version {} no longer exists",
@@ -133,31 +183,7 @@ pub(super) fn evaluate_nodegroup(document: &Value) -> Vec<(&'static str, Verdict
                 details,
             ),
         },
-    };
-    vec![("ec2.imdsv2", verdict)]
-}
-
-pub(super) fn evaluate_vpc(
-    document: &Value,
-    settings: &RuleSettings,
-) -> Vec<(&'static str, Verdict)> {
-    let vpc: Vpc = match serde_json::from_value(document.clone()) {
-        Ok(v) => v,
-        Err(e) => {
-            let mut verdicts = unreadable("vpc.flow_logs", "VPC", &e);
-            verdicts.extend(unreadable("vpc.flow_log_retention", "VPC", &e));
-            return verdicts;
-        }
-    };
-    let mut verdicts = vec![("vpc.flow_logs", flow_logs(&vpc))];
-    // Without a flow log there is nothing retained: vpc.flow_logs says so.
-    if !vpc.flow_logs.is_empty() {
-        verdicts.push((
-            "vpc.flow_log_retention",
-            flow_log_retention(&vpc, settings.logs_min_retention_days),
-        ));
     }
-    verdicts
 }
 
 fn flow_log_retention(vpc: &Vpc, minimum: i32) -> Verdict {
@@ -243,7 +269,37 @@ fn flow_logs(vpc: &Vpc) -> Verdict {
 mod tests {
     use super::*;
     use crate::evaluate::FindingStatus::{self, Fail, Pass, Unknown};
+    use crate::evaluate::{RuleSettings, verdicts};
     use crate::model::{FlowLog, LaunchTemplateVersion, NodegroupLaunchTemplate};
+    use serde_json::Value;
+
+    fn evaluate_instance(document: &Value) -> Vec<(&'static str, Verdict)> {
+        verdicts(
+            ResourceType::Ec2Instance,
+            document,
+            &RuleSettings::default(),
+        )
+    }
+
+    fn evaluate_launch_template(document: &Value) -> Vec<(&'static str, Verdict)> {
+        verdicts(
+            ResourceType::LaunchTemplate,
+            document,
+            &RuleSettings::default(),
+        )
+    }
+
+    fn evaluate_nodegroup(document: &Value) -> Vec<(&'static str, Verdict)> {
+        verdicts(
+            ResourceType::EksNodegroup,
+            document,
+            &RuleSettings::default(),
+        )
+    }
+
+    fn evaluate_vpc(document: &Value, settings: &RuleSettings) -> Vec<(&'static str, Verdict)> {
+        verdicts(ResourceType::Vpc, document, settings)
+    }
 
     fn options(tokens: Option<&str>, endpoint: Option<&str>) -> MetadataOptions {
         MetadataOptions {

@@ -1,25 +1,34 @@
 //! `ecr.image_retention`: no lifecycle rule may expire images younger than
 //! the retention the auditors ask for (365 days).
 
-use super::Verdict;
-use crate::model::EcrRepository;
+use super::catalog::{Control, Remediation};
+use super::{Severity, Subject, Verdict};
+use crate::model::ResourceType;
 use serde_json::{Value, json};
 
 const MINIMUM_DAYS: i64 = 365;
 
-pub(super) fn evaluate_repository(document: &Value) -> Vec<(&'static str, Verdict)> {
-    let repository: EcrRepository = match serde_json::from_value(document.clone()) {
-        Ok(r) => r,
-        Err(e) => {
-            let message = format!("stored document is not a readable ECR repository record: {e}");
-            return vec![("ecr.image_retention", Verdict::unknown(message, json!({})))];
+pub(super) const CONTROLS: &[Control] = &[Control {
+    id: "ecr.image_retention",
+    title: "No lifecycle rule expires images younger than 365 days",
+    resource_types: &[ResourceType::EcrRepository],
+    default_severity: Severity::Low,
+    rationale: "A lifecycle rule that expires images younger than a year can delete the very image a running workload, a rollback or a forensic investigation needs. Afterwards there is no record of what code was actually deployed. Keeping images for 365 days preserves the provenance of deployed artifacts for incident response and change-management evidence.",
+    remediation: Remediation {
+        console: "ECR console > Private repositories > repository > Lifecycle policy: edit or delete every expire rule that can remove images younger than 365 days (sinceImagePushed or sinceImagePulled rules with fewer than 365 days, and count-based imageCountMoreThan rules), then save. A repository without a lifecycle policy never expires images.",
+        cli: "aws ecr put-lifecycle-policy --repository-name <repository> --lifecycle-policy-text '{\"rules\":[{\"rulePriority\":1,\"description\":\"expire untagged images after 365 days\",\"selection\":{\"tagStatus\":\"untagged\",\"countType\":\"sinceImagePushed\",\"countUnit\":\"days\",\"countNumber\":365},\"action\":{\"type\":\"expire\"}}]}'",
+        terraform: "aws_ecr_lifecycle_policy: repository = <repository>, policy = jsonencode({ rules = [{ rulePriority = 1, description = \"expire untagged images after 365 days\", selection = { tagStatus = \"untagged\", countType = \"sinceImagePushed\", countUnit = \"days\", countNumber = 365 }, action = { type = \"expire\" } }] }) (or no aws_ecr_lifecycle_policy at all)",
+    },
+    settings: &[],
+    soc2: &["CC7.2"],
+    pci_dss: &["10.5.1"],
+    rule: |subject, _| match subject {
+        Subject::EcrRepository(repository) => {
+            Some(image_retention(repository.lifecycle_policy.as_ref()))
         }
-    };
-    vec![(
-        "ecr.image_retention",
-        image_retention(repository.lifecycle_policy.as_ref()),
-    )]
-}
+        _ => None,
+    },
+}];
 
 fn image_retention(policy: Option<&Value>) -> Verdict {
     let Some(policy) = policy else {

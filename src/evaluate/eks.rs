@@ -1,27 +1,53 @@
 //! EKS controls: API endpoint exposure and control-plane logs.
 
-use super::Verdict;
-use super::rds::Cidr;
-use crate::model::EksCluster;
-use serde_json::{Value, json};
+use super::catalog::{Control, Remediation};
+use super::rds::parse_cidr;
+use super::{Severity, Subject, Verdict};
+use crate::model::{EksCluster, ResourceType};
+use serde_json::json;
 
 const REQUIRED_LOG_TYPES: [&str; 3] = ["api", "audit", "authenticator"];
 
-pub(super) fn evaluate_cluster(document: &Value) -> Vec<(&'static str, Verdict)> {
-    let cluster: EksCluster = match serde_json::from_value(document.clone()) {
-        Ok(c) => c,
-        Err(e) => {
-            let message = format!("stored document is not a readable EKS cluster record: {e}");
-            return ["eks.endpoint_restricted", "eks.control_plane_logs"]
-                .into_iter()
-                .map(|id| (id, Verdict::unknown(message.clone(), json!({}))))
-                .collect();
-        }
-    };
-    vec![
-        ("eks.endpoint_restricted", endpoint_restricted(&cluster)),
-        ("eks.control_plane_logs", control_plane_logs(&cluster)),
-    ]
+pub(super) const CONTROLS: &[Control] = &[
+    Control {
+        id: "eks.endpoint_restricted",
+        title: "EKS API endpoint private, or public only to restricted CIDRs",
+        resource_types: &[ResourceType::EksCluster],
+        default_severity: Severity::High,
+        rationale: "A public EKS endpoint open to 0.0.0.0/0 exposes the Kubernetes API server to the whole internet. Leaked kubeconfig tokens or IAM credentials, and API-server vulnerabilities, can then be exploited from anywhere. Turning off the public endpoint, or limiting publicAccessCidrs to known egress ranges, shrinks that attack surface to the VPC and trusted networks.",
+        remediation: Remediation {
+            console: "EKS console > cluster > Networking tab > Manage endpoint access: choose Private, or Public and private with the public access source allowlist set to your own CIDR blocks instead of 0.0.0.0/0, then Save changes.",
+            cli: "aws eks update-cluster-config --name <cluster> --resources-vpc-config endpointPublicAccess=false,endpointPrivateAccess=true",
+            terraform: "aws_eks_cluster: vpc_config { endpoint_private_access = true, endpoint_public_access = false } (or endpoint_public_access = true with public_access_cidrs = [\"<cidr>\"])",
+        },
+        settings: &[],
+        soc2: &["CC6.6"],
+        pci_dss: &["1.3.1"],
+        rule: |subject, _| on_cluster(subject).map(endpoint_restricted),
+    },
+    Control {
+        id: "eks.control_plane_logs",
+        title: "EKS api, audit and authenticator control-plane logs enabled",
+        resource_types: &[ResourceType::EksCluster],
+        default_severity: Severity::Medium,
+        rationale: "The api, audit and authenticator logs are the only record of who called the Kubernetes API, what they changed, and which IAM identity was mapped to which Kubernetes user. EKS turns them off by default. Without them, privilege escalation, secret reads or malicious workloads in the cluster can be neither detected nor investigated.",
+        remediation: Remediation {
+            console: "EKS console > cluster > Observability tab > Control plane logging > Manage logging: turn on API server, Audit and Authenticator, then Save changes.",
+            cli: "aws eks update-cluster-config --name <cluster> --logging '{\"clusterLogging\":[{\"types\":[\"api\",\"audit\",\"authenticator\"],\"enabled\":true}]}'",
+            terraform: "aws_eks_cluster: enabled_cluster_log_types = [\"api\", \"audit\", \"authenticator\"]",
+        },
+        settings: &[],
+        soc2: &["CC7.2"],
+        pci_dss: &["10.2.1"],
+        rule: |subject, _| on_cluster(subject).map(control_plane_logs),
+    },
+];
+
+fn on_cluster(subject: &Subject) -> Option<&EksCluster> {
+    match subject {
+        Subject::EksCluster(cluster) => Some(cluster),
+        _ => None,
+    }
 }
 
 fn endpoint_restricted(cluster: &EksCluster) -> Verdict {
@@ -41,7 +67,7 @@ fn endpoint_restricted(cluster: &EksCluster) -> Verdict {
     let open: Vec<&String> = cluster
         .public_access_cidrs
         .iter()
-        .filter(|c| Cidr::parse(c).is_none_or(|cidr| cidr.is_everything()))
+        .filter(|c| parse_cidr(c).is_none_or(|cidr| cidr.prefix_len() == 0))
         .collect();
     if cluster.public_access_cidrs.is_empty() || !open.is_empty() {
         Verdict::fail("public API endpoint open to 0.0.0.0/0".to_string(), details)
@@ -82,7 +108,8 @@ mod tests {
     use crate::evaluate::FindingStatus::{self, Fail, Pass};
 
     fn status(c: &EksCluster) -> Vec<(&'static str, FindingStatus)> {
-        evaluate_cluster(&serde_json::to_value(c).expect("serialises"))
+        let document = serde_json::to_value(c).expect("serialises");
+        crate::evaluate::verdicts(ResourceType::EksCluster, &document, &Default::default())
             .into_iter()
             .map(|(id, v)| (id, v.status))
             .collect()
@@ -114,7 +141,9 @@ mod tests {
         c.public_access_cidrs.push("0.0.0.0/0".into());
         assert_eq!(status(&c)[0].1, Fail);
         c.enabled_log_types = vec!["api".into()];
-        let verdicts = evaluate_cluster(&serde_json::to_value(&c).expect("serialises"));
+        let document = serde_json::to_value(&c).expect("serialises");
+        let verdicts =
+            crate::evaluate::verdicts(ResourceType::EksCluster, &document, &Default::default());
         assert_eq!(
             verdicts[1].1.evidence["message"],
             "control-plane log types not enabled: audit, authenticator"

@@ -1,29 +1,58 @@
 //! `logs.retention`: log groups that hold audit evidence keep it a year.
 
-use super::{RuleSettings, Verdict, policy};
-use crate::model::LogGroup;
-use serde_json::{Value, json};
+use super::catalog::{
+    Control, ControlSettings, DaysSetting, PatternsSetting, Remediation, Setting,
+};
+use super::{Severity, Subject, Verdict, policy};
+use crate::model::{LogGroup, ResourceType};
+use serde_json::json;
 
 /// EKS control-plane log groups are always in scope.
 const EKS_CONTROL_PLANE: &str = "/aws/eks/*/cluster";
 
-pub(super) fn evaluate_log_group(
-    document: &Value,
-    settings: &RuleSettings,
-) -> Vec<(&'static str, Verdict)> {
-    let group: LogGroup = match serde_json::from_value(document.clone()) {
-        Ok(g) => g,
-        Err(e) => {
-            let message = format!("stored document is not a readable log group record: {e}");
-            return vec![("logs.retention", Verdict::unknown(message, json!({})))];
-        }
-    };
+/// `logs.retention`: the fewest days an in-scope log group keeps events.
+static MIN_DAYS: DaysSetting = DaysSetting {
+    name: "min_retention_days",
+    help: "the fewest days an in-scope log group must keep events",
+    default: 365,
+    min: 1,
+    max: 3653,
+    range_reason: "CloudWatch Logs' longest setting",
+};
+
+/// `logs.retention`: further log groups in scope.
+static PATTERNS: PatternsSetting = PatternsSetting {
+    name: "log_group_patterns",
+    help: "further log groups in scope, by `*`/`?` name pattern",
+};
+
+pub(super) const CONTROLS: &[Control] = &[Control {
+    id: "logs.retention",
+    title: "Evidence log groups (EKS control plane, flow logs, configured patterns) kept 365 days or never expire",
+    resource_types: &[ResourceType::LogGroup],
+    default_severity: Severity::Medium,
+    rationale: "CloudWatch Logs deletes events older than a log group's retention setting. A group kept for days or weeks therefore loses the application, audit and security records an investigation will need. Keeping at least 365 days, or never expiring, meets the common one-year requirement for audit-log history.",
+    remediation: Remediation {
+        console: "CloudWatch console > Log groups > select the group > Actions > Edit retention setting: choose 1 year (365 days) or longer, or Never expire, then Save.",
+        cli: "aws logs put-retention-policy --log-group-name <log-group> --retention-in-days 365",
+        terraform: "aws_cloudwatch_log_group: retention_in_days = 365 (or longer; 0 means never expire)",
+    },
+    settings: &[Setting::Days(&MIN_DAYS), Setting::Patterns(&PATTERNS)],
+    soc2: &["CC7.2"],
+    pci_dss: &["10.5.1"],
+    rule: |subject, settings| match subject {
+        Subject::LogGroup(group) => retention(group, settings),
+        _ => None,
+    },
+}];
+
+fn retention(group: &LogGroup, settings: &ControlSettings) -> Option<Verdict> {
     let mut reasons: Vec<String> = group.written_by.clone();
     if policy::wildcard_match(EKS_CONTROL_PLANE, &group.name) {
         reasons.push("EKS control-plane logs".to_string());
     }
-    if let Some(pattern) = settings
-        .log_group_patterns
+    if let Some(pattern) = PATTERNS
+        .get(settings)
         .iter()
         .find(|p| policy::wildcard_match(p, &group.name))
     {
@@ -31,22 +60,23 @@ pub(super) fn evaluate_log_group(
     }
     if reasons.is_empty() {
         // Not evidence driftwatch is asked to keep: not applicable.
-        return Vec::new();
+        return None;
     }
-    let minimum = settings.logs_min_retention_days;
+    let minimum = MIN_DAYS.get(settings);
     let details = json!({ "retention_in_days": group.retention_in_days, "minimum_days": minimum, "in_scope_because": reasons });
     let verdict = match group.retention_in_days {
         None => Verdict::pass("never expires", details),
         Some(days) if days >= minimum => Verdict::pass(format!("kept {days} days"), details),
         Some(days) => Verdict::fail(format!("kept {days} days, fewer than {minimum}"), details),
     };
-    vec![("logs.retention", verdict)]
+    Some(verdict)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::evaluate::FindingStatus::{Fail, Pass};
+    use crate::evaluate::RuleSettings;
 
     fn evaluate(
         name: &str,
@@ -60,7 +90,8 @@ mod tests {
             written_by: written_by.iter().map(|s| s.to_string()).collect(),
             ..LogGroup::default()
         };
-        evaluate_log_group(&serde_json::to_value(group).expect("serialises"), settings)
+        let document = serde_json::to_value(group).expect("serialises");
+        crate::evaluate::verdicts(ResourceType::LogGroup, &document, settings)
     }
 
     #[test]
@@ -85,10 +116,8 @@ mod tests {
                 .status,
             Pass
         );
-        let patterns = RuleSettings {
-            log_group_patterns: vec!["/app/*".into()],
-            ..RuleSettings::default()
-        };
+        let patterns =
+            RuleSettings::for_test("[\"logs.retention\"]\nlog_group_patterns = [\"/app/*\"]");
         let verdicts = evaluate("/app/web", Some(30), &[], &patterns);
         assert_eq!(verdicts[0].1.status, Fail);
         assert_eq!(

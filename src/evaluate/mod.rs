@@ -3,6 +3,7 @@
 //! Rules see only the typed records of [`crate::model`], deserialised from
 //! the stored documents, never AWS SDK types and never SQL.
 
+pub mod catalog;
 mod ec2;
 mod ecr;
 mod eks;
@@ -11,7 +12,13 @@ pub mod policy;
 pub mod rds;
 mod s3;
 
-use crate::model::{ResourceRecord, ResourceType};
+pub use catalog::{CONTROLS, Control, ControlSettings, control, controls_for};
+
+use crate::model::{
+    Ec2Instance, EcrRepository, EksCluster, EksNodegroup, LaunchTemplate, LogGroup, RdsCluster,
+    RdsInstance, ResourceRecord, ResourceType, S3Bucket, Vpc,
+};
+pub use catalog::ControlConfig;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -100,211 +107,87 @@ impl FromStr for FindingStatus {
     }
 }
 
-/// One control of `controls.md`: what it checks and where it maps.
-#[derive(Debug, Clone, Copy)]
-pub struct Control {
-    pub id: &'static str,
-    pub resource_types: &'static [ResourceType],
-    pub title: &'static str,
-    pub default_severity: Severity,
-    pub soc2: &'static [&'static str],
-    pub pci_dss: &'static [&'static str],
-}
-
-pub const CONTROLS: &[Control] = &[
-    Control {
-        id: "s3.tls_only",
-        resource_types: &[ResourceType::S3Bucket],
-        title: "Bucket policy denies all requests made without TLS",
-        default_severity: Severity::High,
-        soc2: &["CC6.1", "CC6.7"],
-        pci_dss: &["4.2.1"],
-    },
-    Control {
-        id: "s3.replication",
-        resource_types: &[ResourceType::S3Bucket],
-        title: "Bucket replicates to another bucket (same-region replication named by the requirement)",
-        default_severity: Severity::Medium,
-        soc2: &["A1.2", "CC9.1"],
-        pci_dss: &["12.10.1"],
-    },
-    Control {
-        id: "s3.encryption",
-        resource_types: &[ResourceType::S3Bucket],
-        title: "Default encryption is SSE-S3, SSE-KMS or DSSE-KMS",
-        default_severity: Severity::Medium,
-        soc2: &["CC6.1"],
-        pci_dss: &["3.5.1"],
-    },
-    Control {
-        id: "s3.public_access_block",
-        resource_types: &[ResourceType::S3Bucket],
-        title: "All four public access block settings on, at bucket or account level",
-        default_severity: Severity::High,
-        soc2: &["CC6.1", "CC6.6"],
-        pci_dss: &["1.4.1"],
-    },
-    Control {
-        id: "s3.versioning",
-        resource_types: &[ResourceType::S3Bucket],
-        title: "Versioning enabled",
-        default_severity: Severity::Low,
-        soc2: &["A1.2"],
-        pci_dss: &["10.5.1"],
-    },
-    Control {
-        id: "s3.access_logging",
-        resource_types: &[ResourceType::S3Bucket],
-        title: "Server access logging enabled",
-        default_severity: Severity::Low,
-        soc2: &["CC7.2"],
-        pci_dss: &["10.2.1"],
-    },
-    Control {
-        id: "rds.multi_az",
-        resource_types: &[ResourceType::RdsInstance, ResourceType::RdsCluster],
-        title: "Database deployed across availability zones (Aurora: members in 2+ AZs)",
-        default_severity: Severity::Medium,
-        soc2: &["A1.2"],
-        pci_dss: &["12.10.1"],
-    },
-    Control {
-        id: "rds.not_public",
-        resource_types: &[ResourceType::RdsInstance],
-        title: "Database not publicly accessible; no security group admits the internet (or CIDRs beyond those allowed) on its port",
-        default_severity: Severity::Critical,
-        soc2: &["CC6.6"],
-        pci_dss: &["1.3.1"],
-    },
-    Control {
-        id: "rds.encrypted",
-        resource_types: &[ResourceType::RdsInstance, ResourceType::RdsCluster],
-        title: "Storage encrypted",
-        default_severity: Severity::High,
-        soc2: &["CC6.1"],
-        pci_dss: &["3.5.1"],
-    },
-    Control {
-        id: "rds.backups",
-        resource_types: &[ResourceType::RdsInstance],
-        title: "Automated backups kept at least the configured days (default 7)",
-        default_severity: Severity::Medium,
-        soc2: &["A1.2"],
-        pci_dss: &["12.10.1"],
-    },
-    Control {
-        id: "vpc.flow_logs",
-        resource_types: &[ResourceType::Vpc],
-        title: "An ACTIVE flow log captures ALL traffic of the VPC",
-        default_severity: Severity::High,
-        soc2: &["CC7.2"],
-        pci_dss: &["10.2.1"],
-    },
-    Control {
-        id: "ec2.imdsv2",
-        resource_types: &[
-            ResourceType::Ec2Instance,
-            ResourceType::LaunchTemplate,
-            ResourceType::EksNodegroup,
-        ],
-        title: "Instance metadata requires IMDSv2 tokens (or is disabled)",
-        default_severity: Severity::High,
-        soc2: &["CC6.1"],
-        pci_dss: &["2.2.1"],
-    },
-    Control {
-        id: "vpc.flow_log_retention",
-        resource_types: &[ResourceType::Vpc],
-        title: "Flow log destinations keep records at least 365 days (log group retention, bucket lifecycle)",
-        default_severity: Severity::Medium,
-        soc2: &["CC7.2"],
-        pci_dss: &["10.5.1"],
-    },
-    Control {
-        id: "eks.endpoint_restricted",
-        resource_types: &[ResourceType::EksCluster],
-        title: "EKS API endpoint private, or public only to restricted CIDRs",
-        default_severity: Severity::High,
-        soc2: &["CC6.6"],
-        pci_dss: &["1.3.1"],
-    },
-    Control {
-        id: "eks.control_plane_logs",
-        resource_types: &[ResourceType::EksCluster],
-        title: "EKS api, audit and authenticator control-plane logs enabled",
-        default_severity: Severity::Medium,
-        soc2: &["CC7.2"],
-        pci_dss: &["10.2.1"],
-    },
-    Control {
-        id: "logs.retention",
-        resource_types: &[ResourceType::LogGroup],
-        title: "Evidence log groups (EKS control plane, flow logs, configured patterns) kept 365 days or never expire",
-        default_severity: Severity::Medium,
-        soc2: &["CC7.2"],
-        pci_dss: &["10.5.1"],
-    },
-    Control {
-        id: "ecr.image_retention",
-        resource_types: &[ResourceType::EcrRepository],
-        title: "No lifecycle rule expires images younger than 365 days",
-        default_severity: Severity::Low,
-        soc2: &["CC7.2"],
-        pci_dss: &["10.5.1"],
-    },
-];
-
-pub fn control(id: &str) -> Option<&'static Control> {
-    CONTROLS.iter().find(|c| c.id == id)
-}
-
-/// Per-control settings from config.
+/// Per-control configuration (`[rules."<id>"]`), validated against each
+/// control's declared settings.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct RuleOverride {
-    pub enabled: Option<bool>,
-    pub severity: Option<Severity>,
-}
-
-/// What the rules need from config, independent of its file format.
-#[derive(Debug, Clone)]
 pub struct RuleSettings {
-    pub overrides: BTreeMap<String, RuleOverride>,
-    /// `rds.backups`: the fewest days of automated backups that pass.
-    pub rds_min_backup_retention_days: i32,
-    /// `rds.not_public`: when non-empty, every source CIDR that reaches a
-    /// database port must lie within one of these.
-    pub rds_allowed_cidrs: Vec<String>,
-    /// `logs.retention` and `vpc.flow_log_retention`: the fewest days kept.
-    pub logs_min_retention_days: i32,
-    /// `logs.retention`: further log groups in scope, by `*`/`?` pattern.
-    pub log_group_patterns: Vec<String>,
+    controls: BTreeMap<&'static str, ControlConfig>,
 }
 
-impl Default for RuleSettings {
-    fn default() -> Self {
-        RuleSettings {
-            overrides: BTreeMap::new(),
-            rds_min_backup_retention_days: 7,
-            rds_allowed_cidrs: Vec::new(),
-            logs_min_retention_days: 365,
-            log_group_patterns: Vec::new(),
-        }
-    }
+/// A problem in `[rules]`: the field path below `rules` and the message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleIssue {
+    pub field: String,
+    pub message: String,
 }
 
 impl RuleSettings {
+    /// Reads `[rules."<id>"]` tables, checking each id against the catalog
+    /// and each field against that control's settings.
+    pub fn from_tables<'t>(
+        tables: impl IntoIterator<Item = (&'t String, &'t toml::Table)>,
+    ) -> (RuleSettings, Vec<RuleIssue>) {
+        let mut settings = RuleSettings::default();
+        let mut issues = Vec::new();
+        for (id, table) in tables {
+            let field = format!("rules.\"{id}\"");
+            let Some(control) = control(id) else {
+                let known: Vec<&str> = CONTROLS.iter().map(|c| c.id).collect();
+                issues.push(RuleIssue {
+                    field,
+                    message: format!("no such control (known: {})", known.join(", ")),
+                });
+                continue;
+            };
+            match control.configure(table) {
+                Ok(config) => {
+                    settings.controls.insert(control.id, config);
+                }
+                Err(problems) => issues.extend(problems.into_iter().map(|p| RuleIssue {
+                    field: format!("{field}{}", p.field),
+                    message: p.message,
+                })),
+            }
+        }
+        (settings, issues)
+    }
+
+    /// Settings from TOML text shaped like the `[rules]` table, for tests.
+    #[cfg(test)]
+    pub(crate) fn for_test(text: &str) -> RuleSettings {
+        let tables: BTreeMap<String, toml::Table> = toml::from_str(text).expect("rules TOML");
+        let (settings, issues) = RuleSettings::from_tables(&tables);
+        assert_eq!(issues, vec![], "test rules are valid");
+        settings
+    }
+
+    /// What `[rules."<id>"]` configured, if anything.
+    pub fn of(&self, id: &str) -> Option<&ControlConfig> {
+        self.controls.get(id)
+    }
+
+    fn config_of(&self, control: &Control) -> Option<&ControlConfig> {
+        self.controls.get(control.id)
+    }
+
     fn severity(&self, control: &Control) -> Severity {
-        self.overrides
-            .get(control.id)
-            .and_then(|o| o.severity)
+        self.config_of(control)
+            .and_then(|c| c.severity)
             .unwrap_or(control.default_severity)
     }
 
     fn enabled(&self, control: &Control) -> bool {
-        self.overrides
-            .get(control.id)
-            .and_then(|o| o.enabled)
+        self.config_of(control)
+            .and_then(|c| c.enabled)
             .unwrap_or(true)
+    }
+
+    fn settings_of(&self, control: &Control) -> &ControlSettings {
+        static DEFAULTS: std::sync::LazyLock<ControlSettings> =
+            std::sync::LazyLock::new(ControlSettings::default);
+        self.config_of(control)
+            .map(|c| &c.settings)
+            .unwrap_or(&DEFAULTS)
     }
 }
 
@@ -318,9 +201,10 @@ pub struct Evaluation {
     pub evidence: Value,
 }
 
-/// What a rule returns before severity is attached.
+/// What a rule returns before severity is attached: a status and its
+/// evidence (an object with at least `message`).
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Verdict {
+pub struct Verdict {
     pub status: FindingStatus,
     pub evidence: Value,
 }
@@ -345,40 +229,78 @@ impl Verdict {
     }
 }
 
+/// A stored document read back as the typed record of its resource type:
+/// what rules decide on.
+#[derive(Debug, Clone)]
+pub enum Subject {
+    S3Bucket(S3Bucket),
+    RdsInstance(RdsInstance),
+    RdsCluster(RdsCluster),
+    Ec2Instance(Ec2Instance),
+    LaunchTemplate(LaunchTemplate),
+    Vpc(Vpc),
+    LogGroup(LogGroup),
+    EksCluster(EksCluster),
+    EksNodegroup(EksNodegroup),
+    EcrRepository(EcrRepository),
+}
+
+impl Subject {
+    pub fn read(resource_type: ResourceType, document: &Value) -> Result<Subject, String> {
+        fn typed<T: serde::de::DeserializeOwned>(
+            document: &Value,
+            wrap: fn(T) -> Subject,
+        ) -> Result<Subject, serde_json::Error> {
+            T::deserialize(document).map(wrap)
+        }
+        let subject = match resource_type {
+            ResourceType::S3Bucket => typed(document, Subject::S3Bucket),
+            ResourceType::RdsInstance => typed(document, Subject::RdsInstance),
+            ResourceType::RdsCluster => typed(document, Subject::RdsCluster),
+            ResourceType::Ec2Instance => typed(document, Subject::Ec2Instance),
+            ResourceType::LaunchTemplate => typed(document, Subject::LaunchTemplate),
+            ResourceType::Vpc => typed(document, Subject::Vpc),
+            ResourceType::LogGroup => typed(document, Subject::LogGroup),
+            ResourceType::EksCluster => typed(document, Subject::EksCluster),
+            ResourceType::EksNodegroup => typed(document, Subject::EksNodegroup),
+            ResourceType::EcrRepository => typed(document, Subject::EcrRepository),
+        };
+        subject.map_err(|e| {
+            format!(
+                "stored document is not a readable {} record: {e}",
+                resource_type.label()
+            )
+        })
+    }
+}
+
 /// Evaluates every enabled control that applies to the resource.
 ///
 /// A resource whose collection failed yields `unknown` for each control, with
 /// the collection error as evidence: a control is never passed on data we
 /// do not have.
 pub fn evaluate(resource: &ResourceRecord, settings: &RuleSettings) -> Vec<Evaluation> {
-    let verdicts: Vec<(&'static str, Verdict)> = match &resource.document {
-        Err(error) => controls_for(resource.resource_type)
-            .map(|c| {
-                let verdict = Verdict::unknown(
-                    format!("collection of this resource failed: {error}"),
-                    json!({ "collection_error": error }),
-                );
-                (c.id, verdict)
-            })
-            .collect(),
-        Ok(document) => match resource.resource_type {
-            ResourceType::S3Bucket => s3::evaluate(document),
-            ResourceType::RdsInstance => rds::evaluate_instance(document, settings),
-            ResourceType::RdsCluster => rds::evaluate_cluster(document),
-            ResourceType::Ec2Instance => ec2::evaluate_instance(document),
-            ResourceType::LaunchTemplate => ec2::evaluate_launch_template(document),
-            ResourceType::Vpc => ec2::evaluate_vpc(document, settings),
-            ResourceType::LogGroup => logs::evaluate_log_group(document, settings),
-            ResourceType::EksCluster => eks::evaluate_cluster(document),
-            ResourceType::EksNodegroup => ec2::evaluate_nodegroup(document),
-            ResourceType::EcrRepository => ecr::evaluate_repository(document),
-        },
-    };
-    verdicts
-        .into_iter()
-        .filter_map(|(control_id, verdict)| {
-            let control = control(control_id)?;
-            settings.enabled(control).then(|| Evaluation {
+    let subject = resource
+        .document
+        .as_ref()
+        .map_err(|error| {
+            Verdict::unknown(
+                format!("collection of this resource failed: {error}"),
+                json!({ "collection_error": error }),
+            )
+        })
+        .and_then(|document| {
+            Subject::read(resource.resource_type, document)
+                .map_err(|message| Verdict::unknown(message, json!({})))
+        });
+    controls_for(resource.resource_type)
+        .filter(|control| settings.enabled(control))
+        .filter_map(|control| {
+            let verdict = match &subject {
+                Ok(subject) => (control.rule)(subject, settings.settings_of(control))?,
+                Err(unknown) => unknown.clone(),
+            };
+            Some(Evaluation {
                 control_id: control.id,
                 status: verdict.status,
                 severity: settings.severity(control),
@@ -388,10 +310,30 @@ pub fn evaluate(resource: &ResourceRecord, settings: &RuleSettings) -> Vec<Evalu
         .collect()
 }
 
-fn controls_for(resource_type: ResourceType) -> impl Iterator<Item = &'static Control> {
-    CONTROLS
-        .iter()
-        .filter(move |c| c.resource_types.contains(&resource_type))
+/// Every applicable control's verdict on one document, for rule tests.
+#[cfg(test)]
+pub(crate) fn verdicts(
+    resource_type: ResourceType,
+    document: &Value,
+    settings: &RuleSettings,
+) -> Vec<(&'static str, Verdict)> {
+    let record = ResourceRecord {
+        arn: "arn:aws:test".into(),
+        resource_type,
+        name: "test".into(),
+        region: "eu-west-1".into(),
+        document: Ok(document.clone()),
+    };
+    evaluate(&record, settings)
+        .into_iter()
+        .map(|e| {
+            let verdict = Verdict {
+                status: e.status,
+                evidence: e.evidence,
+            };
+            (e.control_id, verdict)
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -423,21 +365,12 @@ mod tests {
 
     #[test]
     fn overrides_change_severity_and_disable_controls() {
-        let mut settings = RuleSettings::default();
-        settings.overrides.insert(
-            "s3.versioning".into(),
-            RuleOverride {
-                enabled: None,
-                severity: Some(Severity::Critical),
-            },
-        );
-        settings.overrides.insert(
-            "s3.access_logging".into(),
-            RuleOverride {
-                enabled: Some(false),
-                severity: None,
-            },
-        );
+        let tables: BTreeMap<String, toml::Table> = toml::from_str(
+            "[\"s3.versioning\"]\nseverity = \"critical\"\n[\"s3.access_logging\"]\nenabled = false\n",
+        )
+        .expect("toml");
+        let (settings, issues) = RuleSettings::from_tables(&tables);
+        assert_eq!(issues, vec![]);
         let evaluations = evaluate(&failed_bucket(), &settings);
         assert_eq!(evaluations.len(), 5);
         let versioning = evaluations
@@ -453,12 +386,39 @@ mod tests {
     }
 
     #[test]
+    fn misspelt_control_ids_are_refused() {
+        let tables: BTreeMap<String, toml::Table> =
+            toml::from_str("[\"s3.versionning\"]\nenabled = false\n").expect("toml");
+        let (_, issues) = RuleSettings::from_tables(&tables);
+        assert_eq!(issues.len(), 1);
+        assert_eq!(issues[0].field, "rules.\"s3.versionning\"");
+    }
+
+    #[test]
+    fn an_unreadable_document_is_unknown_for_every_control_of_its_type() {
+        let record = ResourceRecord {
+            document: Ok(json!({ "name": 3 })),
+            ..failed_bucket()
+        };
+        let evaluations = evaluate(&record, &RuleSettings::default());
+        assert_eq!(evaluations.len(), 6);
+        for e in &evaluations {
+            assert_eq!(e.status, FindingStatus::Unknown, "{}", e.control_id);
+            let message = e.evidence["message"].as_str().unwrap_or_default();
+            assert!(
+                message.contains("not a readable S3 bucket record"),
+                "{message}"
+            );
+        }
+    }
+
+    #[test]
     fn every_control_has_mappings_and_a_unique_id() {
         let mut ids: Vec<_> = CONTROLS.iter().map(|c| c.id).collect();
         ids.sort_unstable();
         ids.dedup();
         assert_eq!(ids.len(), CONTROLS.len());
-        for c in CONTROLS {
+        for c in CONTROLS.iter() {
             assert!(!c.soc2.is_empty() && !c.pci_dss.is_empty(), "{}", c.id);
         }
     }

@@ -1,68 +1,115 @@
 //! The RDS controls of `controls.md`.
 
-use super::{RuleSettings, Verdict};
-use crate::model::{RdsCluster, RdsInstance};
-use serde_json::{Value, json};
+use super::catalog::{CidrsSetting, Control, DaysSetting, Remediation, Setting};
+use super::{Severity, Subject, Verdict};
+use crate::model::{RdsCluster, RdsInstance, ResourceType};
+use ipnet::IpNet;
+use serde_json::json;
 use std::net::IpAddr;
 
-pub(super) const INSTANCE_CONTROLS: [&str; 4] = [
-    "rds.multi_az",
-    "rds.not_public",
-    "rds.encrypted",
-    "rds.backups",
+/// `rds.backups`: the fewest days of automated backups that pass.
+pub static MIN_BACKUP_DAYS: DaysSetting = DaysSetting {
+    name: "min_retention_days",
+    help: "the fewest days of automated backups that pass",
+    default: 7,
+    min: 1,
+    max: 35,
+    range_reason: "the RDS maximum",
+};
+
+/// `rds.not_public`: when set, every source that reaches a database port
+/// must lie within one of these.
+pub static ALLOWED_CIDRS: CidrsSetting = CidrsSetting {
+    name: "allowed_cidrs",
+    help: "CIDRs databases may be reached from; any other source fails",
+};
+
+pub(super) const CONTROLS: &[Control] = &[
+    Control {
+        id: "rds.multi_az",
+        title: "Database deployed across availability zones (Aurora: members in 2+ AZs)",
+        resource_types: &[ResourceType::RdsInstance, ResourceType::RdsCluster],
+        default_severity: Severity::Medium,
+        rationale: "A Single-AZ database goes down for the whole of an AZ or host failure, and it can only be restored from the last backup, which breaks availability commitments. Multi-AZ keeps a synchronous standby in another AZ and fails over to it automatically, usually in one to two minutes. For Aurora, the same protection comes from having cluster members in at least two AZs.",
+        remediation: Remediation {
+            console: "RDS console > Databases > instance > Modify > Availability and durability: choose a Multi-AZ deployment (create a standby instance), then apply immediately or in the next maintenance window. For Aurora, select the cluster > Actions > Add reader, and put the reader in an AZ the cluster does not use yet.",
+            cli: "aws rds modify-db-instance --db-instance-identifier <db-instance> --multi-az --apply-immediately",
+            terraform: "aws_db_instance: multi_az = true (Aurora: at least two aws_rds_cluster_instance resources with cluster_identifier = aws_rds_cluster.<name>.id, each with a different availability_zone)",
+        },
+        settings: &[],
+        soc2: &["A1.2"],
+        pci_dss: &["12.10.1"],
+        rule: |subject, _| match subject {
+            // An Aurora member's availability is its cluster's: judged there.
+            Subject::RdsInstance(i) if i.cluster_identifier.is_none() => Some(instance_multi_az(i)),
+            Subject::RdsCluster(c) => Some(cluster_multi_az(c)),
+            _ => None,
+        },
+    },
+    Control {
+        id: "rds.not_public",
+        title: "Database not publicly accessible; no security group admits the internet (or CIDRs beyond those allowed) on its port",
+        resource_types: &[ResourceType::RdsInstance],
+        default_severity: Severity::Critical,
+        rationale: "A publicly accessible DB instance gets an address that resolves to a public IP. A security group that admits 0.0.0.0/0 or ::/0 on the database port then lets anyone on the internet try logins, brute-force credentials and exploit engine vulnerabilities. Databases holding customer or cardholder data should be reachable only from the application tier, inside the VPC.",
+        remediation: Remediation {
+            console: "RDS console > Databases > instance > Modify > Connectivity > Additional configuration: set Public access to Not publicly accessible and apply. Then, in the EC2/VPC console > Security groups, delete every inbound rule on the database port whose source is 0.0.0.0/0 or ::/0, or narrow it to the application's security group.",
+            cli: "aws rds modify-db-instance --db-instance-identifier <db-instance> --no-publicly-accessible --apply-immediately && aws ec2 revoke-security-group-ingress --group-id <sg-id> --protocol tcp --port <db-port> --cidr 0.0.0.0/0",
+            terraform: "aws_db_instance: publicly_accessible = false; and no aws_vpc_security_group_ingress_rule on the database port with cidr_ipv4 = \"0.0.0.0/0\" or cidr_ipv6 = \"::/0\" (nor an inline aws_security_group ingress block with cidr_blocks = [\"0.0.0.0/0\"] or ipv6_cidr_blocks = [\"::/0\"]); use referenced_security_group_id = <app_sg_id> instead",
+        },
+        settings: &[Setting::Cidrs(&ALLOWED_CIDRS)],
+        soc2: &["CC6.6"],
+        pci_dss: &["1.3.1"],
+        rule: |subject, settings| match subject {
+            Subject::RdsInstance(i) => Some(not_public(i, ALLOWED_CIDRS.get(settings))),
+            _ => None,
+        },
+    },
+    Control {
+        id: "rds.encrypted",
+        title: "Storage encrypted",
+        resource_types: &[ResourceType::RdsInstance, ResourceType::RdsCluster],
+        default_severity: Severity::High,
+        rationale: "Unencrypted RDS storage leaves the data, its automated backups, its snapshots and its read replicas in plaintext. Anyone who gets the underlying volumes or a shared or copied snapshot can then read them. Encryption cannot be turned on for an existing instance: the fix is to snapshot the instance, copy the snapshot with encryption and restore it as a new instance.",
+        remediation: Remediation {
+            console: "RDS console > Snapshots: take a snapshot of the instance, select it > Actions > Copy snapshot with Enable encryption and a KMS key, then select the encrypted copy > Actions > Restore snapshot. Point clients at the new instance and delete the old one. Encryption cannot be enabled in place (for Aurora, use the cluster snapshot and restore it to a new cluster).",
+            cli: "aws rds create-db-snapshot --db-instance-identifier <db-instance> --db-snapshot-identifier <snapshot> && aws rds wait db-snapshot-available --db-snapshot-identifier <snapshot> && aws rds copy-db-snapshot --source-db-snapshot-identifier <snapshot> --target-db-snapshot-identifier <snapshot>-encrypted --kms-key-id <kms-key-arn> && aws rds wait db-snapshot-available --db-snapshot-identifier <snapshot>-encrypted && aws rds restore-db-instance-from-db-snapshot --db-instance-identifier <new-db-instance> --db-snapshot-identifier <snapshot>-encrypted",
+            terraform: "aws_db_instance: storage_encrypted = true, kms_key_id = <kms_key_arn>. Changing it forces a new instance, so create that instance from the encrypted copy with snapshot_identifier = <encrypted_snapshot_id>. Aurora: aws_rds_cluster storage_encrypted = true, kms_key_id = <kms_key_arn>",
+        },
+        settings: &[],
+        soc2: &["CC6.1"],
+        pci_dss: &["3.5.1"],
+        rule: |subject, _| match subject {
+            Subject::RdsInstance(i) => {
+                Some(encrypted(i.storage_encrypted, i.kms_key_id.as_deref()))
+            }
+            Subject::RdsCluster(c) => Some(encrypted(c.storage_encrypted, c.kms_key_id.as_deref())),
+            _ => None,
+        },
+    },
+    Control {
+        id: "rds.backups",
+        title: "Automated backups kept at least the configured days (default 7)",
+        resource_types: &[ResourceType::RdsInstance],
+        default_severity: Severity::Medium,
+        rationale: "Automated backups are what make point-in-time restore possible. With retention below 7 days, or at 0, which turns them off, corruption, a bad migration or ransomware noticed after a few days can no longer be rolled back. The retention period is also the evidence auditors look for behind stated recovery objectives.",
+        remediation: Remediation {
+            console: "RDS console > Databases > instance (for Aurora, the cluster) > Modify > Backup: set Backup retention period to at least 7 days (or the configured minimum), then apply. For Aurora, the CLI is aws rds modify-db-cluster --db-cluster-identifier <cluster> --backup-retention-period 7 --apply-immediately.",
+            cli: "aws rds modify-db-instance --db-instance-identifier <db-instance> --backup-retention-period 7 --apply-immediately",
+            terraform: "aws_db_instance: backup_retention_period = 7 (or more); Aurora: aws_rds_cluster backup_retention_period = 7",
+        },
+        settings: &[Setting::Days(&MIN_BACKUP_DAYS)],
+        soc2: &["A1.2"],
+        pci_dss: &["12.10.1"],
+        rule: |subject, settings| match subject {
+            Subject::RdsInstance(i) => Some(backups(
+                i.backup_retention_days,
+                MIN_BACKUP_DAYS.get(settings),
+            )),
+            _ => None,
+        },
+    },
 ];
-pub(super) const CLUSTER_CONTROLS: [&str; 2] = ["rds.multi_az", "rds.encrypted"];
-
-pub(super) fn evaluate_instance(
-    document: &Value,
-    settings: &RuleSettings,
-) -> Vec<(&'static str, Verdict)> {
-    let instance: RdsInstance = match serde_json::from_value(document.clone()) {
-        Ok(instance) => instance,
-        Err(e) => return unreadable(&INSTANCE_CONTROLS, "RDS instance", &e),
-    };
-    let mut verdicts = Vec::new();
-    // An Aurora member's availability is its cluster's: judged there.
-    if instance.cluster_identifier.is_none() {
-        verdicts.push(("rds.multi_az", instance_multi_az(&instance)));
-    }
-    verdicts.push(("rds.not_public", not_public(&instance, settings)));
-    verdicts.push((
-        "rds.encrypted",
-        encrypted(instance.storage_encrypted, instance.kms_key_id.as_deref()),
-    ));
-    verdicts.push((
-        "rds.backups",
-        backups(instance.backup_retention_days, settings),
-    ));
-    verdicts
-}
-
-pub(super) fn evaluate_cluster(document: &Value) -> Vec<(&'static str, Verdict)> {
-    let cluster: RdsCluster = match serde_json::from_value(document.clone()) {
-        Ok(cluster) => cluster,
-        Err(e) => return unreadable(&CLUSTER_CONTROLS, "RDS cluster", &e),
-    };
-    vec![
-        ("rds.multi_az", cluster_multi_az(&cluster)),
-        (
-            "rds.encrypted",
-            encrypted(cluster.storage_encrypted, cluster.kms_key_id.as_deref()),
-        ),
-    ]
-}
-
-fn unreadable(
-    controls: &[&'static str],
-    what: &str,
-    e: &serde_json::Error,
-) -> Vec<(&'static str, Verdict)> {
-    let message = format!("stored document is not a readable {what} record: {e}");
-    controls
-        .iter()
-        .map(|id| (*id, Verdict::unknown(message.clone(), json!({}))))
-        .collect()
-}
 
 fn instance_multi_az(instance: &RdsInstance) -> Verdict {
     if instance.multi_az {
@@ -116,8 +163,7 @@ fn encrypted(storage_encrypted: bool, kms_key_id: Option<&str>) -> Verdict {
     }
 }
 
-fn backups(retention_days: i32, settings: &RuleSettings) -> Verdict {
-    let minimum = settings.rds_min_backup_retention_days;
+fn backups(retention_days: i32, minimum: i32) -> Verdict {
     let details = json!({ "backup_retention_days": retention_days, "minimum_days": minimum });
     if retention_days >= minimum {
         Verdict::pass(
@@ -134,16 +180,11 @@ fn backups(retention_days: i32, settings: &RuleSettings) -> Verdict {
     }
 }
 
-fn not_public(instance: &RdsInstance, settings: &RuleSettings) -> Verdict {
+fn not_public(instance: &RdsInstance, allowed: &[IpNet]) -> Verdict {
     let mut problems = Vec::new();
     if instance.publicly_accessible {
         problems.push("PubliclyAccessible is true".to_string());
     }
-    let allowed: Vec<Cidr> = settings
-        .rds_allowed_cidrs
-        .iter()
-        .filter_map(|c| Cidr::parse(c))
-        .collect();
     for group in &instance.security_groups {
         for rule in &group.ingress {
             let reaches_db = match instance.port {
@@ -159,8 +200,8 @@ fn not_public(instance: &RdsInstance, settings: &RuleSettings) -> Verdict {
                     .port
                     .map(|p| p.to_string())
                     .unwrap_or_else(|| "?".into());
-                match Cidr::parse(source) {
-                    Some(cidr) if cidr.is_everything() => {
+                match parse_cidr(source) {
+                    Some(cidr) if cidr.prefix_len() == 0 => {
                         problems.push(format!("{} admits {source} on port {port}", group.id));
                     }
                     Some(cidr)
@@ -184,7 +225,7 @@ fn not_public(instance: &RdsInstance, settings: &RuleSettings) -> Verdict {
         "publicly_accessible": instance.publicly_accessible,
         "port": instance.port,
         "security_groups": instance.security_groups.iter().map(|g| &g.id).collect::<Vec<_>>(),
-        "allowed_cidrs": settings.rds_allowed_cidrs,
+        "allowed_cidrs": allowed.iter().map(ToString::to_string).collect::<Vec<_>>(),
     });
     if problems.is_empty() {
         Verdict::pass(
@@ -198,58 +239,39 @@ fn not_public(instance: &RdsInstance, settings: &RuleSettings) -> Verdict {
     }
 }
 
-/// An IPv4 or IPv6 network.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Cidr {
-    address: IpAddr,
-    prefix: u8,
-}
-
-impl Cidr {
-    pub fn parse(text: &str) -> Option<Cidr> {
-        let (address, prefix) = match text.split_once('/') {
-            Some((a, p)) => (a.parse::<IpAddr>().ok()?, p.parse::<u8>().ok()?),
-            None => {
-                let address = text.parse::<IpAddr>().ok()?;
-                (address, if address.is_ipv4() { 32 } else { 128 })
-            }
-        };
-        let max = if address.is_ipv4() { 32 } else { 128 };
-        (prefix <= max).then_some(Cidr { address, prefix })
-    }
-
-    pub fn is_everything(&self) -> bool {
-        self.prefix == 0
-    }
-
-    /// Whether every address of `other` is in `self`.
-    pub fn contains(&self, other: &Cidr) -> bool {
-        if other.prefix < self.prefix {
-            return false;
-        }
-        match (self.address, other.address) {
-            (IpAddr::V4(a), IpAddr::V4(b)) => {
-                let mask = u32::MAX
-                    .checked_shl(32 - u32::from(self.prefix))
-                    .unwrap_or(0);
-                u32::from(a) & mask == u32::from(b) & mask
-            }
-            (IpAddr::V6(a), IpAddr::V6(b)) => {
-                let mask = u128::MAX
-                    .checked_shl(128 - u32::from(self.prefix))
-                    .unwrap_or(0);
-                u128::from(a) & mask == u128::from(b) & mask
-            }
-            _ => false,
-        }
-    }
+/// A CIDR as AWS writes it in a rule; a bare address is its own /32 or
+/// /128.
+pub(super) fn parse_cidr(text: &str) -> Option<IpNet> {
+    text.parse::<IpNet>()
+        .ok()
+        .or_else(|| text.parse::<IpAddr>().ok().map(IpNet::from))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::evaluate::FindingStatus::{self, Fail, Pass};
+    use crate::evaluate::{RuleSettings, verdicts};
     use crate::model::{ClusterMember, IngressRule, SecurityGroup};
+    use serde_json::Value;
+
+    const INSTANCE_CONTROLS: [&str; 4] = [
+        "rds.multi_az",
+        "rds.not_public",
+        "rds.encrypted",
+        "rds.backups",
+    ];
+
+    fn evaluate_instance(
+        document: &Value,
+        settings: &RuleSettings,
+    ) -> Vec<(&'static str, Verdict)> {
+        verdicts(ResourceType::RdsInstance, document, settings)
+    }
+
+    fn evaluate_cluster(document: &Value) -> Vec<(&'static str, Verdict)> {
+        verdicts(ResourceType::RdsCluster, document, &RuleSettings::default())
+    }
 
     fn instance() -> RdsInstance {
         RdsInstance {
@@ -348,10 +370,8 @@ mod tests {
 
     #[test]
     fn allowed_cidrs_limit_every_source() {
-        let settings = RuleSettings {
-            rds_allowed_cidrs: vec!["10.0.0.0/8".into()],
-            ..RuleSettings::default()
-        };
+        let settings =
+            RuleSettings::for_test("[\"rds.not_public\"]\nallowed_cidrs = [\"10.0.0.0/8\"]");
         let mut i = instance();
         i.security_groups = vec![group("tcp", Some(5432), Some(5432), "10.20.0.0/16")];
         assert_eq!(status("rds.not_public", &i, &settings).0, Pass);
@@ -371,10 +391,7 @@ mod tests {
                 .contains("disabled")
         );
         i.backup_retention_days = 14;
-        let strict = RuleSettings {
-            rds_min_backup_retention_days: 30,
-            ..RuleSettings::default()
-        };
+        let strict = RuleSettings::for_test("[\"rds.backups\"]\nmin_retention_days = 30");
         assert_eq!(status("rds.backups", &i, &strict).0, Fail);
         assert_eq!(status("rds.backups", &i, &RuleSettings::default()).0, Pass);
     }
@@ -415,15 +432,15 @@ mod tests {
 
     #[test]
     fn cidr_containment() {
-        let net = |s| Cidr::parse(s).expect("cidr");
+        let net = |s| parse_cidr(s).expect("cidr");
         assert!(net("10.0.0.0/8").contains(&net("10.1.2.0/24")));
         assert!(!net("10.0.0.0/8").contains(&net("11.0.0.0/24")));
         assert!(!net("10.1.2.0/24").contains(&net("10.0.0.0/8")));
         assert!(net("0.0.0.0/0").contains(&net("8.8.8.8")));
         assert!(net("2001:db8::/32").contains(&net("2001:db8:1::/48")));
         assert!(!net("2001:db8::/32").contains(&net("10.0.0.0/8")));
-        assert!(net("::/0").is_everything());
-        assert_eq!(Cidr::parse("10.0.0.0/33"), None);
-        assert_eq!(Cidr::parse("not-a-cidr"), None);
+        assert_eq!(net("::/0").prefix_len(), 0);
+        assert_eq!(parse_cidr("10.0.0.0/33"), None);
+        assert_eq!(parse_cidr("not-a-cidr"), None);
     }
 }

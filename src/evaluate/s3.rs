@@ -1,38 +1,115 @@
 //! The S3 bucket controls of `controls.md`.
 
-use super::Verdict;
+use super::catalog::{Control, Remediation};
 use super::policy::{self, TlsOnly};
-use crate::model::{AccountPublicAccessBlock, S3Bucket};
+use super::{Severity, Subject, Verdict};
+use crate::model::{AccountPublicAccessBlock, ResourceType, S3Bucket};
 use serde_json::{Value, json};
 
-const CONTROL_IDS: [&str; 6] = [
-    "s3.tls_only",
-    "s3.replication",
-    "s3.encryption",
-    "s3.public_access_block",
-    "s3.versioning",
-    "s3.access_logging",
+pub(super) const CONTROLS: &[Control] = &[
+    Control {
+        id: "s3.tls_only",
+        title: "Bucket policy denies all requests made without TLS",
+        resource_types: &[ResourceType::S3Bucket],
+        default_severity: Severity::High,
+        rationale: "Unless the bucket policy denies requests where aws:SecureTransport is false, S3 also answers plain-HTTP requests. Anyone on the network path can then read or alter object data and request metadata. Auditors expect the resource itself to enforce encryption in transit, not each client's configuration.",
+        remediation: Remediation {
+            console: "S3 console > bucket > Permissions > Bucket policy > Edit: add a statement with Effect Deny, Principal \"*\", Action s3:*, Resource arn:aws:s3:::<bucket> and arn:aws:s3:::<bucket>/*, and Condition Bool aws:SecureTransport false. Keep the existing statements (the CLI call below replaces the whole policy, so merge it with the output of get-bucket-policy first), then Save changes.",
+            cli: "aws s3api put-bucket-policy --bucket <bucket> --policy '{\"Version\":\"2012-10-17\",\"Statement\":[{\"Sid\":\"DenyInsecureTransport\",\"Effect\":\"Deny\",\"Principal\":\"*\",\"Action\":\"s3:*\",\"Resource\":[\"arn:aws:s3:::<bucket>\",\"arn:aws:s3:::<bucket>/*\"],\"Condition\":{\"Bool\":{\"aws:SecureTransport\":\"false\"}}}]}'",
+            terraform: "aws_s3_bucket_policy: bucket = <bucket>, policy = data.aws_iam_policy_document.<name>.json, where the document has statement { sid = \"DenyInsecureTransport\", effect = \"Deny\", principals { type = \"*\", identifiers = [\"*\"] }, actions = [\"s3:*\"], resources = [<bucket_arn>, \"<bucket_arn>/*\"], condition { test = \"Bool\", variable = \"aws:SecureTransport\", values = [\"false\"] } }",
+        },
+        settings: &[],
+        soc2: &["CC6.1", "CC6.7"],
+        pci_dss: &["4.2.1"],
+        rule: |subject, _| on_bucket(subject).map(tls_only),
+    },
+    Control {
+        id: "s3.replication",
+        title: "Bucket replicates to another bucket (same-region replication named by the requirement)",
+        resource_types: &[ResourceType::S3Bucket],
+        default_severity: Severity::Medium,
+        rationale: "Without replication, every copy of the bucket's objects sits in one Region and one account. A Regional outage, an accidental bulk delete or a compromised account can then make the data unavailable or unrecoverable. An Enabled replication rule to a second bucket, ideally in another Region or account, is the usual evidence for disaster-recovery and availability commitments.",
+        remediation: Remediation {
+            console: "S3 console > source bucket > Management > Replication rules > Create replication rule: set Status Enabled, choose the scope (whole bucket or a filter), a destination bucket and an IAM role, then Save. Versioning must be on in both the source and the destination bucket.",
+            cli: "aws s3api put-bucket-replication --bucket <bucket> --replication-configuration '{\"Role\":\"arn:aws:iam::<account-id>:role/<replication-role>\",\"Rules\":[{\"ID\":\"replicate-all\",\"Status\":\"Enabled\",\"Priority\":1,\"Filter\":{},\"DeleteMarkerReplication\":{\"Status\":\"Disabled\"},\"Destination\":{\"Bucket\":\"arn:aws:s3:::<destination-bucket>\"}}]}'",
+            terraform: "aws_s3_bucket_replication_configuration: bucket = <bucket>, role = <replication_role_arn>, rule { id = \"replicate-all\", status = \"Enabled\", filter {}, delete_marker_replication { status = \"Disabled\" }, destination { bucket = <destination_bucket_arn> } }, with depends_on = [the aws_s3_bucket_versioning of the source bucket] (both buckets need versioning_configuration { status = \"Enabled\" })",
+        },
+        settings: &[],
+        soc2: &["A1.2", "CC9.1"],
+        pci_dss: &["12.10.1"],
+        rule: |subject, _| on_bucket(subject).map(replication),
+    },
+    Control {
+        id: "s3.encryption",
+        title: "Default encryption is SSE-S3, SSE-KMS or DSSE-KMS",
+        resource_types: &[ResourceType::S3Bucket],
+        default_severity: Severity::Medium,
+        rationale: "Default encryption makes sure every new object is encrypted at rest with SSE-S3, SSE-KMS or DSSE-KMS, whatever the uploader sends. A lost disk or a mis-scoped storage copy therefore never holds plaintext. SSE-KMS also puts reads behind a key policy and records each key use in CloudTrail.",
+        remediation: Remediation {
+            console: "S3 console > bucket > Properties > Default encryption > Edit: choose SSE-S3, SSE-KMS (pick a KMS key and turn on Bucket Key) or DSSE-KMS, then Save changes.",
+            cli: "aws s3api put-bucket-encryption --bucket <bucket> --server-side-encryption-configuration '{\"Rules\":[{\"ApplyServerSideEncryptionByDefault\":{\"SSEAlgorithm\":\"aws:kms\",\"KMSMasterKeyID\":\"<kms-key-arn>\"},\"BucketKeyEnabled\":true}]}'",
+            terraform: "aws_s3_bucket_server_side_encryption_configuration: bucket = <bucket>, rule { apply_server_side_encryption_by_default { sse_algorithm = \"aws:kms\", kms_master_key_id = <kms_key_arn> }, bucket_key_enabled = true } (sse_algorithm may also be \"AES256\" for SSE-S3 or \"aws:kms:dsse\" for DSSE-KMS)",
+        },
+        settings: &[],
+        soc2: &["CC6.1"],
+        pci_dss: &["3.5.1"],
+        rule: |subject, _| on_bucket(subject).map(encryption),
+    },
+    Control {
+        id: "s3.public_access_block",
+        title: "All four public access block settings on, at bucket or account level",
+        resource_types: &[ResourceType::S3Bucket],
+        default_severity: Severity::High,
+        rationale: "Block Public Access overrides any ACL or bucket policy that would grant access to everyone. With it on, one mistaken grant cannot publish data to the internet. If any of the four settings is off at both the bucket and the account level, a public ACL or policy takes effect at once, and that is the most common cause of S3 data exposure.",
+        remediation: Remediation {
+            console: "S3 console > bucket > Permissions > Block public access (bucket settings) > Edit: tick Block all public access, save and confirm. To cover every bucket at once, use Block Public Access settings for this account in the S3 console (CLI: aws s3control put-public-access-block --account-id <account-id> with the same four settings).",
+            cli: "aws s3api put-public-access-block --bucket <bucket> --public-access-block-configuration BlockPublicAcls=true,IgnorePublicAcls=true,BlockPublicPolicy=true,RestrictPublicBuckets=true",
+            terraform: "aws_s3_bucket_public_access_block: bucket = <bucket>, block_public_acls = true, block_public_policy = true, ignore_public_acls = true, restrict_public_buckets = true (account-wide: aws_s3_account_public_access_block with the same four attributes)",
+        },
+        settings: &[],
+        soc2: &["CC6.1", "CC6.6"],
+        pci_dss: &["1.4.1"],
+        rule: |subject, _| on_bucket(subject).map(public_access_block),
+    },
+    Control {
+        id: "s3.versioning",
+        title: "Versioning enabled",
+        resource_types: &[ResourceType::S3Bucket],
+        default_severity: Severity::Low,
+        rationale: "Without versioning, an overwrite or a delete is final, so ransomware, a buggy job or a malicious insider can destroy data with no way back. Versioning keeps earlier versions (and delete markers), so objects can be restored. It is also a prerequisite for replication and Object Lock.",
+        remediation: Remediation {
+            console: "S3 console > bucket > Properties > Bucket Versioning > Edit: select Enable, then Save changes.",
+            cli: "aws s3api put-bucket-versioning --bucket <bucket> --versioning-configuration Status=Enabled",
+            terraform: "aws_s3_bucket_versioning: bucket = <bucket>, versioning_configuration { status = \"Enabled\" }",
+        },
+        settings: &[],
+        soc2: &["A1.2"],
+        pci_dss: &["10.5.1"],
+        rule: |subject, _| on_bucket(subject).map(versioning),
+    },
+    Control {
+        id: "s3.access_logging",
+        title: "Server access logging enabled",
+        resource_types: &[ResourceType::S3Bucket],
+        default_severity: Severity::Low,
+        rationale: "Server access logs record every request against the bucket: the requester, the operation, the key, the source IP and the result. That includes object reads, which CloudTrail records only when S3 data events are turned on. Without these logs, an investigation cannot tell who read, changed or deleted which objects.",
+        remediation: Remediation {
+            console: "S3 console > bucket > Properties > Server access logging > Edit: choose Enable, pick a destination bucket (not the bucket itself) and a prefix, then Save changes.",
+            cli: "aws s3api put-bucket-logging --bucket <bucket> --bucket-logging-status '{\"LoggingEnabled\":{\"TargetBucket\":\"<log-bucket>\",\"TargetPrefix\":\"<bucket>/\"}}'",
+            terraform: "aws_s3_bucket_logging: bucket = <bucket>, target_bucket = <log_bucket_id>, target_prefix = \"<bucket>/\"",
+        },
+        settings: &[],
+        soc2: &["CC7.2"],
+        pci_dss: &["10.2.1"],
+        rule: |subject, _| on_bucket(subject).map(access_logging),
+    },
 ];
 
-pub(super) fn evaluate(document: &Value) -> Vec<(&'static str, Verdict)> {
-    let bucket: S3Bucket = match serde_json::from_value(document.clone()) {
-        Ok(bucket) => bucket,
-        Err(e) => {
-            let message = format!("stored document is not a readable S3 bucket record: {e}");
-            return CONTROL_IDS
-                .iter()
-                .map(|id| (*id, Verdict::unknown(message.clone(), json!({}))))
-                .collect();
-        }
-    };
-    vec![
-        ("s3.tls_only", tls_only(&bucket)),
-        ("s3.replication", replication(&bucket)),
-        ("s3.encryption", encryption(&bucket)),
-        ("s3.public_access_block", public_access_block(&bucket)),
-        ("s3.versioning", versioning(&bucket)),
-        ("s3.access_logging", access_logging(&bucket)),
-    ]
+fn on_bucket(subject: &Subject) -> Option<&S3Bucket> {
+    match subject {
+        Subject::S3Bucket(bucket) => Some(bucket),
+        _ => None,
+    }
 }
 
 fn tls_only(bucket: &S3Bucket) -> Verdict {
@@ -215,6 +292,10 @@ mod tests {
     use crate::evaluate::FindingStatus::{self, Fail, Pass, Unknown};
     use crate::model::*;
 
+    fn evaluate(document: &Value) -> Vec<(&'static str, Verdict)> {
+        crate::evaluate::verdicts(ResourceType::S3Bucket, document, &Default::default())
+    }
+
     fn bucket() -> S3Bucket {
         S3Bucket {
             name: "b".into(),
@@ -240,7 +321,7 @@ mod tests {
     #[test]
     fn a_bare_bucket_fails_everything() {
         let b = bucket();
-        for id in CONTROL_IDS {
+        for id in CONTROLS.iter().map(|c| c.id) {
             assert_eq!(status(id, &b).0, Fail, "{id}");
         }
     }

@@ -1126,7 +1126,10 @@ impl ScopeTransaction<'_> {
 
         // Controls evaluated before but not now no longer apply: retire them
         // rather than leave a stale status listed as current.
-        let evaluated: Vec<i64> = resource_ids.values().copied().collect();
+        let evaluated: Vec<i64> = evaluations
+            .keys()
+            .filter_map(|arn| resource_ids.get(arn).copied())
+            .collect();
         sqlx::query(
             "UPDATE findings f SET retired_at = $4
                FROM (SELECT resource_id, control_id FROM findings

@@ -55,6 +55,20 @@ pub fn rendered_dom(html: &str, expected_heading: &str) -> String {
     dom
 }
 
+/// The figure a summary tile shows, as text.
+pub fn tile(dom: &str, figure: &str) -> String {
+    let marker = format!("data-figure=\"{figure}\"><b>");
+    let start = dom
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {figure} tile"))
+        + marker.len();
+    dom[start..]
+        .split("</b>")
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
 /// The rendered table (or its empty-state paragraph) with this id.
 pub fn table<'d>(dom: &'d str, id: &str) -> &'d str {
     let marker = format!("id=\"{id}\"");

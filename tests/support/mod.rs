@@ -294,12 +294,9 @@ impl Moto {
 /// Defaults with only `collectors` enabled.
 pub fn config_with_collectors(collectors: &[&str]) -> Config {
     let mut config = Config::defaults();
-    config.collectors.s3.enabled = collectors.contains(&"s3");
-    config.collectors.rds.enabled = collectors.contains(&"rds");
-    config.collectors.ec2.enabled = collectors.contains(&"ec2");
-    config.collectors.logs.enabled = collectors.contains(&"logs");
-    config.collectors.eks.enabled = collectors.contains(&"eks");
-    config.collectors.ecr.enabled = collectors.contains(&"ecr");
+    for collector in driftwatch::collect::COLLECTORS {
+        config.collectors.get_mut(collector.name).enabled = collectors.contains(&collector.name);
+    }
     config
 }
 
