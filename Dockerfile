@@ -6,6 +6,9 @@ COPY src ./src
 # Cargo.toml names the storage bench; the manifest does not load without it.
 COPY benches ./benches
 COPY migrations ./migrations
+# Frameworks are data compiled in by build.rs.
+COPY build.rs ./
+COPY frameworks ./frameworks
 RUN cargo build --release --locked --bin driftwatch
 
 FROM debian:bookworm-slim

@@ -13,6 +13,7 @@ pub mod config;
 pub mod daemon;
 pub mod drift;
 pub mod evaluate;
+pub mod frameworks;
 pub mod http;
 pub mod metrics;
 pub mod model;

@@ -7,6 +7,16 @@ use tracing_subscriber::EnvFilter;
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = driftwatch::cli::Cli::parse();
+    if !matches!(cli.command, driftwatch::cli::Command::Run) {
+        // A listing piped into `head` ends quietly, as other Unix tools do,
+        // instead of panicking on a closed stdout. The service keeps Rust's
+        // default: it writes to no pipe a reader may close.
+        // SAFETY: called before any thread is started; SIG_DFL is a valid
+        // disposition for SIGPIPE.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("driftwatch=info,warn"));
     let logs = tracing_subscriber::fmt()

@@ -382,3 +382,73 @@ async fn the_html_report_renders_in_headless_chromium_with_its_charts_and_no_fet
         "the expired waiver is listed"
     );
 }
+
+#[tokio::test]
+async fn each_framework_has_a_section_with_its_requirements_counts_and_what_no_control_covers() {
+    let (store, _url) = support::database().await;
+    scripted_history(&store).await;
+    let report = report::report_for(&store, date("2026-03-03"), Utc::now())
+        .await
+        .expect("report");
+    let html = Format::Html.render(&report);
+    let dom = support::browser::rendered_dom(&html, "Compliance report — 2026-03-03");
+    for framework in driftwatch::frameworks::all() {
+        let covered: Vec<_> = framework
+            .requirements
+            .iter()
+            .filter(|r| r.covered())
+            .collect();
+        let id = &framework.id;
+        assert_eq!(
+            support::browser::tile(&dom, &format!("framework-{id}-covered")),
+            covered.len().to_string(),
+            "{id}"
+        );
+        let table = support::browser::table(&dom, &format!("framework-{id}"));
+        let rows = support::browser::rows(table);
+        assert_eq!(
+            rows.len(),
+            covered.len(),
+            "{id}: a row per covered requirement"
+        );
+        // A requirement's failures are its controls' failures, added up
+        // from the per-control table the report already shows.
+        for requirement in covered {
+            let fails: u64 = requirement
+                .controls
+                .iter()
+                .filter_map(|c| report.controls.iter().find(|s| &s.id == c))
+                .map(|s| s.counts.fail)
+                .sum();
+            let row = rows
+                .iter()
+                .find(|r| r.contains(&format!("<b>{}</b>", requirement.id)))
+                .unwrap_or_else(|| panic!("{id} {} has a row", requirement.id));
+            let cells: Vec<&str> = row.split("<td class=\"n\">").skip(1).collect();
+            assert_eq!(
+                cells[1].split('<').next(),
+                Some(fails.to_string().as_str()),
+                "{id} {}",
+                requirement.id
+            );
+        }
+        let paragraph = support::browser::table(&dom, &format!("framework-{id}-uncovered"));
+        let listed: Vec<&str> = paragraph
+            .split("elsewhere): ")
+            .nth(1)
+            .and_then(|rest| rest.split("</p>").next())
+            .map(|ids| ids.split(", ").filter(|i| !i.is_empty()).collect())
+            .unwrap_or_default();
+        let expected: Vec<&str> = framework
+            .requirements
+            .iter()
+            .filter(|r| !r.covered())
+            .map(|r| r.id.as_str())
+            .collect();
+        assert_eq!(listed, expected, "{id}: every uncovered requirement listed");
+    }
+    // --framework keeps one section.
+    let only = Format::Html.render(&report.clone().with_frameworks(&["soc2".to_string()]));
+    assert!(only.contains("id=\"framework-soc2\""));
+    assert!(!only.contains("id=\"framework-pci-dss-4.0\""));
+}

@@ -267,8 +267,8 @@ pub fn alert_body(
         "control_id": candidate.control_id,
         "control_title": title,
         "severity": candidate.severity,
-        "soc2": control.map(|c| c.soc2).unwrap_or(&[]),
-        "pci_dss": control.map(|c| c.pci_dss).unwrap_or(&[]),
+        "soc2": control.map(|c| crate::frameworks::requirements_of(crate::frameworks::SOC2, c)).unwrap_or_default(),
+        "pci_dss": control.map(|c| crate::frameworks::requirements_of(crate::frameworks::PCI_DSS, c)).unwrap_or_default(),
         "resource": {
             "arn": candidate.arn,
             "type": candidate.resource_type,

@@ -22,9 +22,6 @@ pub struct Control {
     /// Settings a user may give under `[rules."<id>"]`, besides `enabled`
     /// and `severity`.
     pub settings: &'static [Setting],
-    /// SOC 2 criteria and PCI DSS v4.0 requirements it evidences.
-    pub soc2: &'static [&'static str],
-    pub pci_dss: &'static [&'static str],
     /// Decides the control for one resource of one of `resource_types`;
     /// `None` when it does not apply to that resource (an Aurora member's
     /// availability is its cluster's).

@@ -31,8 +31,6 @@ pub(super) const CONTROLS: &[Control] = &[
             terraform: "aws_flow_log: vpc_id = <vpc_id>, traffic_type = \"ALL\", log_destination_type = \"cloud-watch-logs\", log_destination = <log_group_arn>, iam_role_arn = <flow_logs_role_arn> (or log_destination_type = \"s3\" with log_destination = <bucket_arn>)",
         },
         settings: &[],
-        soc2: &["CC7.2"],
-        pci_dss: &["10.2.1"],
         rule: |subject, _| match subject {
             Subject::Vpc(vpc) => Some(flow_logs(vpc)),
             _ => None,
@@ -54,8 +52,6 @@ pub(super) const CONTROLS: &[Control] = &[
             terraform: "aws_instance and aws_launch_template: metadata_options { http_endpoint = \"enabled\", http_tokens = \"required\" }; EKS: aws_eks_node_group launch_template { id = aws_launch_template.<name>.id, version = aws_launch_template.<name>.latest_version }",
         },
         settings: &[],
-        soc2: &["CC6.1"],
-        pci_dss: &["2.2.1"],
         rule: |subject, _| match subject {
             Subject::Ec2Instance(instance) => Some(instance_imdsv2(instance)),
             Subject::LaunchTemplate(template) => Some(launch_template_imdsv2(template)),
@@ -75,8 +71,6 @@ pub(super) const CONTROLS: &[Control] = &[
             terraform: "aws_cloudwatch_log_group: retention_in_days = 365 (or longer; 0 means never expire). S3 destination: aws_s3_bucket_lifecycle_configuration rule { id = \"flow-logs\", status = \"Enabled\", filter { prefix = \"AWSLogs/\" }, expiration { days = 365 } } (or no expiration)",
         },
         settings: &[Setting::Days(&FLOW_LOG_MIN_DAYS)],
-        soc2: &["CC7.2"],
-        pci_dss: &["10.5.1"],
         rule: |subject, settings| match subject {
             // Without a flow log there is nothing retained: vpc.flow_logs says so.
             Subject::Vpc(vpc) if !vpc.flow_logs.is_empty() => {

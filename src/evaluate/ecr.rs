@@ -20,8 +20,6 @@ pub(super) const CONTROLS: &[Control] = &[Control {
         terraform: "aws_ecr_lifecycle_policy: repository = <repository>, policy = jsonencode({ rules = [{ rulePriority = 1, description = \"expire untagged images after 365 days\", selection = { tagStatus = \"untagged\", countType = \"sinceImagePushed\", countUnit = \"days\", countNumber = 365 }, action = { type = \"expire\" } }] }) (or no aws_ecr_lifecycle_policy at all)",
     },
     settings: &[],
-    soc2: &["CC7.2"],
-    pci_dss: &["10.5.1"],
     rule: |subject, _| match subject {
         Subject::EcrRepository(repository) => {
             Some(image_retention(repository.lifecycle_policy.as_ref()))

@@ -21,8 +21,6 @@ pub(super) const CONTROLS: &[Control] = &[
             terraform: "aws_eks_cluster: vpc_config { endpoint_private_access = true, endpoint_public_access = false } (or endpoint_public_access = true with public_access_cidrs = [\"<cidr>\"])",
         },
         settings: &[],
-        soc2: &["CC6.6"],
-        pci_dss: &["1.3.1"],
         rule: |subject, _| on_cluster(subject).map(endpoint_restricted),
     },
     Control {
@@ -37,8 +35,6 @@ pub(super) const CONTROLS: &[Control] = &[
             terraform: "aws_eks_cluster: enabled_cluster_log_types = [\"api\", \"audit\", \"authenticator\"]",
         },
         settings: &[],
-        soc2: &["CC7.2"],
-        pci_dss: &["10.2.1"],
         rule: |subject, _| on_cluster(subject).map(control_plane_logs),
     },
 ];

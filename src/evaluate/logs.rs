@@ -38,8 +38,6 @@ pub(super) const CONTROLS: &[Control] = &[Control {
         terraform: "aws_cloudwatch_log_group: retention_in_days = 365 (or longer; 0 means never expire)",
     },
     settings: &[Setting::Days(&MIN_DAYS), Setting::Patterns(&PATTERNS)],
-    soc2: &["CC7.2"],
-    pci_dss: &["10.5.1"],
     rule: |subject, settings| match subject {
         Subject::LogGroup(group) => retention(group, settings),
         _ => None,

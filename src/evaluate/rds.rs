@@ -37,8 +37,6 @@ pub(super) const CONTROLS: &[Control] = &[
             terraform: "aws_db_instance: multi_az = true (Aurora: at least two aws_rds_cluster_instance resources with cluster_identifier = aws_rds_cluster.<name>.id, each with a different availability_zone)",
         },
         settings: &[],
-        soc2: &["A1.2"],
-        pci_dss: &["12.10.1"],
         rule: |subject, _| match subject {
             // An Aurora member's availability is its cluster's: judged there.
             Subject::RdsInstance(i) if i.cluster_identifier.is_none() => Some(instance_multi_az(i)),
@@ -58,8 +56,6 @@ pub(super) const CONTROLS: &[Control] = &[
             terraform: "aws_db_instance: publicly_accessible = false; and no aws_vpc_security_group_ingress_rule on the database port with cidr_ipv4 = \"0.0.0.0/0\" or cidr_ipv6 = \"::/0\" (nor an inline aws_security_group ingress block with cidr_blocks = [\"0.0.0.0/0\"] or ipv6_cidr_blocks = [\"::/0\"]); use referenced_security_group_id = <app_sg_id> instead",
         },
         settings: &[Setting::Cidrs(&ALLOWED_CIDRS)],
-        soc2: &["CC6.6"],
-        pci_dss: &["1.3.1"],
         rule: |subject, settings| match subject {
             Subject::RdsInstance(i) => Some(not_public(i, ALLOWED_CIDRS.get(settings))),
             _ => None,
@@ -77,8 +73,6 @@ pub(super) const CONTROLS: &[Control] = &[
             terraform: "aws_db_instance: storage_encrypted = true, kms_key_id = <kms_key_arn>. Changing it forces a new instance, so create that instance from the encrypted copy with snapshot_identifier = <encrypted_snapshot_id>. Aurora: aws_rds_cluster storage_encrypted = true, kms_key_id = <kms_key_arn>",
         },
         settings: &[],
-        soc2: &["CC6.1"],
-        pci_dss: &["3.5.1"],
         rule: |subject, _| match subject {
             Subject::RdsInstance(i) => {
                 Some(encrypted(i.storage_encrypted, i.kms_key_id.as_deref()))
@@ -99,8 +93,6 @@ pub(super) const CONTROLS: &[Control] = &[
             terraform: "aws_db_instance: backup_retention_period = 7 (or more); Aurora: aws_rds_cluster backup_retention_period = 7",
         },
         settings: &[Setting::Days(&MIN_BACKUP_DAYS)],
-        soc2: &["A1.2"],
-        pci_dss: &["12.10.1"],
         rule: |subject, settings| match subject {
             Subject::RdsInstance(i) => Some(backups(
                 i.backup_retention_days,

@@ -19,8 +19,6 @@ pub(super) const CONTROLS: &[Control] = &[
             terraform: "aws_s3_bucket_policy: bucket = <bucket>, policy = data.aws_iam_policy_document.<name>.json, where the document has statement { sid = \"DenyInsecureTransport\", effect = \"Deny\", principals { type = \"*\", identifiers = [\"*\"] }, actions = [\"s3:*\"], resources = [<bucket_arn>, \"<bucket_arn>/*\"], condition { test = \"Bool\", variable = \"aws:SecureTransport\", values = [\"false\"] } }",
         },
         settings: &[],
-        soc2: &["CC6.1", "CC6.7"],
-        pci_dss: &["4.2.1"],
         rule: |subject, _| on_bucket(subject).map(tls_only),
     },
     Control {
@@ -35,8 +33,6 @@ pub(super) const CONTROLS: &[Control] = &[
             terraform: "aws_s3_bucket_replication_configuration: bucket = <bucket>, role = <replication_role_arn>, rule { id = \"replicate-all\", status = \"Enabled\", filter {}, delete_marker_replication { status = \"Disabled\" }, destination { bucket = <destination_bucket_arn> } }, with depends_on = [the aws_s3_bucket_versioning of the source bucket] (both buckets need versioning_configuration { status = \"Enabled\" })",
         },
         settings: &[],
-        soc2: &["A1.2", "CC9.1"],
-        pci_dss: &["12.10.1"],
         rule: |subject, _| on_bucket(subject).map(replication),
     },
     Control {
@@ -51,8 +47,6 @@ pub(super) const CONTROLS: &[Control] = &[
             terraform: "aws_s3_bucket_server_side_encryption_configuration: bucket = <bucket>, rule { apply_server_side_encryption_by_default { sse_algorithm = \"aws:kms\", kms_master_key_id = <kms_key_arn> }, bucket_key_enabled = true } (sse_algorithm may also be \"AES256\" for SSE-S3 or \"aws:kms:dsse\" for DSSE-KMS)",
         },
         settings: &[],
-        soc2: &["CC6.1"],
-        pci_dss: &["3.5.1"],
         rule: |subject, _| on_bucket(subject).map(encryption),
     },
     Control {
@@ -67,8 +61,6 @@ pub(super) const CONTROLS: &[Control] = &[
             terraform: "aws_s3_bucket_public_access_block: bucket = <bucket>, block_public_acls = true, block_public_policy = true, ignore_public_acls = true, restrict_public_buckets = true (account-wide: aws_s3_account_public_access_block with the same four attributes)",
         },
         settings: &[],
-        soc2: &["CC6.1", "CC6.6"],
-        pci_dss: &["1.4.1"],
         rule: |subject, _| on_bucket(subject).map(public_access_block),
     },
     Control {
@@ -83,8 +75,6 @@ pub(super) const CONTROLS: &[Control] = &[
             terraform: "aws_s3_bucket_versioning: bucket = <bucket>, versioning_configuration { status = \"Enabled\" }",
         },
         settings: &[],
-        soc2: &["A1.2"],
-        pci_dss: &["10.5.1"],
         rule: |subject, _| on_bucket(subject).map(versioning),
     },
     Control {
@@ -99,8 +89,6 @@ pub(super) const CONTROLS: &[Control] = &[
             terraform: "aws_s3_bucket_logging: bucket = <bucket>, target_bucket = <log_bucket_id>, target_prefix = \"<bucket>/\"",
         },
         settings: &[],
-        soc2: &["CC7.2"],
-        pci_dss: &["10.2.1"],
         rule: |subject, _| on_bucket(subject).map(access_logging),
     },
 ];

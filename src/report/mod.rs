@@ -6,9 +6,11 @@
 //! for that day renders the stored model: "the report of March 3rd" is the
 //! same document whenever it is asked for.
 
+pub mod catalog;
 pub mod render;
 
-use crate::evaluate;
+use crate::evaluate::{self, Control};
+use crate::frameworks;
 use crate::store::report::{FindingAt, StatusChange};
 use crate::store::waivers::WaiverRow;
 use crate::store::{Store, StoreError};
@@ -65,6 +67,11 @@ pub struct Report {
     pub waivers_ended: Vec<WaiverRow>,
     pub coverage: Vec<Coverage>,
     pub trend: Vec<TrendPoint>,
+    /// Per framework: each requirement with its controls' counts, and the
+    /// requirements no control covers. Absent from reports stored before
+    /// frameworks were data, which render as they did.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub frameworks: Vec<FrameworkSummary>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
@@ -76,6 +83,13 @@ pub struct Counts {
 }
 
 impl Counts {
+    fn merge(&mut self, other: &Counts) {
+        self.pass += other.pass;
+        self.fail += other.fail;
+        self.waived += other.waived;
+        self.unknown += other.unknown;
+    }
+
     fn add(&mut self, status: &str) {
         match status {
             "pass" => self.pass += 1,
@@ -106,6 +120,85 @@ pub struct Summary {
     pub drift_events: u64,
     pub new_failures: u64,
     pub resolved: u64,
+}
+
+impl Report {
+    /// The control as this report recorded it (its title and mappings on
+    /// that day), so a rendering never reads today's catalog.
+    pub fn control(&self, id: &str) -> Option<&ControlSummary> {
+        self.controls.iter().find(|c| c.id == id)
+    }
+}
+
+/// A framework as the day's findings evidence it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FrameworkSummary {
+    pub id: String,
+    pub title: String,
+    pub requirements_total: u64,
+    pub requirements_covered: u64,
+    /// Every requirement, in the framework's order; one with no controls
+    /// is not covered (its evidence must come from elsewhere).
+    pub requirements: Vec<RequirementSummary>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RequirementSummary {
+    pub id: String,
+    pub title: String,
+    pub controls: Vec<String>,
+    /// The findings of its controls, added up.
+    pub counts: Counts,
+    pub compliance_percent: Option<f64>,
+}
+
+/// Each shipped framework's requirements with the counts of the controls
+/// that evidence them.
+fn framework_summaries(by_control: &BTreeMap<&str, Counts>) -> Vec<FrameworkSummary> {
+    frameworks::all()
+        .iter()
+        .map(|f| {
+            let requirements: Vec<RequirementSummary> = f
+                .requirements
+                .iter()
+                .map(|r| {
+                    let mut counts = Counts::default();
+                    for control in &r.controls {
+                        if let Some(c) = by_control.get(control.as_str()) {
+                            counts.merge(c);
+                        }
+                    }
+                    RequirementSummary {
+                        id: r.id.clone(),
+                        title: r.title.clone(),
+                        controls: r.controls.clone(),
+                        compliance_percent: counts.compliance_percent(),
+                        counts,
+                    }
+                })
+                .collect();
+            FrameworkSummary {
+                id: f.id.clone(),
+                title: f.title.clone(),
+                requirements_total: requirements.len() as u64,
+                requirements_covered: requirements
+                    .iter()
+                    .filter(|r| !r.controls.is_empty())
+                    .count() as u64,
+                requirements,
+            }
+        })
+        .collect()
+}
+
+impl Report {
+    /// Only the sections of the frameworks named (all when `ids` is empty).
+    pub fn with_frameworks(mut self, ids: &[String]) -> Report {
+        if !ids.is_empty() {
+            self.frameworks.retain(|f| ids.contains(&f.id));
+        }
+        self
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -307,6 +400,12 @@ pub async fn build(
         resources.insert(&f.arn);
         accounts.insert(&f.account_id);
     }
+    let mapped = |framework: &str, c: &Control| -> Vec<String> {
+        frameworks::requirements_of(framework, c)
+            .into_iter()
+            .map(str::to_string)
+            .collect()
+    };
     let controls = evaluate::CONTROLS
         .iter()
         .map(|c| {
@@ -315,8 +414,8 @@ pub async fn build(
                 id: c.id.to_string(),
                 title: c.title.to_string(),
                 severity: c.default_severity.as_str().to_string(),
-                soc2: c.soc2.iter().map(|s| s.to_string()).collect(),
-                pci_dss: c.pci_dss.iter().map(|s| s.to_string()).collect(),
+                soc2: mapped(frameworks::SOC2, c),
+                pci_dss: mapped(frameworks::PCI_DSS, c),
                 compliance_percent: counts.compliance_percent(),
                 counts,
             }
@@ -395,6 +494,7 @@ pub async fn build(
         .cloned()
         .collect();
     let trend = trend(&history, &waivers, date, as_of);
+    let frameworks = framework_summaries(&by_control);
 
     let summary = Summary {
         compliance_percent: total.compliance_percent(),
@@ -429,6 +529,7 @@ pub async fn build(
         waivers_ended,
         coverage,
         trend,
+        frameworks,
     })
 }
 

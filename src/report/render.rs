@@ -49,7 +49,7 @@ fn severity_id(severity: &str) -> u8 {
 
 /// One finding as an OCSF 1.1 Compliance Finding (class 2003).
 pub fn ocsf_finding(report: &Report, finding: &ReportFinding) -> Value {
-    let control = crate::evaluate::control(&finding.control_id);
+    let control = report.control(&finding.control_id);
     let (compliance_status, compliance_status_id) = match finding.status.as_str() {
         "pass" => ("Pass", 1),
         "fail" => ("Fail", 3),
@@ -87,7 +87,7 @@ pub fn ocsf_finding(report: &Report, finding: &ReportFinding) -> Value {
         },
         "finding_info": {
             "uid": format!("{}/{}/{}", finding.account_id, finding.control_id, finding.arn),
-            "title": control.map(|c| c.title).unwrap_or(""),
+            "title": control.map(|c| c.title.as_str()).unwrap_or(""),
             "first_seen_time": finding.status_since.timestamp_millis(),
         },
         "compliance": {
@@ -152,7 +152,7 @@ pub fn csv(report: &Report) -> String {
         "date,account_id,account_name,region,resource_type,resource_arn,resource_name,control_id,severity,status,status_since,soc2,pci_dss,waiver_id,waiver_reason,waiver_approved_by,waiver_expires_at,evidence\r\n",
     );
     for f in &report.findings {
-        let control = crate::evaluate::control(&f.control_id);
+        let control = report.control(&f.control_id);
         let waiver = f
             .waiver_id
             .and_then(|id| report.waivers_in_force.iter().find(|w| w.id == id));
@@ -185,7 +185,7 @@ pub fn csv(report: &Report) -> String {
     out
 }
 
-fn md(text: &str) -> String {
+pub(super) fn md(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -267,6 +267,38 @@ pub fn markdown(report: &Report) -> String {
             })
             .collect(),
     );
+    for f in &report.frameworks {
+        md_table(
+            &mut out,
+            &format!(
+                "{} — {} of {} requirements evidenced by a control",
+                f.title, f.requirements_covered, f.requirements_total
+            ),
+            &[
+                "requirement",
+                "controls",
+                "pass:",
+                "fail:",
+                "waived:",
+                "unknown:",
+                "compliance:",
+            ],
+            f.requirements
+                .iter()
+                .filter(|r| !r.controls.is_empty())
+                .map(|r| {
+                    let mut cells = vec![r.id.clone(), r.controls.join(", ")];
+                    cells.extend(counts(&r.counts, r.compliance_percent));
+                    cells
+                })
+                .collect(),
+        );
+        let _ = writeln!(
+            out,
+            "\nNot evidenced by a control (evidence from elsewhere): {}",
+            md(&uncovered(f).join(", "))
+        );
+    }
     md_table(
         &mut out,
         "Accounts and regions",
@@ -459,7 +491,7 @@ pub fn markdown(report: &Report) -> String {
 
 /// A Markdown section with a table; a column named `name:` is numeric
 /// (right-aligned). Every cell is escaped.
-fn md_table(out: &mut String, heading: &str, columns: &[&str], rows: Vec<Vec<String>>) {
+pub(super) fn md_table(out: &mut String, heading: &str, columns: &[&str], rows: Vec<Vec<String>>) {
     let names: Vec<&str> = columns.iter().map(|c| c.trim_end_matches(':')).collect();
     let rules: Vec<&str> = columns
         .iter()
@@ -604,6 +636,66 @@ fn failures_chart(report: &Report) -> String {
     svg
 }
 
+fn uncovered(f: &super::FrameworkSummary) -> Vec<&str> {
+    f.requirements
+        .iter()
+        .filter(|r| r.controls.is_empty())
+        .map(|r| r.id.as_str())
+        .collect()
+}
+
+/// One framework: its covered requirements with their controls' counts,
+/// then the ids no control covers (kept in view, never dropped).
+fn framework_html(out: &mut String, f: &super::FrameworkSummary) {
+    let _ = write!(
+        out,
+        "<h2 id=\"framework-{id}-heading\">{}</h2><p class=\"meta\" data-figure=\"framework-{id}-covered\"><b>{}</b> of {} requirements evidenced by a control.</p>",
+        esc(&f.title),
+        f.requirements_covered,
+        f.requirements_total,
+        id = esc(&f.id),
+    );
+    let rows = f
+        .requirements
+        .iter()
+        .filter(|r| !r.controls.is_empty())
+        .map(|r| {
+            format!(
+                "<td><b>{}</b><br>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>",
+                esc(&r.id),
+                esc(&r.title),
+                esc(&r.controls.join(", ")),
+                r.counts.pass,
+                r.counts.fail,
+                r.counts.waived,
+                r.counts.unknown,
+                pct(r.compliance_percent)
+            )
+        })
+        .collect();
+    table(
+        out,
+        &format!("framework-{}", esc(&f.id)),
+        &[
+            "requirement",
+            "controls",
+            "pass",
+            "fail",
+            "waived",
+            "unknown",
+            "compliance",
+        ],
+        rows,
+        "No requirement of this framework is evidenced by a control.",
+    );
+    let _ = write!(
+        out,
+        "<p class=\"meta\" id=\"framework-{}-uncovered\">Not evidenced by a control (evidence from elsewhere): {}</p>",
+        esc(&f.id),
+        esc(&uncovered(f).join(", "))
+    );
+}
+
 fn table(out: &mut String, id: &str, headers: &[&str], rows: Vec<String>, empty: &str) {
     if rows.is_empty() {
         let _ = write!(out, "<p class=\"empty\" id=\"{id}\">{}</p>", esc(empty));
@@ -718,6 +810,10 @@ pub fn html(report: &Report) -> String {
         rows,
         "No controls.",
     );
+
+    for framework in &report.frameworks {
+        framework_html(&mut out, framework);
+    }
 
     out.push_str("<h2>Accounts and regions</h2>");
     let rows = report

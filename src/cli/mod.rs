@@ -1,6 +1,8 @@
 //! The `driftwatch` command line: the edge where errors get context and
 //! become messages and exit codes.
 
+mod controls;
+
 use crate::alert::{self, plan::AlertPolicy, sinks::Sinks};
 use crate::config::Config;
 use crate::evaluate::FindingStatus;
@@ -95,6 +97,10 @@ pub enum Command {
         /// printing one format to stdout.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Only these frameworks' sections (soc2, pci-dss-4.0,
+        /// cis-aws-5.0; repeat or separate with commas); default all.
+        #[arg(long, value_delimiter = ',')]
+        framework: Vec<String>,
     },
     /// Record a documented exception: the failing control on this resource
     /// reports as waived (not pass) until the waiver expires.
@@ -132,6 +138,16 @@ pub enum Command {
         limit: i64,
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
+    },
+    /// The control catalog, or with --framework one framework's
+    /// requirements, the controls that evidence each, and what no control
+    /// covers.
+    Controls {
+        /// A framework id: soc2, pci-dss-4.0, cis-aws-5.0.
+        #[arg(long)]
+        framework: Option<String>,
+        #[arg(long, value_enum, default_value_t = controls::CatalogFormat::Table)]
+        format: controls::CatalogFormat,
     },
     /// Configuration commands.
     Config {
@@ -175,6 +191,11 @@ impl StatusFilter {
 const EXIT_NOTHING_SCANNED: u8 = 2;
 
 pub async fn run(cli: Cli) -> Result<ExitCode> {
+    // The catalog is the same whatever the config says.
+    if let Command::Controls { framework, format } = &cli.command {
+        controls::run(framework.as_deref(), *format)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let config = Config::load(cli.config.as_deref())?;
     if let Command::Config {
         command: ConfigCommand::Check,
@@ -363,7 +384,21 @@ async fn run_with_store(command: Command, config: &Config, store: &Store) -> Res
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Report { date, format, out } => {
+        Command::Report {
+            date,
+            format,
+            out,
+            framework,
+        } => {
+            if let Some(unknown) = framework
+                .iter()
+                .find(|id| crate::frameworks::framework(id).is_none())
+            {
+                bail!(
+                    "--framework {unknown}: no such framework (known: {})",
+                    crate::frameworks::ids().join(", ")
+                );
+            }
             sync_config_waivers(config, store).await?;
             let now = Utc::now();
             let date = match date {
@@ -379,7 +414,8 @@ async fn run_with_store(command: Command, config: &Config, store: &Store) -> Res
             }
             let built = report::report_for(store, date, now)
                 .await
-                .with_context(|| format!("building the report of {date}"))?;
+                .with_context(|| format!("building the report of {date}"))?
+                .with_frameworks(&framework);
             match out {
                 Some(dir) => {
                     for path in report::write_files(&built, &formats, &dir)? {
@@ -559,7 +595,7 @@ async fn run_with_store(command: Command, config: &Config, store: &Store) -> Res
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Config { .. } | Command::Run => {
+        Command::Config { .. } | Command::Run | Command::Controls { .. } => {
             unreachable!("handled before the database is opened")
         }
     }
