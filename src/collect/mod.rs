@@ -5,6 +5,7 @@
 //! that prevented describing it, and whether the listing itself completed.
 
 pub mod api_calls;
+mod arn;
 pub mod ec2;
 pub mod ecr;
 pub mod eks;
@@ -218,6 +219,10 @@ pub enum CollectorScope {
     /// One collection per account and configured region.
     Regional,
 }
+
+/// What [`Collector::describe`] answers for one ARN: the resource's record,
+/// `None` when AWS says it does not exist, or why that is not known.
+pub type Described = Result<Option<ResourceRecord>, String>;
 
 /// One collector's declaration: everything scan, daemon, config and the
 /// IAM policy need to know about it. `scan` and `daemon` iterate
