@@ -2,7 +2,8 @@
 //! ARN of another account, partition or service must not be answered with
 //! whatever this account happens to hold under the same name.
 
-use super::Collector;
+use super::{AwsAccount, Collector};
+use crate::model::partition_for_region;
 
 /// `arn:partition:service:region:account-id:resource`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,6 +33,25 @@ impl<'a> Arn<'a> {
             account,
             resource,
         })
+    }
+
+    /// `arn` as a resource of `service` in one region of `account`.
+    pub(crate) fn regional(
+        arn: &'a str,
+        service: &str,
+        account: &AwsAccount,
+    ) -> Result<Arn<'a>, String> {
+        let parsed = Arn::parse(arn)?.of_service(arn, service)?;
+        if parsed.region.is_empty() {
+            return Err(format!("ARN {arn} names no region"));
+        }
+        if parsed.account != account.account_id {
+            return Err(format!(
+                "ARN {arn} belongs to account {:?}, not to {} ({})",
+                parsed.account, account.account_id, account.name
+            ));
+        }
+        parsed.in_partition(arn, partition_for_region(parsed.region))
     }
 
     pub(crate) fn of_service(self, arn: &str, service: &str) -> Result<Arn<'a>, String> {
