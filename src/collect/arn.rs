@@ -91,6 +91,14 @@ pub(crate) fn not_described(arn: &str, collector: &Collector) -> String {
     )
 }
 
+/// `resource` split at `/` into exactly `N` non-empty parts, as resource
+/// ids of the `kind/id` and `kind/cluster/name` shapes are.
+pub(crate) fn resource_parts<const N: usize>(resource: &str) -> Option<[&str; N]> {
+    let parts: Vec<&str> = resource.split('/').collect();
+    let parts: [&str; N] = parts.try_into().ok()?;
+    parts.iter().all(|p| !p.is_empty()).then_some(parts)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -121,5 +129,16 @@ mod tests {
             let error = Arn::parse(bad).expect_err(bad);
             assert!(error.contains(&format!("{bad:?}")), "{error}");
         }
+    }
+
+    #[test]
+    fn resource_parts_wants_exactly_that_many_non_empty_parts() {
+        assert_eq!(resource_parts::<2>("vpc/vpc-1"), Some(["vpc", "vpc-1"]));
+        assert_eq!(resource_parts::<2>("vpc/"), None);
+        assert_eq!(resource_parts::<2>("vpc/a/b"), None);
+        assert_eq!(
+            resource_parts::<3>("cluster/prod/nodes"),
+            Some(["cluster", "prod", "nodes"])
+        );
     }
 }

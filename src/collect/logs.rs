@@ -7,7 +7,7 @@ use super::{AwsAccount, Collection, Described, describe_error};
 use crate::model::{LogGroup, ResourceRecord, ResourceType, partition_for_region};
 use aws_sdk_cloudwatchlogs::types::LogGroup as LogGroupState;
 use chrono::Utc;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 pub const NAME: &str = "logs";
 
@@ -47,6 +47,21 @@ pub(super) async fn log_groups(
             if let Some(name) = group.log_group_name() {
                 groups.insert(name.to_string(), group.clone());
             }
+        }
+    }
+    Ok(groups)
+}
+
+/// The log groups among `names` that exist, by name: one prefix query per
+/// name instead of the region's whole listing.
+pub(super) async fn log_groups_named(
+    logs: &aws_sdk_cloudwatchlogs::Client,
+    names: &BTreeSet<String>,
+) -> Result<BTreeMap<String, LogGroupState>, String> {
+    let mut groups = BTreeMap::new();
+    for name in names {
+        if let Some(group) = log_group_named(logs, name).await? {
+            groups.insert(name.clone(), group);
         }
     }
     Ok(groups)
