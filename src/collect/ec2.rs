@@ -26,6 +26,8 @@ pub static COLLECTOR: super::Collector = super::Collector {
     ],
     iam_actions: IAM_ACTIONS,
     collect: |account, region, concurrency| Box::pin(collect(account, region, concurrency)),
+    describe: |account, arn| Box::pin(describe(account, arn)),
+    scope_derived_fields: &[],
 };
 
 pub const IAM_ACTIONS: &[&str] = &[

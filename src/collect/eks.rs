@@ -21,6 +21,8 @@ pub static COLLECTOR: super::Collector = super::Collector {
     resource_types: &[ResourceType::EksCluster, ResourceType::EksNodegroup],
     iam_actions: IAM_ACTIONS,
     collect: |account, region, concurrency| Box::pin(collect(account, region, concurrency)),
+    describe: |account, arn| Box::pin(describe(account, arn)),
+    scope_derived_fields: &[],
 };
 
 pub const IAM_ACTIONS: &[&str] = &[

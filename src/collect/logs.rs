@@ -17,6 +17,8 @@ pub static COLLECTOR: super::Collector = super::Collector {
     resource_types: &[ResourceType::LogGroup],
     iam_actions: IAM_ACTIONS,
     collect: |account, region, _concurrency| Box::pin(collect(account, region)),
+    describe: |account, arn| Box::pin(describe(account, arn)),
+    scope_derived_fields: &[],
 };
 
 pub const IAM_ACTIONS: &[&str] = &[

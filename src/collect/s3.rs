@@ -24,6 +24,8 @@ pub static COLLECTOR: super::Collector = super::Collector {
     resource_types: &[ResourceType::S3Bucket],
     iam_actions: IAM_ACTIONS,
     collect: |account, _region, concurrency| Box::pin(collect(account, concurrency)),
+    describe: |account, arn| Box::pin(describe(account, arn)),
+    scope_derived_fields: &["receives_access_logs_from"],
 };
 
 /// The read-only API actions this collector calls (IAM names).
