@@ -1,14 +1,18 @@
 //! EC2 and VPC in one region: VPCs with their flow logs, instances and
 //! launch templates with their metadata (IMDS) options.
 
-use super::{AwsAccount, Collection, describe_error};
+use super::arn::{Arn, not_described, resource_parts};
+use super::{AwsAccount, Collection, Described, describe_error};
 use crate::model::{
     DestinationRetention, Ec2Instance, FlowLog, LaunchTemplate, LaunchTemplateVersion,
     MetadataOptions, ResourceRecord, ResourceType, Vpc, partition_for_region,
 };
+use aws_sdk_cloudwatchlogs::types::LogGroup as LogGroupState;
+use aws_sdk_ec2::error::ProvideErrorMetadata;
+use aws_sdk_ec2::types::Filter;
 use chrono::Utc;
 use futures_util::{StreamExt, stream};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 pub const NAME: &str = "ec2";
 
@@ -22,6 +26,8 @@ pub static COLLECTOR: super::Collector = super::Collector {
     ],
     iam_actions: IAM_ACTIONS,
     collect: |account, region, concurrency| Box::pin(collect(account, region, concurrency)),
+    describe: |account, arn| Box::pin(describe(account, arn)),
+    scope_derived_fields: &[],
 };
 
 pub const IAM_ACTIONS: &[&str] = &[
@@ -54,45 +60,10 @@ async fn collect_region(
     region: &str,
     concurrency: usize,
 ) -> Result<Vec<ResourceRecord>, String> {
-    let arn = |kind: &str, id: &str| {
-        format!(
-            "arn:{}:ec2:{region}:{}:{kind}/{id}",
-            partition_for_region(region),
-            account.account_id
-        )
-    };
-    let mut resources = Vec::new();
-
     // One call for every flow log of the region, joined to VPCs in memory.
-    let mut flow_logs: BTreeMap<String, Vec<FlowLog>> = BTreeMap::new();
-    let mut pages = ec2
-        .describe_flow_logs()
-        .max_results(1000)
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| format!("DescribeFlowLogs: {}", describe_error(&e)))?;
-        for f in page.flow_logs() {
-            let Some(resource_id) = f.resource_id() else {
-                continue;
-            };
-            flow_logs
-                .entry(resource_id.to_string())
-                .or_default()
-                .push(FlowLog {
-                    id: f.flow_log_id().unwrap_or_default().to_string(),
-                    status: f.flow_log_status().map(str::to_string),
-                    traffic_type: f.traffic_type().map(|t| t.as_str().to_string()),
-                    destination_type: f.log_destination_type().map(|t| t.as_str().to_string()),
-                    destination: f
-                        .log_group_name()
-                        .or(f.log_destination())
-                        .map(str::to_string),
-                    destination_retention: DestinationRetention::Unknown,
-                });
-        }
-    }
-    resolve_destination_retention(account, region, &mut flow_logs).await;
+    let mut flow_logs = flow_logs_by_resource(ec2, None).await?;
+    resolve_destination_retention(account, region, &mut flow_logs, GroupLookup::ListRegion).await;
+    let mut resources = Vec::new();
     let mut pages = ec2
         .describe_vpcs()
         .max_results(1000)
@@ -100,26 +71,11 @@ async fn collect_region(
         .send();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| format!("DescribeVpcs: {}", describe_error(&e)))?;
-        for v in page.vpcs() {
-            let Some(id) = v.vpc_id() else { continue };
-            let mut logs = flow_logs.remove(id).unwrap_or_default();
-            logs.sort_by(|a, b| a.id.cmp(&b.id));
-            let record = Vpc {
-                id: id.to_string(),
-                arn: arn("vpc", id),
-                region: region.to_string(),
-                is_default: v.is_default().unwrap_or(false),
-                cidr_block: v.cidr_block().map(str::to_string),
-                flow_logs: logs,
-            };
-            resources.push(record_of(
-                &record.arn,
-                ResourceType::Vpc,
-                id,
-                region,
-                &record,
-            ));
-        }
+        resources.extend(
+            page.vpcs()
+                .iter()
+                .filter_map(|v| vpc_record(v, &mut flow_logs, account, region)),
+        );
     }
 
     let mut pages = ec2
@@ -129,44 +85,12 @@ async fn collect_region(
         .send();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| format!("DescribeInstances: {}", describe_error(&e)))?;
-        for instance in page.reservations().iter().flat_map(|r| r.instances()) {
-            let Some(id) = instance.instance_id() else {
-                continue;
-            };
-            let state = instance
-                .state()
-                .and_then(|s| s.name())
-                .map(|n| n.as_str().to_string());
-            // Terminated instances linger in the API for a while; they run nothing.
-            if matches!(state.as_deref(), Some("terminated") | Some("shutting-down")) {
-                continue;
-            }
-            let options = instance.metadata_options();
-            let record = Ec2Instance {
-                id: id.to_string(),
-                arn: arn("instance", id),
-                region: region.to_string(),
-                state,
-                vpc_id: instance.vpc_id().map(str::to_string),
-                metadata_options: MetadataOptions {
-                    http_tokens: options
-                        .and_then(|o| o.http_tokens())
-                        .map(|t| t.as_str().to_string()),
-                    http_endpoint: options
-                        .and_then(|o| o.http_endpoint())
-                        .map(|e| e.as_str().to_string()),
-                    http_put_response_hop_limit: options
-                        .and_then(|o| o.http_put_response_hop_limit()),
-                },
-            };
-            resources.push(record_of(
-                &record.arn,
-                ResourceType::Ec2Instance,
-                id,
-                region,
-                &record,
-            ));
-        }
+        resources.extend(
+            page.reservations()
+                .iter()
+                .flat_map(|r| r.instances())
+                .filter_map(|i| instance_record(i, account, region)),
+        );
     }
 
     let mut templates = Vec::new();
@@ -202,6 +126,220 @@ async fn collect_region(
     resources.extend(template_records.into_iter().flatten());
 
     Ok(resources)
+}
+
+fn ec2_arn(account: &AwsAccount, region: &str, kind: &str, id: &str) -> String {
+    format!(
+        "arn:{}:ec2:{region}:{}:{kind}/{id}",
+        partition_for_region(region),
+        account.account_id
+    )
+}
+
+/// The flow logs matching `filter` (all of the region without one), by the
+/// resource they watch; destination retention not yet resolved.
+async fn flow_logs_by_resource(
+    ec2: &aws_sdk_ec2::Client,
+    filter: Option<Filter>,
+) -> Result<BTreeMap<String, Vec<FlowLog>>, String> {
+    let mut flow_logs: BTreeMap<String, Vec<FlowLog>> = BTreeMap::new();
+    let mut pages = ec2
+        .describe_flow_logs()
+        .set_filter(filter.map(|f| vec![f]))
+        .max_results(1000)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| format!("DescribeFlowLogs: {}", describe_error(&e)))?;
+        for f in page.flow_logs() {
+            let Some(resource_id) = f.resource_id() else {
+                continue;
+            };
+            flow_logs
+                .entry(resource_id.to_string())
+                .or_default()
+                .push(FlowLog {
+                    id: f.flow_log_id().unwrap_or_default().to_string(),
+                    status: f.flow_log_status().map(str::to_string),
+                    traffic_type: f.traffic_type().map(|t| t.as_str().to_string()),
+                    destination_type: f.log_destination_type().map(|t| t.as_str().to_string()),
+                    destination: f
+                        .log_group_name()
+                        .or(f.log_destination())
+                        .map(str::to_string),
+                    destination_retention: DestinationRetention::Unknown,
+                });
+        }
+    }
+    Ok(flow_logs)
+}
+
+/// A VPC's record, taking its flow logs out of `flow_logs`; `None` for a
+/// VPC without an id.
+fn vpc_record(
+    vpc: &aws_sdk_ec2::types::Vpc,
+    flow_logs: &mut BTreeMap<String, Vec<FlowLog>>,
+    account: &AwsAccount,
+    region: &str,
+) -> Option<ResourceRecord> {
+    let id = vpc.vpc_id()?;
+    let mut logs = flow_logs.remove(id).unwrap_or_default();
+    logs.sort_by(|a, b| a.id.cmp(&b.id));
+    let record = Vpc {
+        id: id.to_string(),
+        arn: ec2_arn(account, region, "vpc", id),
+        region: region.to_string(),
+        is_default: vpc.is_default().unwrap_or(false),
+        cidr_block: vpc.cidr_block().map(str::to_string),
+        flow_logs: logs,
+    };
+    Some(record_of(
+        &record.arn,
+        ResourceType::Vpc,
+        id,
+        region,
+        &record,
+    ))
+}
+
+/// An instance's record; `None` for one terminated or terminating, which
+/// lingers in the API for a while but runs nothing.
+fn instance_record(
+    instance: &aws_sdk_ec2::types::Instance,
+    account: &AwsAccount,
+    region: &str,
+) -> Option<ResourceRecord> {
+    let id = instance.instance_id()?;
+    let state = instance
+        .state()
+        .and_then(|s| s.name())
+        .map(|n| n.as_str().to_string());
+    if matches!(state.as_deref(), Some("terminated") | Some("shutting-down")) {
+        return None;
+    }
+    let options = instance.metadata_options();
+    let record = Ec2Instance {
+        id: id.to_string(),
+        arn: ec2_arn(account, region, "instance", id),
+        region: region.to_string(),
+        state,
+        vpc_id: instance.vpc_id().map(str::to_string),
+        metadata_options: MetadataOptions {
+            http_tokens: options
+                .and_then(|o| o.http_tokens())
+                .map(|t| t.as_str().to_string()),
+            http_endpoint: options
+                .and_then(|o| o.http_endpoint())
+                .map(|e| e.as_str().to_string()),
+            http_put_response_hop_limit: options.and_then(|o| o.http_put_response_hop_limit()),
+        },
+    };
+    Some(record_of(
+        &record.arn,
+        ResourceType::Ec2Instance,
+        id,
+        region,
+        &record,
+    ))
+}
+
+/// Re-collects one instance, launch template or VPC
+/// (`arn:…:ec2:region:account:kind/id`) with the calls a scan makes for it.
+pub async fn describe(account: &AwsAccount, arn: &str) -> Described {
+    let parsed = Arn::regional(arn, "ec2", account)?;
+    let region = parsed.region;
+    let ec2 = crate::counted_client!(aws_sdk_ec2, "ec2", &account.in_region(region));
+    let described = match resource_parts::<2>(parsed.resource) {
+        Some(["instance", id]) => describe_instance(&ec2, account, region, id).await,
+        Some(["launch-template", id]) => describe_launch_template(&ec2, account, region, id).await,
+        Some(["vpc", id]) => describe_vpc(&ec2, account, region, id).await,
+        _ => return Err(not_described(arn, &COLLECTOR)),
+    };
+    described.map_err(|error| format!("{arn}: {error}"))
+}
+
+/// Whether EC2 answered that the resource asked for does not exist.
+fn not_found<E: ProvideErrorMetadata>(error: &E, codes: &[&str]) -> bool {
+    error.code().is_some_and(|code| codes.contains(&code))
+}
+
+async fn describe_instance(
+    ec2: &aws_sdk_ec2::Client,
+    account: &AwsAccount,
+    region: &str,
+    id: &str,
+) -> Described {
+    let output = match ec2.describe_instances().instance_ids(id).send().await {
+        Ok(output) => output,
+        Err(e) if not_found(&e, &["InvalidInstanceID.NotFound"]) => return Ok(None),
+        Err(e) => return Err(format!("DescribeInstances: {}", describe_error(&e))),
+    };
+    Ok(output
+        .reservations()
+        .iter()
+        .flat_map(|r| r.instances())
+        .find(|i| i.instance_id() == Some(id))
+        .and_then(|i| instance_record(i, account, region)))
+}
+
+/// The template, then its default and latest versions asked for it alone,
+/// as a scan does for a template created after its account-wide call.
+async fn describe_launch_template(
+    ec2: &aws_sdk_ec2::Client,
+    account: &AwsAccount,
+    region: &str,
+    id: &str,
+) -> Described {
+    let output = match ec2
+        .describe_launch_templates()
+        .launch_template_ids(id)
+        .send()
+        .await
+    {
+        Ok(output) => output,
+        Err(e) if not_found(&e, &["InvalidLaunchTemplateId.NotFound"]) => return Ok(None),
+        Err(e) => return Err(format!("DescribeLaunchTemplates: {}", describe_error(&e))),
+    };
+    let Some(template) = output
+        .launch_templates()
+        .iter()
+        .find(|t| t.launch_template_id() == Some(id))
+        .cloned()
+    else {
+        return Ok(None);
+    };
+    Ok(launch_template_record(ec2, account, region, template, None).await)
+}
+
+/// The VPC, then only its own flow logs and their destinations' retention.
+async fn describe_vpc(
+    ec2: &aws_sdk_ec2::Client,
+    account: &AwsAccount,
+    region: &str,
+    id: &str,
+) -> Described {
+    let output = match ec2.describe_vpcs().vpc_ids(id).send().await {
+        Ok(output) => output,
+        Err(e) if not_found(&e, &["InvalidVpcID.NotFound"]) => return Ok(None),
+        Err(e) => return Err(format!("DescribeVpcs: {}", describe_error(&e))),
+    };
+    let Some(vpc) = output.vpcs().iter().find(|v| v.vpc_id() == Some(id)) else {
+        return Ok(None);
+    };
+    let own = Filter::builder().name("resource-id").values(id).build();
+    let mut flow_logs = match flow_logs_by_resource(ec2, Some(own)).await {
+        Ok(flow_logs) => flow_logs,
+        // The VPC exists; what it logs is unknown.
+        Err(error) => {
+            let record = vpc_record(vpc, &mut BTreeMap::new(), account, region);
+            return Ok(record.map(|record| ResourceRecord {
+                document: Err(error),
+                ..record
+            }));
+        }
+    };
+    resolve_destination_retention(account, region, &mut flow_logs, GroupLookup::ByName).await;
+    Ok(vpc_record(vpc, &mut flow_logs, account, region))
 }
 
 type TemplateVersions = Vec<aws_sdk_ec2::types::LaunchTemplateVersion>;
@@ -300,6 +438,14 @@ async fn launch_template_record(
     })
 }
 
+/// How flow-log destination groups are found: a scan lists the region's
+/// groups once for every VPC; one VPC asks for its own groups by name.
+#[derive(Debug, Clone, Copy)]
+enum GroupLookup {
+    ListRegion,
+    ByName,
+}
+
 /// Fills in how long each flow log's destination keeps records: the log
 /// group's retention, or the shortest expiration among the destination
 /// bucket's enabled lifecycle rules. A failure here leaves that flow log's
@@ -308,16 +454,9 @@ async fn resolve_destination_retention(
     account: &AwsAccount,
     region: &str,
     flow_logs: &mut BTreeMap<String, Vec<FlowLog>>,
+    lookup: GroupLookup,
 ) {
-    let all = || flow_logs.values().flatten();
-    let wants_groups = all().any(|f| f.destination_type.as_deref() == Some("cloud-watch-logs"));
-    let groups = if wants_groups {
-        let logs =
-            crate::counted_client!(aws_sdk_cloudwatchlogs, "logs", &account.in_region(region));
-        Some(super::logs::log_groups(&logs).await)
-    } else {
-        None
-    };
+    let groups = destination_groups(account, region, flow_logs, lookup).await;
     let mut s3_config = aws_sdk_s3::config::Builder::from(&account.in_region(region));
     if account.endpoint_override.is_some() {
         s3_config = s3_config.force_path_style(true);
@@ -364,8 +503,30 @@ async fn resolve_destination_retention(
     }
 }
 
+/// The log groups flow logs deliver to, by name; `None` when none does.
+async fn destination_groups(
+    account: &AwsAccount,
+    region: &str,
+    flow_logs: &BTreeMap<String, Vec<FlowLog>>,
+    lookup: GroupLookup,
+) -> Option<Result<BTreeMap<String, LogGroupState>, String>> {
+    let names: BTreeSet<String> = flow_logs
+        .values()
+        .flatten()
+        .filter(|f| f.destination_type.as_deref() == Some("cloud-watch-logs"))
+        .map(|f| f.destination.clone().unwrap_or_default())
+        .collect();
+    if names.is_empty() {
+        return None;
+    }
+    let logs = crate::counted_client!(aws_sdk_cloudwatchlogs, "logs", &account.in_region(region));
+    Some(match lookup {
+        GroupLookup::ListRegion => super::logs::log_groups(&logs).await,
+        GroupLookup::ByName => super::logs::log_groups_named(&logs, &names).await,
+    })
+}
+
 async fn lifecycle_retention(s3: &aws_sdk_s3::Client, bucket: &str) -> DestinationRetention {
-    use aws_sdk_s3::error::ProvideErrorMetadata;
     match s3
         .get_bucket_lifecycle_configuration()
         .bucket(bucket)

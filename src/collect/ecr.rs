@@ -1,6 +1,7 @@
 //! ECR: repositories of one region with their lifecycle policies.
 
-use super::{AwsAccount, Collection, describe_error};
+use super::arn::{Arn, not_described};
+use super::{AwsAccount, Collection, Described, describe_error};
 use crate::model::{EcrRepository, ResourceRecord, ResourceType};
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use chrono::Utc;
@@ -14,6 +15,8 @@ pub static COLLECTOR: super::Collector = super::Collector {
     resource_types: &[ResourceType::EcrRepository],
     iam_actions: IAM_ACTIONS,
     collect: |account, region, concurrency| Box::pin(collect(account, region, concurrency)),
+    describe: |account, arn| Box::pin(describe(account, arn)),
+    scope_derived_fields: &[],
 };
 
 pub const IAM_ACTIONS: &[&str] = &[
@@ -97,4 +100,40 @@ async fn repository_record(
         region: region.to_string(),
         document,
     })
+}
+
+/// Re-collects one repository (`arn:…:ecr:region:account:repository/name`,
+/// the name possibly with slashes): DescribeRepositories for that name,
+/// then its lifecycle policy as a scan reads it.
+pub async fn describe(account: &AwsAccount, arn: &str) -> Described {
+    let parsed = Arn::regional(arn, "ecr", account)?;
+    let name = parsed
+        .resource
+        .strip_prefix("repository/")
+        .filter(|name| !name.is_empty())
+        .ok_or_else(|| not_described(arn, &COLLECTOR))?;
+    let ecr = crate::counted_client!(aws_sdk_ecr, "ecr", &account.in_region(parsed.region));
+    let described = ecr
+        .describe_repositories()
+        .repository_names(name)
+        .send()
+        .await;
+    let repository = match described {
+        Ok(output) => output
+            .repositories()
+            .iter()
+            .find(|r| r.repository_name() == Some(name))
+            .cloned(),
+        Err(e) if e.code() == Some("RepositoryNotFoundException") => None,
+        Err(e) => {
+            return Err(format!(
+                "{arn}: DescribeRepositories: {}",
+                describe_error(&e)
+            ));
+        }
+    };
+    match repository {
+        Some(repository) => Ok(repository_record(&ecr, parsed.region, repository).await),
+        None => Ok(None),
+    }
 }

@@ -2,8 +2,9 @@
 //! logging, and their managed node groups resolved to the launch template
 //! version their nodes start from (for IMDS settings).
 
+use super::arn::{Arn, not_described, resource_parts};
 use super::ec2::template_metadata_options;
-use super::{AwsAccount, Collection, describe_error};
+use super::{AwsAccount, Collection, Described, describe_error};
 use crate::model::{
     EksCluster, EksNodegroup, NodegroupLaunchTemplate, ResourceRecord, ResourceType,
     partition_for_region,
@@ -20,6 +21,8 @@ pub static COLLECTOR: super::Collector = super::Collector {
     resource_types: &[ResourceType::EksCluster, ResourceType::EksNodegroup],
     iam_actions: IAM_ACTIONS,
     collect: |account, region, concurrency| Box::pin(collect(account, region, concurrency)),
+    describe: |account, arn| Box::pin(describe(account, arn)),
+    scope_derived_fields: &[],
 };
 
 pub const IAM_ACTIONS: &[&str] = &[
@@ -83,42 +86,13 @@ async fn cluster_and_nodegroups(
     region: &str,
     name: String,
 ) -> Result<Vec<ResourceRecord>, String> {
-    let partition = partition_for_region(region);
-    let fallback_arn = format!(
-        "arn:{partition}:eks:{region}:{}:cluster/{name}",
-        account.account_id
-    );
-    let described = clients.eks.describe_cluster().name(&name).send().await;
-    let (arn, document) = match described {
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_resource_not_found_exception()) =>
-        {
-            // Deleted between list and describe: it is gone, not failed.
-            return Ok(Vec::new());
-        }
-        Err(e) => (
-            fallback_arn,
-            Err(format!("DescribeCluster: {}", describe_error(&e))),
-        ),
-        Ok(output) => {
-            let Some(cluster) = output.cluster() else {
-                return Ok(Vec::new());
-            };
-            let arn = cluster.arn().map(str::to_string).unwrap_or(fallback_arn);
-            let record = cluster_record(cluster, &name, &arn, region);
-            let document = serde_json::to_value(&record)
-                .map_err(|e| format!("cannot serialise EKS cluster record: {e}"));
-            (arn, document)
-        }
+    let described = match describe_cluster(&clients.eks, &name).await {
+        // Deleted between list and describe: it is gone, not failed.
+        Ok(None) => return Ok(Vec::new()),
+        Ok(Some(cluster)) => Ok(cluster),
+        Err(error) => Err(error),
     };
-    let mut resources = vec![ResourceRecord {
-        arn,
-        resource_type: ResourceType::EksCluster,
-        name: name.clone(),
-        region: region.to_string(),
-        document,
-    }];
+    let mut resources = vec![cluster_resource(described.as_ref(), &name, account, region)];
 
     let mut nodegroup_names = Vec::new();
     let mut pages = clients
@@ -132,11 +106,72 @@ async fn cluster_and_nodegroups(
         nodegroup_names.extend(page.nodegroups().iter().cloned());
     }
     for nodegroup in nodegroup_names {
-        if let Some(record) = nodegroup_record(clients, account, region, &name, &nodegroup).await {
-            resources.push(record);
-        }
+        let described = match describe_nodegroup(&clients.eks, &name, &nodegroup).await {
+            Ok(None) => continue,
+            Ok(Some(described)) => Ok(described),
+            Err(error) => Err(error),
+        };
+        resources.push(
+            nodegroup_resource(
+                clients,
+                described.as_ref(),
+                account,
+                region,
+                &name,
+                &nodegroup,
+            )
+            .await,
+        );
     }
     Ok(resources)
+}
+
+/// DescribeCluster: `None` when the cluster does not exist.
+async fn describe_cluster(
+    eks: &aws_sdk_eks::Client,
+    name: &str,
+) -> Result<Option<aws_sdk_eks::types::Cluster>, String> {
+    match eks.describe_cluster().name(name).send().await {
+        Ok(output) => Ok(output.cluster().cloned()),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_resource_not_found_exception()) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(format!("DescribeCluster: {}", describe_error(&e))),
+    }
+}
+
+/// A cluster's record, or the error that prevented describing it.
+fn cluster_resource(
+    described: Result<&aws_sdk_eks::types::Cluster, &String>,
+    name: &str,
+    account: &AwsAccount,
+    region: &str,
+) -> ResourceRecord {
+    let fallback_arn = format!(
+        "arn:{}:eks:{region}:{}:cluster/{name}",
+        partition_for_region(region),
+        account.account_id
+    );
+    let (arn, document) = match described {
+        Err(error) => (fallback_arn, Err(error.clone())),
+        Ok(cluster) => {
+            let arn = cluster.arn().map(str::to_string).unwrap_or(fallback_arn);
+            let record = cluster_record(cluster, name, &arn, region);
+            let document = serde_json::to_value(&record)
+                .map_err(|e| format!("cannot serialise EKS cluster record: {e}"));
+            (arn, document)
+        }
+    };
+    ResourceRecord {
+        arn,
+        resource_type: ResourceType::EksCluster,
+        name: name.to_string(),
+        region: region.to_string(),
+        document,
+    }
 }
 
 fn cluster_record(
@@ -170,39 +205,48 @@ fn cluster_record(
     }
 }
 
-/// `None` when the node group vanished between list and describe.
-async fn nodegroup_record(
-    clients: &Clients,
-    account: &AwsAccount,
-    region: &str,
+/// DescribeNodegroup: `None` when the node group does not exist.
+async fn describe_nodegroup(
+    eks: &aws_sdk_eks::Client,
     cluster: &str,
     name: &str,
-) -> Option<ResourceRecord> {
-    let partition = partition_for_region(region);
-    let fallback_arn = format!(
-        "arn:{partition}:eks:{region}:{}:nodegroup/{cluster}/{name}",
-        account.account_id
-    );
-    let described = clients
-        .eks
+) -> Result<Option<aws_sdk_eks::types::Nodegroup>, String> {
+    let described = eks
         .describe_nodegroup()
         .cluster_name(cluster)
         .nodegroup_name(name)
         .send()
         .await;
-    let (arn, document) = match described {
+    match described {
+        Ok(output) => Ok(output.nodegroup().cloned()),
         Err(e)
             if e.as_service_error()
                 .is_some_and(|s| s.is_resource_not_found_exception()) =>
         {
-            return None;
+            Ok(None)
         }
-        Err(e) => (
-            fallback_arn,
-            Err(format!("DescribeNodegroup: {}", describe_error(&e))),
-        ),
-        Ok(output) => {
-            let nodegroup = output.nodegroup()?;
+        Err(e) => Err(format!("DescribeNodegroup: {}", describe_error(&e))),
+    }
+}
+
+/// A node group's record with the launch template version it launches
+/// from, or the error that prevented describing it.
+async fn nodegroup_resource(
+    clients: &Clients,
+    described: Result<&aws_sdk_eks::types::Nodegroup, &String>,
+    account: &AwsAccount,
+    region: &str,
+    cluster: &str,
+    name: &str,
+) -> ResourceRecord {
+    let fallback_arn = format!(
+        "arn:{}:eks:{region}:{}:nodegroup/{cluster}/{name}",
+        partition_for_region(region),
+        account.account_id
+    );
+    let (arn, document) = match described {
+        Err(error) => (fallback_arn, Err(error.clone())),
+        Ok(nodegroup) => {
             let arn = nodegroup
                 .nodegroup_arn()
                 .map(str::to_string)
@@ -226,13 +270,55 @@ async fn nodegroup_record(
             (arn, document)
         }
     };
-    Some(ResourceRecord {
+    ResourceRecord {
         arn,
         resource_type: ResourceType::EksNodegroup,
         name: format!("{cluster}/{name}"),
         region: region.to_string(),
         document,
-    })
+    }
+}
+
+/// Re-collects one cluster (`arn:…:eks:region:account:cluster/name`) or
+/// node group (`…:nodegroup/cluster/name/uuid`) with the calls a scan
+/// makes for it. A node group of that name with another uuid is another
+/// node group: the one asked for no longer exists.
+pub async fn describe(account: &AwsAccount, arn: &str) -> Described {
+    let parsed = Arn::regional(arn, "eks", account)?;
+    let region = parsed.region;
+    let clients = Clients {
+        eks: crate::counted_client!(aws_sdk_eks, "eks", &account.in_region(region)),
+        ec2: crate::counted_client!(aws_sdk_ec2, "ec2", &account.in_region(region)),
+    };
+    let fail = |error: String| format!("{arn}: {error}");
+    if let Some(["cluster", name]) = resource_parts::<2>(parsed.resource) {
+        let cluster = describe_cluster(&clients.eks, name).await.map_err(fail)?;
+        return Ok(cluster.map(|c| cluster_resource(Ok(&c), name, account, region)));
+    }
+    let (cluster, name, uuid) = match (
+        resource_parts::<4>(parsed.resource),
+        resource_parts::<3>(parsed.resource),
+    ) {
+        (Some(["nodegroup", cluster, name, uuid]), _) => (cluster, name, Some(uuid)),
+        // The form a scan records when AWS gives a node group no ARN.
+        (_, Some(["nodegroup", cluster, name])) => (cluster, name, None),
+        _ => return Err(not_described(arn, &COLLECTOR)),
+    };
+    let Some(nodegroup) = describe_nodegroup(&clients.eks, cluster, name)
+        .await
+        .map_err(fail)?
+    else {
+        return Ok(None);
+    };
+    let same = match (uuid, nodegroup.nodegroup_arn()) {
+        (Some(_), Some(actual)) => actual == arn,
+        _ => true,
+    };
+    if !same {
+        return Ok(None);
+    }
+    let record = nodegroup_resource(&clients, Ok(&nodegroup), account, region, cluster, name);
+    Ok(Some(record.await))
 }
 
 /// Looks up the launch template version a node group launches from. A

@@ -2,10 +2,12 @@
 //! what writes to it (VPC flow logs), which puts it in scope of
 //! `logs.retention`.
 
-use super::{AwsAccount, Collection, describe_error};
+use super::arn::{Arn, not_described};
+use super::{AwsAccount, Collection, Described, describe_error};
 use crate::model::{LogGroup, ResourceRecord, ResourceType, partition_for_region};
+use aws_sdk_cloudwatchlogs::types::LogGroup as LogGroupState;
 use chrono::Utc;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 pub const NAME: &str = "logs";
 
@@ -15,6 +17,8 @@ pub static COLLECTOR: super::Collector = super::Collector {
     resource_types: &[ResourceType::LogGroup],
     iam_actions: IAM_ACTIONS,
     collect: |account, region, _concurrency| Box::pin(collect(account, region)),
+    describe: |account, arn| Box::pin(describe(account, arn)),
+    scope_derived_fields: &[],
 };
 
 pub const IAM_ACTIONS: &[&str] = &[
@@ -36,7 +40,7 @@ pub async fn collect(account: &AwsAccount, region: &str) -> Collection {
 /// Every log group of the region with its retention, keyed by name.
 pub(super) async fn log_groups(
     logs: &aws_sdk_cloudwatchlogs::Client,
-) -> Result<BTreeMap<String, aws_sdk_cloudwatchlogs::types::LogGroup>, String> {
+) -> Result<BTreeMap<String, LogGroupState>, String> {
     let mut groups = BTreeMap::new();
     let mut pages = logs.describe_log_groups().into_paginator().send();
     while let Some(page) = pages.next().await {
@@ -50,13 +54,72 @@ pub(super) async fn log_groups(
     Ok(groups)
 }
 
+/// The log groups among `names` that exist, by name: one prefix query per
+/// name instead of the region's whole listing.
+pub(super) async fn log_groups_named(
+    logs: &aws_sdk_cloudwatchlogs::Client,
+    names: &BTreeSet<String>,
+) -> Result<BTreeMap<String, LogGroupState>, String> {
+    let mut groups = BTreeMap::new();
+    for name in names {
+        if let Some(group) = log_group_named(logs, name).await? {
+            groups.insert(name.clone(), group);
+        }
+    }
+    Ok(groups)
+}
+
+/// The log group called exactly `name`. DescribeLogGroups takes only a
+/// prefix; groups come sorted by name, so the exact one is on the first
+/// page, and the rest is read only if AWS ever orders them otherwise.
+async fn log_group_named(
+    logs: &aws_sdk_cloudwatchlogs::Client,
+    name: &str,
+) -> Result<Option<LogGroupState>, String> {
+    let mut pages = logs
+        .describe_log_groups()
+        .log_group_name_prefix(name)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| format!("DescribeLogGroups: {}", describe_error(&e)))?;
+        if let Some(group) = page
+            .log_groups()
+            .iter()
+            .find(|g| g.log_group_name() == Some(name))
+        {
+            return Ok(Some(group.clone()));
+        }
+    }
+    Ok(None)
+}
+
 async fn collect_region(account: &AwsAccount, region: &str) -> Result<Vec<ResourceRecord>, String> {
     let config = account.in_region(region);
     let logs = crate::counted_client!(aws_sdk_cloudwatchlogs, "logs", &config);
     let ec2 = crate::counted_client!(aws_sdk_ec2, "ec2", &config);
+    let mut writers = flow_log_writers(&ec2, None).await?;
+    let resources = log_groups(&logs)
+        .await?
+        .into_iter()
+        .map(|(name, group)| {
+            let written_by = writers.remove(&name).unwrap_or_default();
+            log_group_record(name, &group, written_by, account, region)
+        })
+        .collect();
+    Ok(resources)
+}
+
+/// What the flow logs matching `filter` (all of the region without one)
+/// write to, by log group name.
+async fn flow_log_writers(
+    ec2: &aws_sdk_ec2::Client,
+    filter: Option<aws_sdk_ec2::types::Filter>,
+) -> Result<BTreeMap<String, Vec<String>>, String> {
     let mut writers: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut pages = ec2
         .describe_flow_logs()
+        .set_filter(filter.map(|f| vec![f]))
         .max_results(1000)
         .into_paginator()
         .send();
@@ -72,39 +135,77 @@ async fn collect_region(account: &AwsAccount, region: &str) -> Result<Vec<Resour
             }
         }
     }
+    Ok(writers)
+}
+
+fn log_group_record(
+    name: String,
+    group: &LogGroupState,
+    mut written_by: Vec<String>,
+    account: &AwsAccount,
+    region: &str,
+) -> ResourceRecord {
     let partition = partition_for_region(region);
-    let resources = log_groups(&logs)
-        .await?
-        .into_iter()
-        .map(|(name, group)| {
-            let arn = group
-                .arn()
-                .map(|a| a.trim_end_matches(":*").to_string())
-                .unwrap_or_else(|| {
-                    format!(
-                        "arn:{partition}:logs:{region}:{}:log-group:{name}",
-                        account.account_id
-                    )
-                });
-            let mut written_by = writers.remove(&name).unwrap_or_default();
-            written_by.sort();
-            let record = LogGroup {
-                name: name.clone(),
-                arn: arn.clone(),
-                region: region.to_string(),
-                retention_in_days: group.retention_in_days(),
-                kms_key_id: group.kms_key_id().map(str::to_string),
-                written_by,
-            };
-            ResourceRecord {
-                arn,
-                resource_type: ResourceType::LogGroup,
-                name,
-                region: region.to_string(),
-                document: serde_json::to_value(&record)
-                    .map_err(|e| format!("cannot serialise log group record: {e}")),
-            }
-        })
-        .collect();
-    Ok(resources)
+    let arn = group
+        .arn()
+        .map(|a| a.trim_end_matches(":*").to_string())
+        .unwrap_or_else(|| {
+            format!(
+                "arn:{partition}:logs:{region}:{}:log-group:{name}",
+                account.account_id
+            )
+        });
+    written_by.sort();
+    let record = LogGroup {
+        name: name.clone(),
+        arn: arn.clone(),
+        region: region.to_string(),
+        retention_in_days: group.retention_in_days(),
+        kms_key_id: group.kms_key_id().map(str::to_string),
+        written_by,
+    };
+    ResourceRecord {
+        arn,
+        resource_type: ResourceType::LogGroup,
+        name,
+        region: region.to_string(),
+        document: serde_json::to_value(&record)
+            .map_err(|e| format!("cannot serialise log group record: {e}")),
+    }
+}
+
+/// Re-collects one log group (`arn:…:logs:region:account:log-group:name`,
+/// with or without the trailing `:*`): the group by name, then the flow
+/// logs that write to it, asked with a filter on that name.
+pub async fn describe(account: &AwsAccount, arn: &str) -> Described {
+    let parsed = Arn::regional(arn, "logs", account)?;
+    let name = parsed
+        .resource
+        .strip_prefix("log-group:")
+        .map(|rest| rest.strip_suffix(":*").unwrap_or(rest))
+        .filter(|name| !name.is_empty() && !name.contains(':'))
+        .ok_or_else(|| not_described(arn, &COLLECTOR))?;
+    let config = account.in_region(parsed.region);
+    let logs = crate::counted_client!(aws_sdk_cloudwatchlogs, "logs", &config);
+    let Some(group) = log_group_named(&logs, name)
+        .await
+        .map_err(|error| format!("{arn}: {error}"))?
+    else {
+        return Ok(None);
+    };
+    let ec2 = crate::counted_client!(aws_sdk_ec2, "ec2", &config);
+    let into_this = aws_sdk_ec2::types::Filter::builder()
+        .name("log-group-name")
+        .values(name)
+        .build();
+    let record =
+        |written_by| log_group_record(name.to_string(), &group, written_by, account, parsed.region);
+    match flow_log_writers(&ec2, Some(into_this)).await {
+        Ok(mut writers) => Ok(Some(record(writers.remove(name).unwrap_or_default()))),
+        // The group exists; whether something writes to it is unknown.
+        Err(error) => Ok(Some(ResourceRecord {
+            document: Err(error),
+            ..record(Vec::new())
+        })),
+    }
 }

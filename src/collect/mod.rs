@@ -5,6 +5,7 @@
 //! that prevented describing it, and whether the listing itself completed.
 
 pub mod api_calls;
+mod arn;
 pub mod ec2;
 pub mod ecr;
 pub mod eks;
@@ -219,6 +220,10 @@ pub enum CollectorScope {
     Regional,
 }
 
+/// What [`Collector::describe`] answers for one ARN: the resource's record,
+/// `None` when AWS says it does not exist, or why that is not known.
+pub type Described = Result<Option<ResourceRecord>, String>;
+
 /// One collector's declaration: everything scan, daemon, config and the
 /// IAM policy need to know about it. `scan` and `daemon` iterate
 /// [`COLLECTORS`] and never name a collector.
@@ -233,6 +238,15 @@ pub struct Collector {
     /// Collects one scope: `region` is [`GLOBAL_SCOPE`] for account-wide
     /// collectors; `concurrency` bounds the describe calls in flight.
     pub collect: for<'a> fn(&'a AwsAccount, &'a str, usize) -> BoxFuture<'a, Collection>,
+    /// Re-collects one resource of this collector by ARN, with only the calls that
+    /// resource needs: `Ok(Some(record))` (its document may be `Err` when it exists
+    /// but a describe call failed, exactly as in a scan), `Ok(None)` when AWS says it
+    /// does not exist, `Err(reason)` when even that could not be determined.
+    pub describe: for<'a> fn(&'a AwsAccount, &'a str) -> BoxFuture<'a, Described>,
+    /// Top-level fields of a document that are derived from *other* resources of the
+    /// scope and that `describe` cannot recompute without re-listing the scope; the
+    /// caller carries them over from the stored snapshot. Empty for most collectors.
+    pub scope_derived_fields: &'static [&'static str],
 }
 
 impl std::fmt::Debug for Collector {
@@ -400,6 +414,91 @@ where
 
 #[cfg(test)]
 mod tests {
+    use super::{AwsAccount, COLLECTORS};
+
+    /// A well-formed ARN of a resource each collector describes.
+    const OWN_ARNS: &[(&str, &str)] = &[
+        ("s3", "arn:aws:s3:::evidence"),
+        ("rds", "arn:aws:rds:us-east-1:123456789012:db:ledger"),
+        ("ec2", "arn:aws:ec2:us-east-1:123456789012:vpc/vpc-0123"),
+        ("logs", "arn:aws:logs:us-east-1:123456789012:log-group:app"),
+        ("eks", "arn:aws:eks:us-east-1:123456789012:cluster/prod"),
+        ("ecr", "arn:aws:ecr:us-east-1:123456789012:repository/app"),
+    ];
+
+    /// Of the collector's own service, but not something it describes: the
+    /// wrong type, account, partition or shape.
+    const NOT_DESCRIBED: &[(&str, &str)] = &[
+        ("s3", "arn:aws:s3:::evidence/object.json"),
+        ("s3", "arn:aws:s3:us-east-1:123456789012:accesspoint/ap"),
+        ("s3", "arn:aws-cn:s3:::evidence"),
+        ("rds", "arn:aws:rds:us-east-1:123456789012:snapshot:nightly"),
+        ("rds", "arn:aws:rds:us-east-1:123456789012:db:"),
+        ("rds", "arn:aws:rds:us-east-1:999999999999:db:ledger"),
+        ("ec2", "arn:aws:ec2:us-east-1:123456789012:subnet/subnet-1"),
+        ("ec2", "arn:aws:ec2:us-east-1:123456789012:vpc/vpc-1/extra"),
+        ("ec2", "arn:aws:ec2::123456789012:vpc/vpc-1"),
+        ("logs", "arn:aws:logs:us-east-1:123456789012:destination:d"),
+        (
+            "logs",
+            "arn:aws:logs:us-east-1:123456789012:log-group:app:log-stream:s",
+        ),
+        (
+            "eks",
+            "arn:aws:eks:us-east-1:123456789012:addon/prod/vpc-cni/uuid",
+        ),
+        ("eks", "arn:aws:eks:us-east-1:123456789012:nodegroup/prod"),
+        ("ecr", "arn:aws:ecr:us-east-1:123456789012:repository/"),
+        (
+            "ecr",
+            "arn:aws-cn:ecr:us-east-1:123456789012:repository/app",
+        ),
+    ];
+
+    const MALFORMED: &[&str] = &["", "vpc-0123", "arn:aws:ec2", "arn:aws:s3:::"];
+
+    /// An account no call can reach: the ARNs must be refused before any.
+    fn offline_account() -> AwsAccount {
+        AwsAccount {
+            name: "test".to_string(),
+            account_id: "123456789012".to_string(),
+            sdk_config: aws_config::SdkConfig::builder()
+                .behavior_version(aws_config::BehaviorVersion::latest())
+                .region(aws_config::Region::new("us-east-1"))
+                .build(),
+            endpoint_override: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn every_collector_refuses_arns_it_does_not_describe_naming_them() {
+        let account = offline_account();
+        for collector in COLLECTORS {
+            assert!(
+                OWN_ARNS.iter().any(|(name, _)| *name == collector.name),
+                "{} has a sample ARN",
+                collector.name
+            );
+            let refused = OWN_ARNS
+                .iter()
+                .filter(|(name, _)| *name != collector.name)
+                .chain(
+                    NOT_DESCRIBED
+                        .iter()
+                        .filter(|(name, _)| *name == collector.name),
+                )
+                .map(|(_, arn)| *arn)
+                .chain(MALFORMED.iter().copied());
+            for arn in refused {
+                let answer = (collector.describe)(&account, arn).await;
+                match answer {
+                    Err(error) => assert!(error.contains(arn), "{}: {error}", collector.name),
+                    Ok(record) => panic!("{} described {arn:?}: {record:?}", collector.name),
+                }
+            }
+        }
+    }
+
     #[test]
     fn every_resource_type_has_exactly_one_collector() {
         for t in crate::model::ResourceType::ALL {

@@ -1,11 +1,13 @@
 //! RDS: DB instances and clusters of one region, with the ingress rules of
 //! the security groups attached to each instance (for `rds.not_public`).
 
-use super::{AwsAccount, Collection, describe_error};
+use super::arn::{Arn, not_described};
+use super::{AwsAccount, Collection, Described, describe_error};
 use crate::model::{
     ClusterMember, IngressRule, RdsCluster, RdsInstance, ResourceRecord, ResourceType,
     SecurityGroup, partition_for_region,
 };
+use aws_sdk_rds::types::{DbCluster, DbInstance};
 use chrono::Utc;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -17,6 +19,8 @@ pub static COLLECTOR: super::Collector = super::Collector {
     resource_types: &[ResourceType::RdsInstance, ResourceType::RdsCluster],
     iam_actions: IAM_ACTIONS,
     collect: |account, region, _concurrency| Box::pin(collect(account, region)),
+    describe: |account, arn| Box::pin(describe(account, arn)),
+    scope_derived_fields: &[],
 };
 
 pub const IAM_ACTIONS: &[&str] = &[
@@ -61,132 +65,289 @@ async fn collect_region(
         clusters.extend(page.db_clusters().iter().cloned());
     }
 
-    let group_ids: BTreeSet<String> = instances
+    let groups = security_groups(ec2, &attached_groups(&instances)).await;
+    let zones = zones_of(&instances);
+    let mut resources: Vec<ResourceRecord> = instances
+        .iter()
+        .map(|instance| instance_record(instance, &groups, account, region))
+        .collect();
+    resources.extend(
+        clusters
+            .iter()
+            .map(|cluster| cluster_record(cluster, &zones, account, region)),
+    );
+    Ok(resources)
+}
+
+/// Every security group attached to one of `instances`.
+fn attached_groups(instances: &[DbInstance]) -> BTreeSet<String> {
+    instances
         .iter()
         .flat_map(|i| i.vpc_security_groups())
         .filter_map(|m| m.vpc_security_group_id().map(str::to_string))
-        .collect();
-    let groups = security_groups(ec2, &group_ids).await;
+        .collect()
+}
 
+/// Each instance's availability zone, by identifier: where cluster
+/// members run.
+fn zones_of(instances: &[DbInstance]) -> BTreeMap<String, Option<String>> {
+    instances
+        .iter()
+        .map(|i| {
+            (
+                i.db_instance_identifier().unwrap_or_default().to_string(),
+                i.availability_zone().map(str::to_string),
+            )
+        })
+        .collect()
+}
+
+/// One instance's record, with its security groups resolved from `groups`
+/// (failing with them when they could not be read).
+fn instance_record(
+    instance: &DbInstance,
+    groups: &Result<BTreeMap<String, SecurityGroup>, String>,
+    account: &AwsAccount,
+    region: &str,
+) -> ResourceRecord {
     let partition = partition_for_region(region);
-    let mut zones: BTreeMap<String, Option<String>> = BTreeMap::new();
-    let mut resources = Vec::new();
-    for instance in &instances {
-        let identifier = instance
-            .db_instance_identifier()
-            .unwrap_or_default()
-            .to_string();
-        zones.insert(
-            identifier.clone(),
-            instance.availability_zone().map(str::to_string),
-        );
-        let arn = instance
-            .db_instance_arn()
-            .map(str::to_string)
-            .unwrap_or_else(|| {
-                format!(
-                    "arn:{partition}:rds:{region}:{}:db:{identifier}",
-                    account.account_id
-                )
-            });
-        let engine = instance.engine().unwrap_or_default().to_string();
-        let attached: Vec<&str> = instance
-            .vpc_security_groups()
-            .iter()
-            .filter_map(|m| m.vpc_security_group_id())
-            .collect();
-        let document = match &groups {
-            Err(error) => Err(format!("security groups {}: {error}", attached.join(", "))),
-            Ok(groups) => {
-                let record = RdsInstance {
-                    identifier: identifier.clone(),
-                    arn: arn.clone(),
-                    region: region.to_string(),
-                    port: instance
-                        .endpoint()
-                        .and_then(|e| e.port())
-                        .or(instance.db_instance_port().filter(|p| *p > 0))
-                        .or_else(|| default_port(&engine)),
-                    engine,
-                    engine_version: instance.engine_version().map(str::to_string),
-                    instance_class: instance.db_instance_class().map(str::to_string),
-                    cluster_identifier: instance.db_cluster_identifier().map(str::to_string),
-                    multi_az: instance.multi_az().unwrap_or(false),
-                    publicly_accessible: instance.publicly_accessible().unwrap_or(false),
-                    storage_encrypted: instance.storage_encrypted().unwrap_or(false),
-                    kms_key_id: instance.kms_key_id().map(str::to_string),
-                    backup_retention_days: instance.backup_retention_period().unwrap_or(0),
-                    // A group listed on the instance but not returned by EC2
-                    // is recorded without rules: it admits nothing.
-                    security_groups: attached
-                        .iter()
-                        .map(|id| {
-                            groups.get(*id).cloned().unwrap_or_else(|| SecurityGroup {
-                                id: id.to_string(),
-                                ..SecurityGroup::default()
-                            })
+    let identifier = instance
+        .db_instance_identifier()
+        .unwrap_or_default()
+        .to_string();
+    let arn = instance
+        .db_instance_arn()
+        .map(str::to_string)
+        .unwrap_or_else(|| {
+            format!(
+                "arn:{partition}:rds:{region}:{}:db:{identifier}",
+                account.account_id
+            )
+        });
+    let engine = instance.engine().unwrap_or_default().to_string();
+    let attached: Vec<&str> = instance
+        .vpc_security_groups()
+        .iter()
+        .filter_map(|m| m.vpc_security_group_id())
+        .collect();
+    let document = match groups {
+        Err(error) => Err(format!("security groups {}: {error}", attached.join(", "))),
+        Ok(groups) => {
+            let record = RdsInstance {
+                identifier: identifier.clone(),
+                arn: arn.clone(),
+                region: region.to_string(),
+                port: instance
+                    .endpoint()
+                    .and_then(|e| e.port())
+                    .or(instance.db_instance_port().filter(|p| *p > 0))
+                    .or_else(|| default_port(&engine)),
+                engine,
+                engine_version: instance.engine_version().map(str::to_string),
+                instance_class: instance.db_instance_class().map(str::to_string),
+                cluster_identifier: instance.db_cluster_identifier().map(str::to_string),
+                multi_az: instance.multi_az().unwrap_or(false),
+                publicly_accessible: instance.publicly_accessible().unwrap_or(false),
+                storage_encrypted: instance.storage_encrypted().unwrap_or(false),
+                kms_key_id: instance.kms_key_id().map(str::to_string),
+                backup_retention_days: instance.backup_retention_period().unwrap_or(0),
+                // A group listed on the instance but not returned by EC2
+                // is recorded without rules: it admits nothing.
+                security_groups: attached
+                    .iter()
+                    .map(|id| {
+                        groups.get(*id).cloned().unwrap_or_else(|| SecurityGroup {
+                            id: id.to_string(),
+                            ..SecurityGroup::default()
                         })
-                        .collect(),
-                };
-                serde_json::to_value(&record)
-                    .map_err(|e| format!("cannot serialise instance record: {e}"))
-            }
-        };
-        resources.push(ResourceRecord {
-            arn,
-            resource_type: ResourceType::RdsInstance,
-            name: identifier,
-            region: region.to_string(),
-            document,
-        });
+                    })
+                    .collect(),
+            };
+            serde_json::to_value(&record)
+                .map_err(|e| format!("cannot serialise instance record: {e}"))
+        }
+    };
+    ResourceRecord {
+        arn,
+        resource_type: ResourceType::RdsInstance,
+        name: identifier,
+        region: region.to_string(),
+        document,
     }
+}
 
-    for cluster in &clusters {
-        let identifier = cluster
-            .db_cluster_identifier()
-            .unwrap_or_default()
-            .to_string();
-        let arn = cluster
-            .db_cluster_arn()
-            .map(str::to_string)
-            .unwrap_or_else(|| {
-                format!(
-                    "arn:{partition}:rds:{region}:{}:cluster:{identifier}",
-                    account.account_id
-                )
-            });
-        let record = RdsCluster {
-            identifier: identifier.clone(),
-            arn: arn.clone(),
-            region: region.to_string(),
-            engine: cluster.engine().unwrap_or_default().to_string(),
-            multi_az: cluster.multi_az().unwrap_or(false),
-            storage_encrypted: cluster.storage_encrypted().unwrap_or(false),
-            kms_key_id: cluster.kms_key_id().map(str::to_string),
-            backup_retention_days: cluster.backup_retention_period().unwrap_or(0),
-            members: cluster
-                .db_cluster_members()
-                .iter()
-                .map(|m| {
-                    let id = m.db_instance_identifier().unwrap_or_default().to_string();
-                    ClusterMember {
-                        availability_zone: zones.get(&id).cloned().flatten(),
-                        writer: m.is_cluster_writer().unwrap_or(false),
-                        identifier: id,
-                    }
-                })
-                .collect(),
-        };
-        resources.push(ResourceRecord {
-            arn,
-            resource_type: ResourceType::RdsCluster,
-            name: identifier,
-            region: region.to_string(),
-            document: serde_json::to_value(&record)
-                .map_err(|e| format!("cannot serialise cluster record: {e}")),
+/// One cluster's record, its members' zones looked up in `zones`.
+fn cluster_record(
+    cluster: &DbCluster,
+    zones: &BTreeMap<String, Option<String>>,
+    account: &AwsAccount,
+    region: &str,
+) -> ResourceRecord {
+    let partition = partition_for_region(region);
+    let identifier = cluster
+        .db_cluster_identifier()
+        .unwrap_or_default()
+        .to_string();
+    let arn = cluster
+        .db_cluster_arn()
+        .map(str::to_string)
+        .unwrap_or_else(|| {
+            format!(
+                "arn:{partition}:rds:{region}:{}:cluster:{identifier}",
+                account.account_id
+            )
         });
+    let record = RdsCluster {
+        identifier: identifier.clone(),
+        arn: arn.clone(),
+        region: region.to_string(),
+        engine: cluster.engine().unwrap_or_default().to_string(),
+        multi_az: cluster.multi_az().unwrap_or(false),
+        storage_encrypted: cluster.storage_encrypted().unwrap_or(false),
+        kms_key_id: cluster.kms_key_id().map(str::to_string),
+        backup_retention_days: cluster.backup_retention_period().unwrap_or(0),
+        members: cluster
+            .db_cluster_members()
+            .iter()
+            .map(|m| {
+                let id = m.db_instance_identifier().unwrap_or_default().to_string();
+                ClusterMember {
+                    availability_zone: zones.get(&id).cloned().flatten(),
+                    writer: m.is_cluster_writer().unwrap_or(false),
+                    identifier: id,
+                }
+            })
+            .collect(),
+    };
+    ResourceRecord {
+        arn,
+        resource_type: ResourceType::RdsCluster,
+        name: identifier,
+        region: region.to_string(),
+        document: serde_json::to_value(&record)
+            .map_err(|e| format!("cannot serialise cluster record: {e}")),
     }
-    Ok(resources)
+}
+
+/// Re-collects one instance (`arn:…:rds:region:account:db:id`) or cluster
+/// (`…:cluster:id`) with the calls a scan makes for it.
+pub async fn describe(account: &AwsAccount, arn: &str) -> Described {
+    let parsed = Arn::regional(arn, "rds", account)?;
+    let config = account.in_region(parsed.region);
+    let rds = crate::counted_client!(aws_sdk_rds, "rds", &config);
+    let described = match parsed.resource.split_once(':') {
+        Some(("db", id)) if !id.is_empty() && !id.contains(':') => {
+            let ec2 = crate::counted_client!(aws_sdk_ec2, "ec2", &config);
+            describe_instance(&rds, &ec2, account, parsed.region, id).await
+        }
+        Some(("cluster", id)) if !id.is_empty() && !id.contains(':') => {
+            describe_cluster(&rds, account, parsed.region, id).await
+        }
+        _ => return Err(not_described(arn, &COLLECTOR)),
+    };
+    described.map_err(|error| format!("{arn}: {error}"))
+}
+
+/// DescribeDBInstances for one identifier, then its security groups.
+async fn describe_instance(
+    rds: &aws_sdk_rds::Client,
+    ec2: &aws_sdk_ec2::Client,
+    account: &AwsAccount,
+    region: &str,
+    id: &str,
+) -> Described {
+    let instance = match rds
+        .describe_db_instances()
+        .db_instance_identifier(id)
+        .send()
+        .await
+    {
+        Ok(output) => output.db_instances().first().cloned(),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_db_instance_not_found_fault()) =>
+        {
+            None
+        }
+        Err(e) => return Err(format!("DescribeDBInstances: {}", describe_error(&e))),
+    };
+    let Some(instance) = instance else {
+        return Ok(None);
+    };
+    let instances = [instance];
+    let groups = security_groups(ec2, &attached_groups(&instances)).await;
+    Ok(Some(instance_record(
+        &instances[0],
+        &groups,
+        account,
+        region,
+    )))
+}
+
+/// DescribeDBClusters for one identifier, then its members' zones (a scan
+/// reads them from its instance listing).
+async fn describe_cluster(
+    rds: &aws_sdk_rds::Client,
+    account: &AwsAccount,
+    region: &str,
+    id: &str,
+) -> Described {
+    let cluster = match rds
+        .describe_db_clusters()
+        .db_cluster_identifier(id)
+        .send()
+        .await
+    {
+        Ok(output) => output.db_clusters().first().cloned(),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_db_cluster_not_found_fault()) =>
+        {
+            None
+        }
+        Err(e) => return Err(format!("DescribeDBClusters: {}", describe_error(&e))),
+    };
+    let Some(cluster) = cluster else {
+        return Ok(None);
+    };
+    let members: Vec<String> = cluster
+        .db_cluster_members()
+        .iter()
+        .filter_map(|m| m.db_instance_identifier().map(str::to_string))
+        .collect();
+    Ok(Some(match member_instances(rds, members).await {
+        Ok(instances) => cluster_record(&cluster, &zones_of(&instances), account, region),
+        Err(error) => ResourceRecord {
+            document: Err(error),
+            ..cluster_record(&cluster, &BTreeMap::new(), account, region)
+        },
+    }))
+}
+
+/// The instances named `identifiers` (a cluster has at most 16 members,
+/// well within one filter); no call for none.
+async fn member_instances(
+    rds: &aws_sdk_rds::Client,
+    identifiers: Vec<String>,
+) -> Result<Vec<DbInstance>, String> {
+    if identifiers.is_empty() {
+        return Ok(Vec::new());
+    }
+    let filter = aws_sdk_rds::types::Filter::builder()
+        .name("db-instance-id")
+        .set_values(Some(identifiers))
+        .build();
+    let mut instances = Vec::new();
+    let mut pages = rds
+        .describe_db_instances()
+        .filters(filter)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| format!("DescribeDBInstances: {}", describe_error(&e)))?;
+        instances.extend(page.db_instances().iter().cloned());
+    }
+    Ok(instances)
 }
 
 async fn security_groups(

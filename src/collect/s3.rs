@@ -3,7 +3,8 @@
 //! (scope region `global`); each bucket is described through a client for
 //! its own region, as S3 requires.
 
-use super::{AwsAccount, Collection, Fetched, describe_error};
+use super::arn::{Arn, not_described};
+use super::{AwsAccount, Collection, Described, Fetched, describe_error};
 use crate::model::{
     AccessLogging, AccountPublicAccessBlock, Encryption, EncryptionRule, PublicAccessBlock,
     Replication, ReplicationRule, ResourceRecord, ResourceType, S3Bucket, Versioning,
@@ -23,6 +24,8 @@ pub static COLLECTOR: super::Collector = super::Collector {
     resource_types: &[ResourceType::S3Bucket],
     iam_actions: IAM_ACTIONS,
     collect: |account, _region, concurrency| Box::pin(collect(account, concurrency)),
+    describe: |account, arn| Box::pin(describe(account, arn)),
+    scope_derived_fields: &["receives_access_logs_from"],
 };
 
 /// The read-only API actions this collector calls (IAM names).
@@ -132,13 +135,19 @@ impl<'a> RegionalClients<'a> {
     }
 }
 
-pub async fn collect(account: &AwsAccount, concurrency: usize) -> Collection {
-    let started_at = Utc::now();
-    let home_region = account
+/// The region of the account's own configuration: where listings and
+/// account settings are asked, and which gives bucket ARNs their partition.
+fn home_region(account: &AwsAccount) -> String {
+    account
         .sdk_config
         .region()
         .map(|r| r.to_string())
-        .unwrap_or_else(|| "us-east-1".to_string());
+        .unwrap_or_else(|| "us-east-1".to_string())
+}
+
+pub async fn collect(account: &AwsAccount, concurrency: usize) -> Collection {
+    let started_at = Utc::now();
+    let home_region = home_region(account);
     let partition = partition_for_region(&home_region);
     let clients = RegionalClients::new(account);
     let home = clients.get(&home_region);
@@ -173,7 +182,7 @@ pub async fn collect(account: &AwsAccount, concurrency: usize) -> Collection {
                 async move {
                     let region = match listed_region {
                         Some(region) => Ok(region),
-                        None => bucket_region(home, &name).await,
+                        None => bucket_region(home, &name, None).await,
                     };
                     match region {
                         Ok(region) => {
@@ -210,24 +219,8 @@ pub async fn collect(account: &AwsAccount, concurrency: usize) -> Collection {
     let mut resources: Vec<ResourceRecord> = described
         .into_iter()
         .filter_map(|(name, region, result)| {
-            let document = match result {
-                Ok(mut bucket) => {
-                    bucket.receives_access_logs_from =
-                        log_sources.remove(&name).unwrap_or_default();
-                    bucket.receives_access_logs_from.sort();
-                    serde_json::to_value(&bucket)
-                        .map_err(|e| format!("cannot serialise bucket record: {e}"))
-                }
-                Err(DescribeError::Vanished) => return None,
-                Err(DescribeError::Failed(error)) => Err(error),
-            };
-            Some(ResourceRecord {
-                arn: s3_bucket_arn(partition, &name),
-                resource_type: ResourceType::S3Bucket,
-                name,
-                region,
-                document,
-            })
+            let log_sources = log_sources.remove(&name).unwrap_or_default();
+            bucket_record(partition, name, region, result, log_sources)
         })
         .collect();
     resources.sort_by(|a, b| a.arn.cmp(&b.arn));
@@ -241,6 +234,76 @@ pub async fn collect(account: &AwsAccount, concurrency: usize) -> Collection {
         resources,
         warnings,
     }
+}
+
+/// A described bucket as a record, with the buckets that log into it;
+/// `None` when it vanished while being described.
+fn bucket_record(
+    partition: &str,
+    name: String,
+    region: String,
+    described: Result<S3Bucket, DescribeError>,
+    mut receives_access_logs_from: Vec<String>,
+) -> Option<ResourceRecord> {
+    let document = match described {
+        Ok(mut bucket) => {
+            receives_access_logs_from.sort();
+            bucket.receives_access_logs_from = receives_access_logs_from;
+            serde_json::to_value(&bucket)
+                .map_err(|e| format!("cannot serialise bucket record: {e}"))
+        }
+        Err(DescribeError::Vanished) => return None,
+        Err(DescribeError::Failed(error)) => Err(error),
+    };
+    Some(ResourceRecord {
+        arn: s3_bucket_arn(partition, &name),
+        resource_type: ResourceType::S3Bucket,
+        name,
+        region,
+        document,
+    })
+}
+
+/// Re-collects one bucket: its region, then the calls a scan makes for it
+/// and the account's public access block that its record carries.
+/// `receives_access_logs_from` stays empty: it is derived from every other
+/// bucket's logging configuration.
+pub async fn describe(account: &AwsAccount, arn: &str) -> Described {
+    let home_region = home_region(account);
+    let partition = partition_for_region(&home_region);
+    let name = bucket_of(arn, partition)?;
+    let clients = RegionalClients::new(account);
+    let home = clients.get(&home_region);
+    // The ARN names no account: only a bucket this account owns is the
+    // bucket a scan of it would list.
+    let region = match bucket_region(&home, name, Some(&account.account_id)).await {
+        Ok(region) => region,
+        Err(DescribeError::Vanished) => return Ok(None),
+        Err(DescribeError::Failed(error)) => return Err(format!("{arn}: {error}")),
+    };
+    let account_block = account_public_access_block(account, &home_region).await;
+    let client = clients.get(&region);
+    let arn = s3_bucket_arn(partition, name);
+    let described = describe_bucket(&client, &home, name, &arn, &region, &account_block).await;
+    Ok(bucket_record(
+        partition,
+        name.to_string(),
+        region,
+        described,
+        Vec::new(),
+    ))
+}
+
+/// The bucket an S3 bucket ARN names (`arn:partition:s3:::name`); object
+/// and access point ARNs are not buckets.
+fn bucket_of<'a>(arn: &'a str, partition: &str) -> Result<&'a str, String> {
+    let parsed = Arn::parse(arn)?
+        .of_service(arn, "s3")?
+        .in_partition(arn, partition)?;
+    if !parsed.region.is_empty() || !parsed.account.is_empty() || parsed.resource.contains('/') {
+        return Err(not_described(arn, &COLLECTOR));
+    }
+    Ok(parsed.resource)
 }
 
 /// Every bucket with its region when ListBuckets reports it.
@@ -270,8 +333,19 @@ async fn list_buckets(
     Ok(buckets)
 }
 
-async fn bucket_region(client: &aws_sdk_s3::Client, bucket: &str) -> Result<String, DescribeError> {
-    let result = client.get_bucket_location().bucket(bucket).send().await;
+/// The bucket's region; with `expected_owner`, S3 refuses to answer for a
+/// bucket another account owns.
+async fn bucket_region(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    expected_owner: Option<&str>,
+) -> Result<String, DescribeError> {
+    let result = client
+        .get_bucket_location()
+        .bucket(bucket)
+        .set_expected_bucket_owner(expected_owner.map(str::to_string))
+        .send()
+        .await;
     match classify("GetBucketLocation", result, &[])? {
         Fetched::Present(output) => Ok(location_to_region(
             output
@@ -438,7 +512,7 @@ async fn destination_region(home: &aws_sdk_s3::Client, destination_arn: &str) ->
         .rsplit(":::")
         .next()
         .filter(|n| !n.is_empty())?;
-    bucket_region(home, name).await.ok()
+    bucket_region(home, name, None).await.ok()
 }
 
 async fn account_public_access_block(
