@@ -33,6 +33,14 @@ pub enum ResourceType {
     EksNodegroup,
     #[serde(rename = "ecr.repository")]
     EcrRepository,
+    /// The account itself: settings AWS keeps once per account.
+    #[serde(rename = "aws.account")]
+    Account,
+    #[serde(rename = "cloudtrail.trail")]
+    CloudTrailTrail,
+    /// The account in one region: settings AWS keeps per region.
+    #[serde(rename = "aws.account_region")]
+    AccountRegion,
 }
 
 impl ResourceType {
@@ -47,6 +55,9 @@ impl ResourceType {
         ResourceType::EksCluster,
         ResourceType::EksNodegroup,
         ResourceType::EcrRepository,
+        ResourceType::Account,
+        ResourceType::CloudTrailTrail,
+        ResourceType::AccountRegion,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -61,6 +72,9 @@ impl ResourceType {
             ResourceType::EksCluster => "eks.cluster",
             ResourceType::EksNodegroup => "eks.nodegroup",
             ResourceType::EcrRepository => "ecr.repository",
+            ResourceType::Account => "aws.account",
+            ResourceType::CloudTrailTrail => "cloudtrail.trail",
+            ResourceType::AccountRegion => "aws.account_region",
         }
     }
 }
@@ -79,6 +93,9 @@ impl ResourceType {
             ResourceType::EksCluster => "EKS cluster",
             ResourceType::EksNodegroup => "EKS node group",
             ResourceType::EcrRepository => "ECR repository",
+            ResourceType::Account => "AWS account",
+            ResourceType::CloudTrailTrail => "CloudTrail trail",
+            ResourceType::AccountRegion => "AWS account region",
         }
     }
 }
@@ -467,6 +484,149 @@ pub struct EcrRepository {
     /// The lifecycle policy as parsed JSON (or verbatim text when not JSON);
     /// `None` when the repository has none.
     pub lifecycle_policy: Option<serde_json::Value>,
+}
+
+/// The account itself, with the settings AWS keeps once per account.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Account {
+    pub account_id: String,
+    pub arn: String,
+    /// The multi-region trails that record this account's events (its own
+    /// and organization trails), read in each trail's home region.
+    pub multi_region_trails: Vec<MultiRegionTrail>,
+}
+
+/// A multi-region trail and what it records.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MultiRegionTrail {
+    pub arn: String,
+    pub name: String,
+    pub home_region: String,
+    pub organization_trail: bool,
+    /// `None` when GetTrailStatus failed (see `error`).
+    pub is_logging: Option<bool>,
+    /// Its event selectors; `None` when GetEventSelectors failed.
+    pub event_selectors: Option<EventSelectors>,
+    /// Why the status or selectors of a trail another account owns (an
+    /// organization trail seen from a member) could not be read.
+    pub error: Option<String>,
+}
+
+/// A trail's event selectors as CloudTrail returns them: classic or
+/// advanced (AWS keeps one kind at a time).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EventSelectors {
+    pub classic: Vec<ClassicSelector>,
+    pub advanced: Vec<AdvancedSelector>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ClassicSelector {
+    /// `All`, `ReadOnly` or `WriteOnly`; `None` means the default, `All`.
+    pub read_write_type: Option<String>,
+    /// `None` means the default, true.
+    pub include_management_events: Option<bool>,
+    pub exclude_management_event_sources: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AdvancedSelector {
+    pub name: Option<String>,
+    pub field_selectors: Vec<FieldSelector>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FieldSelector {
+    pub field: String,
+    pub equals: Vec<String>,
+    pub not_equals: Vec<String>,
+    pub starts_with: Vec<String>,
+    pub not_starts_with: Vec<String>,
+    pub ends_with: Vec<String>,
+    pub not_ends_with: Vec<String>,
+}
+
+/// A CloudTrail trail, in its home region, with the bucket it delivers to.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Trail {
+    pub name: String,
+    pub arn: String,
+    pub home_region: String,
+    pub multi_region: bool,
+    pub organization_trail: bool,
+    pub log_file_validation: bool,
+    pub kms_key_id: Option<String>,
+    pub cloudwatch_logs_log_group_arn: Option<String>,
+    pub status: TrailStatus,
+    pub bucket: TrailBucket,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TrailStatus {
+    pub is_logging: bool,
+    /// The last delivery to CloudWatch Logs, bucketed so that the record
+    /// changes when the state does, not at every delivery.
+    pub cloudwatch_delivery: CloudWatchDelivery,
+    pub cloudwatch_delivery_error: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CloudWatchDelivery {
+    /// No delivery recorded.
+    #[default]
+    Never,
+    WithinLastDay,
+    OlderThanADay,
+}
+
+/// The trail's log bucket as far as its exposure and logging go.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TrailBucket {
+    pub name: String,
+    pub state: TrailBucketState,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum TrailBucketState {
+    Read {
+        /// ACL grants to everyone or to any authenticated AWS user.
+        public_acl_grants: Vec<String>,
+        policy: Option<serde_json::Value>,
+        public_access_block: Option<PublicAccessBlock>,
+        account_public_access_block: AccountPublicAccessBlock,
+        logging: Option<AccessLogging>,
+    },
+    /// In another account, gone, or refused to these credentials.
+    Unreadable { error: String },
+    #[default]
+    Unknown,
+}
+
+/// The account in one region.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AccountRegion {
+    pub account_id: String,
+    pub region: String,
+    /// As DescribeRegions reports it: `opt-in-not-required`, `opted-in` or
+    /// `not-opted-in`.
+    pub opt_in_status: String,
+    /// Whether the account can use the region; the settings below are
+    /// only read where it can.
+    pub enabled: bool,
+    pub ebs_encryption_by_default: Option<bool>,
+}
+
+/// The per-region account resource's ARN: the account's, qualified by the
+/// region.
+pub fn account_region_arn(partition: &str, region: &str, account_id: &str) -> String {
+    format!("arn:{partition}:account:{region}:{account_id}:account")
+}
+
+/// The account resource's ARN (the AWS Account Management form).
+pub fn account_arn(partition: &str, account_id: &str) -> String {
+    format!("arn:{partition}:account::{account_id}:account")
 }
 
 /// S3 bucket ARNs carry no region or account, only the partition.

@@ -154,3 +154,72 @@ async fn list_calls_answer_what_they_can_and_a_rescan_costs_the_same() {
         "a rescan costs what the scan did"
     );
 }
+
+const TRAILS: usize = 3;
+
+#[tokio::test]
+async fn trails_cost_one_listing_per_collector_and_their_own_calls_only() {
+    let moto = Moto::start();
+    let (store, url) = support::database().await;
+    let s3 = moto.s3();
+    let cloudtrail = aws_sdk_cloudtrail::Client::new(&moto.sdk_config());
+    for i in 0..TRAILS {
+        let bucket = format!("trail-bucket-{i}");
+        support::seed::create_bucket(&s3, &bucket).await;
+        cloudtrail
+            .create_trail()
+            .name(format!("trail-{i}"))
+            .s3_bucket_name(&bucket)
+            // One multi-region trail; the others single-region.
+            .is_multi_region_trail(i == 0)
+            .send()
+            .await
+            .expect("trail");
+    }
+
+    let proxy = FaultProxy::start(&moto.endpoint).await;
+    let mut config = moto.config(&url, &["account", "cloudtrail"]);
+    config.aws.endpoint_url = Some(proxy.endpoint.clone());
+    let first = scan_once(&config, &store).await.expect("scan");
+    assert!(
+        first.iter().all(|r| r.status == ScanStatus::Ok),
+        "{first:?}"
+    );
+    let seen = proxy.seen();
+    let first_calls = calls(&seen);
+    let count = |operation: &str| first_calls.get(operation).copied().unwrap_or(0);
+
+    // One listing per collector: the trails homed here, and the account's
+    // multi-region trails.
+    assert_eq!(count("cloudtrail:DescribeTrails"), 2, "{first_calls:?}");
+    // Every trail's status; the multi-region one's again, with its
+    // selectors, for the account.
+    assert_eq!(
+        count("cloudtrail:GetTrailStatus"),
+        TRAILS + 1,
+        "{first_calls:?}"
+    );
+    assert_eq!(count("cloudtrail:GetEventSelectors"), 1, "{first_calls:?}");
+    // Each trail's bucket: where it is, then what the two bucket controls read.
+    for subresource in [
+        "?location",
+        "?acl",
+        "?policy",
+        "?publicAccessBlock",
+        "?logging",
+    ] {
+        assert_eq!(
+            count(&format!("s3:{subresource}")),
+            TRAILS,
+            "{subresource}: {first_calls:?}"
+        );
+    }
+
+    scan_once(&config, &store).await.expect("rescan");
+    let all = proxy.seen();
+    assert_eq!(
+        calls(&all[seen.len()..]),
+        first_calls,
+        "a rescan costs what the scan did"
+    );
+}

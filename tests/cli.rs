@@ -116,8 +116,9 @@ async fn scan_once_then_findings_and_drift_as_json() {
     };
     let (code, stdout, stderr) = scan(&["scan", "--once"]);
     assert_eq!(code, 0, "{stderr}");
-    // Six S3 controls for the bucket, and vpc.flow_logs for moto's default VPC.
-    assert!(stdout.contains("Failing controls (7)"), "{stdout}");
+    // Six S3 controls for the bucket, vpc.flow_logs for moto's default VPC,
+    // and cloudtrail.multi_region: no trail records the account.
+    assert!(stdout.contains("Failing controls (8)"), "{stdout}");
     assert!(
         stdout.contains("created  arn:aws:s3:::cli-bucket"),
         "{stdout}"
@@ -169,9 +170,9 @@ fn a_scan_that_reaches_no_account_exits_2_and_is_recorded() {
     assert_eq!(code, 2, "{stdout}{stderr}");
     assert!(stdout.contains("failed"), "{stdout}");
     let scans = rt.block_on(store.scans(10)).expect("scans");
-    // One failed scan per collector scope: S3 (global); RDS, EC2, Logs, EKS
-    // and ECR (us-east-1).
-    assert_eq!(scans.len(), 6);
+    // One failed scan per collector scope: one per collector, account-wide
+    // ones in `global`, regional ones in us-east-1.
+    assert_eq!(scans.len(), driftwatch::collect::COLLECTORS.len());
     assert!(
         scans
             .iter()

@@ -788,3 +788,43 @@ async fn ecr_repositories_are_described_as_scanned_in_their_region() {
         "DescribeRepositories",
     );
 }
+
+#[tokio::test]
+async fn the_account_its_regions_and_its_trails_are_described_as_scanned() {
+    let moto = Moto::start();
+    let s3 = moto.s3();
+    seed::create_bucket(&s3, "trail-logs").await;
+    let cloudtrail = aws_sdk_cloudtrail::Client::new(&moto.sdk_config());
+    cloudtrail
+        .create_trail()
+        .name("audit")
+        .s3_bucket_name("trail-logs")
+        .is_multi_region_trail(true)
+        .send()
+        .await
+        .expect("trail");
+    cloudtrail
+        .start_logging()
+        .name("audit")
+        .send()
+        .await
+        .expect("start logging");
+    let account = account_at(&moto.endpoint).await;
+    for (name, scope) in [
+        ("account", GLOBAL_SCOPE),
+        ("account_region", REGION),
+        ("cloudtrail", REGION),
+    ] {
+        let collector = collect::collector(name).expect("registered");
+        describe_matches_collect(collector, &account, &[scope]).await;
+    }
+    let trails = collect::collector("cloudtrail").expect("registered");
+    let arn = format!("arn:aws:cloudtrail:{REGION}:{ACCOUNT_ID}:trail/audit");
+    cloudtrail
+        .delete_trail()
+        .name("audit")
+        .send()
+        .await
+        .expect("delete trail");
+    assert_gone(trails, &account, &arn).await;
+}

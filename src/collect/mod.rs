@@ -4,8 +4,11 @@
 //! [`Collection`]: what it listed, each resource's document or the error
 //! that prevented describing it, and whether the listing itself completed.
 
+pub mod account;
+pub mod account_region;
 pub mod api_calls;
 mod arn;
+pub mod cloudtrail;
 pub mod ec2;
 pub mod ecr;
 pub mod eks;
@@ -276,6 +279,9 @@ pub static COLLECTORS: &[&Collector] = &[
     &logs::COLLECTOR,
     &eks::COLLECTOR,
     &ecr::COLLECTOR,
+    &account::COLLECTOR,
+    &account_region::COLLECTOR,
+    &cloudtrail::COLLECTOR,
 ];
 
 /// The collector named `name`.
@@ -424,11 +430,38 @@ mod tests {
         ("logs", "arn:aws:logs:us-east-1:123456789012:log-group:app"),
         ("eks", "arn:aws:eks:us-east-1:123456789012:cluster/prod"),
         ("ecr", "arn:aws:ecr:us-east-1:123456789012:repository/app"),
+        ("account", "arn:aws:account::123456789012:account"),
+        (
+            "account_region",
+            "arn:aws:account:us-east-1:123456789012:account",
+        ),
+        (
+            "cloudtrail",
+            "arn:aws:cloudtrail:us-east-1:123456789012:trail/audit",
+        ),
     ];
 
     /// Of the collector's own service, but not something it describes: the
     /// wrong type, account, partition or shape.
     const NOT_DESCRIBED: &[(&str, &str)] = &[
+        ("account", "arn:aws:account::999999999999:account"),
+        ("account", "arn:aws:account::123456789012:region/us-east-1"),
+        (
+            "account_region",
+            "arn:aws:account:us-east-1:999999999999:account",
+        ),
+        (
+            "cloudtrail",
+            "arn:aws:cloudtrail:us-east-1:123456789012:trail/",
+        ),
+        (
+            "cloudtrail",
+            "arn:aws:cloudtrail:us-east-1:123456789012:eventdatastore/x",
+        ),
+        (
+            "cloudtrail",
+            "arn:aws:cloudtrail:us-east-1:999999999999:trail/audit",
+        ),
         ("s3", "arn:aws:s3:::evidence/object.json"),
         ("s3", "arn:aws:s3:us-east-1:123456789012:accesspoint/ap"),
         ("s3", "arn:aws-cn:s3:::evidence"),

@@ -118,26 +118,14 @@ impl<'a> RegionalClients<'a> {
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         clients
             .entry(region.to_string())
-            .or_insert_with(|| {
-                let mut builder = aws_sdk_s3::config::Builder::from(&self.account.sdk_config)
-                    .region(aws_sdk_s3::config::Region::new(region.to_string()));
-                if self.account.endpoint_override.is_some() {
-                    // Emulators serve every bucket on one host.
-                    builder = builder.force_path_style(true);
-                }
-                aws_sdk_s3::Client::from_conf(
-                    builder
-                        .interceptor(super::api_calls::CountCalls("s3"))
-                        .build(),
-                )
-            })
+            .or_insert_with(|| client_in(self.account, region))
             .clone()
     }
 }
 
 /// The region of the account's own configuration: where listings and
 /// account settings are asked, and which gives bucket ARNs their partition.
-fn home_region(account: &AwsAccount) -> String {
+pub(super) fn home_region(account: &AwsAccount) -> String {
     account
         .sdk_config
         .region()
@@ -358,7 +346,7 @@ async fn bucket_region(
 }
 
 /// GetBucketLocation's legacy values: empty is us-east-1, `EU` eu-west-1.
-fn location_to_region(constraint: &str) -> String {
+pub(super) fn location_to_region(constraint: &str) -> String {
     match constraint {
         "" => "us-east-1".to_string(),
         "EU" => "eu-west-1".to_string(),
@@ -411,12 +399,7 @@ async fn describe_bucket(
         return Err(DescribeError::Failed(outcome.failures.join("; ")));
     }
 
-    let policy = policy
-        .and_then(|p| p.policy().map(str::to_string))
-        .map(|text| {
-            // Keep unparseable text verbatim: the rule reports the parse error.
-            serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text))
-        });
+    let policy = policy.and_then(|p| p.policy().map(policy_document));
 
     let replication = match replication.and_then(|r| r.replication_configuration().cloned()) {
         Some(config) => {
@@ -466,14 +449,8 @@ async fn describe_bucket(
                 .collect(),
         });
 
-    let public_access_block = public_access_block
-        .and_then(|p| p.public_access_block_configuration().cloned())
-        .map(|c| PublicAccessBlock {
-            block_public_acls: c.block_public_acls().unwrap_or(false),
-            ignore_public_acls: c.ignore_public_acls().unwrap_or(false),
-            block_public_policy: c.block_public_policy().unwrap_or(false),
-            restrict_public_buckets: c.restrict_public_buckets().unwrap_or(false),
-        });
+    let public_access_block =
+        public_access_block.and_then(|p| p.public_access_block_configuration().map(block_settings));
 
     let versioning = versioning
         .map(|v| Versioning {
@@ -515,7 +492,7 @@ async fn destination_region(home: &aws_sdk_s3::Client, destination_arn: &str) ->
     bucket_region(home, name, None).await.ok()
 }
 
-async fn account_public_access_block(
+pub(super) async fn account_public_access_block(
     account: &AwsAccount,
     home_region: &str,
 ) -> AccountPublicAccessBlock {
@@ -572,6 +549,39 @@ impl aws_sdk_s3control::config::endpoint::ResolveEndpoint for FixedEndpoint {
                 .url(self.0.clone())
                 .build(),
         ))
+    }
+}
+
+/// An S3 client for buckets in `region` (S3 answers a bucket only in its
+/// own region).
+pub(super) fn client_in(account: &AwsAccount, region: &str) -> aws_sdk_s3::Client {
+    let mut builder = aws_sdk_s3::config::Builder::from(&account.sdk_config)
+        .region(aws_sdk_s3::config::Region::new(region.to_string()));
+    if account.endpoint_override.is_some() {
+        // Emulators serve every bucket on one host.
+        builder = builder.force_path_style(true);
+    }
+    aws_sdk_s3::Client::from_conf(
+        builder
+            .interceptor(super::api_calls::CountCalls("s3"))
+            .build(),
+    )
+}
+
+/// A bucket policy as stored: parsed JSON, or the text verbatim when it is
+/// not JSON (the rule then reports the parse error).
+pub(super) fn policy_document(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).unwrap_or_else(|_| serde_json::Value::String(text.to_string()))
+}
+
+pub(super) fn block_settings(
+    c: &aws_sdk_s3::types::PublicAccessBlockConfiguration,
+) -> PublicAccessBlock {
+    PublicAccessBlock {
+        block_public_acls: c.block_public_acls().unwrap_or(false),
+        ignore_public_acls: c.ignore_public_acls().unwrap_or(false),
+        block_public_policy: c.block_public_policy().unwrap_or(false),
+        restrict_public_buckets: c.restrict_public_buckets().unwrap_or(false),
     }
 }
 

@@ -308,6 +308,7 @@ pub static CONTROLS: LazyLock<Vec<&'static Control>> = LazyLock::new(|| {
         super::eks::CONTROLS,
         super::logs::CONTROLS,
         super::ecr::CONTROLS,
+        super::cloudtrail::CONTROLS,
     ]
     .into_iter()
     .flatten()

@@ -4,6 +4,7 @@
 //! the stored documents, never AWS SDK types and never SQL.
 
 pub mod catalog;
+mod cloudtrail;
 mod ec2;
 mod ecr;
 mod eks;
@@ -15,8 +16,8 @@ mod s3;
 pub use catalog::{CONTROLS, Control, ControlSettings, control, controls_for};
 
 use crate::model::{
-    Ec2Instance, EcrRepository, EksCluster, EksNodegroup, LaunchTemplate, LogGroup, RdsCluster,
-    RdsInstance, ResourceRecord, ResourceType, S3Bucket, Vpc,
+    Account, AccountRegion, Ec2Instance, EcrRepository, EksCluster, EksNodegroup, LaunchTemplate,
+    LogGroup, RdsCluster, RdsInstance, ResourceRecord, ResourceType, S3Bucket, Trail, Vpc,
 };
 pub use catalog::ControlConfig;
 use serde::{Deserialize, Serialize};
@@ -243,6 +244,9 @@ pub enum Subject {
     EksCluster(EksCluster),
     EksNodegroup(EksNodegroup),
     EcrRepository(EcrRepository),
+    Account(Account),
+    CloudTrailTrail(Trail),
+    AccountRegion(AccountRegion),
 }
 
 impl Subject {
@@ -264,6 +268,9 @@ impl Subject {
             ResourceType::EksCluster => typed(document, Subject::EksCluster),
             ResourceType::EksNodegroup => typed(document, Subject::EksNodegroup),
             ResourceType::EcrRepository => typed(document, Subject::EcrRepository),
+            ResourceType::Account => typed(document, Subject::Account),
+            ResourceType::CloudTrailTrail => typed(document, Subject::CloudTrailTrail),
+            ResourceType::AccountRegion => typed(document, Subject::AccountRegion),
         };
         subject.map_err(|e| {
             format!(

@@ -211,6 +211,95 @@ fn condition_denies_exactly_insecure_transport(condition: Option<&Value>) -> Opt
     None
 }
 
+/// Condition keys whose fixed values pin a request to known callers or
+/// networks, as S3 Block Public Access judges a policy non-public.
+const RESTRICTING_KEYS: &[&str] = &[
+    "aws:sourcearn",
+    "aws:sourceaccount",
+    "aws:sourceowner",
+    "aws:sourcevpc",
+    "aws:sourcevpce",
+    "aws:sourceip",
+    "aws:principalorgid",
+    "aws:principalaccount",
+    "aws:principalarn",
+    "aws:userid",
+    "s3:dataaccesspointarn",
+    "s3:dataaccesspointaccount",
+];
+
+/// The statements of a bucket policy that grant access to everyone: an
+/// `Allow` for `*` (or `NotPrincipal`, everyone but a few) not pinned by a
+/// condition to fixed callers or networks. Each is described for evidence.
+pub fn public_statements(policy: &Value) -> Result<Vec<String>, PolicyError> {
+    let parsed;
+    let policy = match policy {
+        Value::String(text) => {
+            parsed = parse_policy_text(text)?;
+            &parsed
+        }
+        other => other,
+    };
+    let Value::Object(doc) = policy else {
+        return Err(PolicyError::NotAnObject(json_kind(policy)));
+    };
+    let statements: Vec<&Value> = match doc.get("Statement") {
+        None => Vec::new(),
+        Some(Value::Array(list)) => list.iter().collect(),
+        Some(single @ Value::Object(_)) => vec![single],
+        Some(other) => return Err(PolicyError::BadStatement(json_kind(other))),
+    };
+    let mut public = Vec::new();
+    for (index, statement) in statements.iter().enumerate() {
+        let Value::Object(statement) = statement else {
+            return Err(PolicyError::BadStatement(json_kind(statement)));
+        };
+        if statement.get("Effect").and_then(Value::as_str) != Some("Allow") {
+            continue;
+        }
+        let everyone = statement.contains_key("NotPrincipal")
+            || statement
+                .get("Principal")
+                .is_some_and(principal_is_everyone);
+        if everyone && !pinned_by_condition(statement.get("Condition")) {
+            let label = match statement.get("Sid").and_then(Value::as_str) {
+                Some(sid) => format!("Statement[{index}] ({sid})"),
+                None => format!("Statement[{index}]"),
+            };
+            public.push(format!("{label} allows everyone"));
+        }
+    }
+    Ok(public)
+}
+
+/// Whether some positive condition compares a restricting key with fixed
+/// values (no wildcard, no "everything" range).
+fn pinned_by_condition(condition: Option<&Value>) -> bool {
+    let Some(Value::Object(operators)) = condition else {
+        return false;
+    };
+    operators.iter().any(|(operator, keys)| {
+        let operator = operator.to_ascii_lowercase();
+        let operator = operator
+            .trim_start_matches("foranyvalue:")
+            .trim_start_matches("forallvalues:");
+        let positive =
+            !operator.contains("not") && !operator.contains("like") && operator != "null";
+        let Value::Object(keys) = keys else {
+            return false;
+        };
+        positive
+            && keys.iter().any(|(key, values)| {
+                let values = strings(Some(values));
+                RESTRICTING_KEYS.contains(&key.to_ascii_lowercase().as_str())
+                    && !values.is_empty()
+                    && values
+                        .iter()
+                        .all(|v| !v.contains('*') && !v.contains('?') && !v.ends_with("/0"))
+            })
+    })
+}
+
 fn principal_is_everyone(principal: &Value) -> bool {
     match principal {
         Value::String(s) => s == "*",

@@ -1,0 +1,74 @@
+//! The account as a resource per region: EBS encryption by default read
+//! in each region scanned, recorded with snapshots and drift like any
+//! other resource.
+//!
+//! moto reports every region as `opt-in-not-required`, so the "region not
+//! enabled" state cannot be produced here; the collector records it from
+//! DescribeRegions' `OptInStatus` without calling the region.
+
+mod support;
+
+use driftwatch::scan::scan_once;
+use sqlx::Connection;
+use support::{ACCOUNT_ID, Moto, REGION};
+
+/// The resource's latest stored document, as a scan recorded it.
+async fn document(url: &str, arn: &str) -> serde_json::Value {
+    let mut conn = sqlx::PgConnection::connect(url).await.expect("connect");
+    sqlx::query_scalar(
+        "SELECT d.body FROM resources r
+           JOIN resource_snapshots s ON s.resource_id = r.id
+           JOIN documents d ON d.hash = s.document_hash
+          WHERE r.arn = $1 ORDER BY s.scan_id DESC LIMIT 1",
+    )
+    .bind(arn)
+    .fetch_one(&mut conn)
+    .await
+    .unwrap_or_else(|e| panic!("no document stored for {arn}: {e}"))
+}
+
+#[tokio::test]
+async fn each_region_scanned_is_a_resource_and_turning_ebs_encryption_on_is_drift() {
+    let moto = Moto::start();
+    let (store, url) = support::database().await;
+    let other = "eu-west-1";
+    let mut config = moto.config(&url, &["account_region"]);
+    config.aws.default_regions = vec![REGION.to_string(), other.to_string()];
+    let ec2_other = moto.ec2_in(other);
+    ec2_other
+        .enable_ebs_encryption_by_default()
+        .send()
+        .await
+        .expect("enable EBS encryption by default");
+
+    let reports = scan_once(&config, &store).await.expect("scan");
+    assert_eq!(reports.len(), 2, "one scope per region");
+    let here = format!("arn:aws:account:{REGION}:{ACCOUNT_ID}:account");
+    let there = format!("arn:aws:account:{other}:{ACCOUNT_ID}:account");
+    assert_eq!(
+        document(&url, &there).await["ebs_encryption_by_default"],
+        true
+    );
+    let created = document(&url, &here).await;
+    assert_eq!(created["ebs_encryption_by_default"], false);
+    assert_eq!(created["enabled"], true, "{created}");
+
+    moto.ec2_in(REGION)
+        .enable_ebs_encryption_by_default()
+        .send()
+        .await
+        .expect("enable here too");
+    let reports = scan_once(&config, &store).await.expect("rescan");
+    let drift: Vec<_> = reports.iter().flat_map(|r| &r.drift).collect();
+    assert_eq!(drift.len(), 1, "{drift:?}");
+    assert_eq!(
+        document(&url, &here).await["ebs_encryption_by_default"],
+        true
+    );
+    let paths: Vec<&str> = drift[0].changes.iter().map(|c| c.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        ["ebs_encryption_by_default"],
+        "the drift names the setting"
+    );
+}
