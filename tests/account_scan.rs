@@ -1,6 +1,6 @@
 //! The account as a resource per region: EBS encryption by default read
-//! in each region scanned, recorded with snapshots and drift like any
-//! other resource.
+//! in each region scanned, recorded with snapshots, drift and findings
+//! (`ec2.ebs_default_encryption`) like any other resource.
 //!
 //! moto reports every region as `opt-in-not-required`, so the "region not
 //! enabled" state cannot be produced here; the collector records it from
@@ -58,7 +58,30 @@ async fn each_region_scanned_is_a_resource_and_turning_ebs_encryption_on_is_drif
         .send()
         .await
         .expect("enable here too");
+    let failing = support::failing(&store, |arn| arn.to_string()).await;
+    assert_eq!(
+        failing,
+        support::pairs(&[(here.as_str(), "ec2.ebs_default_encryption")]),
+        "off in {REGION} only"
+    );
     let reports = scan_once(&config, &store).await.expect("rescan");
+    assert!(
+        support::failing(&store, |arn| arn.to_string())
+            .await
+            .is_empty()
+    );
+    let resolutions: Vec<_> = reports
+        .iter()
+        .flat_map(|r| &r.transitions)
+        .map(|t| (t.control_id.as_str(), t.kind))
+        .collect();
+    assert_eq!(
+        resolutions,
+        [(
+            "ec2.ebs_default_encryption",
+            driftwatch::store::TransitionKind::Resolution
+        )]
+    );
     let drift: Vec<_> = reports.iter().flat_map(|r| &r.drift).collect();
     assert_eq!(drift.len(), 1, "{drift:?}");
     assert_eq!(

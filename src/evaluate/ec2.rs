@@ -3,8 +3,8 @@
 use super::catalog::{Control, DaysSetting, Remediation, Setting};
 use super::{Severity, Subject, Verdict};
 use crate::model::{
-    DestinationRetention, Ec2Instance, EksNodegroup, LaunchTemplate, MetadataOptions, ResourceType,
-    Vpc,
+    AccountRegion, DestinationRetention, Ec2Instance, EksNodegroup, LaunchTemplate,
+    MetadataOptions, ResourceType, Vpc,
 };
 use serde_json::json;
 
@@ -76,6 +76,23 @@ pub(super) const CONTROLS: &[Control] = &[
             Subject::Vpc(vpc) if !vpc.flow_logs.is_empty() => {
                 Some(flow_log_retention(vpc, FLOW_LOG_MIN_DAYS.get(settings)))
             }
+            _ => None,
+        },
+    },
+    Control {
+        id: "ec2.ebs_default_encryption",
+        title: "EBS encryption by default is on in every region scanned",
+        resource_types: &[ResourceType::AccountRegion],
+        default_severity: Severity::Medium,
+        rationale: "With encryption by default off, every volume and snapshot created without an explicit encryption flag (by a person, a launch template or an autoscaling group) stores its data in plaintext. The setting is per account and region, so one region left off is enough for unencrypted data to appear there.",
+        remediation: Remediation {
+            console: "EC2 console, in each region: Settings (Account attributes) > Data protection and security > EBS encryption > Manage: check Enable, optionally pick the default KMS key, then Update EBS encryption.",
+            cli: "aws ec2 enable-ebs-encryption-by-default --region <region>",
+            terraform: "aws_ebs_encryption_by_default: enabled = true, once per region (a provider alias per region)",
+        },
+        settings: &[],
+        rule: |subject, _| match subject {
+            Subject::AccountRegion(region) => ebs_default_encryption(region),
             _ => None,
         },
     },
@@ -178,6 +195,35 @@ fn nodegroup_imdsv2(nodegroup: &EksNodegroup) -> Verdict {
             ),
         },
     }
+}
+
+/// A region the account has not enabled holds nothing: not applicable,
+/// never failed.
+fn ebs_default_encryption(region: &AccountRegion) -> Option<Verdict> {
+    if !region.enabled {
+        return None;
+    }
+    let details = json!({ "region": region.region, "ebs_encryption_by_default": region.ebs_encryption_by_default });
+    Some(match region.ebs_encryption_by_default {
+        Some(true) => Verdict::pass(
+            format!(
+                "new EBS volumes in {} are encrypted by default",
+                region.region
+            ),
+            details,
+        ),
+        Some(false) => Verdict::fail(
+            format!("EBS encryption by default is off in {}", region.region),
+            details,
+        ),
+        None => Verdict::unknown(
+            format!(
+                "EBS encryption by default was not read in {}",
+                region.region
+            ),
+            details,
+        ),
+    })
 }
 
 fn flow_log_retention(vpc: &Vpc, minimum: i32) -> Verdict {
@@ -525,6 +571,40 @@ mod tests {
         assert_eq!(
             vpc(vec![flow("ACTIVE", "REJECT"), flow("ACTIVE", "ALL")]).0,
             Pass
+        );
+    }
+
+    #[test]
+    fn ebs_default_encryption_is_judged_only_where_the_region_is_enabled() {
+        let region = |enabled, setting| AccountRegion {
+            account_id: "123456789012".into(),
+            region: "eu-west-1".into(),
+            opt_in_status: if enabled {
+                "opt-in-not-required"
+            } else {
+                "not-opted-in"
+            }
+            .into(),
+            enabled,
+            ebs_encryption_by_default: setting,
+        };
+        let status = |r: AccountRegion| {
+            let document = serde_json::to_value(r).expect("serialises");
+            verdicts(
+                ResourceType::AccountRegion,
+                &document,
+                &RuleSettings::default(),
+            )
+            .into_iter()
+            .map(|(_, v)| v.status)
+            .collect::<Vec<_>>()
+        };
+        assert_eq!(status(region(true, Some(true))), [Pass]);
+        assert_eq!(status(region(true, Some(false))), [Fail]);
+        assert_eq!(status(region(true, None)), [Unknown]);
+        assert!(
+            status(region(false, None)).is_empty(),
+            "not enabled is not failed"
         );
     }
 }

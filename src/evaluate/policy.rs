@@ -37,32 +37,41 @@ pub fn parse_policy_text(text: &str) -> Result<Value, PolicyError> {
     serde_json::from_str(text).map_err(|e| PolicyError::Unparseable(e.to_string()))
 }
 
+/// The policy as a JSON object: one kept as a string (S3 returned text
+/// that is not JSON) is parsed here, so the parse error reaches the
+/// finding as evidence.
+fn policy_document(policy: &Value) -> Result<std::borrow::Cow<'_, Value>, PolicyError> {
+    let document = match policy {
+        Value::String(text) => std::borrow::Cow::Owned(parse_policy_text(text)?),
+        other => std::borrow::Cow::Borrowed(other),
+    };
+    if !document.is_object() {
+        return Err(PolicyError::NotAnObject(json_kind(&document)));
+    }
+    Ok(document)
+}
+
+/// `Statement` as IAM accepts it, one object or a list; `None` when absent.
+fn statement_list(document: &Value) -> Result<Option<Vec<&Value>>, PolicyError> {
+    match document.get("Statement") {
+        None => Ok(None),
+        Some(Value::Array(list)) => Ok(Some(list.iter().collect())),
+        Some(single @ Value::Object(_)) => Ok(Some(vec![single])),
+        Some(other) => Err(PolicyError::BadStatement(json_kind(other))),
+    }
+}
+
 /// Decides whether `policy` denies every request made without TLS to
 /// `bucket_arn` and to every object under it.
 ///
 /// A policy kept as a JSON string (S3 returned text that is not JSON) is
 /// parsed here, so the parse error reaches the finding as evidence.
 pub fn tls_only(policy: &Value, bucket_arn: &str) -> Result<TlsOnly, PolicyError> {
-    let parsed;
-    let policy = match policy {
-        Value::String(text) => {
-            parsed = parse_policy_text(text)?;
-            &parsed
-        }
-        other => other,
-    };
-    let Value::Object(doc) = policy else {
-        return Err(PolicyError::NotAnObject(json_kind(policy)));
-    };
-    let statements: Vec<&Value> = match doc.get("Statement") {
-        None => {
-            return Ok(TlsOnly::NotEnforced {
-                reasons: vec!["policy has no Statement".to_string()],
-            });
-        }
-        Some(Value::Array(list)) => list.iter().collect(),
-        Some(single @ Value::Object(_)) => vec![single],
-        Some(other) => return Err(PolicyError::BadStatement(json_kind(other))),
+    let document = policy_document(policy)?;
+    let Some(statements) = statement_list(&document)? else {
+        return Ok(TlsOnly::NotEnforced {
+            reasons: vec!["policy has no Statement".to_string()],
+        });
     };
 
     let mut reasons = Vec::new();
@@ -232,23 +241,8 @@ const RESTRICTING_KEYS: &[&str] = &[
 /// `Allow` for `*` (or `NotPrincipal`, everyone but a few) not pinned by a
 /// condition to fixed callers or networks. Each is described for evidence.
 pub fn public_statements(policy: &Value) -> Result<Vec<String>, PolicyError> {
-    let parsed;
-    let policy = match policy {
-        Value::String(text) => {
-            parsed = parse_policy_text(text)?;
-            &parsed
-        }
-        other => other,
-    };
-    let Value::Object(doc) = policy else {
-        return Err(PolicyError::NotAnObject(json_kind(policy)));
-    };
-    let statements: Vec<&Value> = match doc.get("Statement") {
-        None => Vec::new(),
-        Some(Value::Array(list)) => list.iter().collect(),
-        Some(single @ Value::Object(_)) => vec![single],
-        Some(other) => return Err(PolicyError::BadStatement(json_kind(other))),
-    };
+    let document = policy_document(policy)?;
+    let statements = statement_list(&document)?.unwrap_or_default();
     let mut public = Vec::new();
     for (index, statement) in statements.iter().enumerate() {
         let Value::Object(statement) = statement else {
