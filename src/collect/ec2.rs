@@ -143,6 +143,36 @@ async fn flow_logs_by_resource(
     filter: Option<Filter>,
 ) -> Result<BTreeMap<String, Vec<FlowLog>>, String> {
     let mut flow_logs: BTreeMap<String, Vec<FlowLog>> = BTreeMap::new();
+    for f in describe_flow_logs(ec2, filter).await? {
+        let Some(resource_id) = f.resource_id() else {
+            continue;
+        };
+        flow_logs
+            .entry(resource_id.to_string())
+            .or_default()
+            .push(FlowLog {
+                id: f.flow_log_id().unwrap_or_default().to_string(),
+                status: f.flow_log_status().map(str::to_string),
+                traffic_type: f.traffic_type().map(|t| t.as_str().to_string()),
+                destination_type: f.log_destination_type().map(|t| t.as_str().to_string()),
+                destination: f
+                    .log_group_name()
+                    .or(f.log_destination())
+                    .map(str::to_string),
+                destination_retention: DestinationRetention::Unknown,
+            });
+    }
+    Ok(flow_logs)
+}
+
+/// Every flow log matching `filter` (all of the region without one), in
+/// the largest pages EC2 serves: the one listing both the EC2 and the Logs
+/// collector read.
+pub(super) async fn describe_flow_logs(
+    ec2: &aws_sdk_ec2::Client,
+    filter: Option<Filter>,
+) -> Result<Vec<aws_sdk_ec2::types::FlowLog>, String> {
+    let mut all = Vec::new();
     let mut pages = ec2
         .describe_flow_logs()
         .set_filter(filter.map(|f| vec![f]))
@@ -151,27 +181,9 @@ async fn flow_logs_by_resource(
         .send();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| format!("DescribeFlowLogs: {}", describe_error(&e)))?;
-        for f in page.flow_logs() {
-            let Some(resource_id) = f.resource_id() else {
-                continue;
-            };
-            flow_logs
-                .entry(resource_id.to_string())
-                .or_default()
-                .push(FlowLog {
-                    id: f.flow_log_id().unwrap_or_default().to_string(),
-                    status: f.flow_log_status().map(str::to_string),
-                    traffic_type: f.traffic_type().map(|t| t.as_str().to_string()),
-                    destination_type: f.log_destination_type().map(|t| t.as_str().to_string()),
-                    destination: f
-                        .log_group_name()
-                        .or(f.log_destination())
-                        .map(str::to_string),
-                    destination_retention: DestinationRetention::Unknown,
-                });
-        }
+        all.extend(page.flow_logs().iter().cloned());
     }
-    Ok(flow_logs)
+    Ok(all)
 }
 
 /// A VPC's record, taking its flow logs out of `flow_logs`; `None` for a

@@ -117,22 +117,13 @@ async fn flow_log_writers(
     filter: Option<aws_sdk_ec2::types::Filter>,
 ) -> Result<BTreeMap<String, Vec<String>>, String> {
     let mut writers: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let mut pages = ec2
-        .describe_flow_logs()
-        .set_filter(filter.map(|f| vec![f]))
-        .max_results(1000)
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| format!("DescribeFlowLogs: {}", describe_error(&e)))?;
-        for f in page.flow_logs() {
-            if let Some(group) = f.log_group_name() {
-                writers.entry(group.to_string()).or_default().push(format!(
-                    "VPC flow log {} ({})",
-                    f.flow_log_id().unwrap_or("?"),
-                    f.resource_id().unwrap_or("?")
-                ));
-            }
+    for f in super::ec2::describe_flow_logs(ec2, filter).await? {
+        if let Some(group) = f.log_group_name() {
+            writers.entry(group.to_string()).or_default().push(format!(
+                "VPC flow log {} ({})",
+                f.flow_log_id().unwrap_or("?"),
+                f.resource_id().unwrap_or("?")
+            ));
         }
     }
     Ok(writers)
