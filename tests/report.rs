@@ -349,8 +349,9 @@ fn parse_csv(text: &str) -> Vec<Vec<String>> {
     rows
 }
 
-#[tokio::test]
-async fn the_html_report_renders_in_headless_chromium_with_its_charts_and_no_fetches() {
+/// The scripted history's 2026-03-03 report, and its HTML as headless
+/// Chromium renders it.
+async fn scripted_day_in_chromium() -> (Report, String) {
     let (store, _url) = support::database().await;
     scripted_history(&store).await;
     let report = report::report_for(&store, date("2026-03-03"), Utc::now())
@@ -358,6 +359,12 @@ async fn the_html_report_renders_in_headless_chromium_with_its_charts_and_no_fet
         .expect("report");
     let html = Format::Html.render(&report);
     let dom = support::browser::rendered_dom(&html, "Compliance report — 2026-03-03");
+    (report, dom)
+}
+
+#[tokio::test]
+async fn the_html_report_renders_in_headless_chromium_with_its_charts_and_no_fetches() {
+    let (report, dom) = scripted_day_in_chromium().await;
     // The hostile waiver reason is text, not a script element.
     assert!(!dom.contains("<script"), "an element was injected");
     assert!(dom.contains("&lt;script&gt;alert('x')&lt;/script&gt;"));
@@ -385,13 +392,7 @@ async fn the_html_report_renders_in_headless_chromium_with_its_charts_and_no_fet
 
 #[tokio::test]
 async fn each_framework_has_a_section_with_its_requirements_counts_and_what_no_control_covers() {
-    let (store, _url) = support::database().await;
-    scripted_history(&store).await;
-    let report = report::report_for(&store, date("2026-03-03"), Utc::now())
-        .await
-        .expect("report");
-    let html = Format::Html.render(&report);
-    let dom = support::browser::rendered_dom(&html, "Compliance report — 2026-03-03");
+    let (report, dom) = scripted_day_in_chromium().await;
     for framework in driftwatch::frameworks::all() {
         let covered: Vec<_> = framework
             .requirements

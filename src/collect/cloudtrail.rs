@@ -71,13 +71,20 @@ async fn describe_trails(account: &AwsAccount, region: &str) -> Result<Vec<SdkTr
 
 async fn collect_region(account: &AwsAccount, region: &str) -> Result<Vec<ResourceRecord>, String> {
     let trails = describe_trails(account, region).await?;
+    let owned: Vec<&SdkTrail> = trails
+        .iter()
+        .filter(|t| owned_here(t, account, region))
+        .collect();
+    if owned.is_empty() {
+        // Most regions home no trail: no bucket to judge, no account-level
+        // block to read.
+        return Ok(Vec::new());
+    }
     let account_block = super::s3::account_public_access_block(account, region).await;
     let mut records = Vec::new();
-    for trail in trails.iter().filter(|t| owned_here(t, account, region)) {
+    for trail in owned {
         records.push(trail_record(account, region, trail, &account_block).await);
     }
-    // A failing describe of one trail fails that trail alone (its controls
-    // are unknown), as a failing bucket does in the S3 collector.
     Ok(records)
 }
 
@@ -122,6 +129,8 @@ fn owned_here(trail: &SdkTrail, account: &AwsAccount, region: &str) -> bool {
     trail.home_region() == Some(region) && owner == account.account_id
 }
 
+/// A failing describe of one trail fails that trail alone (its controls
+/// are unknown), as a failing bucket does in the S3 collector.
 async fn trail_record(
     account: &AwsAccount,
     region: &str,
