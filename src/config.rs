@@ -140,6 +140,13 @@ pub struct WaiverConfig {
     pub expires: String,
 }
 
+impl WaiverConfig {
+    /// When the waiver ends (`validate` has checked that it parses).
+    pub fn expires_at(&self) -> Result<chrono::DateTime<chrono::Utc>, String> {
+        parse_expiry(&self.expires)
+    }
+}
+
 /// The daily compliance report.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -292,6 +299,28 @@ impl Default for DatabaseConfig {
             url: None,
             data_dir: None,
             max_connections: default_max_connections(),
+        }
+    }
+}
+
+impl DatabaseConfig {
+    /// `data_dir`, or the default when none is configured: under
+    /// `$XDG_DATA_HOME` or `~/.local/share`, or `/var/lib/driftwatch` for
+    /// root (whose home the `postgres` user cannot enter).
+    pub fn effective_data_dir(&self) -> PathBuf {
+        if let Some(dir) = &self.data_dir {
+            return dir.clone();
+        }
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        if unsafe { libc::geteuid() } == 0 {
+            return PathBuf::from("/var/lib/driftwatch");
+        }
+        if let Some(xdg) = std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
+            return PathBuf::from(xdg).join("driftwatch");
+        }
+        match std::env::var_os("HOME") {
+            Some(home) => PathBuf::from(home).join(".local/share/driftwatch"),
+            None => PathBuf::from(".driftwatch"),
         }
     }
 }
@@ -871,29 +900,10 @@ impl Config {
     /// Where report files go: `report.out_dir`, or `reports` in the data
     /// directory.
     pub fn report_dir(&self) -> PathBuf {
-        self.report.out_dir.clone().unwrap_or_else(|| {
-            self.database
-                .data_dir
-                .clone()
-                .unwrap_or_else(crate::store::local::LocalPostgres::default_data_dir)
-                .join("reports")
-        })
-    }
-
-    /// The `[[waivers]]` of the file, parsed (assuming `validate` passed).
-    pub fn config_waivers(&self) -> Vec<crate::store::waivers::NewWaiver<'_>> {
-        self.waivers
-            .iter()
-            .filter_map(|w| {
-                Some(crate::store::waivers::NewWaiver {
-                    control_id: &w.control,
-                    resource_arn: &w.resource,
-                    reason: &w.reason,
-                    approved_by: &w.approved_by,
-                    expires_at: parse_expiry(&w.expires).ok()?,
-                })
-            })
-            .collect()
+        self.report
+            .out_dir
+            .clone()
+            .unwrap_or_else(|| self.database.effective_data_dir().join("reports"))
     }
 
     /// The accounts to scan: those configured, or one for the default chain.

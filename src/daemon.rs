@@ -22,11 +22,13 @@ use crate::config::{Config, ENV_HTTP_TOKEN, parse_schedule};
 use crate::http::{self, ApiState, HttpError};
 use crate::metrics::Metrics;
 use crate::report;
+use crate::retry::{Backoff, retry};
 use crate::scan;
 use crate::store::jobs::{ALL_REGIONS_OF_ENTRY, JobClaim};
 use crate::store::{Store, StoreError};
 use chrono::{Timelike, Utc};
 use std::net::SocketAddr;
+use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -297,22 +299,20 @@ async fn supervise(
 
     // Migrations first: until the database answers, only /healthz and a
     // not-ready /readyz are served.
-    let mut delay = Duration::from_millis(500);
-    loop {
-        match shared.store.migrate().await {
-            Ok(()) => break,
-            Err(e) => {
-                shared.metrics.store_error();
-                warn!(error = %e, retry_in = ?delay, "database not available yet");
-                tokio::select! {
-                    _ = tokio::time::sleep(delay) => {}
-                    _ = stopped(&mut stop) => {
-                        drain(&shared, tasks).await;
-                        return;
-                    }
-                }
-                delay = (delay * 2).min(Duration::from_secs(30));
-            }
+    let migrated = retry(
+        Backoff::new(Duration::from_millis(500), Duration::from_secs(30)),
+        || shared.store.migrate(),
+        |e, delay| {
+            shared.metrics.store_error();
+            warn!(error = %e, retry_in = ?delay, "database not available yet");
+            ControlFlow::Continue(())
+        },
+    );
+    tokio::select! {
+        _ = migrated => {}
+        _ = stopped(&mut stop) => {
+            drain(&shared, tasks).await;
+            return;
         }
     }
 
@@ -320,8 +320,7 @@ async fn supervise(
         error!(error = %e, "cannot start the scheduler");
     }
     tasks.spawn(enqueuer(shared.clone(), ticks, stop.clone()));
-    let waivers = shared.config.config_waivers();
-    match shared.store.sync_config_waivers(&waivers, Utc::now()).await {
+    match crate::waive::sync_config(&shared.store, &shared.config.waivers, Utc::now()).await {
         Ok((0, 0)) => {}
         Ok((added, revoked)) => info!(added, revoked, "config waivers recorded"),
         Err(e) => warn!(error = %e, "cannot record the config waivers now; next start retries"),
@@ -389,42 +388,48 @@ async fn enqueuer(
     mut ticks: mpsc::UnboundedReceiver<Tick>,
     stop: watch::Receiver<bool>,
 ) {
-    let config = &shared.config;
     while let Some(tick) = ticks.recv().await {
-        let mut delay = Duration::from_millis(250);
-        loop {
-            if *stop.borrow() {
-                return;
-            }
-            let result = match &tick {
-                Tick::Collector {
-                    collector,
-                    scheduled_for,
-                } => shared
-                    .store
-                    .enqueue_jobs(collector, &job_targets(config, collector), *scheduled_for)
-                    .await
-                    .map(|new| {
-                        if new > 0 {
-                            info!(collector, %scheduled_for, jobs = new, "scan jobs enqueued");
-                        }
-                    }),
-                Tick::Retention => prune(&shared).await,
-                Tick::Report => daily_report(&shared).await,
-            };
-            match result {
-                Ok(()) => {
-                    shared.work.notify_waiters();
-                    break;
-                }
-                Err(e) => {
-                    shared.metrics.store_error();
-                    warn!(error = %e, retry_in = ?delay, "database unavailable: tick kept for retry");
-                    tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(Duration::from_secs(15));
-                }
-            }
+        if *stop.borrow() {
+            return;
         }
+        let handled = retry(
+            Backoff::new(Duration::from_millis(250), Duration::from_secs(15)),
+            || handle_tick(&shared, &tick),
+            |e, delay| {
+                if *stop.borrow() {
+                    return ControlFlow::Break(());
+                }
+                shared.metrics.store_error();
+                warn!(error = %e, retry_in = ?delay, "database unavailable: tick kept for retry");
+                ControlFlow::Continue(())
+            },
+        )
+        .await;
+        if handled.is_err() || *stop.borrow() {
+            return;
+        }
+        shared.work.notify_waiters();
+    }
+}
+
+async fn handle_tick(shared: &Shared, tick: &Tick) -> Result<(), StoreError> {
+    match tick {
+        Tick::Collector {
+            collector,
+            scheduled_for,
+        } => {
+            let targets = job_targets(&shared.config, collector);
+            let new = shared
+                .store
+                .enqueue_jobs(collector, &targets, *scheduled_for)
+                .await?;
+            if new > 0 {
+                info!(collector, %scheduled_for, jobs = new, "scan jobs enqueued");
+            }
+            Ok(())
+        }
+        Tick::Retention => prune(shared).await,
+        Tick::Report => daily_report(shared).await,
     }
 }
 
@@ -522,14 +527,14 @@ async fn alerting(
 
 async fn worker(shared: Arc<Shared>, stop: watch::Receiver<bool>) {
     let poll = Duration::from_secs(shared.config.daemon.poll_seconds);
-    let mut delay = Duration::from_millis(500);
+    let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(15));
     loop {
         if *stop.borrow() || shared.stopping.load(Ordering::Relaxed) {
             return;
         }
         match shared.store.claim_job(&shared.owner, shared.lease).await {
             Ok(Some(job)) => {
-                delay = Duration::from_millis(500);
+                backoff.reset();
                 let span = tracing::info_span!(
                     "job",
                     job_id = job.id,
@@ -550,9 +555,9 @@ async fn worker(shared: Arc<Shared>, stop: watch::Receiver<bool>) {
             }
             Err(e) => {
                 shared.metrics.store_error();
+                let delay = backoff.next_delay();
                 warn!(error = %e, retry_in = ?delay, "cannot claim work");
                 tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(15));
             }
         }
     }
@@ -611,30 +616,31 @@ async fn run_job(shared: &Arc<Shared>, job: JobClaim) {
             .metrics
             .observe_scan(report, elapsed / reports.len() as f64, finished_at);
     }
-    let mut delay = Duration::from_millis(250);
-    loop {
-        match shared.store.complete_job(&job).await {
-            Ok(true) => {
-                shared.metrics.job("completed");
-                info!(scopes = reports.len(), seconds = elapsed, "job completed");
-                return;
+    let completed = retry(
+        Backoff::new(Duration::from_millis(250), Duration::from_secs(15)),
+        || shared.store.complete_job(&job),
+        |e, delay| {
+            if !e.is_transient() || shared.stopping.load(Ordering::Relaxed) {
+                return ControlFlow::Break(());
             }
-            Ok(false) => {
-                shared.metrics.job("lost");
-                warn!("job was taken over before it completed");
-                return;
-            }
-            Err(e) if e.is_transient() && !shared.stopping.load(Ordering::Relaxed) => {
-                shared.metrics.store_error();
-                warn!(error = %e, retry_in = ?delay, "cannot mark the job done yet");
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(15));
-            }
-            Err(e) => {
-                shared.metrics.job("failed");
-                error!(error = %e, "cannot mark the job done; its scans are recorded");
-                return;
-            }
+            shared.metrics.store_error();
+            warn!(error = %e, retry_in = ?delay, "cannot mark the job done yet");
+            ControlFlow::Continue(())
+        },
+    )
+    .await;
+    match completed {
+        Ok(true) => {
+            shared.metrics.job("completed");
+            info!(scopes = reports.len(), seconds = elapsed, "job completed");
+        }
+        Ok(false) => {
+            shared.metrics.job("lost");
+            warn!("job was taken over before it completed");
+        }
+        Err(e) => {
+            shared.metrics.job("failed");
+            error!(error = %e, "cannot mark the job done; its scans are recorded");
         }
     }
 }

@@ -27,6 +27,18 @@ impl DriftKind {
     }
 }
 
+impl std::str::FromStr for DriftKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "created" => Ok(DriftKind::Created),
+            "modified" => Ok(DriftKind::Modified),
+            "deleted" => Ok(DriftKind::Deleted),
+            other => Err(format!("unknown drift kind {other:?}")),
+        }
+    }
+}
+
 impl fmt::Display for DriftKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

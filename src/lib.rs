@@ -18,5 +18,7 @@ pub mod http;
 pub mod metrics;
 pub mod model;
 pub mod report;
+pub mod retry;
 pub mod scan;
 pub mod store;
+pub mod waive;

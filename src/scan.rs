@@ -1,19 +1,21 @@
 //! One scan of everything configured: collect → (previous state from the
 //! store) → drift and evaluation → record, one transaction per scope.
 
-use crate::alert::plan::AlertPolicy;
+use crate::alert::{self, plan::AlertPolicy};
 use crate::collect::{self, Collection, CollectorScope};
 use crate::config::{ALL_REGIONS, AccountConfig, Config};
 use crate::drift::{self, DriftEvent, Observation};
+use crate::evaluate::lifecycle::Transition;
 use crate::evaluate::{self, Evaluation, RuleSettings};
 use crate::model::ResourceRecord;
+use crate::retry::{Backoff, retry};
 use crate::store::jobs::{ALL_REGIONS_OF_ENTRY, JobClaim};
 use crate::store::{
-    ScanRecord, ScanStatus, Scope, Store, StoreError, Transition, postgres_safe_record,
-    postgres_safe_text,
+    ScanRecord, ScanStatus, Scope, Store, StoreError, postgres_safe_record, postgres_safe_text,
 };
 use chrono::Utc;
 use std::collections::{BTreeMap, BTreeSet};
+use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tracing::{Instrument, info, warn};
@@ -299,54 +301,57 @@ impl<'a> Scanner<'a> {
         if self.done.contains(&key) {
             return Ok(None);
         }
-        let mut delay = Duration::from_millis(500);
-        loop {
-            let written = match &outcome {
-                Outcome::Collected(collection) => {
-                    record_collection(
-                        self.store,
-                        scope.clone(),
-                        collection,
-                        &self.settings,
-                        self.alerting.as_ref(),
-                        self.job,
-                    )
-                    .await
+        let written = retry(
+            Backoff::new(Duration::from_millis(500), Duration::from_secs(15)),
+            || self.write(&scope, &outcome),
+            |error, delay| {
+                let may_wait = error.is_transient()
+                    && self.retry_until.is_some_and(|stop| !stop.load(Ordering::Relaxed));
+                if !may_wait {
+                    return ControlFlow::Break(());
                 }
-                Outcome::Failed {
-                    started_at,
-                    finished_at,
+                warn!(%error, retry_in = ?delay, "database unavailable: keeping the scan and retrying");
+                ControlFlow::Continue(())
+            },
+        )
+        .await;
+        match written {
+            Ok(report) => Ok(Some(report)),
+            Err(StoreError::LeaseLost { job_id, owner }) => {
+                warn!(job_id, %owner, "job taken over by another replica: result dropped");
+                Ok(None)
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    async fn write(&self, scope: &Scope, outcome: &Outcome<'_>) -> Result<ScopeReport, StoreError> {
+        match outcome {
+            Outcome::Collected(collection) => {
+                record_collection(
+                    self.store,
+                    scope.clone(),
+                    collection,
+                    &self.settings,
+                    self.alerting.as_ref(),
+                    self.job,
+                )
+                .await
+            }
+            Outcome::Failed {
+                started_at,
+                finished_at,
+                error,
+            } => {
+                record_failed_scope(
+                    self.store,
+                    scope.clone(),
+                    *started_at,
+                    *finished_at,
                     error,
-                } => {
-                    record_failed_scope(
-                        self.store,
-                        scope.clone(),
-                        *started_at,
-                        *finished_at,
-                        error,
-                        self.job,
-                    )
-                    .await
-                }
-            };
-            match written {
-                Ok(report) => return Ok(Some(report)),
-                Err(StoreError::LeaseLost { job_id, owner }) => {
-                    warn!(job_id, %owner, "job taken over by another replica: result dropped");
-                    return Ok(None);
-                }
-                Err(error) if error.is_transient() => {
-                    let Some(stop) = self.retry_until else {
-                        return Err(error);
-                    };
-                    if stop.load(Ordering::Relaxed) {
-                        return Err(error);
-                    }
-                    warn!(%error, retry_in = ?delay, "database unavailable: keeping the scan and retrying");
-                    tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(Duration::from_secs(15));
-                }
-                Err(error) => return Err(error),
+                    self.job,
+                )
+                .await
             }
         }
     }
@@ -542,9 +547,20 @@ pub async fn record_collection(
                 evaluations: &evaluations,
             },
             &previous,
-            alerting,
         )
         .await?;
+    if let Some(policy) = alerting {
+        let scope_findings = tx.findings_of_scope();
+        alert::decide_in(
+            tx.transaction(),
+            &scope_findings,
+            policy,
+            collection.finished_at,
+            false,
+        )
+        .await?;
+    }
+    tx.commit().await?;
     info!(
         scan_id = summary.scan_id,
         status = status.as_str(),

@@ -79,7 +79,7 @@ async fn each_region_scanned_is_a_resource_and_turning_ebs_encryption_on_is_drif
         resolutions,
         [(
             "ec2.ebs_default_encryption",
-            driftwatch::store::TransitionKind::Resolution
+            driftwatch::evaluate::lifecycle::TransitionKind::Resolution
         )]
     );
     let drift: Vec<_> = reports.iter().flat_map(|r| &r.drift).collect();

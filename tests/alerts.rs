@@ -359,21 +359,21 @@ async fn a_waiver_resolves_the_incident_and_its_expiry_pages_again() {
 
     let policy = AlertPolicy::from_config(&config.alerts);
     let now = chrono::Utc::now();
-    let waiver = store
-        .add_waiver(
-            &NewWaiver {
-                control_id: "s3.tls_only",
-                resource_arn: "arn:aws:s3:::beta",
-                reason: "legacy client without TLS, migration ticket SEC-42",
-                approved_by: "ciso@example.com",
-                expires_at: now + chrono::Duration::seconds(4),
-            },
-            "cli",
-            now,
-            policy.as_ref(),
-        )
-        .await
-        .expect("waiver");
+    let waiver = driftwatch::waive::add(
+        &store,
+        &NewWaiver {
+            control_id: "s3.tls_only",
+            resource_arn: "arn:aws:s3:::beta",
+            reason: "legacy client without TLS, migration ticket SEC-42",
+            approved_by: "ciso@example.com",
+            expires_at: now + chrono::Duration::seconds(4),
+        },
+        "cli",
+        now,
+        policy.as_ref(),
+    )
+    .await
+    .expect("waiver");
     drain_all(&sender, &url).await;
     assert_eq!(
         pd.receiver.actions(),
@@ -589,21 +589,21 @@ async fn the_days_report_opened_in_a_browser_shows_the_pages_waiver_fix_and_drif
         .len();
 
     let now = chrono::Utc::now();
-    store
-        .add_waiver(
-            &NewWaiver {
-                control_id: "s3.tls_only",
-                resource_arn: "arn:aws:s3:::gamma",
-                reason: "static assets behind CloudFront, ticket SEC-7",
-                approved_by: "ciso@example.com",
-                expires_at: now + chrono::Duration::days(30),
-            },
-            "cli",
-            now,
-            AlertPolicy::from_config(&config.alerts).as_ref(),
-        )
-        .await
-        .expect("waiver");
+    driftwatch::waive::add(
+        &store,
+        &NewWaiver {
+            control_id: "s3.tls_only",
+            resource_arn: "arn:aws:s3:::gamma",
+            reason: "static assets behind CloudFront, ticket SEC-7",
+            approved_by: "ciso@example.com",
+            expires_at: now + chrono::Duration::days(30),
+        },
+        "cli",
+        now,
+        AlertPolicy::from_config(&config.alerts).as_ref(),
+    )
+    .await
+    .expect("waiver");
     drain_all(&sender, &url).await;
 
     outage_while_alpha_regresses_and_beta_is_fixed(&pd, &s3, config, &store, &sender, &url).await;

@@ -10,8 +10,9 @@ use aws_sdk_ec2::types::{
     TrafficType,
 };
 use driftwatch::evaluate::FindingStatus;
+use driftwatch::evaluate::lifecycle::TransitionKind;
 use driftwatch::scan::scan_once;
-use driftwatch::store::{FindingFilter, ScanStatus, TransitionKind};
+use driftwatch::store::{FindingFilter, ScanStatus};
 use std::collections::BTreeSet;
 use support::Moto;
 use support::seed::{any_image, instance};

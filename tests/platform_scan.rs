@@ -296,7 +296,7 @@ async fn node_groups_are_judged_by_the_launch_template_version_they_launch() {
         transitions,
         vec![(
             "default-lax".to_string(),
-            driftwatch::store::TransitionKind::Resolution
+            driftwatch::evaluate::lifecycle::TransitionKind::Resolution
         )]
     );
 }

@@ -4,8 +4,9 @@
 
 mod support;
 
+use driftwatch::evaluate::lifecycle::TransitionKind;
 use driftwatch::scan::scan_once;
-use driftwatch::store::{FindingFilter, ScanStatus, Store, TransitionKind};
+use driftwatch::store::{FindingFilter, ScanStatus, Store};
 use std::collections::BTreeSet;
 use support::Moto;
 use support::seed::{Db, db_instance as create_instance, security_group};

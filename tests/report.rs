@@ -86,37 +86,37 @@ async fn scripted_history(store: &Store) {
         ]
     };
     record(store, "2026-03-01T06:00:00Z", Ok(day1())).await;
-    store
-        .add_waiver(
-            &NewWaiver {
-                control_id: "s3.tls_only",
-                resource_arn: "arn:aws:s3:::fail",
-                reason: "vendor cut-over",
-                approved_by: "sec-lead",
-                expires_at: at("2026-03-02T12:00:00Z"),
-            },
-            "cli",
-            at("2026-03-01T08:00:00Z"),
-            None,
-        )
-        .await
-        .expect("waiver");
+    driftwatch::waive::add(
+        &store,
+        &NewWaiver {
+            control_id: "s3.tls_only",
+            resource_arn: "arn:aws:s3:::fail",
+            reason: "vendor cut-over",
+            approved_by: "sec-lead",
+            expires_at: at("2026-03-02T12:00:00Z"),
+        },
+        "cli",
+        at("2026-03-01T08:00:00Z"),
+        None,
+    )
+    .await
+    .expect("waiver");
     record(store, "2026-03-02T06:00:00Z", Ok(day1())).await;
-    store
-        .add_waiver(
-            &NewWaiver {
-                control_id: "s3.tls_only",
-                resource_arn: "arn:aws:s3:::waived",
-                reason: HOSTILE,
-                approved_by: "ciso@example.com",
-                expires_at: at("2026-06-30T00:00:00Z"),
-            },
-            "cli",
-            at("2026-03-03T01:00:00Z"),
-            None,
-        )
-        .await
-        .expect("waiver");
+    driftwatch::waive::add(
+        &store,
+        &NewWaiver {
+            control_id: "s3.tls_only",
+            resource_arn: "arn:aws:s3:::waived",
+            reason: HOSTILE,
+            approved_by: "ciso@example.com",
+            expires_at: at("2026-06-30T00:00:00Z"),
+        },
+        "cli",
+        at("2026-03-03T01:00:00Z"),
+        None,
+    )
+    .await
+    .expect("waiver");
     record(
         store,
         "2026-03-03T06:00:00Z",

@@ -9,8 +9,9 @@ use aws_sdk_s3::types::{
     ServerSideEncryption,
 };
 use driftwatch::evaluate::FindingStatus;
+use driftwatch::evaluate::lifecycle::TransitionKind;
 use driftwatch::scan::{ScopeReport, scan_once};
-use driftwatch::store::{DriftFilter, FindingFilter, ScanStatus, Store, TransitionKind};
+use driftwatch::store::{DriftFilter, FindingFilter, ScanStatus, Store};
 use serde_json::json;
 use sqlx::Connection;
 use std::collections::BTreeSet;

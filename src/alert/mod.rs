@@ -1,8 +1,8 @@
 //! Alerts: deciding which findings page ([`plan`]), where and in which
 //! wire format ([`sinks`]), and draining the outbox ([`Sender`]).
 //!
-//! Decisions are written to the outbox by `store` in the same transaction
-//! as the findings they follow from; the sender delivers each entry at
+//! Decisions ([`decide_in`]) are recorded in the outbox in the caller's
+//! transaction, the one that changes the findings they follow from; the sender delivers each entry at
 //! least once, in order per (sink, dedup key), and never drops one: a
 //! receiver that is down is retried with backoff, one that refuses an
 //! event (HTTP 400) has the refusal recorded.
@@ -10,12 +10,14 @@
 pub mod plan;
 pub mod sinks;
 
-use crate::store::Store;
-use crate::store::alerts::AttemptOutcome;
-use chrono::Utc;
+use crate::retry::{Backoff, retry};
+use crate::store::alerts::{AttemptOutcome, CandidateFilter, OutboxEntry};
+use crate::store::{Store, StoreError, StoreTx};
+use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
-use plan::{AlertPolicy, OutboxEntry};
+use plan::AlertPolicy;
 use sinks::{Deliverer, Delivery, Sinks};
+use std::ops::ControlFlow;
 use std::time::{Duration, Instant};
 use tracing::{info, warn};
 
@@ -72,10 +74,20 @@ impl Sender {
     /// Re-decides time-driven alerts (waivers expiring, flap windows
     /// ending). Scans decide their own findings when they are recorded.
     pub async fn decide(&self) -> Result<usize, crate::store::StoreError> {
-        match &self.policy {
-            Some(policy) => self.store.decide_alerts(policy, Utc::now()).await,
-            None => Ok(0),
-        }
+        let Some(policy) = &self.policy else {
+            return Ok(0);
+        };
+        let mut tx = self.store.begin("starting alert decisions").await?;
+        let decided = decide_in(
+            &mut tx,
+            &CandidateFilter::default(),
+            policy,
+            Utc::now(),
+            true,
+        )
+        .await?;
+        tx.commit("committing alert decisions").await?;
+        Ok(decided)
     }
 
     /// Delivers what is due, round after round, until nothing is
@@ -141,18 +153,18 @@ impl Sender {
         id: i64,
         outcome: &AttemptOutcome,
     ) -> Result<(), crate::store::StoreError> {
-        let mut delay = Duration::from_millis(200);
-        loop {
-            match self.store.finish_alert(id, &self.owner, outcome).await {
-                Ok(()) => return Ok(()),
-                Err(error) if error.is_transient() && delay < Duration::from_secs(5) => {
-                    warn!(%error, alert = id, "cannot record a delivery yet; retrying");
-                    tokio::time::sleep(delay).await;
-                    delay *= 2;
+        retry(
+            Backoff::new(Duration::from_millis(200), Duration::from_secs(5)),
+            || self.store.finish_alert(id, &self.owner, outcome),
+            |error: &StoreError, delay| {
+                if !error.is_transient() || delay >= Duration::from_secs(5) {
+                    return ControlFlow::Break(());
                 }
-                Err(error) => return Err(error),
-            }
-        }
+                warn!(%error, alert = id, "cannot record a delivery yet; retrying");
+                ControlFlow::Continue(())
+            },
+        )
+        .await
     }
 
     async fn attempt(&self, entry: &OutboxEntry) -> AttemptOutcome {
@@ -208,12 +220,26 @@ impl Sender {
     }
 }
 
-/// 1 s, 2 s, 4 s … up to `max`.
+/// Decides the alerts of the findings `filter` selects and records the
+/// decisions in the caller's transaction, so they commit with whatever
+/// changed those findings. `skip_locked`: leave findings a concurrent scan
+/// holds to that scan.
+pub async fn decide_in(
+    tx: &mut StoreTx,
+    filter: &CandidateFilter<'_>,
+    policy: &AlertPolicy,
+    now: DateTime<Utc>,
+    skip_locked: bool,
+) -> Result<usize, StoreError> {
+    let candidates = tx.alert_candidates(filter, now, skip_locked).await?;
+    let actions = plan::plan(&candidates, policy, now);
+    tx.record_alert_actions(&actions, now).await?;
+    Ok(actions.len())
+}
+
+/// 1 s, 2 s, 4 s … up to `max`, after `attempts` failed deliveries.
 pub fn backoff(attempts: i32, max: Duration) -> Duration {
-    let exponent = u32::try_from(attempts.saturating_sub(1))
-        .unwrap_or(0)
-        .min(20);
-    Duration::from_secs(1u64 << exponent).min(max)
+    Backoff::new(Duration::from_secs(1), max).after_attempts(attempts)
 }
 
 #[cfg(test)]

@@ -8,65 +8,11 @@
 //! edge (a crash, a restart) is corrected by the next decision.
 
 use crate::config::{AlertsConfig, RouteConfig};
-use crate::evaluate::{self, Severity};
+use crate::evaluate::{self, FindingStatus, Severity};
+pub use crate::store::alerts::{AlertAction, AlertCandidate, OpenIncident};
 use chrono::{DateTime, Duration, Utc};
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-
-/// A finding as the alert decision sees it.
-#[derive(Debug, Clone)]
-pub struct AlertCandidate {
-    pub finding_id: i64,
-    pub arn: String,
-    pub resource_type: String,
-    pub resource_name: String,
-    pub account_id: String,
-    pub account_name: String,
-    pub region: String,
-    pub control_id: String,
-    pub severity: String,
-    pub status: String,
-    pub decided_status: Option<String>,
-    pub resource_deleted: bool,
-    pub retired: bool,
-    pub waived: bool,
-    pub evidence: Value,
-    pub status_since: DateTime<Utc>,
-    /// The resource's latest drift event (`changes`), if any.
-    pub last_drift: Option<Value>,
-    pub incident: Option<OpenIncident>,
-}
-
-/// An incident triggered and not yet resolved.
-#[derive(Debug, Clone)]
-pub struct OpenIncident {
-    pub dedup_key: String,
-    pub sinks: Vec<String>,
-    pub clear_since: Option<DateTime<Utc>>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum AlertAction {
-    /// Open an incident: one outbox row per sink.
-    Trigger {
-        finding_id: i64,
-        dedup_key: String,
-        sinks: Vec<String>,
-        alert: Value,
-    },
-    /// The finding no longer needs a page: start the flap window.
-    StartClearing { finding_id: i64 },
-    /// It needs a page again within the window: the incident stays open.
-    StopClearing { finding_id: i64 },
-    /// Close the incident where it was sent.
-    Resolve {
-        finding_id: i64,
-        dedup_key: String,
-        sinks: Vec<String>,
-        alert: Value,
-    },
-}
 
 /// Routing and timing, from `[alerts]`.
 #[derive(Debug, Clone)]
@@ -116,9 +62,7 @@ impl AlertPolicy {
 
     /// The sinks a failing finding goes to; empty when it does not page.
     pub fn route(&self, candidate: &AlertCandidate) -> Vec<String> {
-        let Ok(severity) = candidate.severity.parse::<Severity>() else {
-            return Vec::new();
-        };
+        let severity = candidate.severity;
         if self.routes.is_empty() {
             return if severity >= self.min_severity {
                 self.sinks.clone()
@@ -155,7 +99,7 @@ pub fn plan(
 ) -> Vec<AlertAction> {
     let mut actions = Vec::new();
     for candidate in candidates {
-        let failing = candidate.decided_status.as_deref() == Some("fail")
+        let failing = candidate.decided_status == Some(FindingStatus::Fail)
             && !candidate.resource_deleted
             && !candidate.retired
             && !candidate.waived;
@@ -220,7 +164,7 @@ fn resolution_reason(candidate: &AlertCandidate) -> &'static str {
         "control no longer applies"
     } else if candidate.waived {
         "waived"
-    } else if candidate.decided_status.as_deref() == Some("pass") {
+    } else if candidate.decided_status == Some(FindingStatus::Pass) {
         "passes again"
     } else {
         "no longer routed"
@@ -298,17 +242,6 @@ fn percent_encode(text: &str) -> String {
     out
 }
 
-/// An outbox row as the sender reads it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct OutboxEntry {
-    pub id: i64,
-    pub sink: String,
-    pub dedup_key: String,
-    pub action: String,
-    pub alert: Value,
-    pub attempts: i32,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -333,9 +266,9 @@ mod tests {
             account_name: "prod".into(),
             region: "us-east-1".into(),
             control_id: "s3.tls_only".into(),
-            severity: "high".into(),
-            status: decided.into(),
-            decided_status: Some(decided.into()),
+            severity: Severity::High,
+            status: decided.parse().expect("a status"),
+            decided_status: Some(decided.parse().expect("a status")),
             resource_deleted: false,
             retired: false,
             waived: false,
@@ -370,14 +303,14 @@ mod tests {
     #[test]
     fn below_the_threshold_or_passing_does_not_page() {
         let mut low = candidate("fail");
-        low.severity = "medium".into();
+        low.severity = Severity::Medium;
         assert!(plan(&[low, candidate("pass")], &policy(60), Utc::now()).is_empty());
     }
 
     #[test]
     fn unknown_after_a_failure_keeps_the_incident_open() {
         let mut unknown = candidate("fail");
-        unknown.status = "unknown".into();
+        unknown.status = FindingStatus::Unknown;
         unknown.incident = open(None);
         assert!(plan(&[unknown], &policy(60), Utc::now()).is_empty());
     }
@@ -463,13 +396,13 @@ mod tests {
         ];
         let mut db = candidate("fail");
         db.control_id = "rds.not_public".into();
-        db.severity = "critical".into();
+        db.severity = Severity::Critical;
         db.account_name = "staging".into();
         assert_eq!(policy.route(&db), vec!["pd-db"]);
         db.account_name = "prod".into();
         assert_eq!(policy.route(&db), vec!["pd-db", "slack", "pd-sec"]);
         let mut low = candidate("fail");
-        low.severity = "low".into();
+        low.severity = Severity::Low;
         assert_eq!(policy.route(&low), vec!["slack", "pd-sec"]);
         low.account_name = "dev".into();
         low.account_id = "999999999999".into();

@@ -453,20 +453,20 @@ async fn run_with_store(command: Command, config: &Config, store: &Store) -> Res
             if expires_at <= now {
                 bail!("--until {until} is already past");
             }
-            let waiver = store
-                .add_waiver(
-                    &NewWaiver {
-                        control_id: &control,
-                        resource_arn: &resource,
-                        reason: &reason,
-                        approved_by: &by,
-                        expires_at,
-                    },
-                    "cli",
-                    now,
-                    AlertPolicy::from_config(&config.alerts).as_ref(),
-                )
-                .await?;
+            let waiver = crate::waive::add(
+                store,
+                &NewWaiver {
+                    control_id: &control,
+                    resource_arn: &resource,
+                    reason: &reason,
+                    approved_by: &by,
+                    expires_at,
+                },
+                "cli",
+                now,
+                AlertPolicy::from_config(&config.alerts).as_ref(),
+            )
+            .await?;
             let known = store
                 .findings(&FindingFilter {
                     control_id: Some(control.clone()),
@@ -487,14 +487,14 @@ async fn run_with_store(command: Command, config: &Config, store: &Store) -> Res
             Ok(ExitCode::SUCCESS)
         }
         Command::Unwaive { id, by } => {
-            let revoked = store
-                .revoke_waiver(
-                    id,
-                    &by,
-                    Utc::now(),
-                    AlertPolicy::from_config(&config.alerts).as_ref(),
-                )
-                .await?;
+            let revoked = crate::waive::revoke(
+                store,
+                id,
+                &by,
+                Utc::now(),
+                AlertPolicy::from_config(&config.alerts).as_ref(),
+            )
+            .await?;
             match revoked {
                 Some(w) => {
                     println!(
@@ -604,8 +604,7 @@ async fn run_with_store(command: Command, config: &Config, store: &Store) -> Res
 /// Records the config file's `[[waivers]]` (new ones added, removed ones
 /// revoked) before anything reads waivers.
 async fn sync_config_waivers(config: &Config, store: &Store) -> Result<()> {
-    store
-        .sync_config_waivers(&config.config_waivers(), Utc::now())
+    crate::waive::sync_config(store, &config.waivers, Utc::now())
         .await
         .context("recording the config file's waivers")?;
     Ok(())
@@ -690,11 +689,7 @@ impl Database {
         let (url, local) = match &config.database.url {
             Some(url) => (url.clone(), None),
             None => {
-                let data_dir = config
-                    .database
-                    .data_dir
-                    .clone()
-                    .unwrap_or_else(LocalPostgres::default_data_dir);
+                let data_dir = config.database.effective_data_dir();
                 let dir = data_dir.clone();
                 let server = tokio::task::spawn_blocking(move || LocalPostgres::start(&dir))
                     .await
@@ -734,12 +729,12 @@ async fn print_scan_summary(store: &Store, reports: &[ScopeReport]) -> Result<()
             let regressions = r
                 .transitions
                 .iter()
-                .filter(|t| t.kind == crate::store::TransitionKind::Regression)
+                .filter(|t| t.kind == crate::evaluate::lifecycle::TransitionKind::Regression)
                 .count();
             let resolutions = r
                 .transitions
                 .iter()
-                .filter(|t| t.kind == crate::store::TransitionKind::Resolution)
+                .filter(|t| t.kind == crate::evaluate::lifecycle::TransitionKind::Resolution)
                 .count();
             vec![
                 r.scan_id.to_string(),

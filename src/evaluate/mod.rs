@@ -8,6 +8,7 @@ mod cloudtrail;
 mod ec2;
 mod ecr;
 mod eks;
+pub mod lifecycle;
 mod logs;
 pub mod policy;
 pub mod rds;

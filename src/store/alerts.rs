@@ -2,14 +2,78 @@
 //! transaction that changes the findings they follow from, and drained by
 //! the sender under a lease.
 
-use super::{Context, Store, StoreError};
-use crate::alert::plan::{
-    self, AlertAction, AlertCandidate, AlertPolicy, OpenIncident, OutboxEntry,
-};
+use super::{Context, Store, StoreError, StoreTx};
+use crate::evaluate::{FindingStatus, Severity};
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use sqlx::{PgConnection, Row};
 use std::time::Duration;
+
+/// A finding as the alert decision sees it.
+#[derive(Debug, Clone)]
+pub struct AlertCandidate {
+    pub finding_id: i64,
+    pub arn: String,
+    pub resource_type: String,
+    pub resource_name: String,
+    pub account_id: String,
+    pub account_name: String,
+    pub region: String,
+    pub control_id: String,
+    pub severity: Severity,
+    pub status: FindingStatus,
+    pub decided_status: Option<FindingStatus>,
+    pub resource_deleted: bool,
+    pub retired: bool,
+    pub waived: bool,
+    pub evidence: Value,
+    pub status_since: DateTime<Utc>,
+    /// The resource's latest drift event (`changes`), if any.
+    pub last_drift: Option<Value>,
+    pub incident: Option<OpenIncident>,
+}
+
+/// An incident triggered and not yet resolved.
+#[derive(Debug, Clone)]
+pub struct OpenIncident {
+    pub dedup_key: String,
+    pub sinks: Vec<String>,
+    pub clear_since: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum AlertAction {
+    /// Open an incident: one outbox row per sink.
+    Trigger {
+        finding_id: i64,
+        dedup_key: String,
+        sinks: Vec<String>,
+        alert: Value,
+    },
+    /// The finding no longer needs a page: start the flap window.
+    StartClearing { finding_id: i64 },
+    /// It needs a page again within the window: the incident stays open.
+    StopClearing { finding_id: i64 },
+    /// Close the incident where it was sent.
+    Resolve {
+        finding_id: i64,
+        dedup_key: String,
+        sinks: Vec<String>,
+        alert: Value,
+    },
+}
+
+/// An outbox row as the sender reads it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OutboxEntry {
+    pub id: i64,
+    pub sink: String,
+    pub dedup_key: String,
+    pub action: String,
+    pub alert: Value,
+    pub attempts: i32,
+}
 
 /// Which findings a decision looks at.
 #[derive(Debug, Clone, Default)]
@@ -21,17 +85,39 @@ pub struct CandidateFilter<'a> {
     pub control_id: Option<&'a str>,
 }
 
-/// Reads the findings that may need a page (failing, or with an open
-/// incident), decides, and writes the decisions and outbox rows. Findings
-/// locked by a concurrent scan are skipped when `skip_locked`: that scan
-/// decides them itself in its own transaction.
-pub(crate) async fn decide(
+impl StoreTx {
+    /// The findings `filter` selects that may need a page (failing, or with
+    /// an open incident), locked until commit. Findings locked by a
+    /// concurrent scan are skipped when `skip_locked`: that scan decides
+    /// them itself in its own transaction.
+    pub async fn alert_candidates(
+        &mut self,
+        filter: &CandidateFilter<'_>,
+        now: DateTime<Utc>,
+        skip_locked: bool,
+    ) -> Result<Vec<AlertCandidate>, StoreError> {
+        candidates(self.conn(), filter, now, skip_locked).await
+    }
+
+    /// Records what the alert plan decided: incidents and outbox rows.
+    pub async fn record_alert_actions(
+        &mut self,
+        actions: &[AlertAction],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        for action in actions {
+            apply(self.conn(), action, now).await?;
+        }
+        Ok(())
+    }
+}
+
+async fn candidates(
     conn: &mut PgConnection,
     filter: &CandidateFilter<'_>,
-    policy: &AlertPolicy,
     now: DateTime<Utc>,
     skip_locked: bool,
-) -> Result<usize, StoreError> {
+) -> Result<Vec<AlertCandidate>, StoreError> {
     let lock = if skip_locked {
         "FOR UPDATE OF f SKIP LOCKED"
     } else {
@@ -116,11 +202,7 @@ pub(crate) async fn decide(
         })
         .collect::<Result<Vec<_>, sqlx::Error>>()
         .context("reading findings for alert decisions")?;
-    let actions = plan::plan(&candidates, policy, now);
-    for action in &actions {
-        apply(conn, action, now).await?;
-    }
-    Ok(actions.len())
+    Ok(candidates)
 }
 
 async fn apply(
@@ -260,23 +342,6 @@ pub struct OutboxFigures {
 }
 
 impl Store {
-    /// Re-decides every finding that may need a page: waivers that
-    /// started or expired, resolves whose flap window ran out.
-    pub async fn decide_alerts(
-        &self,
-        policy: &AlertPolicy,
-        now: DateTime<Utc>,
-    ) -> Result<usize, StoreError> {
-        let mut tx = self
-            .pool
-            .begin()
-            .await
-            .context("starting alert decisions")?;
-        let decided = decide(&mut tx, &CandidateFilter::default(), policy, now, true).await?;
-        tx.commit().await.context("committing alert decisions")?;
-        Ok(decided)
-    }
-
     /// Claims up to `limit` deliverable entries for `owner`: the oldest
     /// pending entry of each (sink, dedup key), so that a resolve never
     /// overtakes its trigger.

@@ -69,22 +69,6 @@ pub struct LocalPostgres {
 }
 
 impl LocalPostgres {
-    /// The data directory used when none is configured: under
-    /// `$XDG_DATA_HOME` or `~/.local/share`, or `/var/lib/driftwatch` for
-    /// root (whose home the `postgres` user cannot enter).
-    pub fn default_data_dir() -> PathBuf {
-        if is_root() {
-            return PathBuf::from("/var/lib/driftwatch");
-        }
-        if let Some(xdg) = std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
-            return PathBuf::from(xdg).join("driftwatch");
-        }
-        match std::env::var_os("HOME") {
-            Some(home) => PathBuf::from(home).join(".local/share/driftwatch"),
-            None => PathBuf::from(".driftwatch"),
-        }
-    }
-
     /// Initialises the cluster on first use, then starts it unless it is
     /// already running.
     pub fn start(data_dir: &Path) -> Result<LocalPostgres, LocalPostgresError> {

@@ -10,11 +10,12 @@ pub mod alerts;
 pub mod jobs;
 pub mod local;
 pub mod report;
+mod types;
 pub mod waivers;
 
-use crate::alert::plan::AlertPolicy;
 use crate::drift::{DriftEvent, DriftKind};
-use crate::evaluate::{Evaluation, FindingStatus};
+use crate::evaluate::lifecycle::{self, NewStatus, Standing, Transition};
+use crate::evaluate::{Evaluation, FindingStatus, Severity};
 use crate::model::ResourceRecord;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -129,6 +130,18 @@ impl ScanStatus {
     }
 }
 
+impl std::str::FromStr for ScanStatus {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "ok" => Ok(ScanStatus::Ok),
+            "partial" => Ok(ScanStatus::Partial),
+            "failed" => Ok(ScanStatus::Failed),
+            other => Err(format!("unknown scan status {other:?}")),
+        }
+    }
+}
+
 /// A live resource of the scope before this scan.
 #[derive(Debug, Clone)]
 pub struct PreviousResource {
@@ -152,44 +165,26 @@ pub struct ScanRecord<'a> {
     pub evaluations: &'a BTreeMap<String, Vec<Evaluation>>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum TransitionKind {
-    /// First evaluation of this control on this resource.
-    New,
-    /// Decided pass -> fail.
-    Regression,
-    /// Decided fail -> pass, or a failing resource deleted.
-    Resolution,
-    /// Any other change (to or from unknown) that leaves the decided
-    /// status as it was.
-    Changed,
-}
-
-impl TransitionKind {
-    fn as_str(&self) -> &'static str {
-        match self {
-            TransitionKind::New => "new",
-            TransitionKind::Regression => "regression",
-            TransitionKind::Resolution => "resolution",
-            TransitionKind::Changed => "changed",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Transition {
-    pub arn: String,
-    pub control_id: String,
-    pub old_status: Option<String>,
-    pub new_status: String,
-    pub kind: TransitionKind,
-}
-
 #[derive(Debug, Clone, Serialize)]
 pub struct ScanSummary {
     pub scan_id: i64,
     pub transitions: Vec<Transition>,
+}
+
+/// A transaction the caller holds across store calls and the pure
+/// decisions between them (alert plans), committed as one.
+pub struct StoreTx {
+    tx: Transaction<'static, Postgres>,
+}
+
+impl StoreTx {
+    pub(crate) fn conn(&mut self) -> &mut sqlx::PgConnection {
+        &mut self.tx
+    }
+
+    pub async fn commit(self, what: &'static str) -> Result<(), StoreError> {
+        self.tx.commit().await.context(what)
+    }
 }
 
 #[derive(Clone)]
@@ -223,6 +218,11 @@ impl Store {
                 source,
             })?;
         Ok(Store { pool })
+    }
+
+    pub async fn begin(&self, what: &'static str) -> Result<StoreTx, StoreError> {
+        let tx = self.pool.begin().await.context(what)?;
+        Ok(StoreTx { tx })
     }
 
     pub async fn migrate(&self) -> Result<(), StoreError> {
@@ -261,7 +261,11 @@ impl Store {
             .execute(&mut *tx)
             .await
             .context("locking the scan scope")?;
-        Ok(ScopeTransaction { tx, scope, job })
+        Ok(ScopeTransaction {
+            tx: StoreTx { tx },
+            scope,
+            job,
+        })
     }
 
     pub async fn findings(&self, filter: &FindingFilter) -> Result<Vec<FindingRow>, StoreError> {
@@ -597,12 +601,12 @@ pub fn document_hash(canonical: &str) -> String {
 }
 
 pub struct ScopeTransaction<'s> {
-    tx: Transaction<'static, Postgres>,
+    tx: StoreTx,
     scope: &'s Scope,
     job: Option<&'s jobs::JobClaim>,
 }
 
-impl ScopeTransaction<'_> {
+impl<'s> ScopeTransaction<'s> {
     /// Fences a job's scan: commits only while this replica still owns the
     /// job. The row lock holds off a concurrent takeover until commit.
     async fn check_job_ownership(&mut self) -> Result<(), StoreError> {
@@ -612,7 +616,7 @@ impl ScopeTransaction<'_> {
         let owner: Option<Option<String>> =
             sqlx::query_scalar("SELECT owner FROM scan_jobs WHERE id = $1 FOR SHARE")
                 .bind(job.id)
-                .fetch_optional(&mut *self.tx)
+                .fetch_optional(self.tx.conn())
                 .await
                 .context("checking the job lease")?;
         if owner.flatten().as_deref() == Some(job.owner.as_str()) {
@@ -646,7 +650,7 @@ impl ScopeTransaction<'_> {
         .bind(&self.scope.collector)
         .bind(&self.scope.account_id)
         .bind(&self.scope.region)
-        .fetch_all(&mut *self.tx)
+        .fetch_all(self.tx.conn())
         .await
         .context("reading the previous state of the scope")?;
         let mut previous = BTreeMap::new();
@@ -671,13 +675,14 @@ impl ScopeTransaction<'_> {
         Ok(previous)
     }
 
-    /// Writes the scan and, when alerting is configured, the alert
-    /// decisions that follow from its findings; then commits.
+    /// Writes the scan: resources, snapshots, drift, findings and their
+    /// transitions. Nothing is visible until [`ScopeTransaction::commit`],
+    /// so what follows from the findings (alert decisions) is written in
+    /// the same transaction.
     pub async fn record(
-        mut self,
+        &mut self,
         scan: ScanRecord<'_>,
         previous: &BTreeMap<String, PreviousResource>,
-        alerting: Option<&AlertPolicy>,
     ) -> Result<ScanSummary, StoreError> {
         let failed_count = scan
             .resources
@@ -701,7 +706,7 @@ impl ScopeTransaction<'_> {
         .bind(i32::try_from(scan.resources.len()).unwrap_or(i32::MAX))
         .bind(i32::try_from(failed_count).unwrap_or(i32::MAX))
         .bind(self.job.map(|j| j.id))
-        .fetch_one(&mut *self.tx)
+        .fetch_one(self.tx.conn())
         .await
         .context("inserting the scan")?;
 
@@ -718,21 +723,29 @@ impl ScopeTransaction<'_> {
             self.resolve_deleted(scan_id, scan.drift, previous, now)
                 .await?,
         );
-        if let Some(policy) = alerting {
-            let filter = alerts::CandidateFilter {
-                collector: Some(&self.scope.collector),
-                account_id: Some(&self.scope.account_id),
-                scope_region: Some(&self.scope.region),
-                ..Default::default()
-            };
-            alerts::decide(&mut self.tx, &filter, policy, now, false).await?;
-        }
-
-        self.tx.commit().await.context("committing the scan")?;
         Ok(ScanSummary {
             scan_id,
             transitions,
         })
+    }
+
+    /// The transaction, for what is decided from the scan before it commits.
+    pub fn transaction(&mut self) -> &mut StoreTx {
+        &mut self.tx
+    }
+
+    /// The filter selecting this scope's findings.
+    pub fn findings_of_scope(&self) -> alerts::CandidateFilter<'s> {
+        alerts::CandidateFilter {
+            collector: Some(&self.scope.collector),
+            account_id: Some(&self.scope.account_id),
+            scope_region: Some(&self.scope.region),
+            ..Default::default()
+        }
+    }
+
+    pub async fn commit(self) -> Result<(), StoreError> {
+        self.tx.commit("committing the scan").await
     }
 
     /// Records a scan that could not list its scope at all: no snapshots,
@@ -757,13 +770,10 @@ impl ScopeTransaction<'_> {
         .bind(finished_at)
         .bind(error)
         .bind(self.job.map(|j| j.id))
-        .fetch_one(&mut *self.tx)
+        .fetch_one(self.tx.conn())
         .await
         .context("inserting the failed scan")?;
-        self.tx
-            .commit()
-            .await
-            .context("committing the failed scan")?;
+        self.tx.commit("committing the failed scan").await?;
         Ok(scan_id)
     }
 
@@ -819,7 +829,7 @@ impl ScopeTransaction<'_> {
         .bind(&self.scope.collector)
         .bind(&self.scope.region)
         .bind(now)
-        .fetch_all(&mut *self.tx)
+        .fetch_all(self.tx.conn())
         .await
         .context("upserting resources")?;
         for row in rows {
@@ -874,7 +884,7 @@ impl ScopeTransaction<'_> {
         .bind(&hashes)
         .bind(&bodies)
         .bind(&sizes)
-        .execute(&mut *self.tx)
+        .execute(self.tx.conn())
         .await
         .context("storing documents")?;
         // A snapshot row only when the resource's state differs from its
@@ -894,7 +904,7 @@ impl ScopeTransaction<'_> {
                               ORDER BY rs.scan_id DESC LIMIT 1) l ON TRUE",
         )
         .bind(&snapshot_ids)
-        .fetch_all(&mut *self.tx)
+        .fetch_all(self.tx.conn())
         .await
         .context("reading the latest snapshots")?;
         let latest: HashMap<i64, (Option<String>, Option<String>)> = latest
@@ -927,7 +937,7 @@ impl ScopeTransaction<'_> {
         .bind(&changed_ids)
         .bind(&changed_hashes)
         .bind(&changed_errors)
-        .execute(&mut *self.tx)
+        .execute(self.tx.conn())
         .await
         .context("storing snapshots")?;
         Ok(())
@@ -972,7 +982,7 @@ impl ScopeTransaction<'_> {
         .bind(&from_scans)
         .bind(scan_id)
         .bind(now)
-        .execute(&mut *self.tx)
+        .execute(self.tx.conn())
         .await
         .context("storing drift events")?;
 
@@ -984,7 +994,7 @@ impl ScopeTransaction<'_> {
         sqlx::query("UPDATE resources SET deleted_at = $2 WHERE id = ANY($1)")
             .bind(&deleted)
             .bind(now)
-            .execute(&mut *self.tx)
+            .execute(self.tx.conn())
             .await
             .context("marking deleted resources")?;
         Ok(())
@@ -1025,7 +1035,7 @@ impl ScopeTransaction<'_> {
         .bind(&batch.control_ids)
         .bind(&batch.severities)
         .bind(&batch.evidence)
-        .fetch_all(&mut *self.tx)
+        .fetch_all(self.tx.conn())
         .await
         .context("reading current findings")?;
         let mut stored: Vec<Option<StoredFinding>> = vec![None; batch.len()];
@@ -1036,8 +1046,10 @@ impl ScopeTransaction<'_> {
                 .and_then(|i| stored.get_mut(i))
                 .ok_or_else(|| StoreError::Inconsistent(format!("finding row {n} out of range")))?;
             *slot = Some(StoredFinding {
-                status: row.try_get("status").context("reading findings")?,
-                decided_status: row.try_get("decided_status").context("reading findings")?,
+                standing: Standing {
+                    status: row.try_get("status").context("reading findings")?,
+                    decided: row.try_get("decided_status").context("reading findings")?,
+                },
                 retired: row.try_get("retired").context("reading findings")?,
                 same_content: row
                     .try_get::<Option<bool>, _>("same_content")
@@ -1049,36 +1061,18 @@ impl ScopeTransaction<'_> {
         let mut writes = FindingWrites::default();
         let mut transitions = Vec::new();
         for (i, before) in stored.iter().enumerate() {
-            let new_status = batch.statuses[i];
-            let old_status = before.as_ref().map(|b| b.status.as_str());
-            let old_decided = before.as_ref().and_then(|b| b.decided_status.as_deref());
-            let new_decided = if new_status == FindingStatus::Unknown.as_str() {
-                old_decided
-            } else {
-                Some(new_status)
-            };
-            let kind = match (old_status, old_decided, new_decided) {
-                (None, _, _) => Some(TransitionKind::New),
-                (_, Some("pass"), Some("fail")) => Some(TransitionKind::Regression),
-                (_, Some("fail"), Some("pass")) => Some(TransitionKind::Resolution),
-                (Some(old), _, _) if old != new_status => Some(TransitionKind::Changed),
-                _ => None,
-            };
-            let unchanged = before.as_ref().is_some_and(|b| {
-                !b.retired
-                    && b.same_content
-                    && b.status == new_status
-                    && b.decided_status.as_deref() == new_decided
-            });
+            let step = lifecycle::step(before.map(|b| b.standing), batch.statuses[i]);
+            let unchanged =
+                before.is_some_and(|b| !b.retired && b.same_content && b.standing == step.standing);
             if !unchanged {
-                writes.push(&batch, i, new_decided);
+                writes.push(&batch, i, step.standing.decided);
             }
-            if let Some(kind) = kind {
+            if let Some(kind) = step.kind {
                 transitions.push(Transition {
                     arn: batch.arns[i].to_string(),
                     control_id: batch.control_ids[i].to_string(),
-                    old_status: old_status.map(str::to_string),
-                    new_status: new_status.to_string(),
+                    old_status: before.map(|b| b.standing.status),
+                    new_status: batch.statuses[i].into(),
                     kind,
                 });
             }
@@ -1117,7 +1111,7 @@ impl ScopeTransaction<'_> {
             .bind(&writes.evidence)
             .bind(now)
             .bind(scan_id)
-            .execute(&mut *self.tx)
+            .execute(self.tx.conn())
             .await
             .context("storing findings")?;
         }
@@ -1142,13 +1136,14 @@ impl ScopeTransaction<'_> {
         .bind(&batch.resource_ids)
         .bind(&batch.control_ids)
         .bind(now)
-        .execute(&mut *self.tx)
+        .execute(self.tx.conn())
         .await
         .context("retiring findings that no longer apply")?;
         Ok(transitions)
     }
 
-    /// A deleted resource's failing findings are resolved: the risk is gone.
+    /// Findings of resources deleted by this scan end as the lifecycle
+    /// says (a failure is resolved: the risk is gone).
     async fn resolve_deleted(
         &mut self,
         scan_id: i64,
@@ -1162,31 +1157,54 @@ impl ScopeTransaction<'_> {
             .filter_map(|e| previous.get(&e.arn).map(|p| p.resource_id))
             .collect();
         let rows = sqlx::query(
-            "UPDATE findings f SET resolved_at = $2, changed_scan_id = $3
-               FROM resources r
-              WHERE r.id = f.resource_id AND f.resource_id = ANY($1)
-                AND f.decided_status = 'fail' AND f.resolved_at IS NULL
-             RETURNING r.arn, f.control_id, f.status",
+            "SELECT f.id, r.arn, f.control_id, f.status, f.decided_status
+               FROM findings f JOIN resources r ON r.id = f.resource_id
+              WHERE f.resource_id = ANY($1) AND f.resolved_at IS NULL
+              ORDER BY f.id",
         )
         .bind(&deleted)
+        .fetch_all(self.tx.conn())
+        .await
+        .context("reading findings of deleted resources")?;
+        let mut resolved = Vec::new();
+        let mut transitions = Vec::new();
+        for row in &rows {
+            let standing = Standing {
+                status: row
+                    .try_get("status")
+                    .context("reading findings of deleted resources")?,
+                decided: row
+                    .try_get("decided_status")
+                    .context("reading findings of deleted resources")?,
+            };
+            let Some(kind) = lifecycle::on_deleted(standing) else {
+                continue;
+            };
+            resolved.push(
+                row.try_get::<i64, _>("id")
+                    .context("reading findings of deleted resources")?,
+            );
+            transitions.push(Transition {
+                arn: row
+                    .try_get("arn")
+                    .context("reading findings of deleted resources")?,
+                control_id: row
+                    .try_get("control_id")
+                    .context("reading findings of deleted resources")?,
+                old_status: Some(standing.status),
+                new_status: NewStatus::Deleted,
+                kind,
+            });
+        }
+        sqlx::query(
+            "UPDATE findings SET resolved_at = $2, changed_scan_id = $3 WHERE id = ANY($1)",
+        )
+        .bind(&resolved)
         .bind(now)
         .bind(scan_id)
-        .fetch_all(&mut *self.tx)
+        .execute(self.tx.conn())
         .await
         .context("resolving findings of deleted resources")?;
-        let transitions: Vec<Transition> = rows
-            .iter()
-            .map(|row| {
-                Ok(Transition {
-                    arn: row.try_get("arn")?,
-                    control_id: row.try_get("control_id")?,
-                    old_status: Some(row.try_get("status")?),
-                    new_status: "deleted".to_string(),
-                    kind: TransitionKind::Resolution,
-                })
-            })
-            .collect::<Result<_, sqlx::Error>>()
-            .context("reading resolved findings")?;
         self.insert_transitions(scan_id, &transitions, now).await?;
         Ok(transitions)
     }
@@ -1199,12 +1217,9 @@ impl ScopeTransaction<'_> {
     ) -> Result<(), StoreError> {
         let arns: Vec<&str> = transitions.iter().map(|t| t.arn.as_str()).collect();
         let controls: Vec<&str> = transitions.iter().map(|t| t.control_id.as_str()).collect();
-        let old: Vec<Option<&str>> = transitions
-            .iter()
-            .map(|t| t.old_status.as_deref())
-            .collect();
-        let new: Vec<&str> = transitions.iter().map(|t| t.new_status.as_str()).collect();
-        let kinds: Vec<&str> = transitions.iter().map(|t| t.kind.as_str()).collect();
+        let old: Vec<Option<FindingStatus>> = transitions.iter().map(|t| t.old_status).collect();
+        let new: Vec<NewStatus> = transitions.iter().map(|t| t.new_status).collect();
+        let kinds: Vec<_> = transitions.iter().map(|t| t.kind).collect();
         sqlx::query(
             "INSERT INTO finding_transitions (finding_id, scan_id, old_status, new_status, kind, at,
                                               evidence, severity)
@@ -1222,7 +1237,7 @@ impl ScopeTransaction<'_> {
         .bind(&kinds)
         .bind(scan_id)
         .bind(now)
-        .execute(&mut *self.tx)
+        .execute(self.tx.conn())
         .await
         .context("storing finding transitions")?;
         Ok(())
@@ -1234,8 +1249,8 @@ struct FindingBatch<'a> {
     arns: Vec<&'a str>,
     resource_ids: Vec<i64>,
     control_ids: Vec<&'static str>,
-    statuses: Vec<&'static str>,
-    severities: Vec<&'static str>,
+    statuses: Vec<FindingStatus>,
+    severities: Vec<Severity>,
     evidence: Vec<String>,
 }
 
@@ -1244,8 +1259,8 @@ impl<'a> FindingBatch<'a> {
         self.arns.push(arn);
         self.resource_ids.push(resource_id);
         self.control_ids.push(evaluation.control_id);
-        self.statuses.push(evaluation.status.as_str());
-        self.severities.push(evaluation.severity.as_str());
+        self.statuses.push(evaluation.status);
+        self.severities.push(evaluation.severity);
         self.evidence.push(canonical_json(&evaluation.evidence));
     }
 
@@ -1255,10 +1270,9 @@ impl<'a> FindingBatch<'a> {
 }
 
 /// A finding as stored before this scan, beside the evaluation of it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 struct StoredFinding {
-    status: String,
-    decided_status: Option<String>,
+    standing: Standing,
     retired: bool,
     /// Severity and evidence equal to the new evaluation's.
     same_content: bool,
@@ -1269,14 +1283,14 @@ struct StoredFinding {
 struct FindingWrites<'b> {
     resource_ids: Vec<i64>,
     control_ids: Vec<&'static str>,
-    statuses: Vec<&'static str>,
-    decided: Vec<Option<&'b str>>,
-    severities: Vec<&'static str>,
+    statuses: Vec<FindingStatus>,
+    decided: Vec<Option<FindingStatus>>,
+    severities: Vec<Severity>,
     evidence: Vec<&'b str>,
 }
 
 impl<'b> FindingWrites<'b> {
-    fn push(&mut self, batch: &'b FindingBatch<'_>, i: usize, decided: Option<&'b str>) {
+    fn push(&mut self, batch: &'b FindingBatch<'_>, i: usize, decided: Option<FindingStatus>) {
         self.resource_ids.push(batch.resource_ids[i]);
         self.control_ids.push(batch.control_ids[i]);
         self.statuses.push(batch.statuses[i]);

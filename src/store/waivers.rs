@@ -1,10 +1,9 @@
 //! Waivers: documented exceptions with an approver and an expiry. Rows are
-//! never deleted; a revocation is recorded, and alert decisions for the
-//! waived finding are taken in the same transaction.
+//! never deleted; a revocation is recorded. Both are written in the
+//! caller's transaction, so the waived finding's alert decision can be
+//! taken in it too.
 
-use super::alerts::{self, CandidateFilter};
-use super::{Context, Store, StoreError};
-use crate::alert::plan::AlertPolicy;
+use super::{Context, Store, StoreError, StoreTx};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
@@ -80,39 +79,24 @@ async fn insert(
     read(&row).context("reading the stored waiver")
 }
 
-impl Store {
-    /// Records a waiver (`source`: `cli` or `config`) and re-decides the
-    /// waived finding's alert in the same transaction.
+impl StoreTx {
+    /// Records a waiver (`source`: `cli` or `config`).
     pub async fn add_waiver(
-        &self,
+        &mut self,
         waiver: &NewWaiver<'_>,
         source: &str,
         now: DateTime<Utc>,
-        alerting: Option<&AlertPolicy>,
     ) -> Result<WaiverRow, StoreError> {
-        let mut tx = self.pool.begin().await.context("starting a waiver")?;
-        let stored = insert(&mut tx, waiver, source, now).await?;
-        if let Some(policy) = alerting {
-            let filter = CandidateFilter {
-                arn: Some(waiver.resource_arn),
-                control_id: Some(waiver.control_id),
-                ..Default::default()
-            };
-            alerts::decide(&mut tx, &filter, policy, now, false).await?;
-        }
-        tx.commit().await.context("committing a waiver")?;
-        Ok(stored)
+        insert(self.conn(), waiver, source, now).await
     }
 
     /// Ends a waiver early. `None` when there is no such waiver in force.
     pub async fn revoke_waiver(
-        &self,
+        &mut self,
         id: i64,
         revoked_by: &str,
         now: DateTime<Utc>,
-        alerting: Option<&AlertPolicy>,
     ) -> Result<Option<WaiverRow>, StoreError> {
-        let mut tx = self.pool.begin().await.context("starting a revocation")?;
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "UPDATE waivers SET revoked_at = $2, revoked_by = $3
               WHERE id = $1 AND revoked_at IS NULL AND expires_at > $2
@@ -121,25 +105,16 @@ impl Store {
         .bind(id)
         .bind(now)
         .bind(revoked_by)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(self.conn())
         .await
         .context("revoking a waiver")?;
-        let Some(row) = row else {
-            return Ok(None);
-        };
-        let revoked = read(&row).context("reading the revoked waiver")?;
-        if let Some(policy) = alerting {
-            let filter = CandidateFilter {
-                arn: Some(&revoked.resource_arn),
-                control_id: Some(&revoked.control_id),
-                ..Default::default()
-            };
-            alerts::decide(&mut tx, &filter, policy, now, false).await?;
-        }
-        tx.commit().await.context("committing a revocation")?;
-        Ok(Some(revoked))
+        row.map(|row| read(&row))
+            .transpose()
+            .context("reading the revoked waiver")
     }
+}
 
+impl Store {
     /// Every waiver ever recorded, newest first.
     pub async fn waivers(&self) -> Result<Vec<WaiverRow>, StoreError> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
