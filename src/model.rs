@@ -9,95 +9,65 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
-/// The kinds of resource driftwatch collects. The string form is stored in
-/// Postgres and shown to users, so it must stay stable.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub enum ResourceType {
-    #[serde(rename = "s3.bucket")]
-    S3Bucket,
-    #[serde(rename = "rds.instance")]
-    RdsInstance,
-    #[serde(rename = "rds.cluster")]
-    RdsCluster,
-    #[serde(rename = "ec2.instance")]
-    Ec2Instance,
-    #[serde(rename = "ec2.launch_template")]
-    LaunchTemplate,
-    #[serde(rename = "ec2.vpc")]
-    Vpc,
-    #[serde(rename = "logs.log_group")]
-    LogGroup,
-    #[serde(rename = "eks.cluster")]
-    EksCluster,
-    #[serde(rename = "eks.nodegroup")]
-    EksNodegroup,
-    #[serde(rename = "ecr.repository")]
-    EcrRepository,
+/// Declares the resource types: one line each gives the variant, the id
+/// stored in Postgres and shown to users (it must stay stable), what a
+/// person calls it, and the record its documents deserialise to.
+macro_rules! resource_types {
+    ($($(#[$doc:meta])* $variant:ident = $id:literal, $label:literal, $record:ty;)*) => {
+        /// The kinds of resource driftwatch collects.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        pub enum ResourceType {
+            $($(#[$doc])* #[serde(rename = $id)] $variant,)*
+        }
+
+        impl ResourceType {
+            pub const ALL: &'static [ResourceType] = &[$(ResourceType::$variant),*];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(ResourceType::$variant => $id,)*
+                }
+            }
+
+            /// What a person calls it.
+            pub fn label(self) -> &'static str {
+                match self {
+                    $(ResourceType::$variant => $label,)*
+                }
+            }
+
+            /// A stored document read back as this type's record (rules
+            /// downcast it to the record they decide on).
+            pub fn read_record(
+                self,
+                document: &serde_json::Value,
+            ) -> Result<Box<dyn std::any::Any + Send + Sync>, serde_json::Error> {
+                match self {
+                    $(ResourceType::$variant => {
+                        <$record>::deserialize(document).map(|r| Box::new(r) as Box<_>)
+                    })*
+                }
+            }
+        }
+    };
+}
+
+resource_types! {
+    S3Bucket = "s3.bucket", "S3 bucket", S3Bucket;
+    RdsInstance = "rds.instance", "RDS instance", RdsInstance;
+    RdsCluster = "rds.cluster", "RDS cluster", RdsCluster;
+    Ec2Instance = "ec2.instance", "EC2 instance", Ec2Instance;
+    LaunchTemplate = "ec2.launch_template", "launch template", LaunchTemplate;
+    Vpc = "ec2.vpc", "VPC", Vpc;
+    LogGroup = "logs.log_group", "log group", LogGroup;
+    EksCluster = "eks.cluster", "EKS cluster", EksCluster;
+    EksNodegroup = "eks.nodegroup", "EKS node group", EksNodegroup;
+    EcrRepository = "ecr.repository", "ECR repository", EcrRepository;
     /// The account itself: settings AWS keeps once per account.
-    #[serde(rename = "aws.account")]
-    Account,
-    #[serde(rename = "cloudtrail.trail")]
-    CloudTrailTrail,
+    Account = "aws.account", "AWS account", Account;
+    CloudTrailTrail = "cloudtrail.trail", "CloudTrail trail", Trail;
     /// The account in one region: settings AWS keeps per region.
-    #[serde(rename = "aws.account_region")]
-    AccountRegion,
-}
-
-impl ResourceType {
-    pub const ALL: &'static [ResourceType] = &[
-        ResourceType::S3Bucket,
-        ResourceType::RdsInstance,
-        ResourceType::RdsCluster,
-        ResourceType::Ec2Instance,
-        ResourceType::LaunchTemplate,
-        ResourceType::Vpc,
-        ResourceType::LogGroup,
-        ResourceType::EksCluster,
-        ResourceType::EksNodegroup,
-        ResourceType::EcrRepository,
-        ResourceType::Account,
-        ResourceType::CloudTrailTrail,
-        ResourceType::AccountRegion,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ResourceType::S3Bucket => "s3.bucket",
-            ResourceType::RdsInstance => "rds.instance",
-            ResourceType::RdsCluster => "rds.cluster",
-            ResourceType::Ec2Instance => "ec2.instance",
-            ResourceType::LaunchTemplate => "ec2.launch_template",
-            ResourceType::Vpc => "ec2.vpc",
-            ResourceType::LogGroup => "logs.log_group",
-            ResourceType::EksCluster => "eks.cluster",
-            ResourceType::EksNodegroup => "eks.nodegroup",
-            ResourceType::EcrRepository => "ecr.repository",
-            ResourceType::Account => "aws.account",
-            ResourceType::CloudTrailTrail => "cloudtrail.trail",
-            ResourceType::AccountRegion => "aws.account_region",
-        }
-    }
-}
-
-impl ResourceType {
-    /// What a person calls it.
-    pub fn label(self) -> &'static str {
-        match self {
-            ResourceType::S3Bucket => "S3 bucket",
-            ResourceType::RdsInstance => "RDS instance",
-            ResourceType::RdsCluster => "RDS cluster",
-            ResourceType::Ec2Instance => "EC2 instance",
-            ResourceType::LaunchTemplate => "launch template",
-            ResourceType::Vpc => "VPC",
-            ResourceType::LogGroup => "log group",
-            ResourceType::EksCluster => "EKS cluster",
-            ResourceType::EksNodegroup => "EKS node group",
-            ResourceType::EcrRepository => "ECR repository",
-            ResourceType::Account => "AWS account",
-            ResourceType::CloudTrailTrail => "CloudTrail trail",
-            ResourceType::AccountRegion => "AWS account region",
-        }
-    }
+    AccountRegion = "aws.account_region", "AWS account region", AccountRegion;
 }
 
 impl fmt::Display for ResourceType {

@@ -4,18 +4,9 @@
 //! [`Collection`]: what it listed, each resource's document or the error
 //! that prevented describing it, and whether the listing itself completed.
 
-pub mod account;
-pub mod account_region;
 pub mod api_calls;
 mod arn;
-pub mod cloudtrail;
-pub mod ec2;
-pub mod ecr;
-pub mod eks;
-pub mod logs;
 pub mod organizations;
-pub mod rds;
-pub mod s3;
 
 use crate::config::{AccountConfig, AwsConfig, RetryMode};
 use crate::model::{ResourceRecord, ResourceType};
@@ -271,18 +262,9 @@ impl Collector {
     }
 }
 
-/// Every collector, in the order scans run them.
-pub static COLLECTORS: &[&Collector] = &[
-    &s3::COLLECTOR,
-    &rds::COLLECTOR,
-    &ec2::COLLECTOR,
-    &logs::COLLECTOR,
-    &eks::COLLECTOR,
-    &ecr::COLLECTOR,
-    &account::COLLECTOR,
-    &account_region::COLLECTOR,
-    &cloudtrail::COLLECTOR,
-];
+// The collector modules and `COLLECTORS`, one per `src/collect/*.rs` declaring
+// `pub static COLLECTOR` (build.rs): a new collector is its own file.
+include!(concat!(env!("OUT_DIR"), "/collectors.rs"));
 
 /// The collector named `name`.
 pub fn collector(name: &str) -> Option<&'static Collector> {

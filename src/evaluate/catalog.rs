@@ -299,21 +299,10 @@ impl Control {
     }
 }
 
-/// Every control, grouped by service, in the order reports list them.
-pub static CONTROLS: LazyLock<Vec<&'static Control>> = LazyLock::new(|| {
-    [
-        super::s3::CONTROLS,
-        super::rds::CONTROLS,
-        super::ec2::CONTROLS,
-        super::eks::CONTROLS,
-        super::logs::CONTROLS,
-        super::ecr::CONTROLS,
-        super::cloudtrail::CONTROLS,
-    ]
-    .into_iter()
-    .flatten()
-    .collect()
-});
+/// Every control, grouped by service (rule module), in the order reports
+/// list them.
+pub static CONTROLS: LazyLock<Vec<&'static Control>> =
+    LazyLock::new(|| super::CONTROL_GROUPS.iter().copied().flatten().collect());
 
 /// The control `id`.
 pub fn control(id: &str) -> Option<&'static Control> {

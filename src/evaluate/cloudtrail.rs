@@ -24,10 +24,7 @@ pub(super) const CONTROLS: &[Control] = &[
             terraform: "aws_cloudtrail: is_multi_region_trail = true, include_global_service_events = true, enable_logging = true, event_selector { read_write_type = \"All\", include_management_events = true } (no exclude_management_event_sources; or an advanced_event_selector whose only field_selector is field = \"eventCategory\", equals = [\"Management\"])",
         },
         settings: &[],
-        rule: |subject, _| match subject {
-            Subject::Account(account) => Some(multi_region(account)),
-            _ => None,
-        },
+        rule: |subject, _| subject.get().map(multi_region),
     },
     Control {
         id: "cloudtrail.log_validation",
@@ -102,10 +99,7 @@ pub(super) const CONTROLS: &[Control] = &[
 ];
 
 fn on_trail(subject: &Subject) -> Option<&Trail> {
-    match subject {
-        Subject::CloudTrailTrail(trail) => Some(trail),
-        _ => None,
-    }
+    subject.get()
 }
 
 /// Management events a trail's selectors record: the union over its

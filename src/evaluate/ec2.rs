@@ -1,7 +1,7 @@
 //! EC2 and VPC controls of `controls.md`: `ec2.imdsv2` and `vpc.flow_logs`.
 
 use super::catalog::{Control, DaysSetting, Remediation, Setting};
-use super::{Severity, Subject, Verdict};
+use super::{Severity, Verdict};
 use crate::model::{
     AccountRegion, DestinationRetention, Ec2Instance, EksNodegroup, LaunchTemplate,
     MetadataOptions, ResourceType, Vpc,
@@ -31,10 +31,7 @@ pub(super) const CONTROLS: &[Control] = &[
             terraform: "aws_flow_log: vpc_id = <vpc_id>, traffic_type = \"ALL\", log_destination_type = \"cloud-watch-logs\", log_destination = <log_group_arn>, iam_role_arn = <flow_logs_role_arn> (or log_destination_type = \"s3\" with log_destination = <bucket_arn>)",
         },
         settings: &[],
-        rule: |subject, _| match subject {
-            Subject::Vpc(vpc) => Some(flow_logs(vpc)),
-            _ => None,
-        },
+        rule: |subject, _| subject.get().map(flow_logs),
     },
     Control {
         id: "ec2.imdsv2",
@@ -52,11 +49,10 @@ pub(super) const CONTROLS: &[Control] = &[
             terraform: "aws_instance and aws_launch_template: metadata_options { http_endpoint = \"enabled\", http_tokens = \"required\" }; EKS: aws_eks_node_group launch_template { id = aws_launch_template.<name>.id, version = aws_launch_template.<name>.latest_version }",
         },
         settings: &[],
-        rule: |subject, _| match subject {
-            Subject::Ec2Instance(instance) => Some(instance_imdsv2(instance)),
-            Subject::LaunchTemplate(template) => Some(launch_template_imdsv2(template)),
-            Subject::EksNodegroup(nodegroup) => Some(nodegroup_imdsv2(nodegroup)),
-            _ => None,
+        rule: |subject, _| {
+            (subject.get().map(instance_imdsv2))
+                .or_else(|| subject.get().map(launch_template_imdsv2))
+                .or_else(|| subject.get().map(nodegroup_imdsv2))
         },
     },
     Control {
@@ -71,12 +67,12 @@ pub(super) const CONTROLS: &[Control] = &[
             terraform: "aws_cloudwatch_log_group: retention_in_days = 365 (or longer; 0 means never expire). S3 destination: aws_s3_bucket_lifecycle_configuration rule { id = \"flow-logs\", status = \"Enabled\", filter { prefix = \"AWSLogs/\" }, expiration { days = 365 } } (or no expiration)",
         },
         settings: &[Setting::Days(&FLOW_LOG_MIN_DAYS)],
-        rule: |subject, settings| match subject {
-            // Without a flow log there is nothing retained: vpc.flow_logs says so.
-            Subject::Vpc(vpc) if !vpc.flow_logs.is_empty() => {
-                Some(flow_log_retention(vpc, FLOW_LOG_MIN_DAYS.get(settings)))
-            }
-            _ => None,
+        rule: |subject, settings| {
+            subject
+                .get::<Vpc>()
+                // Without a flow log there is nothing retained: vpc.flow_logs says so.
+                .filter(|vpc| !vpc.flow_logs.is_empty())
+                .map(|vpc| flow_log_retention(vpc, FLOW_LOG_MIN_DAYS.get(settings)))
         },
     },
     Control {
@@ -91,10 +87,7 @@ pub(super) const CONTROLS: &[Control] = &[
             terraform: "aws_ebs_encryption_by_default: enabled = true, once per region (a provider alias per region)",
         },
         settings: &[],
-        rule: |subject, _| match subject {
-            Subject::AccountRegion(region) => ebs_default_encryption(region),
-            _ => None,
-        },
+        rule: |subject, _| subject.get().and_then(ebs_default_encryption),
     },
 ];
 

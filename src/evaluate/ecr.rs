@@ -2,8 +2,8 @@
 //! the retention the auditors ask for (365 days).
 
 use super::catalog::{Control, Remediation};
-use super::{Severity, Subject, Verdict};
-use crate::model::ResourceType;
+use super::{Severity, Verdict};
+use crate::model::{EcrRepository, ResourceType};
 use serde_json::{Value, json};
 
 const MINIMUM_DAYS: i64 = 365;
@@ -20,11 +20,10 @@ pub(super) const CONTROLS: &[Control] = &[Control {
         terraform: "aws_ecr_lifecycle_policy: repository = <repository>, policy = jsonencode({ rules = [{ rulePriority = 1, description = \"expire untagged images after 365 days\", selection = { tagStatus = \"untagged\", countType = \"sinceImagePushed\", countUnit = \"days\", countNumber = 365 }, action = { type = \"expire\" } }] }) (or no aws_ecr_lifecycle_policy at all)",
     },
     settings: &[],
-    rule: |subject, _| match subject {
-        Subject::EcrRepository(repository) => {
-            Some(image_retention(repository.lifecycle_policy.as_ref()))
-        }
-        _ => None,
+    rule: |subject, _| {
+        subject
+            .get::<EcrRepository>()
+            .map(|repository| image_retention(repository.lifecycle_policy.as_ref()))
     },
 }];
 

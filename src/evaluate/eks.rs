@@ -40,10 +40,7 @@ pub(super) const CONTROLS: &[Control] = &[
 ];
 
 fn on_cluster(subject: &Subject) -> Option<&EksCluster> {
-    match subject {
-        Subject::EksCluster(cluster) => Some(cluster),
-        _ => None,
-    }
+    subject.get()
 }
 
 fn endpoint_restricted(cluster: &EksCluster) -> Verdict {

@@ -3,7 +3,7 @@
 use super::catalog::{
     Control, ControlSettings, DaysSetting, PatternsSetting, Remediation, Setting,
 };
-use super::{Severity, Subject, Verdict, policy};
+use super::{Severity, Verdict, policy};
 use crate::model::{LogGroup, ResourceType};
 use serde_json::json;
 
@@ -38,10 +38,7 @@ pub(super) const CONTROLS: &[Control] = &[Control {
         terraform: "aws_cloudwatch_log_group: retention_in_days = 365 (or longer; 0 means never expire)",
     },
     settings: &[Setting::Days(&MIN_DAYS), Setting::Patterns(&PATTERNS)],
-    rule: |subject, settings| match subject {
-        Subject::LogGroup(group) => retention(group, settings),
-        _ => None,
-    },
+    rule: |subject, settings| subject.get().and_then(|group| retention(group, settings)),
 }];
 
 fn retention(group: &LogGroup, settings: &ControlSettings) -> Option<Verdict> {

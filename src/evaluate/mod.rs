@@ -4,22 +4,16 @@
 //! the stored documents, never AWS SDK types and never SQL.
 
 pub mod catalog;
-mod cloudtrail;
-mod ec2;
-mod ecr;
-mod eks;
 pub mod lifecycle;
-mod logs;
 pub mod policy;
-pub mod rds;
-mod s3;
+
+// The rule modules and `CONTROL_GROUPS`, one per `src/evaluate/*.rs` declaring
+// `CONTROLS` (build.rs): a new service's controls are their own file.
+include!(concat!(env!("OUT_DIR"), "/rule_modules.rs"));
 
 pub use catalog::{CONTROLS, Control, ControlSettings, control, controls_for};
 
-use crate::model::{
-    Account, AccountRegion, Ec2Instance, EcrRepository, EksCluster, EksNodegroup, LaunchTemplate,
-    LogGroup, RdsCluster, RdsInstance, ResourceRecord, ResourceType, S3Bucket, Trail, Vpc,
-};
+use crate::model::{ResourceRecord, ResourceType};
 pub use catalog::ControlConfig;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -231,54 +225,27 @@ impl Verdict {
     }
 }
 
-/// A stored document read back as the typed record of its resource type:
-/// what rules decide on.
-#[derive(Debug, Clone)]
-pub enum Subject {
-    S3Bucket(S3Bucket),
-    RdsInstance(RdsInstance),
-    RdsCluster(RdsCluster),
-    Ec2Instance(Ec2Instance),
-    LaunchTemplate(LaunchTemplate),
-    Vpc(Vpc),
-    LogGroup(LogGroup),
-    EksCluster(EksCluster),
-    EksNodegroup(EksNodegroup),
-    EcrRepository(EcrRepository),
-    Account(Account),
-    CloudTrailTrail(Trail),
-    AccountRegion(AccountRegion),
+/// A stored document read back, once, as the typed record of its resource
+/// type: what rules decide on. A rule asks for the record it decides on
+/// (`subject.get::<S3Bucket>()`) and does not apply to any other.
+pub struct Subject {
+    record: Box<dyn std::any::Any + Send + Sync>,
 }
 
 impl Subject {
     pub fn read(resource_type: ResourceType, document: &Value) -> Result<Subject, String> {
-        fn typed<T: serde::de::DeserializeOwned>(
-            document: &Value,
-            wrap: fn(T) -> Subject,
-        ) -> Result<Subject, serde_json::Error> {
-            T::deserialize(document).map(wrap)
-        }
-        let subject = match resource_type {
-            ResourceType::S3Bucket => typed(document, Subject::S3Bucket),
-            ResourceType::RdsInstance => typed(document, Subject::RdsInstance),
-            ResourceType::RdsCluster => typed(document, Subject::RdsCluster),
-            ResourceType::Ec2Instance => typed(document, Subject::Ec2Instance),
-            ResourceType::LaunchTemplate => typed(document, Subject::LaunchTemplate),
-            ResourceType::Vpc => typed(document, Subject::Vpc),
-            ResourceType::LogGroup => typed(document, Subject::LogGroup),
-            ResourceType::EksCluster => typed(document, Subject::EksCluster),
-            ResourceType::EksNodegroup => typed(document, Subject::EksNodegroup),
-            ResourceType::EcrRepository => typed(document, Subject::EcrRepository),
-            ResourceType::Account => typed(document, Subject::Account),
-            ResourceType::CloudTrailTrail => typed(document, Subject::CloudTrailTrail),
-            ResourceType::AccountRegion => typed(document, Subject::AccountRegion),
-        };
-        subject.map_err(|e| {
+        let record = resource_type.read_record(document).map_err(|e| {
             format!(
                 "stored document is not a readable {} record: {e}",
                 resource_type.label()
             )
-        })
+        })?;
+        Ok(Subject { record })
+    }
+
+    /// The record, if it is a `T`.
+    pub fn get<T: 'static>(&self) -> Option<&T> {
+        self.record.downcast_ref()
     }
 }
 

@@ -1,7 +1,7 @@
 //! The RDS controls of `controls.md`.
 
 use super::catalog::{CidrsSetting, Control, DaysSetting, Remediation, Setting};
-use super::{Severity, Subject, Verdict};
+use super::{Severity, Verdict};
 use crate::model::{RdsCluster, RdsInstance, ResourceType};
 use ipnet::IpNet;
 use serde_json::json;
@@ -37,11 +37,12 @@ pub(super) const CONTROLS: &[Control] = &[
             terraform: "aws_db_instance: multi_az = true (Aurora: at least two aws_rds_cluster_instance resources with cluster_identifier = aws_rds_cluster.<name>.id, each with a different availability_zone)",
         },
         settings: &[],
-        rule: |subject, _| match subject {
+        rule: |subject, _| {
             // An Aurora member's availability is its cluster's: judged there.
-            Subject::RdsInstance(i) if i.cluster_identifier.is_none() => Some(instance_multi_az(i)),
-            Subject::RdsCluster(c) => Some(cluster_multi_az(c)),
-            _ => None,
+            (subject.get::<RdsInstance>())
+                .filter(|i| i.cluster_identifier.is_none())
+                .map(instance_multi_az)
+                .or_else(|| subject.get().map(cluster_multi_az))
         },
     },
     Control {
@@ -56,9 +57,8 @@ pub(super) const CONTROLS: &[Control] = &[
             terraform: "aws_db_instance: publicly_accessible = false; and no aws_vpc_security_group_ingress_rule on the database port with cidr_ipv4 = \"0.0.0.0/0\" or cidr_ipv6 = \"::/0\" (nor an inline aws_security_group ingress block with cidr_blocks = [\"0.0.0.0/0\"] or ipv6_cidr_blocks = [\"::/0\"]); use referenced_security_group_id = <app_sg_id> instead",
         },
         settings: &[Setting::Cidrs(&ALLOWED_CIDRS)],
-        rule: |subject, settings| match subject {
-            Subject::RdsInstance(i) => Some(not_public(i, ALLOWED_CIDRS.get(settings))),
-            _ => None,
+        rule: |subject, settings| {
+            (subject.get::<RdsInstance>()).map(|i| not_public(i, ALLOWED_CIDRS.get(settings)))
         },
     },
     Control {
@@ -73,12 +73,13 @@ pub(super) const CONTROLS: &[Control] = &[
             terraform: "aws_db_instance: storage_encrypted = true, kms_key_id = <kms_key_arn>. Changing it forces a new instance, so create that instance from the encrypted copy with snapshot_identifier = <encrypted_snapshot_id>. Aurora: aws_rds_cluster storage_encrypted = true, kms_key_id = <kms_key_arn>",
         },
         settings: &[],
-        rule: |subject, _| match subject {
-            Subject::RdsInstance(i) => {
-                Some(encrypted(i.storage_encrypted, i.kms_key_id.as_deref()))
-            }
-            Subject::RdsCluster(c) => Some(encrypted(c.storage_encrypted, c.kms_key_id.as_deref())),
-            _ => None,
+        rule: |subject, _| {
+            (subject.get::<RdsInstance>())
+                .map(|i| encrypted(i.storage_encrypted, i.kms_key_id.as_deref()))
+                .or_else(|| {
+                    (subject.get::<RdsCluster>())
+                        .map(|c| encrypted(c.storage_encrypted, c.kms_key_id.as_deref()))
+                })
         },
     },
     Control {
@@ -93,12 +94,9 @@ pub(super) const CONTROLS: &[Control] = &[
             terraform: "aws_db_instance: backup_retention_period = 7 (or more); Aurora: aws_rds_cluster backup_retention_period = 7",
         },
         settings: &[Setting::Days(&MIN_BACKUP_DAYS)],
-        rule: |subject, settings| match subject {
-            Subject::RdsInstance(i) => Some(backups(
-                i.backup_retention_days,
-                MIN_BACKUP_DAYS.get(settings),
-            )),
-            _ => None,
+        rule: |subject, settings| {
+            (subject.get::<RdsInstance>())
+                .map(|i| backups(i.backup_retention_days, MIN_BACKUP_DAYS.get(settings)))
         },
     },
 ];

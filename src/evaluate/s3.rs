@@ -94,10 +94,7 @@ pub(super) const CONTROLS: &[Control] = &[
 ];
 
 fn on_bucket(subject: &Subject) -> Option<&S3Bucket> {
-    match subject {
-        Subject::S3Bucket(bucket) => Some(bucket),
-        _ => None,
-    }
+    subject.get()
 }
 
 fn tls_only(bucket: &S3Bucket) -> Verdict {
