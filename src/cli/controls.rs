@@ -1,7 +1,7 @@
 //! `driftwatch controls`: the control catalog, or one framework's
 //! requirements with the controls that evidence them. Needs no database.
 
-use super::print_table;
+use super::output::{print_json, print_table};
 use crate::frameworks;
 use crate::report::catalog;
 use anyhow::{Result, bail};
@@ -15,8 +15,17 @@ pub enum CatalogFormat {
     Md,
 }
 
-pub fn run(framework: Option<&str>, format: CatalogFormat) -> Result<()> {
-    let framework = match framework {
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// A framework id: soc2, pci-dss-4.0, cis-aws-5.0.
+    #[arg(long)]
+    pub framework: Option<String>,
+    #[arg(long, value_enum, default_value_t = CatalogFormat::Table)]
+    pub format: CatalogFormat,
+}
+
+pub(super) fn run(args: &Args) -> Result<()> {
+    let framework = match args.framework.as_deref() {
         Some(id) => match frameworks::framework(id) {
             Some(f) => Some(f),
             None => bail!(
@@ -26,10 +35,10 @@ pub fn run(framework: Option<&str>, format: CatalogFormat) -> Result<()> {
         },
         None => None,
     };
-    match (framework, format) {
+    match (framework, args.format) {
         (_, CatalogFormat::Md) => print!("{}", catalog::markdown()),
-        (None, CatalogFormat::Json) => super::print_json(&catalog::controls_json())?,
-        (Some(f), CatalogFormat::Json) => super::print_json(&catalog::framework_json(f))?,
+        (None, CatalogFormat::Json) => print_json(&catalog::controls_json())?,
+        (Some(f), CatalogFormat::Json) => print_json(&catalog::framework_json(f))?,
         (None, CatalogFormat::Table) => {
             let (headers, rows) = catalog::controls_rows();
             let headers: Vec<&str> = headers.iter().map(String::as_str).collect();

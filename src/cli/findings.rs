@@ -1,0 +1,79 @@
+//! `driftwatch findings`: the current evaluations, failing ones by default.
+
+use super::output::{Format, evidence_message, print_json, print_table};
+use crate::evaluate::FindingStatus;
+use crate::store::{FindingFilter, Store};
+use anyhow::Result;
+use clap::ValueEnum;
+use std::process::ExitCode;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Which status to show; `all` for every evaluation.
+    #[arg(long, default_value = "fail")]
+    pub status: StatusFilter,
+    #[arg(long)]
+    pub control: Option<String>,
+    #[arg(long)]
+    pub account: Option<String>,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+pub enum StatusFilter {
+    Fail,
+    Pass,
+    Unknown,
+    All,
+}
+
+impl StatusFilter {
+    fn status(self) -> Option<FindingStatus> {
+        match self {
+            StatusFilter::Fail => Some(FindingStatus::Fail),
+            StatusFilter::Pass => Some(FindingStatus::Pass),
+            StatusFilter::Unknown => Some(FindingStatus::Unknown),
+            StatusFilter::All => None,
+        }
+    }
+}
+
+pub(super) async fn run(args: Args, store: &Store) -> Result<ExitCode> {
+    let filter = FindingFilter {
+        status: args.status.status(),
+        control_id: args.control,
+        account_id: args.account,
+        arn: None,
+    };
+    let findings = store.findings(&filter).await?;
+    match args.format {
+        Format::Json => print_json(&findings)?,
+        Format::Table => {
+            let rows = findings
+                .iter()
+                .map(|f| {
+                    vec![
+                        f.severity.clone(),
+                        f.control_id.clone(),
+                        match f.waiver_id {
+                            Some(id) => format!("waived (#{id})"),
+                            None => f.status.clone(),
+                        },
+                        f.arn.clone(),
+                        f.account_id.clone(),
+                        f.status_since.format("%Y-%m-%d %H:%M").to_string(),
+                        evidence_message(&f.evidence),
+                    ]
+                })
+                .collect();
+            print_table(
+                &[
+                    "SEVERITY", "CONTROL", "STATUS", "RESOURCE", "ACCOUNT", "SINCE", "EVIDENCE",
+                ],
+                rows,
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,42 @@
+//! `driftwatch run`: the daemon, until SIGTERM or SIGINT.
+
+use super::Database;
+use crate::config::Config;
+use crate::store::Store;
+use anyhow::{Context, Result};
+use std::process::ExitCode;
+
+/// With an external database the daemon starts even while it is
+/// unreachable (not ready, retrying); the local one is started first.
+pub(super) async fn run(config: Config) -> Result<ExitCode> {
+    let database = match &config.database.url {
+        Some(url) => Database {
+            store: Store::connect_lazy(url, config.database.max_connections)?,
+            local: None,
+        },
+        None => Database::open(&config).await?,
+    };
+    let daemon = crate::daemon::start(
+        std::sync::Arc::new(config),
+        database.store.clone(),
+        crate::daemon::replica_name(),
+    )
+    .await
+    .context("starting the daemon")?;
+    shutdown_signal().await?;
+    tracing::info!("shutdown requested");
+    daemon.shutdown().await;
+    database.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// SIGTERM (what orchestrators send) or SIGINT (Ctrl-C).
+async fn shutdown_signal() -> Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
+    tokio::select! {
+        _ = term.recv() => {}
+        result = tokio::signal::ctrl_c() => result.context("listening for SIGINT")?,
+    }
+    Ok(())
+}

@@ -1,0 +1,202 @@
+//! `driftwatch scan --once`: one scan of every configured account, the
+//! alerts it queued delivered, and what it found.
+
+use super::output::{Format, describe_changes, evidence_message, print_json, print_table};
+use super::waivers::sync_config_waivers;
+use crate::alert::{self, plan::AlertPolicy, sinks::Sinks};
+use crate::config::Config;
+use crate::evaluate::FindingStatus;
+use crate::evaluate::lifecycle::TransitionKind;
+use crate::scan::{self, ScopeReport};
+use crate::store::{FindingFilter, ScanStatus, Store};
+use anyhow::{Context, Result, bail};
+use std::process::ExitCode;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Run once and exit (the only mode of `scan`).
+    #[arg(long)]
+    pub once: bool,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Print the AWS API calls made, per service and operation, to
+    /// stderr when done (for benchmarks and IAM reviews).
+    #[arg(long)]
+    pub api_calls: bool,
+}
+
+/// Exit code when every collection failed: nothing was scanned.
+const EXIT_NOTHING_SCANNED: u8 = 2;
+
+pub(super) async fn run(args: Args, config: &Config, store: &Store) -> Result<ExitCode> {
+    if !args.once {
+        bail!("`driftwatch scan` runs one scan: pass --once");
+    }
+    let sinks = Sinks::load(&config.alerts, |var| std::env::var(var).ok())?;
+    sync_config_waivers(config, store).await?;
+    let reports = scan::scan_once(config, store)
+        .await
+        .context("recording the scan")?;
+    if !sinks.is_empty() {
+        deliver_alerts(config, store, sinks).await?;
+    }
+    if args.api_calls {
+        eprintln!("api calls (service operation outcome count):");
+        for (service, operation, outcome, n) in crate::collect::api_calls::operations() {
+            eprintln!("  {service} {operation} {outcome} {n}");
+        }
+    }
+    match args.format {
+        Format::Json => print_json(&scan_json(&reports))?,
+        Format::Table => print_summary(store, &reports).await?,
+    }
+    let all_failed = !reports.is_empty() && reports.iter().all(|r| r.status == ScanStatus::Failed);
+    Ok(if all_failed {
+        ExitCode::from(EXIT_NOTHING_SCANNED)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// A one-shot scan delivers what it queued, for at most a minute; what is
+/// left stays queued for the next run or the daemon.
+async fn deliver_alerts(config: &Config, store: &Store, sinks: Sinks) -> Result<()> {
+    let sender = alert::Sender::new(
+        store.clone(),
+        sinks,
+        AlertPolicy::from_config(&config.alerts),
+        std::time::Duration::from_secs(config.alerts.timeout_seconds),
+        std::time::Duration::from_secs(config.alerts.max_backoff_seconds),
+        crate::daemon::replica_name(),
+    )
+    .map_err(|m| anyhow::anyhow!("alerts: {m}"))?;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let round = sender.drain(Some(deadline)).await;
+    sender.release().await;
+    let round = round.context("delivering alerts")?;
+    if round.retried > 0 || round.rejected > 0 {
+        eprintln!(
+            "alerts: {} delivered, {} to retry, {} refused (see `driftwatch alerts`)",
+            round.delivered, round.retried, round.rejected
+        );
+    }
+    Ok(())
+}
+
+async fn print_summary(store: &Store, reports: &[ScopeReport]) -> Result<()> {
+    print_scopes(reports);
+    let failing = store
+        .findings(&FindingFilter {
+            status: Some(FindingStatus::Fail),
+            ..FindingFilter::default()
+        })
+        .await?;
+    println!("\nFailing controls ({})", failing.len());
+    print_table(
+        &["SEVERITY", "CONTROL", "RESOURCE", "EVIDENCE"],
+        failing
+            .iter()
+            .map(|f| {
+                vec![
+                    f.severity.clone(),
+                    f.control_id.clone(),
+                    f.arn.clone(),
+                    evidence_message(&f.evidence),
+                ]
+            })
+            .collect(),
+    );
+
+    let drift: Vec<_> = reports
+        .iter()
+        .flat_map(|r| r.drift.iter())
+        .map(|e| {
+            vec![
+                e.kind.as_str().to_string(),
+                e.arn.clone(),
+                describe_changes(&serde_json::to_value(&e.changes).unwrap_or_default()),
+            ]
+        })
+        .collect();
+    println!("\nDrift in this scan ({})", drift.len());
+    print_table(&["KIND", "RESOURCE", "CHANGES"], drift);
+    Ok(())
+}
+
+/// One row per scope scanned, then each scope's errors in full (the table
+/// has no room for them).
+fn print_scopes(reports: &[ScopeReport]) {
+    let count = |r: &ScopeReport, kind: TransitionKind| {
+        r.transitions.iter().filter(|t| t.kind == kind).count()
+    };
+    let rows = reports
+        .iter()
+        .map(|r| {
+            vec![
+                r.scan_id.to_string(),
+                r.scope.collector.clone(),
+                format!("{} ({})", r.scope.account_name, r.scope.account_id),
+                r.scope.region.clone(),
+                r.status.as_str().to_string(),
+                format!("{}/{}", r.resources - r.failed_resources, r.resources),
+                r.drift.len().to_string(),
+                count(r, TransitionKind::Regression).to_string(),
+                count(r, TransitionKind::Resolution).to_string(),
+            ]
+        })
+        .collect();
+    println!("Scans");
+    print_table(
+        &[
+            "SCAN",
+            "COLLECTOR",
+            "ACCOUNT",
+            "REGION",
+            "STATUS",
+            "DESCRIBED",
+            "DRIFT",
+            "REGRESSIONS",
+            "RESOLVED",
+        ],
+        rows,
+    );
+    for r in reports {
+        if let Some(error) = &r.error {
+            println!(
+                "\n{} {} ({}) {}:",
+                r.scope.collector,
+                r.scope.account_name,
+                r.scope.region,
+                r.status.as_str()
+            );
+            for line in error.lines() {
+                println!("  ! {line}");
+            }
+        }
+    }
+}
+
+fn scan_json(reports: &[ScopeReport]) -> serde_json::Value {
+    serde_json::Value::Array(
+        reports
+            .iter()
+            .map(|r| {
+                serde_json::json!({
+                    "scan_id": r.scan_id,
+                    "collector": r.scope.collector,
+                    "account_id": r.scope.account_id,
+                    "account_name": r.scope.account_name,
+                    "region": r.scope.region,
+                    "status": r.status,
+                    "error": r.error,
+                    "resources": r.resources,
+                    "failed_resources": r.failed_resources,
+                    "drift": r.drift.iter().map(|e| serde_json::json!({
+                        "arn": e.arn, "kind": e.kind, "changes": e.changes,
+                    })).collect::<Vec<_>>(),
+                    "transitions": r.transitions,
+                })
+            })
+            .collect(),
+    )
+}
