@@ -582,7 +582,21 @@ impl Config {
         let mut issues = Vec::new();
         let mut issue =
             |field: String, message: String| issues.push(ConfigIssue { field, message });
+        self.validate_connections(&mut issue);
+        self.validate_accounts(&mut issue);
+        self.validate_collectors(&mut issue);
+        self.validate_service(&mut issue);
+        self.validate_alerts(&mut issue);
+        self.validate_waivers(&mut issue);
+        self.validate_report(&mut issue);
+        for problem in RuleSettings::from_tables(&self.rules).1 {
+            issue(problem.field, problem.message);
+        }
+        issues
+    }
 
+    /// `[database]` and `[aws]`.
+    fn validate_connections(&self, issue: &mut impl FnMut(String, String)) {
         if let Some(url) = &self.database.url
             && !(url.starts_with("postgres://") || url.starts_with("postgresql://"))
         {
@@ -632,7 +646,10 @@ impl Config {
         for (i, message) in check_regions(&self.aws.default_regions) {
             issue(format!("aws.default_regions[{i}]"), message);
         }
+    }
 
+    /// `[[accounts]]`: each entry, and that each is told apart from the others.
+    fn validate_accounts(&self, issue: &mut impl FnMut(String, String)) {
         for (i, account) in self.accounts.iter().enumerate() {
             let at = |field: &str| format!("accounts[{i}].{field}");
             if let Some(arn) = &account.role_arn
@@ -693,7 +710,10 @@ impl Config {
                 );
             }
         }
+    }
 
+    /// `[collectors.<name>]`, against the collector registry.
+    fn validate_collectors(&self, issue: &mut impl FnMut(String, String)) {
         for (name, collector) in self.collectors.configured() {
             if crate::collect::collector(name).is_none() {
                 let known: Vec<&str> = crate::collect::COLLECTORS.iter().map(|c| c.name).collect();
@@ -716,7 +736,10 @@ impl Config {
                 );
             }
         }
+    }
 
+    /// `[retention]`, `[daemon]` and `[http]`.
+    fn validate_service(&self, issue: &mut impl FnMut(String, String)) {
         if let Err(message) = parse_schedule(&self.retention.schedule) {
             issue("retention.schedule".into(), message);
         }
@@ -741,8 +764,10 @@ impl Config {
                 ),
             );
         }
+    }
 
-        self.validate_alerts(&mut issue);
+    /// `[[waivers]]`.
+    fn validate_waivers(&self, issue: &mut impl FnMut(String, String)) {
         for (i, waiver) in self.waivers.iter().enumerate() {
             let at = |field: &str| format!("waivers[{i}].{field}");
             if evaluate::control(&waiver.control).is_none() {
@@ -767,6 +792,10 @@ impl Config {
                 issue(at("expires"), message);
             }
         }
+    }
+
+    /// `[report]`.
+    fn validate_report(&self, issue: &mut impl FnMut(String, String)) {
         if let Err(message) = parse_schedule(&self.report.schedule) {
             issue("report.schedule".into(), message);
         }
@@ -778,11 +807,6 @@ impl Config {
                 );
             }
         }
-
-        for problem in RuleSettings::from_tables(&self.rules).1 {
-            issue(problem.field, problem.message);
-        }
-        issues
     }
 
     fn validate_alerts(&self, issue: &mut impl FnMut(String, String)) {
