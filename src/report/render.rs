@@ -131,58 +131,91 @@ pub fn json(report: &Report) -> String {
     serde_json::to_string_pretty(&value).unwrap_or_default() + "\n"
 }
 
-/// A CSV field; cells a spreadsheet would run as a formula are prefixed
-/// with `'` so that opening the evidence never executes it.
-fn csv_field(text: &str) -> String {
-    let guarded = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+/// The CSV columns, in order: one row per finding.
+const CSV_COLUMNS: [&str; 18] = [
+    "date",
+    "account_id",
+    "account_name",
+    "region",
+    "resource_type",
+    "resource_arn",
+    "resource_name",
+    "control_id",
+    "severity",
+    "status",
+    "status_since",
+    "soc2",
+    "pci_dss",
+    "waiver_id",
+    "waiver_reason",
+    "waiver_approved_by",
+    "waiver_expires_at",
+    "evidence",
+];
+
+/// A cell a spreadsheet would run as a formula is prefixed with `'`, so
+/// that opening the evidence never executes it. RFC 4180 has no notion of
+/// formulas: the CSV writer's quoting alone does not defuse them.
+fn defuse_formula(text: String) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{text}")
     } else {
-        text.to_string()
-    };
-    if guarded.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", guarded.replace('"', "\"\""))
-    } else {
-        guarded
+        text
     }
+}
+
+fn csv_row(report: &Report, f: &ReportFinding) -> [String; CSV_COLUMNS.len()] {
+    let control = report.control(&f.control_id);
+    let waiver = f
+        .waiver_id
+        .and_then(|id| report.waivers_in_force.iter().find(|w| w.id == id));
+    [
+        report.date.to_string(),
+        f.account_id.clone(),
+        f.account_name.clone(),
+        f.region.clone(),
+        f.resource_type.clone(),
+        f.arn.clone(),
+        f.name.clone(),
+        f.control_id.clone(),
+        f.severity.clone(),
+        f.status.clone(),
+        f.status_since.to_rfc3339(),
+        control.map(|c| c.soc2.join(" ")).unwrap_or_default(),
+        control.map(|c| c.pci_dss.join(" ")).unwrap_or_default(),
+        f.waiver_id.map(|id| id.to_string()).unwrap_or_default(),
+        waiver.map(|w| w.reason.clone()).unwrap_or_default(),
+        waiver.map(|w| w.approved_by.clone()).unwrap_or_default(),
+        waiver
+            .map(|w| w.expires_at.to_rfc3339())
+            .unwrap_or_default(),
+        f.evidence.to_string(),
+    ]
+}
+
+/// RFC 4180 text (CRLF line ends, quotes only where a field needs them)
+/// with every data cell defused.
+fn csv_document<const N: usize>(
+    columns: &[&str; N],
+    rows: impl IntoIterator<Item = [String; N]>,
+) -> anyhow::Result<String> {
+    // The writer ends records with a bare LF unless told: RFC 4180 is CRLF.
+    let mut writer = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(Vec::new());
+    writer.write_record(columns)?;
+    for row in rows {
+        writer.write_record(row.map(defuse_formula))?;
+    }
+    Ok(String::from_utf8(writer.into_inner()?)?)
 }
 
 /// One row per finding (every evaluation as of the report time).
 pub fn csv(report: &Report) -> String {
-    let mut out = String::from(
-        "date,account_id,account_name,region,resource_type,resource_arn,resource_name,control_id,severity,status,status_since,soc2,pci_dss,waiver_id,waiver_reason,waiver_approved_by,waiver_expires_at,evidence\r\n",
-    );
-    for f in &report.findings {
-        let control = report.control(&f.control_id);
-        let waiver = f
-            .waiver_id
-            .and_then(|id| report.waivers_in_force.iter().find(|w| w.id == id));
-        let fields = [
-            report.date.to_string(),
-            f.account_id.clone(),
-            f.account_name.clone(),
-            f.region.clone(),
-            f.resource_type.clone(),
-            f.arn.clone(),
-            f.name.clone(),
-            f.control_id.clone(),
-            f.severity.clone(),
-            f.status.clone(),
-            f.status_since.to_rfc3339(),
-            control.map(|c| c.soc2.join(" ")).unwrap_or_default(),
-            control.map(|c| c.pci_dss.join(" ")).unwrap_or_default(),
-            f.waiver_id.map(|id| id.to_string()).unwrap_or_default(),
-            waiver.map(|w| w.reason.clone()).unwrap_or_default(),
-            waiver.map(|w| w.approved_by.clone()).unwrap_or_default(),
-            waiver
-                .map(|w| w.expires_at.to_rfc3339())
-                .unwrap_or_default(),
-            f.evidence.to_string(),
-        ];
-        let row: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
-        out.push_str(&row.join(","));
-        out.push_str("\r\n");
-    }
-    out
+    let rows = report.findings.iter().map(|f| csv_row(report, f));
+    // Writing into memory has no I/O to fail, every row has the header's
+    // width and every field is UTF-8: there is no error to hand on.
+    csv_document(&CSV_COLUMNS, rows).unwrap_or_default()
 }
 
 pub(super) fn md(text: &str) -> String {
@@ -1049,11 +1082,22 @@ mod tests {
 
     #[test]
     fn csv_quotes_and_defuses_formulas() {
-        assert_eq!(csv_field("plain"), "plain");
-        assert_eq!(csv_field("a,b"), "\"a,b\"");
-        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(csv_field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
-        assert_eq!(csv_field("-1"), "'-1");
+        let row = |fields: [&str; 5]| fields.map(str::to_string);
+        let document = csv_document(
+            &["a", "b", "c", "d", "e"],
+            [row([
+                "plain",
+                "a,b",
+                "say \"hi\"",
+                "=HYPERLINK(\"x\")",
+                "-1",
+            ])],
+        )
+        .unwrap_or_default();
+        assert_eq!(
+            document,
+            "a,b,c,d,e\r\nplain,\"a,b\",\"say \"\"hi\"\"\",\"'=HYPERLINK(\"\"x\"\")\",'-1\r\n"
+        );
     }
 
     #[test]
