@@ -223,6 +223,23 @@ pub(super) fn md(text: &str) -> String {
 
 pub fn markdown(report: &Report) -> String {
     let mut out = String::new();
+    md_heading(&mut out, report);
+    md_controls(&mut out, report);
+    for framework in &report.frameworks {
+        md_framework(&mut out, framework);
+    }
+    md_scopes(&mut out, report);
+    md_failing(&mut out, report);
+    md_waivers(&mut out, report);
+    md_changes(&mut out, report);
+    md_drift(&mut out, report);
+    md_coverage(&mut out, report);
+    md_trend(&mut out, report);
+    out
+}
+
+/// The title, the period and the summary figures in one sentence.
+fn md_heading(out: &mut String, report: &Report) {
     let s = &report.summary;
     let _ = writeln!(out, "# driftwatch compliance report — {}\n", report.date);
     let _ = writeln!(
@@ -241,7 +258,9 @@ pub fn markdown(report: &Report) -> String {
     );
     let _ = writeln!(
         out,
-        "**Compliance {}** — {} pass, {} fail, {} waived, {} unknown over {} resources in {} accounts. Scans: {} ok, {} partial, {} failed; {} scopes not scanned. {} drift events, {} new failures, {} resolved.\n",
+        "**Compliance {}** — {} pass, {} fail, {} waived, {} unknown over {} resources in {} \
+         accounts. Scans: {} ok, {} partial, {} failed; {} scopes not scanned. {} drift events, \
+         {} new failures, {} resolved.\n",
         pct(s.compliance_percent),
         s.counts.pass,
         s.counts.fail,
@@ -257,210 +276,210 @@ pub fn markdown(report: &Report) -> String {
         s.new_failures,
         s.resolved
     );
-    let counts = |c: &Counts, compliance: Option<f64>| {
-        let mut cells: Vec<String> = [c.pass, c.fail, c.waived, c.unknown]
-            .iter()
-            .map(|n| n.to_string())
-            .collect();
-        cells.push(pct(compliance));
-        cells
-    };
-    md_table(
-        &mut out,
-        "Controls",
-        &[
-            "control",
-            "SOC 2",
-            "PCI DSS v4.0",
-            "pass:",
-            "fail:",
-            "waived:",
-            "unknown:",
-            "compliance:",
-        ],
-        report
-            .controls
-            .iter()
-            .map(|c| {
-                let mut cells = vec![c.id.clone(), c.soc2.join(", "), c.pci_dss.join(", ")];
-                cells.extend(counts(&c.counts, c.compliance_percent));
-                cells
-            })
-            .collect(),
+}
+
+/// The pass, fail, waived, unknown and compliance cells of a row.
+fn md_count_cells(counts: &Counts, compliance: Option<f64>) -> Vec<String> {
+    let mut cells: Vec<String> = [counts.pass, counts.fail, counts.waived, counts.unknown]
+        .iter()
+        .map(|n| n.to_string())
+        .collect();
+    cells.push(pct(compliance));
+    cells
+}
+
+const MD_COUNT_COLUMNS: [&str; 5] = ["pass:", "fail:", "waived:", "unknown:", "compliance:"];
+
+fn md_controls(out: &mut String, report: &Report) {
+    let columns: Vec<&str> = ["control", "SOC 2", "PCI DSS v4.0"]
+        .into_iter()
+        .chain(MD_COUNT_COLUMNS)
+        .collect();
+    let rows = report
+        .controls
+        .iter()
+        .map(|c| {
+            let mut cells = vec![c.id.clone(), c.soc2.join(", "), c.pci_dss.join(", ")];
+            cells.extend(md_count_cells(&c.counts, c.compliance_percent));
+            cells
+        })
+        .collect();
+    md_table(out, "Controls", &columns, rows);
+}
+
+/// One framework: its covered requirements, then the ids no control
+/// covers.
+fn md_framework(out: &mut String, f: &FrameworkSummary) {
+    let heading = format!(
+        "{} — {} of {} requirements evidenced by a control",
+        f.title, f.requirements_covered, f.requirements_total
     );
-    for f in &report.frameworks {
-        md_table(
-            &mut out,
-            &format!(
-                "{} — {} of {} requirements evidenced by a control",
-                f.title, f.requirements_covered, f.requirements_total
-            ),
-            &[
-                "requirement",
-                "controls",
-                "pass:",
-                "fail:",
-                "waived:",
-                "unknown:",
-                "compliance:",
-            ],
-            f.requirements
-                .iter()
-                .filter(|r| !r.controls.is_empty())
-                .map(|r| {
-                    let mut cells = vec![r.id.clone(), r.controls.join(", ")];
-                    cells.extend(counts(&r.counts, r.compliance_percent));
-                    cells
-                })
-                .collect(),
-        );
-        let _ = writeln!(
-            out,
-            "\nNot evidenced by a control (evidence from elsewhere): {}",
-            md(&uncovered(f).join(", "))
-        );
-    }
-    md_table(
-        &mut out,
-        "Accounts and regions",
-        &[
-            "account",
-            "region",
-            "pass:",
-            "fail:",
-            "waived:",
-            "unknown:",
-            "compliance:",
-        ],
-        report
-            .scopes
-            .iter()
-            .map(|s| {
-                let mut cells = vec![
-                    format!("{} ({})", s.account_name, s.account_id),
-                    s.region.clone(),
-                ];
-                cells.extend(counts(&s.counts, s.compliance_percent));
-                cells
-            })
-            .collect(),
+    let columns: Vec<&str> = ["requirement", "controls"]
+        .into_iter()
+        .chain(MD_COUNT_COLUMNS)
+        .collect();
+    let rows = f
+        .requirements
+        .iter()
+        .filter(|r| !r.controls.is_empty())
+        .map(|r| {
+            let mut cells = vec![r.id.clone(), r.controls.join(", ")];
+            cells.extend(md_count_cells(&r.counts, r.compliance_percent));
+            cells
+        })
+        .collect();
+    md_table(out, &heading, &columns, rows);
+    let _ = writeln!(
+        out,
+        "\nNot evidenced by a control (evidence from elsewhere): {}",
+        md(&uncovered(f).join(", "))
     );
+}
+
+fn md_scopes(out: &mut String, report: &Report) {
+    let columns: Vec<&str> = ["account", "region"]
+        .into_iter()
+        .chain(MD_COUNT_COLUMNS)
+        .collect();
+    let rows = report
+        .scopes
+        .iter()
+        .map(|s| {
+            let mut cells = vec![
+                format!("{} ({})", s.account_name, s.account_id),
+                s.region.clone(),
+            ];
+            cells.extend(md_count_cells(&s.counts, s.compliance_percent));
+            cells
+        })
+        .collect();
+    md_table(out, "Accounts and regions", &columns, rows);
+}
+
+fn md_failing(out: &mut String, report: &Report) {
+    let rows = report
+        .findings
+        .iter()
+        .filter(|f| f.status == "fail")
+        .map(|f| {
+            vec![
+                f.severity.clone(),
+                f.control_id.clone(),
+                f.arn.clone(),
+                f.account_id.clone(),
+                f.region.clone(),
+                f.status_since.to_rfc3339(),
+                brief(&f.evidence, 200),
+            ]
+        })
+        .collect();
     md_table(
-        &mut out,
+        out,
         "Failing resources",
         &[
             "severity", "control", "resource", "account", "region", "since", "evidence",
         ],
-        report
-            .findings
-            .iter()
-            .filter(|f| f.status == "fail")
-            .map(|f| {
-                vec![
-                    f.severity.clone(),
-                    f.control_id.clone(),
-                    f.arn.clone(),
-                    f.account_id.clone(),
-                    f.region.clone(),
-                    f.status_since.to_rfc3339(),
-                    brief(&f.evidence, 200),
-                ]
-            })
-            .collect(),
+        rows,
     );
-    let waiver = |w: &crate::store::waivers::WaiverRow, end: String| {
-        vec![
-            w.id.to_string(),
-            w.control_id.clone(),
-            w.resource_arn.clone(),
-            w.reason.clone(),
-            w.approved_by.clone(),
-            end,
-        ]
-    };
+}
+
+fn md_waiver_row(w: &WaiverRow, end: String) -> Vec<String> {
+    vec![
+        w.id.to_string(),
+        w.control_id.clone(),
+        w.resource_arn.clone(),
+        w.reason.clone(),
+        w.approved_by.clone(),
+        end,
+    ]
+}
+
+/// The waivers in force, then those that ended (expired or revoked).
+fn md_waivers(out: &mut String, report: &Report) {
+    let columns = |end| ["id:", "control", "resource", "reason", "approved by", end];
+    let in_force = report
+        .waivers_in_force
+        .iter()
+        .map(|w| md_waiver_row(w, w.expires_at.to_rfc3339()))
+        .collect();
+    md_table(out, "Waivers in force", &columns("expires"), in_force);
+    let ended = report
+        .waivers_ended
+        .iter()
+        .map(|w| {
+            let ended = w.revoked_at.map_or_else(
+                || format!("expired {}", w.expires_at.to_rfc3339()),
+                |r| {
+                    format!(
+                        "revoked {} by {}",
+                        r.to_rfc3339(),
+                        w.revoked_by.as_deref().unwrap_or("?")
+                    )
+                },
+            );
+            md_waiver_row(w, ended)
+        })
+        .collect();
+    md_table(out, "Waivers ended", &columns("expired / revoked"), ended);
+}
+
+fn md_changes(out: &mut String, report: &Report) {
+    let rows = report
+        .new_failures
+        .iter()
+        .chain(&report.resolved)
+        .map(|c| {
+            vec![
+                c.at.to_rfc3339(),
+                c.kind.clone(),
+                c.control_id.clone(),
+                c.arn.clone(),
+            ]
+        })
+        .collect();
     md_table(
-        &mut out,
-        "Waivers in force",
-        &[
-            "id:",
-            "control",
-            "resource",
-            "reason",
-            "approved by",
-            "expires",
-        ],
-        report
-            .waivers_in_force
-            .iter()
-            .map(|w| waiver(w, w.expires_at.to_rfc3339()))
-            .collect(),
-    );
-    md_table(
-        &mut out,
-        "Waivers ended",
-        &[
-            "id:",
-            "control",
-            "resource",
-            "reason",
-            "approved by",
-            "expired / revoked",
-        ],
-        report
-            .waivers_ended
-            .iter()
-            .map(|w| {
-                let ended = w.revoked_at.map_or_else(
-                    || format!("expired {}", w.expires_at.to_rfc3339()),
-                    |r| {
-                        format!(
-                            "revoked {} by {}",
-                            r.to_rfc3339(),
-                            w.revoked_by.as_deref().unwrap_or("?")
-                        )
-                    },
-                );
-                waiver(w, ended)
-            })
-            .collect(),
-    );
-    md_table(
-        &mut out,
+        out,
         "New failures and resolutions",
         &["time", "change", "control", "resource"],
-        report
-            .new_failures
-            .iter()
-            .chain(&report.resolved)
-            .map(|c| {
-                vec![
-                    c.at.to_rfc3339(),
-                    c.kind.clone(),
-                    c.control_id.clone(),
-                    c.arn.clone(),
-                ]
-            })
-            .collect(),
+        rows,
     );
+}
+
+fn md_drift(out: &mut String, report: &Report) {
+    let rows = report
+        .drift
+        .iter()
+        .map(|d| {
+            vec![
+                d.detected_at.to_rfc3339(),
+                d.kind.clone(),
+                d.arn.clone(),
+                brief(&d.changes, 200),
+            ]
+        })
+        .collect();
+    md_table(out, "Drift", &["time", "kind", "resource", "changes"], rows);
+}
+
+fn md_coverage(out: &mut String, report: &Report) {
+    let rows = report
+        .coverage
+        .iter()
+        .map(|c| {
+            vec![
+                c.collector.clone(),
+                format!("{} ({})", c.account_name, c.account_id),
+                c.region.clone(),
+                c.ok.to_string(),
+                c.partial.to_string(),
+                c.failed.to_string(),
+                c.last_status.clone(),
+                c.last_error.clone().unwrap_or_default(),
+            ]
+        })
+        .collect();
     md_table(
-        &mut out,
-        "Drift",
-        &["time", "kind", "resource", "changes"],
-        report
-            .drift
-            .iter()
-            .map(|d| {
-                vec![
-                    d.detected_at.to_rfc3339(),
-                    d.kind.clone(),
-                    d.arn.clone(),
-                    brief(&d.changes, 200),
-                ]
-            })
-            .collect(),
-    );
-    md_table(
-        &mut out,
+        out,
         "Scan coverage",
         &[
             "collector",
@@ -472,42 +491,30 @@ pub fn markdown(report: &Report) -> String {
             "last",
             "error",
         ],
-        report
-            .coverage
-            .iter()
-            .map(|c| {
-                vec![
-                    c.collector.clone(),
-                    format!("{} ({})", c.account_name, c.account_id),
-                    c.region.clone(),
-                    c.ok.to_string(),
-                    c.partial.to_string(),
-                    c.failed.to_string(),
-                    c.last_status.clone(),
-                    c.last_error.clone().unwrap_or_default(),
-                ]
-            })
-            .collect(),
+        rows,
     );
+}
+
+fn md_trend(out: &mut String, report: &Report) {
+    let rows = report
+        .trend
+        .iter()
+        .map(|p| {
+            vec![
+                p.date.to_string(),
+                p.counts.pass.to_string(),
+                p.counts.fail.to_string(),
+                p.counts.waived.to_string(),
+                pct(p.compliance_percent),
+            ]
+        })
+        .collect();
     md_table(
-        &mut out,
+        out,
         "Compliance over 30 days",
         &["date", "pass:", "fail:", "waived:", "compliance:"],
-        report
-            .trend
-            .iter()
-            .map(|p| {
-                vec![
-                    p.date.to_string(),
-                    p.counts.pass.to_string(),
-                    p.counts.fail.to_string(),
-                    p.counts.waived.to_string(),
-                    pct(p.compliance_percent),
-                ]
-            })
-            .collect(),
+        rows,
     );
-    out
 }
 
 /// A Markdown section with a table; a column named `name:` is numeric
