@@ -1,28 +1,16 @@
 //! Report formats. Every function is pure over the model, so a stored
 //! model renders byte-for-byte the same document again. Every string from
-//! AWS or a user is escaped for its format (HTML, CSV, Markdown).
+//! AWS or a user is escaped for its format: HTML by the maud template,
+//! CSV by the csv writer, Markdown by `md`.
 
-use super::{Counts, Report, ReportFinding};
+use super::{Counts, FrameworkSummary, Report, ReportFinding, Summary};
+use crate::store::waivers::WaiverRow;
+use maud::{DOCTYPE, Markup, PreEscaped, html};
 use serde_json::{Value, json};
 use std::fmt::Write;
 
 fn pct(value: Option<f64>) -> String {
     value.map_or_else(|| "n/a".to_string(), |v| format!("{v:.1}%"))
-}
-
-fn esc(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// Compact JSON, cut to `max` characters for tables (the full evidence is
@@ -131,58 +119,91 @@ pub fn json(report: &Report) -> String {
     serde_json::to_string_pretty(&value).unwrap_or_default() + "\n"
 }
 
-/// A CSV field; cells a spreadsheet would run as a formula are prefixed
-/// with `'` so that opening the evidence never executes it.
-fn csv_field(text: &str) -> String {
-    let guarded = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+/// The CSV columns, in order: one row per finding.
+const CSV_COLUMNS: [&str; 18] = [
+    "date",
+    "account_id",
+    "account_name",
+    "region",
+    "resource_type",
+    "resource_arn",
+    "resource_name",
+    "control_id",
+    "severity",
+    "status",
+    "status_since",
+    "soc2",
+    "pci_dss",
+    "waiver_id",
+    "waiver_reason",
+    "waiver_approved_by",
+    "waiver_expires_at",
+    "evidence",
+];
+
+/// A cell a spreadsheet would run as a formula is prefixed with `'`, so
+/// that opening the evidence never executes it. RFC 4180 has no notion of
+/// formulas: the CSV writer's quoting alone does not defuse them.
+fn defuse_formula(text: String) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{text}")
     } else {
-        text.to_string()
-    };
-    if guarded.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", guarded.replace('"', "\"\""))
-    } else {
-        guarded
+        text
     }
+}
+
+fn csv_row(report: &Report, f: &ReportFinding) -> [String; CSV_COLUMNS.len()] {
+    let control = report.control(&f.control_id);
+    let waiver = f
+        .waiver_id
+        .and_then(|id| report.waivers_in_force.iter().find(|w| w.id == id));
+    [
+        report.date.to_string(),
+        f.account_id.clone(),
+        f.account_name.clone(),
+        f.region.clone(),
+        f.resource_type.clone(),
+        f.arn.clone(),
+        f.name.clone(),
+        f.control_id.clone(),
+        f.severity.clone(),
+        f.status.clone(),
+        f.status_since.to_rfc3339(),
+        control.map(|c| c.soc2.join(" ")).unwrap_or_default(),
+        control.map(|c| c.pci_dss.join(" ")).unwrap_or_default(),
+        f.waiver_id.map(|id| id.to_string()).unwrap_or_default(),
+        waiver.map(|w| w.reason.clone()).unwrap_or_default(),
+        waiver.map(|w| w.approved_by.clone()).unwrap_or_default(),
+        waiver
+            .map(|w| w.expires_at.to_rfc3339())
+            .unwrap_or_default(),
+        f.evidence.to_string(),
+    ]
+}
+
+/// RFC 4180 text (CRLF line ends, quotes only where a field needs them)
+/// with every data cell defused.
+fn csv_document<const N: usize>(
+    columns: &[&str; N],
+    rows: impl IntoIterator<Item = [String; N]>,
+) -> anyhow::Result<String> {
+    // The writer ends records with a bare LF unless told: RFC 4180 is CRLF.
+    let mut writer = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(Vec::new());
+    writer.write_record(columns)?;
+    for row in rows {
+        writer.write_record(row.map(defuse_formula))?;
+    }
+    Ok(String::from_utf8(writer.into_inner()?)?)
 }
 
 /// One row per finding (every evaluation as of the report time).
 pub fn csv(report: &Report) -> String {
-    let mut out = String::from(
-        "date,account_id,account_name,region,resource_type,resource_arn,resource_name,control_id,severity,status,status_since,soc2,pci_dss,waiver_id,waiver_reason,waiver_approved_by,waiver_expires_at,evidence\r\n",
-    );
-    for f in &report.findings {
-        let control = report.control(&f.control_id);
-        let waiver = f
-            .waiver_id
-            .and_then(|id| report.waivers_in_force.iter().find(|w| w.id == id));
-        let fields = [
-            report.date.to_string(),
-            f.account_id.clone(),
-            f.account_name.clone(),
-            f.region.clone(),
-            f.resource_type.clone(),
-            f.arn.clone(),
-            f.name.clone(),
-            f.control_id.clone(),
-            f.severity.clone(),
-            f.status.clone(),
-            f.status_since.to_rfc3339(),
-            control.map(|c| c.soc2.join(" ")).unwrap_or_default(),
-            control.map(|c| c.pci_dss.join(" ")).unwrap_or_default(),
-            f.waiver_id.map(|id| id.to_string()).unwrap_or_default(),
-            waiver.map(|w| w.reason.clone()).unwrap_or_default(),
-            waiver.map(|w| w.approved_by.clone()).unwrap_or_default(),
-            waiver
-                .map(|w| w.expires_at.to_rfc3339())
-                .unwrap_or_default(),
-            f.evidence.to_string(),
-        ];
-        let row: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
-        out.push_str(&row.join(","));
-        out.push_str("\r\n");
-    }
-    out
+    let rows = report.findings.iter().map(|f| csv_row(report, f));
+    // Writing into memory has no I/O to fail, every row has the header's
+    // width and every field is UTF-8: there is no error to hand on.
+    csv_document(&CSV_COLUMNS, rows).unwrap_or_default()
 }
 
 pub(super) fn md(text: &str) -> String {
@@ -202,6 +223,23 @@ pub(super) fn md(text: &str) -> String {
 
 pub fn markdown(report: &Report) -> String {
     let mut out = String::new();
+    md_heading(&mut out, report);
+    md_controls(&mut out, report);
+    for framework in &report.frameworks {
+        md_framework(&mut out, framework);
+    }
+    md_scopes(&mut out, report);
+    md_failing(&mut out, report);
+    md_waivers(&mut out, report);
+    md_changes(&mut out, report);
+    md_drift(&mut out, report);
+    md_coverage(&mut out, report);
+    md_trend(&mut out, report);
+    out
+}
+
+/// The title, the period and the summary figures in one sentence.
+fn md_heading(out: &mut String, report: &Report) {
     let s = &report.summary;
     let _ = writeln!(out, "# driftwatch compliance report — {}\n", report.date);
     let _ = writeln!(
@@ -220,7 +258,9 @@ pub fn markdown(report: &Report) -> String {
     );
     let _ = writeln!(
         out,
-        "**Compliance {}** — {} pass, {} fail, {} waived, {} unknown over {} resources in {} accounts. Scans: {} ok, {} partial, {} failed; {} scopes not scanned. {} drift events, {} new failures, {} resolved.\n",
+        "**Compliance {}** — {} pass, {} fail, {} waived, {} unknown over {} resources in {} \
+         accounts. Scans: {} ok, {} partial, {} failed; {} scopes not scanned. {} drift events, \
+         {} new failures, {} resolved.\n",
         pct(s.compliance_percent),
         s.counts.pass,
         s.counts.fail,
@@ -236,210 +276,210 @@ pub fn markdown(report: &Report) -> String {
         s.new_failures,
         s.resolved
     );
-    let counts = |c: &Counts, compliance: Option<f64>| {
-        let mut cells: Vec<String> = [c.pass, c.fail, c.waived, c.unknown]
-            .iter()
-            .map(|n| n.to_string())
-            .collect();
-        cells.push(pct(compliance));
-        cells
-    };
-    md_table(
-        &mut out,
-        "Controls",
-        &[
-            "control",
-            "SOC 2",
-            "PCI DSS v4.0",
-            "pass:",
-            "fail:",
-            "waived:",
-            "unknown:",
-            "compliance:",
-        ],
-        report
-            .controls
-            .iter()
-            .map(|c| {
-                let mut cells = vec![c.id.clone(), c.soc2.join(", "), c.pci_dss.join(", ")];
-                cells.extend(counts(&c.counts, c.compliance_percent));
-                cells
-            })
-            .collect(),
+}
+
+/// The pass, fail, waived, unknown and compliance cells of a row.
+fn md_count_cells(counts: &Counts, compliance: Option<f64>) -> Vec<String> {
+    let mut cells: Vec<String> = [counts.pass, counts.fail, counts.waived, counts.unknown]
+        .iter()
+        .map(|n| n.to_string())
+        .collect();
+    cells.push(pct(compliance));
+    cells
+}
+
+const MD_COUNT_COLUMNS: [&str; 5] = ["pass:", "fail:", "waived:", "unknown:", "compliance:"];
+
+fn md_controls(out: &mut String, report: &Report) {
+    let columns: Vec<&str> = ["control", "SOC 2", "PCI DSS v4.0"]
+        .into_iter()
+        .chain(MD_COUNT_COLUMNS)
+        .collect();
+    let rows = report
+        .controls
+        .iter()
+        .map(|c| {
+            let mut cells = vec![c.id.clone(), c.soc2.join(", "), c.pci_dss.join(", ")];
+            cells.extend(md_count_cells(&c.counts, c.compliance_percent));
+            cells
+        })
+        .collect();
+    md_table(out, "Controls", &columns, rows);
+}
+
+/// One framework: its covered requirements, then the ids no control
+/// covers.
+fn md_framework(out: &mut String, f: &FrameworkSummary) {
+    let heading = format!(
+        "{} — {} of {} requirements evidenced by a control",
+        f.title, f.requirements_covered, f.requirements_total
     );
-    for f in &report.frameworks {
-        md_table(
-            &mut out,
-            &format!(
-                "{} — {} of {} requirements evidenced by a control",
-                f.title, f.requirements_covered, f.requirements_total
-            ),
-            &[
-                "requirement",
-                "controls",
-                "pass:",
-                "fail:",
-                "waived:",
-                "unknown:",
-                "compliance:",
-            ],
-            f.requirements
-                .iter()
-                .filter(|r| !r.controls.is_empty())
-                .map(|r| {
-                    let mut cells = vec![r.id.clone(), r.controls.join(", ")];
-                    cells.extend(counts(&r.counts, r.compliance_percent));
-                    cells
-                })
-                .collect(),
-        );
-        let _ = writeln!(
-            out,
-            "\nNot evidenced by a control (evidence from elsewhere): {}",
-            md(&uncovered(f).join(", "))
-        );
-    }
-    md_table(
-        &mut out,
-        "Accounts and regions",
-        &[
-            "account",
-            "region",
-            "pass:",
-            "fail:",
-            "waived:",
-            "unknown:",
-            "compliance:",
-        ],
-        report
-            .scopes
-            .iter()
-            .map(|s| {
-                let mut cells = vec![
-                    format!("{} ({})", s.account_name, s.account_id),
-                    s.region.clone(),
-                ];
-                cells.extend(counts(&s.counts, s.compliance_percent));
-                cells
-            })
-            .collect(),
+    let columns: Vec<&str> = ["requirement", "controls"]
+        .into_iter()
+        .chain(MD_COUNT_COLUMNS)
+        .collect();
+    let rows = f
+        .requirements
+        .iter()
+        .filter(|r| !r.controls.is_empty())
+        .map(|r| {
+            let mut cells = vec![r.id.clone(), r.controls.join(", ")];
+            cells.extend(md_count_cells(&r.counts, r.compliance_percent));
+            cells
+        })
+        .collect();
+    md_table(out, &heading, &columns, rows);
+    let _ = writeln!(
+        out,
+        "\nNot evidenced by a control (evidence from elsewhere): {}",
+        md(&uncovered(f).join(", "))
     );
+}
+
+fn md_scopes(out: &mut String, report: &Report) {
+    let columns: Vec<&str> = ["account", "region"]
+        .into_iter()
+        .chain(MD_COUNT_COLUMNS)
+        .collect();
+    let rows = report
+        .scopes
+        .iter()
+        .map(|s| {
+            let mut cells = vec![
+                format!("{} ({})", s.account_name, s.account_id),
+                s.region.clone(),
+            ];
+            cells.extend(md_count_cells(&s.counts, s.compliance_percent));
+            cells
+        })
+        .collect();
+    md_table(out, "Accounts and regions", &columns, rows);
+}
+
+fn md_failing(out: &mut String, report: &Report) {
+    let rows = report
+        .findings
+        .iter()
+        .filter(|f| f.status == "fail")
+        .map(|f| {
+            vec![
+                f.severity.clone(),
+                f.control_id.clone(),
+                f.arn.clone(),
+                f.account_id.clone(),
+                f.region.clone(),
+                f.status_since.to_rfc3339(),
+                brief(&f.evidence, 200),
+            ]
+        })
+        .collect();
     md_table(
-        &mut out,
+        out,
         "Failing resources",
         &[
             "severity", "control", "resource", "account", "region", "since", "evidence",
         ],
-        report
-            .findings
-            .iter()
-            .filter(|f| f.status == "fail")
-            .map(|f| {
-                vec![
-                    f.severity.clone(),
-                    f.control_id.clone(),
-                    f.arn.clone(),
-                    f.account_id.clone(),
-                    f.region.clone(),
-                    f.status_since.to_rfc3339(),
-                    brief(&f.evidence, 200),
-                ]
-            })
-            .collect(),
+        rows,
     );
-    let waiver = |w: &crate::store::waivers::WaiverRow, end: String| {
-        vec![
-            w.id.to_string(),
-            w.control_id.clone(),
-            w.resource_arn.clone(),
-            w.reason.clone(),
-            w.approved_by.clone(),
-            end,
-        ]
-    };
+}
+
+fn md_waiver_row(w: &WaiverRow, end: String) -> Vec<String> {
+    vec![
+        w.id.to_string(),
+        w.control_id.clone(),
+        w.resource_arn.clone(),
+        w.reason.clone(),
+        w.approved_by.clone(),
+        end,
+    ]
+}
+
+/// The waivers in force, then those that ended (expired or revoked).
+fn md_waivers(out: &mut String, report: &Report) {
+    let columns = |end| ["id:", "control", "resource", "reason", "approved by", end];
+    let in_force = report
+        .waivers_in_force
+        .iter()
+        .map(|w| md_waiver_row(w, w.expires_at.to_rfc3339()))
+        .collect();
+    md_table(out, "Waivers in force", &columns("expires"), in_force);
+    let ended = report
+        .waivers_ended
+        .iter()
+        .map(|w| {
+            let ended = w.revoked_at.map_or_else(
+                || format!("expired {}", w.expires_at.to_rfc3339()),
+                |r| {
+                    format!(
+                        "revoked {} by {}",
+                        r.to_rfc3339(),
+                        w.revoked_by.as_deref().unwrap_or("?")
+                    )
+                },
+            );
+            md_waiver_row(w, ended)
+        })
+        .collect();
+    md_table(out, "Waivers ended", &columns("expired / revoked"), ended);
+}
+
+fn md_changes(out: &mut String, report: &Report) {
+    let rows = report
+        .new_failures
+        .iter()
+        .chain(&report.resolved)
+        .map(|c| {
+            vec![
+                c.at.to_rfc3339(),
+                c.kind.clone(),
+                c.control_id.clone(),
+                c.arn.clone(),
+            ]
+        })
+        .collect();
     md_table(
-        &mut out,
-        "Waivers in force",
-        &[
-            "id:",
-            "control",
-            "resource",
-            "reason",
-            "approved by",
-            "expires",
-        ],
-        report
-            .waivers_in_force
-            .iter()
-            .map(|w| waiver(w, w.expires_at.to_rfc3339()))
-            .collect(),
-    );
-    md_table(
-        &mut out,
-        "Waivers ended",
-        &[
-            "id:",
-            "control",
-            "resource",
-            "reason",
-            "approved by",
-            "expired / revoked",
-        ],
-        report
-            .waivers_ended
-            .iter()
-            .map(|w| {
-                let ended = w.revoked_at.map_or_else(
-                    || format!("expired {}", w.expires_at.to_rfc3339()),
-                    |r| {
-                        format!(
-                            "revoked {} by {}",
-                            r.to_rfc3339(),
-                            w.revoked_by.as_deref().unwrap_or("?")
-                        )
-                    },
-                );
-                waiver(w, ended)
-            })
-            .collect(),
-    );
-    md_table(
-        &mut out,
+        out,
         "New failures and resolutions",
         &["time", "change", "control", "resource"],
-        report
-            .new_failures
-            .iter()
-            .chain(&report.resolved)
-            .map(|c| {
-                vec![
-                    c.at.to_rfc3339(),
-                    c.kind.clone(),
-                    c.control_id.clone(),
-                    c.arn.clone(),
-                ]
-            })
-            .collect(),
+        rows,
     );
+}
+
+fn md_drift(out: &mut String, report: &Report) {
+    let rows = report
+        .drift
+        .iter()
+        .map(|d| {
+            vec![
+                d.detected_at.to_rfc3339(),
+                d.kind.clone(),
+                d.arn.clone(),
+                brief(&d.changes, 200),
+            ]
+        })
+        .collect();
+    md_table(out, "Drift", &["time", "kind", "resource", "changes"], rows);
+}
+
+fn md_coverage(out: &mut String, report: &Report) {
+    let rows = report
+        .coverage
+        .iter()
+        .map(|c| {
+            vec![
+                c.collector.clone(),
+                format!("{} ({})", c.account_name, c.account_id),
+                c.region.clone(),
+                c.ok.to_string(),
+                c.partial.to_string(),
+                c.failed.to_string(),
+                c.last_status.clone(),
+                c.last_error.clone().unwrap_or_default(),
+            ]
+        })
+        .collect();
     md_table(
-        &mut out,
-        "Drift",
-        &["time", "kind", "resource", "changes"],
-        report
-            .drift
-            .iter()
-            .map(|d| {
-                vec![
-                    d.detected_at.to_rfc3339(),
-                    d.kind.clone(),
-                    d.arn.clone(),
-                    brief(&d.changes, 200),
-                ]
-            })
-            .collect(),
-    );
-    md_table(
-        &mut out,
+        out,
         "Scan coverage",
         &[
             "collector",
@@ -451,42 +491,30 @@ pub fn markdown(report: &Report) -> String {
             "last",
             "error",
         ],
-        report
-            .coverage
-            .iter()
-            .map(|c| {
-                vec![
-                    c.collector.clone(),
-                    format!("{} ({})", c.account_name, c.account_id),
-                    c.region.clone(),
-                    c.ok.to_string(),
-                    c.partial.to_string(),
-                    c.failed.to_string(),
-                    c.last_status.clone(),
-                    c.last_error.clone().unwrap_or_default(),
-                ]
-            })
-            .collect(),
+        rows,
     );
+}
+
+fn md_trend(out: &mut String, report: &Report) {
+    let rows = report
+        .trend
+        .iter()
+        .map(|p| {
+            vec![
+                p.date.to_string(),
+                p.counts.pass.to_string(),
+                p.counts.fail.to_string(),
+                p.counts.waived.to_string(),
+                pct(p.compliance_percent),
+            ]
+        })
+        .collect();
     md_table(
-        &mut out,
+        out,
         "Compliance over 30 days",
         &["date", "pass:", "fail:", "waived:", "compliance:"],
-        report
-            .trend
-            .iter()
-            .map(|p| {
-                vec![
-                    p.date.to_string(),
-                    p.counts.pass.to_string(),
-                    p.counts.fail.to_string(),
-                    p.counts.waived.to_string(),
-                    pct(p.compliance_percent),
-                ]
-            })
-            .collect(),
+        rows,
     );
-    out
 }
 
 /// A Markdown section with a table; a column named `name:` is numeric
@@ -527,116 +555,111 @@ code{font:12px ui-monospace,Menlo,Consolas,monospace;word-break:break-all;white-
 @media print{body{background:#fff}.chart,.tile{break-inside:avoid}}
 ";
 
-fn status_cell(status: &str) -> String {
-    format!("<td class=\"{}\">{}</td>", esc(status), esc(status))
+fn status_cell(status: &str) -> Markup {
+    html! { td class=(status) { (status) } }
+}
+
+/// A chart figure (coordinate or percentage) to one decimal place.
+fn tenths(value: f64) -> String {
+    format!("{value:.1}")
 }
 
 /// Compliance % over the trend days, as an inline SVG line chart.
-fn trend_chart(report: &Report) -> String {
+fn trend_chart(report: &Report) -> Markup {
     let (w, h, left, top, bottom) = (540.0, 220.0, 40.0, 16.0, 30.0);
     let plot_w = w - left - 12.0;
     let plot_h = h - top - bottom;
     let n = report.trend.len().max(2) as f64 - 1.0;
-    let mut svg = format!(
-        "<svg id=\"trend-chart\" role=\"img\" aria-label=\"Compliance percentage over the last {} days\" viewBox=\"0 0 {w} {h}\" width=\"100%\" xmlns=\"http://www.w3.org/2000/svg\">",
-        report.trend.len()
-    );
-    for pctl in [0, 25, 50, 75, 100] {
-        let y = top + plot_h * (1.0 - f64::from(pctl) / 100.0);
-        let _ = write!(
-            svg,
-            "<line x1=\"{left}\" x2=\"{}\" y1=\"{y:.1}\" y2=\"{y:.1}\" stroke=\"#e3e6eb\"/><text x=\"{}\" y=\"{:.1}\" font-size=\"10\" text-anchor=\"end\" fill=\"#5b6475\">{pctl}%</text>",
-            left + plot_w,
-            left - 4.0,
-            y + 3.0
-        );
-    }
-    let mut points = Vec::new();
-    for (i, p) in report.trend.iter().enumerate() {
-        let x = left + plot_w * i as f64 / n;
-        if let Some(v) = p.compliance_percent {
-            let y = top + plot_h * (1.0 - v / 100.0);
-            points.push(format!("{x:.1},{y:.1}"));
-            let _ = write!(
-                svg,
-                "<circle class=\"point\" cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"2.5\" fill=\"#2457c5\" data-date=\"{}\" data-value=\"{v:.1}\"><title>{}: {v:.1}%</title></circle>",
-                p.date, p.date
-            );
+    let x_of = |i: usize| left + plot_w * i as f64 / n;
+    let y_of = |percent: f64| top + plot_h * (1.0 - percent / 100.0);
+    let points: Vec<String> = report
+        .trend
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| {
+            let v = p.compliance_percent?;
+            Some(format!("{},{}", tenths(x_of(i)), tenths(y_of(v))))
+        })
+        .collect();
+    let days = report.trend.len();
+    html! {
+        svg id="trend-chart" role="img"
+            aria-label={ "Compliance percentage over the last " (days) " days" }
+            viewBox={ "0 0 " (w) " " (h) } width="100%"
+            xmlns="http://www.w3.org/2000/svg" {
+            @for percent in [0u8, 25, 50, 75, 100] {
+                @let y = y_of(f64::from(percent));
+                line x1=(left) x2=(left + plot_w) y1=(tenths(y)) y2=(tenths(y))
+                    stroke="#e3e6eb" {}
+                text x=(left - 4.0) y=(tenths(y + 3.0)) font-size="10" text-anchor="end"
+                    fill="#5b6475" {
+                    (percent) "%"
+                }
+            }
+            @for (i, p) in report.trend.iter().enumerate() {
+                @let x = tenths(x_of(i));
+                @if let Some(v) = p.compliance_percent {
+                    @let y = tenths(y_of(v));
+                    circle.point cx=(x) cy=(y) r="2.5" fill="#2457c5" data-date=(p.date)
+                        data-value=(tenths(v)) {
+                        title { (p.date) ": " (tenths(v)) "%" }
+                    }
+                }
+                @if i == 0 || i + 1 == days || i % 7 == 0 {
+                    text x=(x) y=(h - 10.0) font-size="10" text-anchor="middle" fill="#5b6475" {
+                        (p.date.format("%m-%d"))
+                    }
+                }
+            }
+            @if points.len() > 1 {
+                polyline fill="none" stroke="#2457c5" stroke-width="2" points=(points.join(" ")) {}
+            }
         }
-        if i == 0 || i + 1 == report.trend.len() || i % 7 == 0 {
-            let _ = write!(
-                svg,
-                "<text x=\"{x:.1}\" y=\"{}\" font-size=\"10\" text-anchor=\"middle\" fill=\"#5b6475\">{}</text>",
-                h - 10.0,
-                p.date.format("%m-%d")
-            );
-        }
     }
-    if points.len() > 1 {
-        let _ = write!(
-            svg,
-            "<polyline fill=\"none\" stroke=\"#2457c5\" stroke-width=\"2\" points=\"{}\"/>",
-            points.join(" ")
-        );
-    }
-    svg.push_str("</svg>");
-    svg
 }
 
 /// Failing (and waived) evaluations per control, as horizontal bars.
-fn failures_chart(report: &Report) -> String {
-    let rows: Vec<(&str, Counts)> = report
+fn failures_chart(report: &Report) -> Markup {
+    let max = report
         .controls
         .iter()
-        .map(|c| (c.id.as_str(), c.counts))
-        .collect();
-    let max = rows
-        .iter()
-        .map(|(_, c)| c.fail + c.waived)
+        .map(|c| c.counts.fail + c.counts.waived)
         .max()
         .unwrap_or(0)
         .max(1) as f64;
     let (label_w, bar_w, row_h) = (170.0, 330.0, 18.0);
-    let h = row_h * rows.len() as f64 + 10.0;
-    let mut svg = format!(
-        "<svg id=\"failures-chart\" role=\"img\" aria-label=\"Failures by control\" viewBox=\"0 0 540 {h}\" width=\"100%\" xmlns=\"http://www.w3.org/2000/svg\">"
-    );
-    for (i, (id, counts)) in rows.iter().enumerate() {
-        let y = 5.0 + row_h * i as f64;
-        let fail_w = bar_w * counts.fail as f64 / max;
-        let waived_w = bar_w * counts.waived as f64 / max;
-        let _ = write!(
-            svg,
-            "<text x=\"{}\" y=\"{:.1}\" font-size=\"11\" text-anchor=\"end\" fill=\"#1d2330\">{}</text>\
-             <rect class=\"bar\" data-control=\"{}\" data-fail=\"{}\" x=\"{label_w}\" y=\"{y:.1}\" width=\"{fail_w:.1}\" height=\"{:.1}\" fill=\"#d92d20\"><title>{}: {} failing</title></rect>\
-             <rect x=\"{:.1}\" y=\"{y:.1}\" width=\"{waived_w:.1}\" height=\"{:.1}\" fill=\"#f2c94c\"><title>{}: {} waived</title></rect>\
-             <text x=\"{:.1}\" y=\"{:.1}\" font-size=\"11\" fill=\"#5b6475\">{}</text>",
-            label_w - 6.0,
-            y + 12.0,
-            esc(id),
-            esc(id),
-            counts.fail,
-            row_h - 5.0,
-            esc(id),
-            counts.fail,
-            label_w + fail_w,
-            row_h - 5.0,
-            esc(id),
-            counts.waived,
-            label_w + fail_w + waived_w + 4.0,
-            y + 12.0,
-            if counts.waived > 0 {
-                format!("{} (+{} waived)", counts.fail, counts.waived)
-            } else {
-                counts.fail.to_string()
+    let h = row_h * report.controls.len() as f64 + 10.0;
+    html! {
+        svg id="failures-chart" role="img" aria-label="Failures by control"
+            viewBox={ "0 0 540 " (h) } width="100%" xmlns="http://www.w3.org/2000/svg" {
+            @for (i, control) in report.controls.iter().enumerate() {
+                @let (id, counts) = (&control.id, &control.counts);
+                @let y = 5.0 + row_h * i as f64;
+                @let fail_w = bar_w * counts.fail as f64 / max;
+                @let waived_w = bar_w * counts.waived as f64 / max;
+                text x=(label_w - 6.0) y=(tenths(y + 12.0)) font-size="11" text-anchor="end"
+                    fill="#1d2330" {
+                    (id)
+                }
+                rect.bar data-control=(id) data-fail=(counts.fail) x=(label_w) y=(tenths(y))
+                    width=(tenths(fail_w)) height=(tenths(row_h - 5.0)) fill="#d92d20" {
+                    title { (id) ": " (counts.fail) " failing" }
+                }
+                rect x=(tenths(label_w + fail_w)) y=(tenths(y)) width=(tenths(waived_w))
+                    height=(tenths(row_h - 5.0)) fill="#f2c94c" {
+                    title { (id) ": " (counts.waived) " waived" }
+                }
+                text x=(tenths(label_w + fail_w + waived_w + 4.0)) y=(tenths(y + 12.0))
+                    font-size="11" fill="#5b6475" {
+                    (counts.fail)
+                    @if counts.waived > 0 { " (+" (counts.waived) " waived)" }
+                }
             }
-        );
+        }
     }
-    svg.push_str("</svg>");
-    svg
 }
 
-fn uncovered(f: &super::FrameworkSummary) -> Vec<&str> {
+fn uncovered(f: &FrameworkSummary) -> Vec<&str> {
     f.requirements
         .iter()
         .filter(|r| r.controls.is_empty())
@@ -644,101 +667,61 @@ fn uncovered(f: &super::FrameworkSummary) -> Vec<&str> {
         .collect()
 }
 
-/// One framework: its covered requirements with their controls' counts,
-/// then the ids no control covers (kept in view, never dropped).
-fn framework_html(out: &mut String, f: &super::FrameworkSummary) {
-    let _ = write!(
-        out,
-        "<h2 id=\"framework-{id}-heading\">{}</h2><p class=\"meta\" data-figure=\"framework-{id}-covered\"><b>{}</b> of {} requirements evidenced by a control.</p>",
-        esc(&f.title),
-        f.requirements_covered,
-        f.requirements_total,
-        id = esc(&f.id),
-    );
-    let rows = f
-        .requirements
-        .iter()
-        .filter(|r| !r.controls.is_empty())
-        .map(|r| {
-            format!(
-                "<td><b>{}</b><br>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>",
-                esc(&r.id),
-                esc(&r.title),
-                esc(&r.controls.join(", ")),
-                r.counts.pass,
-                r.counts.fail,
-                r.counts.waived,
-                r.counts.unknown,
-                pct(r.compliance_percent)
-            )
-        })
-        .collect();
-    table(
-        out,
-        &format!("framework-{}", esc(&f.id)),
-        &[
-            "requirement",
-            "controls",
-            "pass",
-            "fail",
-            "waived",
-            "unknown",
-            "compliance",
-        ],
-        rows,
-        "No requirement of this framework is evidenced by a control.",
-    );
-    let _ = write!(
-        out,
-        "<p class=\"meta\" id=\"framework-{}-uncovered\">Not evidenced by a control (evidence from elsewhere): {}</p>",
-        esc(&f.id),
-        esc(&uncovered(f).join(", "))
-    );
+/// The right-aligned pass, fail, waived, unknown and compliance cells.
+fn count_cells(counts: &Counts, compliance: Option<f64>) -> Markup {
+    html! {
+        td.n { (counts.pass) }
+        td.n { (counts.fail) }
+        td.n { (counts.waived) }
+        td.n { (counts.unknown) }
+        td.n { (pct(compliance)) }
+    }
 }
 
-fn table(out: &mut String, id: &str, headers: &[&str], rows: Vec<String>, empty: &str) {
-    if rows.is_empty() {
-        let _ = write!(out, "<p class=\"empty\" id=\"{id}\">{}</p>", esc(empty));
-        return;
+/// A table of rows (each row's cells), or a sentence in its place when
+/// there is no row; either carries `id`.
+fn table(id: &str, headers: &[&str], rows: Vec<Markup>, empty: &str) -> Markup {
+    html! {
+        @if rows.is_empty() {
+            p.empty id=(id) { (empty) }
+        } @else {
+            table id=(id) {
+                thead { tr { @for header in headers { th { (header) } } } }
+                tbody { @for row in rows { tr { (row) } } }
+            }
+        }
     }
-    let _ = write!(out, "<table id=\"{id}\"><thead><tr>");
-    for h in headers {
-        let _ = write!(out, "<th>{}</th>", esc(h));
-    }
-    out.push_str("</tr></thead><tbody>");
-    for row in rows {
-        let _ = write!(out, "<tr>{row}</tr>");
-    }
-    out.push_str("</tbody></table>");
 }
 
-/// A self-contained page: inline CSS and SVG, no script, no external fetch.
-pub fn html(report: &Report) -> String {
-    let s = &report.summary;
-    let mut out = String::with_capacity(64 * 1024);
-    let _ = write!(
-        out,
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">\
-         <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
-         <title>driftwatch compliance report {}</title><style>{CSS}</style></head><body><main>",
-        report.date
-    );
-    let _ = write!(
-        out,
-        "<h1>Compliance report — {}</h1><p class=\"meta\">AWS posture against SOC 2 and PCI DSS v4.0 controls. Period {} to {} UTC; states as of {}{}. Generated {} by {}.</p>",
-        report.date,
-        report.period_start.format("%Y-%m-%d %H:%M"),
-        report.period_end.format("%Y-%m-%d %H:%M"),
-        report.as_of.format("%Y-%m-%d %H:%M:%S"),
-        if report.complete {
-            ""
-        } else {
-            " (day in progress: figures may still change)"
-        },
-        report.generated_at.format("%Y-%m-%d %H:%M:%S UTC"),
-        esc(&report.generator)
-    );
+fn page_head(report: &Report) -> Markup {
+    html! {
+        head {
+            meta charset="utf-8";
+            meta http-equiv="Content-Security-Policy"
+                content="default-src 'none'; style-src 'unsafe-inline'; img-src data:";
+            meta name="viewport" content="width=device-width,initial-scale=1";
+            title { "driftwatch compliance report " (report.date) }
+            style { (PreEscaped(CSS)) }
+        }
+    }
+}
+
+fn page_heading(report: &Report) -> Markup {
+    html! {
+        h1 { "Compliance report — " (report.date) }
+        p.meta {
+            "AWS posture against SOC 2 and PCI DSS v4.0 controls. Period "
+            (report.period_start.format("%Y-%m-%d %H:%M")) " to "
+            (report.period_end.format("%Y-%m-%d %H:%M")) " UTC; states as of "
+            (report.as_of.format("%Y-%m-%d %H:%M:%S"))
+            @if !report.complete { " (day in progress: figures may still change)" }
+            ". Generated " (report.generated_at.format("%Y-%m-%d %H:%M:%S UTC"))
+            " by " (report.generator) "."
+        }
+    }
+}
+
+fn summary_tiles(s: &Summary) -> Markup {
     let tiles = [
         ("compliance", pct(s.compliance_percent)),
         ("failing", s.counts.fail.to_string()),
@@ -754,285 +737,327 @@ pub fn html(report: &Report) -> String {
             format!("{} / {} / {}", s.scans_ok, s.scans_partial, s.scans_failed),
         ),
     ];
-    out.push_str("<section class=\"tiles\" id=\"summary\">");
-    for (label, value) in tiles {
-        let _ = write!(
-            out,
-            "<div class=\"tile\" data-figure=\"{}\"><b>{}</b><span>{}</span></div>",
-            esc(label),
-            esc(&value),
-            esc(label)
-        );
+    html! {
+        section.tiles #summary {
+            @for (label, value) in tiles {
+                div.tile data-figure=(label) { b { (value) } span { (label) } }
+            }
+        }
     }
-    out.push_str("</section>");
-    let _ = write!(
-        out,
-        "<section class=\"charts\"><div class=\"chart\"><h2>Compliance over {} days</h2>{}</div><div class=\"chart\"><h2>Failures by control</h2>{}</div></section>",
-        report.trend.len(),
-        trend_chart(report),
-        failures_chart(report)
-    );
+}
 
-    out.push_str("<h2>Controls</h2>");
+fn charts(report: &Report) -> Markup {
+    html! {
+        section.charts {
+            div.chart {
+                h2 { "Compliance over " (report.trend.len()) " days" }
+                (trend_chart(report))
+            }
+            div.chart { h2 { "Failures by control" } (failures_chart(report)) }
+        }
+    }
+}
+
+fn controls_section(report: &Report) -> Markup {
     let rows = report
         .controls
         .iter()
         .map(|c| {
-            format!(
-                "<td><b>{}</b><br>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>",
-                esc(&c.id),
-                esc(&c.title),
-                esc(&c.severity),
-                esc(&c.soc2.join(", ")),
-                esc(&c.pci_dss.join(", ")),
-                c.counts.pass,
-                c.counts.fail,
-                c.counts.waived,
-                c.counts.unknown,
-                pct(c.compliance_percent)
-            )
+            html! {
+                td { b { (c.id) } br; (c.title) }
+                td { (c.severity) }
+                td { (c.soc2.join(", ")) }
+                td { (c.pci_dss.join(", ")) }
+                (count_cells(&c.counts, c.compliance_percent))
+            }
         })
         .collect();
-    table(
-        &mut out,
-        "controls",
-        &[
-            "control",
-            "severity",
-            "SOC 2",
-            "PCI DSS v4.0",
-            "pass",
-            "fail",
-            "waived",
-            "unknown",
-            "compliance",
-        ],
-        rows,
-        "No controls.",
-    );
-
-    for framework in &report.frameworks {
-        framework_html(&mut out, framework);
+    let headers = [
+        "control",
+        "severity",
+        "SOC 2",
+        "PCI DSS v4.0",
+        "pass",
+        "fail",
+        "waived",
+        "unknown",
+        "compliance",
+    ];
+    html! {
+        h2 { "Controls" }
+        (table("controls", &headers, rows, "No controls."))
     }
+}
 
-    out.push_str("<h2>Accounts and regions</h2>");
+/// One framework: its covered requirements with their controls' counts,
+/// then the ids no control covers (kept in view, never dropped).
+fn framework_section(f: &FrameworkSummary) -> Markup {
+    let rows = f
+        .requirements
+        .iter()
+        .filter(|r| !r.controls.is_empty())
+        .map(|r| {
+            html! {
+                td { b { (r.id) } br; (r.title) }
+                td { (r.controls.join(", ")) }
+                (count_cells(&r.counts, r.compliance_percent))
+            }
+        })
+        .collect();
+    let headers = [
+        "requirement",
+        "controls",
+        "pass",
+        "fail",
+        "waived",
+        "unknown",
+        "compliance",
+    ];
+    let id = &f.id;
+    html! {
+        h2 id={ "framework-" (id) "-heading" } { (f.title) }
+        p.meta data-figure={ "framework-" (id) "-covered" } {
+            b { (f.requirements_covered) } " of " (f.requirements_total)
+            " requirements evidenced by a control."
+        }
+        (table(
+            &format!("framework-{id}"),
+            &headers,
+            rows,
+            "No requirement of this framework is evidenced by a control.",
+        ))
+        p.meta id={ "framework-" (id) "-uncovered" } {
+            "Not evidenced by a control (evidence from elsewhere): " (uncovered(f).join(", "))
+        }
+    }
+}
+
+fn scopes_section(report: &Report) -> Markup {
     let rows = report
         .scopes
         .iter()
-        .map(|c| {
-            format!(
-                "<td>{} <code>{}</code></td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>",
-                esc(&c.account_name),
-                esc(&c.account_id),
-                esc(&c.region),
-                c.counts.pass,
-                c.counts.fail,
-                c.counts.waived,
-                c.counts.unknown,
-                pct(c.compliance_percent)
-            )
+        .map(|s| {
+            html! {
+                td { (s.account_name) " " code { (s.account_id) } }
+                td { (s.region) }
+                (count_cells(&s.counts, s.compliance_percent))
+            }
         })
         .collect();
-    table(
-        &mut out,
-        "scopes",
-        &[
-            "account",
-            "region",
-            "pass",
-            "fail",
-            "waived",
-            "unknown",
-            "compliance",
-        ],
-        rows,
-        "Nothing evaluated.",
-    );
+    let headers = [
+        "account",
+        "region",
+        "pass",
+        "fail",
+        "waived",
+        "unknown",
+        "compliance",
+    ];
+    html! {
+        h2 { "Accounts and regions" }
+        (table("scopes", &headers, rows, "Nothing evaluated."))
+    }
+}
 
-    out.push_str("<h2>Failing, waived and unknown resources</h2>");
+fn findings_section(report: &Report) -> Markup {
     let rows = report
         .findings
         .iter()
         .filter(|f| f.status != "pass")
         .map(|f| {
-            format!(
-                "{}<td>{}</td><td>{}</td><td><code>{}</code></td><td>{} <code>{}</code> / {}</td><td>{}</td><td><code>{}</code></td>",
-                status_cell(&f.status),
-                esc(&f.severity),
-                esc(&f.control_id),
-                esc(&f.arn),
-                esc(&f.account_name),
-                esc(&f.account_id),
-                esc(&f.region),
-                f.status_since.format("%Y-%m-%d %H:%M"),
-                esc(&brief(&f.evidence, 600))
-            )
+            html! {
+                (status_cell(&f.status))
+                td { (f.severity) }
+                td { (f.control_id) }
+                td { code { (f.arn) } }
+                td { (f.account_name) " " code { (f.account_id) } " / " (f.region) }
+                td { (f.status_since.format("%Y-%m-%d %H:%M")) }
+                td { code { (brief(&f.evidence, 600)) } }
+            }
         })
         .collect();
-    table(
-        &mut out,
-        "failing",
-        &[
-            "status",
-            "severity",
+    let headers = [
+        "status",
+        "severity",
+        "control",
+        "resource",
+        "account / region",
+        "since",
+        "evidence",
+    ];
+    html! {
+        h2 { "Failing, waived and unknown resources" }
+        (table("failing", &headers, rows, "No failing resources."))
+    }
+}
+
+/// When an ended waiver stopped applying: revoked (by whom) if that came
+/// before its expiry, else expired.
+fn waiver_ended(w: &WaiverRow) -> String {
+    match w.revoked_at {
+        Some(revoked) if revoked < w.expires_at => format!(
+            "revoked {} by {}",
+            revoked.format("%Y-%m-%d %H:%M"),
+            w.revoked_by.as_deref().unwrap_or("?")
+        ),
+        _ => format!("expired {}", w.expires_at.format("%Y-%m-%d %H:%M")),
+    }
+}
+
+fn waiver_rows(waivers: &[WaiverRow], end: impl Fn(&WaiverRow) -> String) -> Vec<Markup> {
+    waivers
+        .iter()
+        .map(|w| {
+            html! {
+                td.n { (w.id) }
+                td { (w.control_id) }
+                td { code { (w.resource_arn) } }
+                td { (w.reason) }
+                td { (w.approved_by) }
+                td { (w.created_at.format("%Y-%m-%d")) }
+                td { (end(w)) }
+            }
+        })
+        .collect()
+}
+
+fn waivers_sections(report: &Report) -> Markup {
+    let headers = |end: &'static str| {
+        [
+            "id",
             "control",
             "resource",
-            "account / region",
+            "justification",
+            "approved by",
             "since",
-            "evidence",
-        ],
-        rows,
-        "No failing resources.",
-    );
-
-    let waiver_rows = |waivers: &[crate::store::waivers::WaiverRow], ended: bool| -> Vec<String> {
-        waivers
-            .iter()
-            .map(|w| {
-                let end = match (ended, w.revoked_at) {
-                    (true, Some(r)) if r < w.expires_at => format!(
-                        "revoked {} by {}",
-                        r.format("%Y-%m-%d %H:%M"),
-                        w.revoked_by.as_deref().unwrap_or("?")
-                    ),
-                    (true, _) => format!("expired {}", w.expires_at.format("%Y-%m-%d %H:%M")),
-                    (false, _) => w.expires_at.format("%Y-%m-%d %H:%M").to_string(),
-                };
-                format!(
-                    "<td class=\"n\">{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>",
-                    w.id,
-                    esc(&w.control_id),
-                    esc(&w.resource_arn),
-                    esc(&w.reason),
-                    esc(&w.approved_by),
-                    w.created_at.format("%Y-%m-%d"),
-                    esc(&end)
-                )
-            })
-            .collect()
+            end,
+        ]
     };
-    out.push_str("<h2>Waivers in force</h2>");
-    table(
-        &mut out,
-        "waivers-in-force",
-        &[
-            "id",
-            "control",
-            "resource",
-            "justification",
-            "approved by",
-            "since",
-            "expires",
-        ],
-        waiver_rows(&report.waivers_in_force, false),
-        "No waivers in force.",
-    );
-    out.push_str("<h2>Waivers expired or revoked (last 90 days)</h2>");
-    table(
-        &mut out,
-        "waivers-ended",
-        &[
-            "id",
-            "control",
-            "resource",
-            "justification",
-            "approved by",
-            "since",
-            "ended",
-        ],
-        waiver_rows(&report.waivers_ended, true),
-        "No waivers ended.",
-    );
+    let in_force = waiver_rows(&report.waivers_in_force, |w| {
+        w.expires_at.format("%Y-%m-%d %H:%M").to_string()
+    });
+    let ended = waiver_rows(&report.waivers_ended, waiver_ended);
+    html! {
+        h2 { "Waivers in force" }
+        (table("waivers-in-force", &headers("expires"), in_force, "No waivers in force."))
+        h2 { "Waivers expired or revoked (last 90 days)" }
+        (table("waivers-ended", &headers("ended"), ended, "No waivers ended."))
+    }
+}
 
-    out.push_str("<h2>New failures and resolutions</h2>");
+fn changes_section(report: &Report) -> Markup {
     let rows = report
         .new_failures
         .iter()
         .chain(&report.resolved)
         .map(|c| {
-            format!(
-                "<td>{}</td><td class=\"{}\">{}</td><td>{}</td><td>{}</td><td><code>{}</code></td>",
-                c.at.format("%Y-%m-%d %H:%M:%S"),
-                if c.kind == "resolution" {
-                    "pass"
-                } else {
-                    "fail"
-                },
-                esc(&c.kind),
-                esc(&c.control_id),
-                esc(&c.severity),
-                esc(&c.arn)
-            )
+            let class = if c.kind == "resolution" {
+                "pass"
+            } else {
+                "fail"
+            };
+            html! {
+                td { (c.at.format("%Y-%m-%d %H:%M:%S")) }
+                td class=(class) { (c.kind) }
+                td { (c.control_id) }
+                td { (c.severity) }
+                td { code { (c.arn) } }
+            }
         })
         .collect();
-    table(
-        &mut out,
-        "changes",
-        &["time", "change", "control", "severity", "resource"],
-        rows,
-        "No findings changed this day.",
-    );
+    let headers = ["time", "change", "control", "severity", "resource"];
+    html! {
+        h2 { "New failures and resolutions" }
+        (table("changes", &headers, rows, "No findings changed this day."))
+    }
+}
 
-    out.push_str("<h2>Drift in the period</h2>");
+fn drift_section(report: &Report) -> Markup {
     let rows = report
         .drift
         .iter()
         .map(|d| {
-            format!(
-                "<td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td><code>{}</code></td>",
-                d.detected_at.format("%Y-%m-%d %H:%M:%S"),
-                esc(&d.kind),
-                esc(&d.arn),
-                esc(&d.resource_type),
-                esc(&brief(&d.changes, 600))
-            )
+            html! {
+                td { (d.detected_at.format("%Y-%m-%d %H:%M:%S")) }
+                td { (d.kind) }
+                td { code { (d.arn) } }
+                td { (d.resource_type) }
+                td { code { (brief(&d.changes, 600)) } }
+            }
         })
         .collect();
-    table(
-        &mut out,
-        "drift",
-        &["time", "kind", "resource", "type", "changes"],
-        rows,
-        "No drift detected.",
-    );
+    let headers = ["time", "kind", "resource", "type", "changes"];
+    html! {
+        h2 { "Drift in the period" }
+        (table("drift", &headers, rows, "No drift detected."))
+    }
+}
 
-    out.push_str("<h2>Scan coverage</h2>");
+fn coverage_section(report: &Report) -> Markup {
     let rows = report
         .coverage
         .iter()
         .map(|c| {
-            format!(
-                "<td>{}</td><td>{} <code>{}</code></td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>{}<td><code>{}</code></td>",
-                esc(&c.collector),
-                esc(&c.account_name),
-                esc(&c.account_id),
-                esc(&c.region),
-                c.ok,
-                c.partial,
-                c.failed,
-                status_cell(&c.last_status),
-                esc(c.last_error.as_deref().unwrap_or(""))
-            )
+            html! {
+                td { (c.collector) }
+                td { (c.account_name) " " code { (c.account_id) } }
+                td { (c.region) }
+                td.n { (c.ok) }
+                td.n { (c.partial) }
+                td.n { (c.failed) }
+                (status_cell(&c.last_status))
+                td { code { (c.last_error.as_deref().unwrap_or("")) } }
+            }
         })
         .collect();
-    table(
-        &mut out,
-        "coverage",
-        &[
-            "collector",
-            "account",
-            "region",
-            "ok",
-            "partial",
-            "failed",
-            "last",
-            "error",
-        ],
-        rows,
-        "No scans ran in this period.",
-    );
-    out.push_str("<p class=\"meta\">Compliance is passing evaluations over passing, failing and waived ones; unknown (could not be collected) is shown apart and never counted as a pass. A waiver is a documented exception: it is reported, not counted as compliant.</p></main></body></html>\n");
-    out
+    let headers = [
+        "collector",
+        "account",
+        "region",
+        "ok",
+        "partial",
+        "failed",
+        "last",
+        "error",
+    ];
+    html! {
+        h2 { "Scan coverage" }
+        (table("coverage", &headers, rows, "No scans ran in this period."))
+    }
+}
+
+/// A self-contained page: inline CSS and SVG, no script, no external fetch.
+pub fn html(report: &Report) -> String {
+    let page = html! {
+        (DOCTYPE)
+        html lang="en" {
+            (page_head(report))
+            body {
+                main {
+                    (page_heading(report))
+                    (summary_tiles(&report.summary))
+                    (charts(report))
+                    (controls_section(report))
+                    @for framework in &report.frameworks {
+                        (framework_section(framework))
+                    }
+                    (scopes_section(report))
+                    (findings_section(report))
+                    (waivers_sections(report))
+                    (changes_section(report))
+                    (drift_section(report))
+                    (coverage_section(report))
+                    p.meta {
+                        "Compliance is passing evaluations over passing, failing and waived ones; \
+                         unknown (could not be collected) is shown apart and never counted as a \
+                         pass. A waiver is a documented exception: it is reported, not counted as \
+                         compliant."
+                    }
+                }
+            }
+        }
+    };
+    page.into_string() + "\n"
 }
 
 #[cfg(test)]
@@ -1041,19 +1066,47 @@ mod tests {
 
     #[test]
     fn html_escapes_hostile_strings() {
-        assert_eq!(
-            esc("<script>\"x\"&'"),
-            "&lt;script&gt;&quot;x&quot;&amp;&#39;"
-        );
+        let hostile = "<script>\"x\"&'";
+        let framework = FrameworkSummary {
+            id: hostile.into(),
+            title: hostile.into(),
+            requirements_total: 2,
+            requirements_covered: 1,
+            requirements: [vec!["c".to_string()], vec![]]
+                .into_iter()
+                .map(|controls| super::super::RequirementSummary {
+                    id: hostile.into(),
+                    title: hostile.into(),
+                    controls,
+                    counts: Counts::default(),
+                    compliance_percent: None,
+                })
+                .collect(),
+        };
+        let markup = framework_section(&framework).into_string();
+        assert!(!markup.contains("<script"), "{markup}");
+        assert!(markup.contains("id=\"framework-&lt;script&gt;&quot;x&quot;&amp;'\""));
+        assert!(markup.contains("<b>&lt;script&gt;&quot;x&quot;&amp;'</b>"));
     }
 
     #[test]
     fn csv_quotes_and_defuses_formulas() {
-        assert_eq!(csv_field("plain"), "plain");
-        assert_eq!(csv_field("a,b"), "\"a,b\"");
-        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(csv_field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
-        assert_eq!(csv_field("-1"), "'-1");
+        let row = |fields: [&str; 5]| fields.map(str::to_string);
+        let document = csv_document(
+            &["a", "b", "c", "d", "e"],
+            [row([
+                "plain",
+                "a,b",
+                "say \"hi\"",
+                "=HYPERLINK(\"x\")",
+                "-1",
+            ])],
+        )
+        .unwrap_or_default();
+        assert_eq!(
+            document,
+            "a,b,c,d,e\r\nplain,\"a,b\",\"say \"\"hi\"\"\",\"'=HYPERLINK(\"\"x\"\")\",'-1\r\n"
+        );
     }
 
     #[test]
