@@ -12,6 +12,7 @@ use driftwatch::alert::Sender;
 use driftwatch::alert::plan::AlertPolicy;
 use driftwatch::alert::sinks::Sinks;
 use driftwatch::config::Config;
+use driftwatch::evaluate::FindingStatus;
 use driftwatch::scan::scan_once;
 use driftwatch::store::Store;
 use driftwatch::store::waivers::NewWaiver;
@@ -392,7 +393,7 @@ async fn a_waiver_resolves_the_incident_and_its_expiry_pages_again() {
         })
         .await
         .expect("findings");
-    assert_eq!(listed[0].status, "fail");
+    assert_eq!(listed[0].status, FindingStatus::Fail);
     assert_eq!(listed[0].waiver_id, Some(waiver.id));
 
     // A scan while waived does not page.
@@ -637,7 +638,7 @@ async fn the_days_report_opened_in_a_browser_shows_the_pages_waiver_fix_and_drif
     let tally = |status: &str, waived: bool| {
         current
             .iter()
-            .filter(|f| f.status == status && f.waiver_id.is_some() == waived)
+            .filter(|f| f.status.as_str() == status && f.waiver_id.is_some() == waived)
             .count()
     };
     let (passing, failing, waived) = (

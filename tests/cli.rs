@@ -3,6 +3,7 @@
 
 mod support;
 
+use driftwatch::store::ScanStatus;
 use std::process::{Command, Output};
 use support::Moto;
 
@@ -177,7 +178,7 @@ fn a_scan_that_reaches_no_account_exits_2_and_is_recorded() {
     assert!(
         scans
             .iter()
-            .all(|s| s.status == "failed" && s.error.is_some()),
+            .all(|s| s.status == ScanStatus::Failed && s.error.is_some()),
         "{scans:?}"
     );
 }

@@ -106,7 +106,7 @@ async fn flow_logs_and_imdsv2_then_an_instance_falls_back_to_imdsv1() {
         findings
             .iter()
             .filter(|f| f.arn.ends_with(&format!("/{id}")))
-            .map(|f| (f.control_id.clone(), f.status.clone()))
+            .map(|f| (f.control_id.clone(), f.status.to_string()))
             .collect()
     };
     let one =
@@ -145,7 +145,7 @@ async fn flow_logs_and_imdsv2_then_an_instance_falls_back_to_imdsv1() {
                     .as_str()
                     .unwrap_or_default()
                     .to_string(),
-                f.status.clone(),
+                f.status.to_string(),
             )
         })
         .collect();

@@ -6,6 +6,8 @@
 
 mod support;
 
+use driftwatch::drift::DriftKind;
+use driftwatch::evaluate::FindingStatus;
 use driftwatch::scan::{ScopeReport, scan_once};
 use driftwatch::store::{DriftFilter, FindingFilter, ScanStatus};
 use std::collections::BTreeMap;
@@ -43,7 +45,7 @@ async fn assert_nothing_deleted(store: &driftwatch::store::Store, why: &str) {
         .await
         .expect("drift");
     assert!(
-        drift.iter().all(|d| d.kind != "deleted"),
+        drift.iter().all(|d| d.kind != DriftKind::Deleted),
         "{why}: {drift:?}"
     );
 }
@@ -56,7 +58,7 @@ async fn finding_status(store: &driftwatch::store::Store, suffix: &str, control:
         .expect("findings")
         .into_iter()
         .find(|f| f.arn.ends_with(suffix) && f.control_id == control)
-        .map(|f| f.status)
+        .map(|f| f.status.to_string())
         .unwrap_or_else(|| panic!("no {control} finding for {suffix}"))
 }
 
@@ -155,7 +157,7 @@ async fn a_denied_region_fails_alone_and_transient_faults_are_retried() {
     let vpc_findings_eu = |rows: &[driftwatch::store::FindingRow]| {
         rows.iter()
             .filter(|f| f.region == EU && f.resource_type == "ec2.vpc")
-            .map(|f| (f.arn.clone(), f.control_id.clone(), f.status.clone()))
+            .map(|f| (f.arn.clone(), f.control_id.clone(), f.status.to_string()))
             .collect::<Vec<_>>()
     };
     assert_eq!(
@@ -167,7 +169,7 @@ async fn a_denied_region_fails_alone_and_transient_faults_are_retried() {
         .iter()
         .find(|f| f.arn.ends_with("repository/images-eu-west-1"))
         .expect("EU repository finding");
-    assert_eq!(unreadable.status, "unknown");
+    assert_eq!(unreadable.status, FindingStatus::Unknown);
 
     let seen = proxy.seen();
     let throttled = seen

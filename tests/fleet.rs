@@ -178,7 +178,7 @@ async fn table(store: &driftwatch::store::Store, known: &BTreeSet<String>) -> Ta
         .map(|f| {
             (
                 (f.account_id, f.region, resource_name(&f.arn), f.control_id),
-                f.status,
+                f.status.to_string(),
             )
         })
         .filter(|((_, _, resource, _), _)| known.contains(resource))

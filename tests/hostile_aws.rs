@@ -223,7 +223,7 @@ async fn throttling_and_an_unparseable_policy_fail_only_their_bucket_and_control
         .collect();
     assert_eq!(throttled.len(), 6);
     for f in &throttled {
-        assert_eq!(f.status, "unknown", "{}", f.control_id);
+        assert_eq!(f.status, FindingStatus::Unknown, "{}", f.control_id);
         assert!(
             f.evidence["collection_error"]
                 .as_str()
@@ -235,7 +235,7 @@ async fn throttling_and_an_unparseable_policy_fail_only_their_bucket_and_control
         .iter()
         .find(|f| f.arn.ends_with("broken-policy") && f.control_id == "s3.tls_only")
         .expect("tls finding for broken-policy");
-    assert_eq!(policy.status, FindingStatus::Unknown.as_str());
+    assert_eq!(policy.status, FindingStatus::Unknown);
     let message = policy.evidence["message"].as_str().unwrap_or_default();
     assert!(
         message.starts_with("bucket policy is not valid JSON"),
@@ -246,5 +246,5 @@ async fn throttling_and_an_unparseable_policy_fail_only_their_bucket_and_control
         .iter()
         .find(|f| f.arn.ends_with("broken-policy") && f.control_id == "s3.versioning")
         .expect("versioning finding");
-    assert_eq!(versioning.status, "fail");
+    assert_eq!(versioning.status, FindingStatus::Fail);
 }

@@ -201,7 +201,7 @@ async fn a_document_of_several_megabytes_and_hostile_strings_are_stored_intact()
         .iter()
         .find(|f| f.control_id == "s3.tls_only")
         .expect("tls finding");
-    assert_eq!(tls.status, "fail");
+    assert_eq!(tls.status, FindingStatus::Fail);
     // The text is kept as written, but for U+0000, replaced by U+FFFD.
     use sqlx::Connection;
     let mut conn = sqlx::PgConnection::connect(&url).await.expect("connect");

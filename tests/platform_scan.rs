@@ -4,6 +4,7 @@
 
 mod support;
 
+use driftwatch::evaluate::FindingStatus;
 use driftwatch::scan::scan_once;
 use driftwatch::store::{FindingFilter, ScanStatus};
 use serde_json::json;
@@ -84,7 +85,7 @@ async fn log_retention_eks_exposure_and_ecr_lifecycle() {
                 .next()
                 .unwrap_or_default()
                 .to_string();
-            (name, f.control_id.clone(), f.status.clone())
+            (name, f.control_id.clone(), f.status.to_string())
         })
         .collect();
     let expected: BTreeSet<(String, String, String)> = [
@@ -177,7 +178,7 @@ async fn all_regions_are_discovered_and_scanned() {
         .expect("findings");
     assert_eq!(failing.len(), 1);
     assert_eq!(failing[0].region, sydney);
-    assert_eq!(failing[0].status, "fail");
+    assert_eq!(failing[0].status, FindingStatus::Fail);
 }
 
 #[tokio::test]
@@ -230,7 +231,7 @@ async fn node_groups_are_judged_by_the_launch_template_version_they_launch() {
         findings
             .iter()
             .filter(|f| f.control_id == "ec2.imdsv2")
-            .map(|f| (resource_name(&f.arn), f.status.clone()))
+            .map(|f| (resource_name(&f.arn), f.status.to_string()))
             .collect()
     };
     let findings = store

@@ -4,6 +4,8 @@
 
 mod support;
 
+use driftwatch::evaluate::FindingStatus;
+use driftwatch::evaluate::Severity;
 use driftwatch::evaluate::lifecycle::TransitionKind;
 use driftwatch::scan::scan_once;
 use driftwatch::store::{FindingFilter, ScanStatus, Store};
@@ -124,7 +126,7 @@ async fn rds_controls_across_two_regions_then_a_flipped_setting_regresses() {
         .iter()
         .find(|f| f.arn.ends_with(":db:analytics-db") && f.control_id == "rds.not_public")
         .expect("analytics not_public");
-    assert_eq!(not_public.severity, "critical");
+    assert_eq!(not_public.severity, Severity::Critical);
     let message = not_public.evidence["message"].as_str().unwrap_or_default();
     assert!(message.contains("PubliclyAccessible is true"), "{message}");
     assert!(
@@ -135,7 +137,7 @@ async fn rds_controls_across_two_regions_then_a_flipped_setting_regresses() {
         .iter()
         .find(|f| f.arn.ends_with(":cluster:ledger") && f.control_id == "rds.multi_az")
         .expect("cluster multi_az");
-    assert_eq!(cluster.status, "pass");
+    assert_eq!(cluster.status, FindingStatus::Pass);
     assert_eq!(cluster.region, EU);
     assert!(
         all.iter()

@@ -146,7 +146,7 @@ fn tls_status(report: &Report, name: &str) -> String {
         .findings
         .iter()
         .find(|f| f.control_id == "s3.tls_only" && f.name == name)
-        .map(|f| f.status.clone())
+        .map(|f| f.status.to_string())
         .unwrap_or_else(|| "absent".into())
 }
 
@@ -199,7 +199,7 @@ async fn the_report_of_a_day_has_the_right_numbers_and_is_the_same_when_asked_ag
         .iter()
         .map(|d| {
             (
-                d.kind.clone(),
+                d.kind.to_string(),
                 d.arn.trim_start_matches("arn:aws:s3:::").to_string(),
             )
         })

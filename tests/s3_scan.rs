@@ -8,7 +8,9 @@ use aws_sdk_s3::types::{
     BucketVersioningStatus, PublicAccessBlockConfiguration, ReplicationRuleStatus,
     ServerSideEncryption,
 };
+use driftwatch::drift::DriftKind;
 use driftwatch::evaluate::FindingStatus;
+use driftwatch::evaluate::Severity;
 use driftwatch::evaluate::lifecycle::TransitionKind;
 use driftwatch::scan::{ScopeReport, scan_once};
 use driftwatch::store::{DriftFilter, FindingFilter, ScanStatus, Store};
@@ -164,7 +166,7 @@ async fn varied_buckets_fail_exactly_the_controls_the_spec_implies() {
         find("compliant", "s3.tls_only").evidence["sid"],
         "DenyInsecureTransport"
     );
-    assert_eq!(find("compliant", "s3.tls_only").severity, "high");
+    assert_eq!(find("compliant", "s3.tls_only").severity, Severity::High);
     let logs_evidence = find("logs", "s3.access_logging").evidence["message"].to_string();
     assert!(logs_evidence.contains("log target of"), "{logs_evidence}");
     let objects_only = find("objects-only-deny", "s3.tls_only").evidence["reasons"][0].to_string();
@@ -174,7 +176,7 @@ async fn varied_buckets_fail_exactly_the_controls_the_spec_implies() {
     );
     let eu = find("eu-bucket", "s3.tls_only");
     assert_eq!(eu.region, "eu-west-1");
-    assert_eq!(eu.status, "pass");
+    assert_eq!(eu.status, FindingStatus::Pass);
 
     // First sighting of every bucket is a `created` drift event.
     let drift = store
@@ -182,7 +184,7 @@ async fn varied_buckets_fail_exactly_the_controls_the_spec_implies() {
         .await
         .expect("drift");
     assert_eq!(drift.len(), 10);
-    assert!(drift.iter().all(|d| d.kind == "created"));
+    assert!(drift.iter().all(|d| d.kind == DriftKind::Created));
 }
 
 /// Which transaction wrote each resource and finding row: a row that is
@@ -326,7 +328,7 @@ async fn removing_a_tls_policy_is_one_drift_event_and_one_regression() {
         .into_iter()
         .find(|f| f.arn == "arn:aws:s3:::payments")
         .expect("payments finding");
-    assert_eq!(finding.status, "pass");
+    assert_eq!(finding.status, FindingStatus::Pass);
     assert!(finding.resolved_at.is_some());
 }
 
@@ -396,14 +398,17 @@ async fn a_failed_collection_is_never_mistaken_for_deletions() {
         .drift_events(&DriftFilter::default())
         .await
         .expect("drift");
-    assert!(drift.iter().all(|d| d.kind != "deleted"), "{drift:?}");
+    assert!(
+        drift.iter().all(|d| d.kind != DriftKind::Deleted),
+        "{drift:?}"
+    );
     assert_eq!(
         failing(&store).await,
         before,
         "findings untouched by a failed scan"
     );
     let scans = store.scans(10).await.expect("scans");
-    assert_eq!(scans[0].status, "failed");
+    assert_eq!(scans[0].status, ScanStatus::Failed);
     assert!(scans[0].error.is_some());
 }
 
@@ -478,7 +483,7 @@ async fn disabled_controls_and_severity_overrides_apply() {
         .iter()
         .find(|f| f.control_id == "s3.versioning")
         .expect("versioning");
-    assert_eq!(versioning.severity, "critical");
+    assert_eq!(versioning.severity, Severity::Critical);
     assert_eq!(
         findings[0].control_id, "s3.versioning",
         "sorted by severity first"

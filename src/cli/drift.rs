@@ -37,7 +37,7 @@ pub(super) async fn run(args: Args, store: &Store) -> Result<ExitCode> {
                 .map(|e| {
                     vec![
                         e.detected_at.format("%Y-%m-%d %H:%M:%S").to_string(),
-                        e.kind.clone(),
+                        e.kind.to_string(),
                         e.arn.clone(),
                         describe_changes(&e.changes),
                     ]

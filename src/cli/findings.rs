@@ -54,11 +54,11 @@ pub(super) async fn run(args: Args, store: &Store) -> Result<ExitCode> {
                 .iter()
                 .map(|f| {
                     vec![
-                        f.severity.clone(),
+                        f.severity.to_string(),
                         f.control_id.clone(),
                         match f.waiver_id {
                             Some(id) => format!("waived (#{id})"),
-                            None => f.status.clone(),
+                            None => f.status.to_string(),
                         },
                         f.arn.clone(),
                         f.account_id.clone(),

@@ -98,7 +98,7 @@ async fn print_summary(store: &Store, reports: &[ScopeReport]) -> Result<()> {
             .iter()
             .map(|f| {
                 vec![
-                    f.severity.clone(),
+                    f.severity.to_string(),
                     f.control_id.clone(),
                     f.arn.clone(),
                     evidence_message(&f.evidence),

@@ -27,7 +27,7 @@ pub(super) async fn run(args: Args, store: &Store) -> Result<ExitCode> {
                         s.collector.clone(),
                         format!("{} ({})", s.account_name, s.account_id),
                         s.region.clone(),
-                        s.status.clone(),
+                        s.status.to_string(),
                         format!("{}/{}", s.resource_count - s.failed_count, s.resource_count),
                         s.error.as_deref().map(first_line).unwrap_or_default(),
                     ]

@@ -43,6 +43,12 @@ impl std::str::FromStr for TransitionKind {
     }
 }
 
+impl std::fmt::Display for TransitionKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// What a finding's status became: an evaluated status, or its resource
 /// deleted (which ends a failure but is no evaluation).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -72,6 +78,12 @@ impl std::str::FromStr for NewStatus {
             "deleted" => Ok(NewStatus::Deleted),
             evaluated => evaluated.parse::<FindingStatus>().map(NewStatus::from),
         }
+    }
+}
+
+impl std::fmt::Display for NewStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

@@ -9,11 +9,13 @@
 pub mod catalog;
 pub mod render;
 
-use crate::evaluate::{self, Control};
+use crate::drift::DriftKind;
+use crate::evaluate::lifecycle::{NewStatus, TransitionKind};
+use crate::evaluate::{self, Control, FindingStatus, Severity};
 use crate::frameworks;
 use crate::store::report::{FindingAt, StatusChange};
 use crate::store::waivers::WaiverRow;
-use crate::store::{Store, StoreError};
+use crate::store::{ScanStatus, Store, StoreError};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -74,6 +76,90 @@ pub struct Report {
     pub frameworks: Vec<FrameworkSummary>,
 }
 
+/// A finding's status as a report states it: a failure under a waiver in
+/// force is `waived`, neither passing nor failing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReportStatus {
+    Pass,
+    Fail,
+    Waived,
+    Unknown,
+}
+
+impl ReportStatus {
+    pub const ALL: [ReportStatus; 4] = [
+        ReportStatus::Pass,
+        ReportStatus::Fail,
+        ReportStatus::Waived,
+        ReportStatus::Unknown,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReportStatus::Pass => "pass",
+            ReportStatus::Fail => "fail",
+            ReportStatus::Waived => "waived",
+            ReportStatus::Unknown => "unknown",
+        }
+    }
+
+    /// `status`, or waived when it is a failure and `waived`.
+    pub fn of(status: FindingStatus, waived: bool) -> ReportStatus {
+        match status {
+            FindingStatus::Fail if waived => ReportStatus::Waived,
+            FindingStatus::Fail => ReportStatus::Fail,
+            FindingStatus::Pass => ReportStatus::Pass,
+            FindingStatus::Unknown => ReportStatus::Unknown,
+        }
+    }
+}
+
+impl std::fmt::Display for ReportStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The last scan of a scope in a report's period, or none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CoverageStatus {
+    Ok,
+    Partial,
+    Failed,
+    /// Not scanned in the period.
+    None,
+}
+
+impl CoverageStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CoverageStatus::Ok => "ok",
+            CoverageStatus::Partial => "partial",
+            CoverageStatus::Failed => "failed",
+            CoverageStatus::None => "none",
+        }
+    }
+}
+
+impl std::fmt::Display for CoverageStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl From<Option<ScanStatus>> for CoverageStatus {
+    fn from(status: Option<ScanStatus>) -> CoverageStatus {
+        match status {
+            Some(ScanStatus::Ok) => CoverageStatus::Ok,
+            Some(ScanStatus::Partial) => CoverageStatus::Partial,
+            Some(ScanStatus::Failed) => CoverageStatus::Failed,
+            None => CoverageStatus::None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Counts {
     pub pass: u64,
@@ -90,12 +176,12 @@ impl Counts {
         self.unknown += other.unknown;
     }
 
-    fn add(&mut self, status: &str) {
+    fn add(&mut self, status: ReportStatus) {
         match status {
-            "pass" => self.pass += 1,
-            "fail" => self.fail += 1,
-            "waived" => self.waived += 1,
-            _ => self.unknown += 1,
+            ReportStatus::Pass => self.pass += 1,
+            ReportStatus::Fail => self.fail += 1,
+            ReportStatus::Waived => self.waived += 1,
+            ReportStatus::Unknown => self.unknown += 1,
         }
     }
 
@@ -205,7 +291,7 @@ impl Report {
 pub struct ControlSummary {
     pub id: String,
     pub title: String,
-    pub severity: String,
+    pub severity: Severity,
     pub soc2: Vec<String>,
     pub pci_dss: Vec<String>,
     pub counts: Counts,
@@ -230,9 +316,8 @@ pub struct ReportFinding {
     pub arn: String,
     pub name: String,
     pub control_id: String,
-    pub severity: String,
-    /// pass, fail, waived (failing under a waiver in force) or unknown.
-    pub status: String,
+    pub severity: Severity,
+    pub status: ReportStatus,
     pub status_since: DateTime<Utc>,
     pub evidence: Value,
     pub waiver_id: Option<i64>,
@@ -245,10 +330,10 @@ pub struct Change {
     pub account_id: String,
     pub region: String,
     pub control_id: String,
-    pub severity: String,
-    pub kind: String,
-    pub old_status: Option<String>,
-    pub new_status: String,
+    pub severity: Severity,
+    pub kind: TransitionKind,
+    pub old_status: Option<FindingStatus>,
+    pub new_status: NewStatus,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -258,7 +343,7 @@ pub struct DriftEntry {
     pub resource_type: String,
     pub account_id: String,
     pub region: String,
-    pub kind: String,
+    pub kind: DriftKind,
     pub changes: Value,
 }
 
@@ -271,8 +356,8 @@ pub struct Coverage {
     pub ok: i64,
     pub partial: i64,
     pub failed: i64,
-    /// Last scan of the day: ok, partial, failed, or none (not scanned).
-    pub last_status: String,
+    /// Last scan of the day.
+    pub last_status: CoverageStatus,
     pub last_finished_at: Option<DateTime<Utc>>,
     pub last_error: Option<String>,
 }
@@ -360,15 +445,11 @@ pub async fn build(
     let findings: Vec<ReportFinding> = findings
         .into_iter()
         .map(|f: FindingAt| {
-            let waiver_id = (f.status == "fail")
+            let waiver_id = (f.status == FindingStatus::Fail)
                 .then(|| waiver_for(&f.arn, &f.control_id, as_of))
                 .flatten();
             ReportFinding {
-                status: if waiver_id.is_some() {
-                    "waived".into()
-                } else {
-                    f.status
-                },
+                status: ReportStatus::of(f.status, waiver_id.is_some()),
                 account_id: f.account_id,
                 account_name: f.account_name,
                 region: f.region,
@@ -390,13 +471,13 @@ pub async fn build(
     let mut resources = std::collections::BTreeSet::new();
     let mut accounts = std::collections::BTreeSet::new();
     for f in &findings {
-        total.add(&f.status);
-        by_control.entry(&f.control_id).or_default().add(&f.status);
+        total.add(f.status);
+        by_control.entry(&f.control_id).or_default().add(f.status);
         by_scope
             .entry((&f.account_id, &f.region))
             .or_insert((Counts::default(), &f.account_name))
             .0
-            .add(&f.status);
+            .add(f.status);
         resources.insert(&f.arn);
         accounts.insert(&f.account_id);
     }
@@ -413,7 +494,7 @@ pub async fn build(
             ControlSummary {
                 id: c.id.to_string(),
                 title: c.title.to_string(),
-                severity: c.default_severity.as_str().to_string(),
+                severity: c.default_severity,
                 soc2: mapped(frameworks::SOC2, c),
                 pci_dss: mapped(frameworks::PCI_DSS, c),
                 compliance_percent: counts.compliance_percent(),
@@ -445,9 +526,11 @@ pub async fn build(
     };
     let (mut new_failures, mut resolved) = (Vec::new(), Vec::new());
     for t in changes {
-        match (t.kind.as_str(), t.new_status.as_str()) {
-            ("resolution", _) => resolved.push(change(t)),
-            ("regression", _) | ("new", "fail") => new_failures.push(change(t)),
+        match (t.kind, t.new_status) {
+            (TransitionKind::Resolution, _) => resolved.push(change(t)),
+            (TransitionKind::Regression, _) | (TransitionKind::New, NewStatus::Fail) => {
+                new_failures.push(change(t))
+            }
             _ => {}
         }
     }
@@ -473,7 +556,7 @@ pub async fn build(
             ok: c.ok,
             partial: c.partial,
             failed: c.failed,
-            last_status: c.last_status.unwrap_or_else(|| "none".into()),
+            last_status: c.last_status.into(),
             last_finished_at: c.last_finished_at,
             last_error: c.last_error,
         })
@@ -504,7 +587,10 @@ pub async fn build(
         scans_ok: coverage.iter().map(|c| c.ok).sum(),
         scans_partial: coverage.iter().map(|c| c.partial).sum(),
         scans_failed: coverage.iter().map(|c| c.failed).sum(),
-        scopes_not_scanned: coverage.iter().filter(|c| c.last_status == "none").count() as u64,
+        scopes_not_scanned: coverage
+            .iter()
+            .filter(|c| c.last_status == CoverageStatus::None)
+            .count() as u64,
         drift_events: drift.len() as u64,
         new_failures: new_failures.len() as u64,
         resolved: resolved.len() as u64,
@@ -555,16 +641,19 @@ fn trend(
             let Some(latest) = changes.iter().take_while(|c| c.at <= *end).last() else {
                 continue;
             };
-            if latest.new_status == "deleted" || latest.gone_at.is_some_and(|g| g <= *end) {
-                continue;
-            }
-            let waived = latest.new_status == "fail"
-                && waivers.iter().any(|w| {
-                    w.resource_arn == latest.arn
-                        && w.control_id == latest.control_id
-                        && w.in_force_at(*end)
-                });
-            counts[i].add(if waived { "waived" } else { &latest.new_status });
+            let status = match latest.new_status {
+                NewStatus::Deleted => continue,
+                _ if latest.gone_at.is_some_and(|g| g <= *end) => continue,
+                NewStatus::Pass => FindingStatus::Pass,
+                NewStatus::Fail => FindingStatus::Fail,
+                NewStatus::Unknown => FindingStatus::Unknown,
+            };
+            let waived = waivers.iter().any(|w| {
+                w.resource_arn == latest.arn
+                    && w.control_id == latest.control_id
+                    && w.in_force_at(*end)
+            });
+            counts[i].add(ReportStatus::of(status, waived));
         }
     }
     days.into_iter()
@@ -655,7 +744,7 @@ mod tests {
             arn: format!("arn:aws:s3:::b{id}"),
             control_id: "s3.tls_only".into(),
             at: at.parse().unwrap_or(DateTime::<Utc>::MIN_UTC),
-            new_status: status.into(),
+            new_status: status.parse().expect("a status"),
             gone_at: None,
         }
     }

@@ -3,7 +3,9 @@
 //! AWS or a user is escaped for its format: HTML by the maud template,
 //! CSV by the csv writer, Markdown by `md`.
 
-use super::{Counts, FrameworkSummary, Report, ReportFinding, Summary};
+use super::{Counts, FrameworkSummary, Report, ReportFinding, ReportStatus, Summary};
+use crate::evaluate::Severity;
+use crate::evaluate::lifecycle::TransitionKind;
 use crate::store::waivers::WaiverRow;
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 use serde_json::{Value, json};
@@ -24,32 +26,30 @@ fn brief(value: &Value, max: usize) -> String {
     format!("{cut}…")
 }
 
-fn severity_id(severity: &str) -> u8 {
+fn severity_id(severity: Severity) -> u8 {
     match severity {
-        "info" => 1,
-        "low" => 2,
-        "medium" => 3,
-        "high" => 4,
-        "critical" => 5,
-        _ => 0,
+        Severity::Info => 1,
+        Severity::Low => 2,
+        Severity::Medium => 3,
+        Severity::High => 4,
+        Severity::Critical => 5,
     }
 }
 
 /// One finding as an OCSF 1.1 Compliance Finding (class 2003).
 pub fn ocsf_finding(report: &Report, finding: &ReportFinding) -> Value {
     let control = report.control(&finding.control_id);
-    let (compliance_status, compliance_status_id) = match finding.status.as_str() {
-        "pass" => ("Pass", 1),
-        "fail" => ("Fail", 3),
-        "waived" => ("Fail", 3),
-        _ => ("Unknown", 0),
+    let (compliance_status, compliance_status_id) = match finding.status {
+        ReportStatus::Pass => ("Pass", 1),
+        ReportStatus::Fail | ReportStatus::Waived => ("Fail", 3),
+        ReportStatus::Unknown => ("Unknown", 0),
     };
     // Finding status: New, Suppressed (waived), Resolved (passing).
-    let (status, status_id) = match finding.status.as_str() {
-        "fail" => ("New", 1),
-        "waived" => ("Suppressed", 3),
-        "pass" => ("Resolved", 4),
-        _ => ("Unknown", 0),
+    let (status, status_id) = match finding.status {
+        ReportStatus::Fail => ("New", 1),
+        ReportStatus::Waived => ("Suppressed", 3),
+        ReportStatus::Pass => ("Resolved", 4),
+        ReportStatus::Unknown => ("Unknown", 0),
     };
     let mut requirements: Vec<String> = Vec::new();
     if let Some(c) = control {
@@ -65,7 +65,7 @@ pub fn ocsf_finding(report: &Report, finding: &ReportFinding) -> Value {
         "activity_name": "Create",
         "type_uid": 200301,
         "time": report.as_of.timestamp_millis(),
-        "severity_id": severity_id(&finding.severity),
+        "severity_id": severity_id(finding.severity),
         "severity": finding.severity,
         "status_id": status_id,
         "status": status,
@@ -166,8 +166,8 @@ fn csv_row(report: &Report, f: &ReportFinding) -> [String; CSV_COLUMNS.len()] {
         f.arn.clone(),
         f.name.clone(),
         f.control_id.clone(),
-        f.severity.clone(),
-        f.status.clone(),
+        f.severity.to_string(),
+        f.status.to_string(),
         f.status_since.to_rfc3339(),
         control.map(|c| c.soc2.join(" ")).unwrap_or_default(),
         control.map(|c| c.pci_dss.join(" ")).unwrap_or_default(),
@@ -360,10 +360,10 @@ fn md_failing(out: &mut String, report: &Report) {
     let rows = report
         .findings
         .iter()
-        .filter(|f| f.status == "fail")
+        .filter(|f| f.status == ReportStatus::Fail)
         .map(|f| {
             vec![
-                f.severity.clone(),
+                f.severity.to_string(),
                 f.control_id.clone(),
                 f.arn.clone(),
                 f.account_id.clone(),
@@ -431,7 +431,7 @@ fn md_changes(out: &mut String, report: &Report) {
         .map(|c| {
             vec![
                 c.at.to_rfc3339(),
-                c.kind.clone(),
+                c.kind.to_string(),
                 c.control_id.clone(),
                 c.arn.clone(),
             ]
@@ -452,7 +452,7 @@ fn md_drift(out: &mut String, report: &Report) {
         .map(|d| {
             vec![
                 d.detected_at.to_rfc3339(),
-                d.kind.clone(),
+                d.kind.to_string(),
                 d.arn.clone(),
                 brief(&d.changes, 200),
             ]
@@ -473,7 +473,7 @@ fn md_coverage(out: &mut String, report: &Report) {
                 c.ok.to_string(),
                 c.partial.to_string(),
                 c.failed.to_string(),
-                c.last_status.clone(),
+                c.last_status.to_string(),
                 c.last_error.clone().unwrap_or_default(),
             ]
         })
@@ -863,10 +863,10 @@ fn findings_section(report: &Report) -> Markup {
     let rows = report
         .findings
         .iter()
-        .filter(|f| f.status != "pass")
+        .filter(|f| f.status != ReportStatus::Pass)
         .map(|f| {
             html! {
-                (status_cell(&f.status))
+                (status_cell(f.status.as_str()))
                 td { (f.severity) }
                 td { (f.control_id) }
                 td { code { (f.arn) } }
@@ -951,7 +951,7 @@ fn changes_section(report: &Report) -> Markup {
         .iter()
         .chain(&report.resolved)
         .map(|c| {
-            let class = if c.kind == "resolution" {
+            let class = if c.kind == TransitionKind::Resolution {
                 "pass"
             } else {
                 "fail"
@@ -1005,7 +1005,7 @@ fn coverage_section(report: &Report) -> Markup {
                 td.n { (c.ok) }
                 td.n { (c.partial) }
                 td.n { (c.failed) }
-                (status_cell(&c.last_status))
+                (status_cell(c.last_status.as_str()))
                 td { code { (c.last_error.as_deref().unwrap_or("")) } }
             }
         })

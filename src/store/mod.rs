@@ -112,7 +112,7 @@ pub struct Scope {
     pub region: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ScanStatus {
     Ok,
@@ -127,6 +127,12 @@ impl ScanStatus {
             ScanStatus::Partial => "partial",
             ScanStatus::Failed => "failed",
         }
+    }
+}
+
+impl std::fmt::Display for ScanStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -421,8 +427,8 @@ pub struct FindingRow {
     pub account_id: String,
     pub region: String,
     pub control_id: String,
-    pub status: String,
-    pub severity: String,
+    pub status: FindingStatus,
+    pub severity: Severity,
     pub evidence: Value,
     pub first_seen_at: DateTime<Utc>,
     pub status_since: DateTime<Utc>,
@@ -458,7 +464,7 @@ pub struct DriftRow {
     pub resource_type: String,
     pub account_id: String,
     pub region: String,
-    pub kind: String,
+    pub kind: DriftKind,
     pub changes: Value,
     pub from_scan_id: Option<i64>,
     pub to_scan_id: i64,
@@ -492,7 +498,7 @@ pub struct ScanRow {
     pub collector: String,
     pub started_at: DateTime<Utc>,
     pub finished_at: DateTime<Utc>,
-    pub status: String,
+    pub status: ScanStatus,
     pub error: Option<String>,
     pub resource_count: i32,
     pub failed_count: i32,

@@ -2,7 +2,9 @@
 //! moment, reconstructed from its transitions, and the day's scans,
 //! drift and changes.
 
-use super::{Context, DriftRow, Store, StoreError};
+use super::{Context, DriftRow, ScanStatus, Store, StoreError};
+use crate::evaluate::lifecycle::{NewStatus, TransitionKind};
+use crate::evaluate::{FindingStatus, Severity};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::Value;
 use sqlx::Row;
@@ -18,8 +20,8 @@ pub struct FindingAt {
     pub account_name: String,
     pub region: String,
     pub control_id: String,
-    pub severity: String,
-    pub status: String,
+    pub severity: Severity,
+    pub status: FindingStatus,
     pub status_since: DateTime<Utc>,
     pub evidence: Value,
 }
@@ -31,7 +33,7 @@ pub struct StatusChange {
     pub arn: String,
     pub control_id: String,
     pub at: DateTime<Utc>,
-    pub new_status: String,
+    pub new_status: NewStatus,
     /// When the resource was deleted / the control retired (as known now).
     pub gone_at: Option<DateTime<Utc>>,
 }
@@ -43,10 +45,10 @@ pub struct TransitionAt {
     pub account_id: String,
     pub region: String,
     pub control_id: String,
-    pub severity: String,
-    pub kind: String,
-    pub old_status: Option<String>,
-    pub new_status: String,
+    pub severity: Severity,
+    pub kind: TransitionKind,
+    pub old_status: Option<FindingStatus>,
+    pub new_status: NewStatus,
 }
 
 /// Scans of one scope within a period.
@@ -59,7 +61,7 @@ pub struct ScopeScans {
     pub ok: i64,
     pub partial: i64,
     pub failed: i64,
-    pub last_status: Option<String>,
+    pub last_status: Option<ScanStatus>,
     pub last_finished_at: Option<DateTime<Utc>>,
     pub last_error: Option<String>,
 }
