@@ -15,6 +15,7 @@ use driftwatch::config::Config;
 use driftwatch::evaluate::FindingStatus;
 use driftwatch::scan::scan_once;
 use driftwatch::store::Store;
+use driftwatch::store::alerts::OutboxState;
 use driftwatch::store::waivers::NewWaiver;
 use sqlx::Connection;
 use std::sync::Arc;
@@ -231,7 +232,10 @@ async fn regressions_page_once_fixes_resolve_and_an_outage_loses_nothing() {
     assert!(actions.contains(&pair("trigger", "alpha")));
     assert_eq!(pd.receiver.attempts(), 3 + 3, "each fault cost one retry");
     let rows = store.outbox(100).await.expect("outbox");
-    assert!(rows.iter().all(|r| r.state == "delivered"), "{rows:?}");
+    assert!(
+        rows.iter().all(|r| r.state == OutboxState::Delivered),
+        "{rows:?}"
+    );
     assert_eq!(rows.iter().map(|r| r.attempts).sum::<i32>(), 6);
 
     // Trigger and resolve of one key queued during an outage arrive in
@@ -284,7 +288,7 @@ async fn a_refused_event_is_recorded_with_the_response_and_not_retried() {
     assert_eq!((round.delivered, round.rejected), (0, 1));
     let rows = store.outbox(10).await.expect("outbox");
     assert_eq!(rows.len(), 1);
-    assert_eq!(rows[0].state, "failed");
+    assert_eq!(rows[0].state, OutboxState::Failed);
     assert_eq!(rows[0].response_status, Some(400));
     assert!(
         rows[0]
@@ -626,7 +630,10 @@ async fn the_days_report_opened_in_a_browser_shows_the_pages_waiver_fix_and_drif
         assert_eq!(of_bucket, expected, "{bucket}: {actions:?}");
     }
     let outbox = store.outbox(100).await.expect("outbox");
-    assert!(outbox.iter().all(|r| r.state == "delivered"), "{outbox:?}");
+    assert!(
+        outbox.iter().all(|r| r.state == OutboxState::Delivered),
+        "{outbox:?}"
+    );
     assert!(pd.receiver.rejected().is_empty());
     if chrono::Utc::now().date_naive() != day {
         eprintln!("the day ended during the test; its report is checked another time");

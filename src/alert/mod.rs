@@ -181,7 +181,7 @@ impl Sender {
         };
         let delivery = self
             .deliverer
-            .deliver(sink, &entry.dedup_key, &entry.action, &entry.alert)
+            .deliver(sink, &entry.dedup_key, entry.action, &entry.alert)
             .await;
         match delivery {
             Delivery::Delivered { status, body } => {

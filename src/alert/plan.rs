@@ -9,7 +9,7 @@
 
 use crate::config::{AlertsConfig, RouteConfig};
 use crate::evaluate::{self, FindingStatus, Severity};
-pub use crate::store::alerts::{AlertAction, AlertCandidate, OpenIncident};
+pub use crate::store::alerts::{AlertAction, AlertCandidate, IncidentAction, OpenIncident};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -114,7 +114,7 @@ pub fn plan(
                 finding_id: candidate.finding_id,
                 dedup_key: dedup_key(candidate),
                 sinks,
-                alert: alert_body(candidate, policy, "trigger", now),
+                alert: alert_body(candidate, policy, IncidentAction::Trigger, now),
             }),
             (Some(open), true) if open.clear_since.is_some() => {
                 actions.push(AlertAction::StopClearing {
@@ -130,7 +130,7 @@ pub fn plan(
                     finding_id: candidate.finding_id,
                     dedup_key: open.dedup_key.clone(),
                     sinks: open.sinks.clone(),
-                    alert: alert_body(candidate, policy, "resolve", now),
+                    alert: alert_body(candidate, policy, IncidentAction::Resolve, now),
                 }),
             },
             _ => {}
@@ -175,13 +175,13 @@ fn resolution_reason(candidate: &AlertCandidate) -> &'static str {
 pub fn alert_body(
     candidate: &AlertCandidate,
     policy: &AlertPolicy,
-    action: &str,
+    action: IncidentAction,
     now: DateTime<Utc>,
 ) -> Value {
     let control = evaluate::control(&candidate.control_id);
     let title = control.map(|c| c.title).unwrap_or("");
     let summary = match action {
-        "trigger" => format!(
+        IncidentAction::Trigger => format!(
             "{} fails {}: {} ({} in {}/{})",
             candidate.resource_name,
             candidate.control_id,
@@ -190,7 +190,7 @@ pub fn alert_body(
             candidate.account_name,
             candidate.region
         ),
-        _ => format!(
+        IncidentAction::Resolve => format!(
             "{} {} resolved: {}",
             candidate.resource_name,
             candidate.control_id,
@@ -424,7 +424,12 @@ mod tests {
 
     #[test]
     fn the_link_escapes_the_arn() {
-        let body = alert_body(&candidate("fail"), &policy(0), "trigger", Utc::now());
+        let body = alert_body(
+            &candidate("fail"),
+            &policy(0),
+            IncidentAction::Trigger,
+            Utc::now(),
+        );
         assert_eq!(
             body["link"],
             "https://dw.example/api/findings?arn=arn%3Aaws%3As3%3A%3A%3Alogs&control=s3.tls_only"

@@ -2,6 +2,7 @@
 //! delivery attempt classified into what the sender does next.
 
 use crate::config::{AlertsConfig, SinkConfig, SinkKind};
+use crate::store::alerts::IncidentAction;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
@@ -212,8 +213,8 @@ fn truncate(text: &str, max: usize) -> String {
 
 /// The Events API v2 body, without the routing key (added at send time so
 /// it never sits in the database).
-pub fn pagerduty_event(dedup_key: &str, action: &str, alert: &Value) -> Value {
-    if action == "resolve" {
+pub fn pagerduty_event(dedup_key: &str, action: IncidentAction, alert: &Value) -> Value {
+    if action == IncidentAction::Resolve {
         return json!({ "event_action": "resolve", "dedup_key": dedup_key });
     }
     let text = |v: &Value| v.as_str().unwrap_or("").to_string();
@@ -252,12 +253,11 @@ pub fn pagerduty_event(dedup_key: &str, action: &str, alert: &Value) -> Value {
 }
 
 /// A generic webhook body; `text` makes it readable in Slack as is.
-pub fn webhook_event(dedup_key: &str, action: &str, alert: &Value) -> Value {
+pub fn webhook_event(dedup_key: &str, action: IncidentAction, alert: &Value) -> Value {
     let summary = alert["summary"].as_str().unwrap_or("");
-    let marker = if action == "trigger" {
-        "[FAIL]"
-    } else {
-        "[RESOLVED]"
+    let marker = match action {
+        IncidentAction::Trigger => "[FAIL]",
+        IncidentAction::Resolve => "[RESOLVED]",
     };
     json!({
         "text": format!("{marker} {summary}"),
@@ -328,7 +328,7 @@ impl Deliverer {
         &self,
         sink: &Sink,
         dedup_key: &str,
-        action: &str,
+        action: IncidentAction,
         alert: &Value,
     ) -> Delivery {
         let body = match sink.kind {
@@ -441,7 +441,7 @@ mod tests {
 
     #[test]
     fn pagerduty_trigger_carries_the_required_fields() {
-        let event = pagerduty_event("k", "trigger", &alert());
+        let event = pagerduty_event("k", IncidentAction::Trigger, &alert());
         assert_eq!(event["event_action"], "trigger");
         assert_eq!(event["payload"]["severity"], "error");
         assert_eq!(event["payload"]["source"], "arn:aws:s3:::logs");
@@ -457,7 +457,7 @@ mod tests {
     #[test]
     fn a_resolve_is_only_the_key() {
         assert_eq!(
-            pagerduty_event("k", "resolve", &alert()),
+            pagerduty_event("k", IncidentAction::Resolve, &alert()),
             json!({"event_action": "resolve", "dedup_key": "k"})
         );
     }
@@ -466,7 +466,7 @@ mod tests {
     fn summaries_are_cut_to_the_api_limit_on_a_char_boundary() {
         let mut long = alert();
         long["summary"] = json!("é".repeat(1000));
-        let summary = pagerduty_event("k", "trigger", &long)["payload"]["summary"]
+        let summary = pagerduty_event("k", IncidentAction::Trigger, &long)["payload"]["summary"]
             .as_str()
             .map(str::len);
         assert!(summary.is_some_and(|n| n <= 1024));

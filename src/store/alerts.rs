@@ -10,6 +10,78 @@ use serde_json::Value;
 use sqlx::{PgConnection, Row};
 use std::time::Duration;
 
+/// What an outbox entry asks of a receiver.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IncidentAction {
+    Trigger,
+    Resolve,
+}
+
+/// Where an outbox entry stands: waiting to be delivered (or retried),
+/// accepted by its receiver, or refused by it (a 4xx, recorded).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutboxState {
+    Pending,
+    Delivered,
+    Failed,
+}
+
+impl IncidentAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IncidentAction::Trigger => "trigger",
+            IncidentAction::Resolve => "resolve",
+        }
+    }
+}
+
+impl OutboxState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutboxState::Pending => "pending",
+            OutboxState::Delivered => "delivered",
+            OutboxState::Failed => "failed",
+        }
+    }
+}
+
+impl std::str::FromStr for IncidentAction {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "trigger" => Ok(IncidentAction::Trigger),
+            "resolve" => Ok(IncidentAction::Resolve),
+            other => Err(format!("unknown alert action {other:?}")),
+        }
+    }
+}
+
+impl std::str::FromStr for OutboxState {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "pending" => Ok(OutboxState::Pending),
+            "delivered" => Ok(OutboxState::Delivered),
+            "failed" => Ok(OutboxState::Failed),
+            other => Err(format!("unknown outbox state {other:?}")),
+        }
+    }
+}
+
+impl std::fmt::Display for IncidentAction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::fmt::Display for OutboxState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A finding as the alert decision sees it.
 #[derive(Debug, Clone)]
 pub struct AlertCandidate {
@@ -70,7 +142,7 @@ pub struct OutboxEntry {
     pub id: i64,
     pub sink: String,
     pub dedup_key: String,
-    pub action: String,
+    pub action: IncidentAction,
     pub alert: Value,
     pub attempts: i32,
 }
@@ -231,7 +303,16 @@ async fn apply(
             .execute(&mut *conn)
             .await
             .context("opening an incident")?;
-            enqueue(conn, *finding_id, dedup_key, "trigger", sinks, alert, now).await
+            enqueue(
+                conn,
+                *finding_id,
+                dedup_key,
+                IncidentAction::Trigger,
+                sinks,
+                alert,
+                now,
+            )
+            .await
         }
         AlertAction::StartClearing { finding_id } => {
             sqlx::query("UPDATE finding_alerts SET clear_since = $2 WHERE finding_id = $1")
@@ -265,7 +346,16 @@ async fn apply(
             .execute(&mut *conn)
             .await
             .context("closing an incident")?;
-            enqueue(conn, *finding_id, dedup_key, "resolve", sinks, alert, now).await
+            enqueue(
+                conn,
+                *finding_id,
+                dedup_key,
+                IncidentAction::Resolve,
+                sinks,
+                alert,
+                now,
+            )
+            .await
         }
     }
 }
@@ -274,7 +364,7 @@ async fn enqueue(
     conn: &mut PgConnection,
     finding_id: i64,
     dedup_key: &str,
-    action: &str,
+    action: IncidentAction,
     sinks: &[String],
     alert: &serde_json::Value,
     now: DateTime<Utc>,
@@ -320,8 +410,8 @@ pub struct OutboxRow {
     pub id: i64,
     pub sink: String,
     pub dedup_key: String,
-    pub action: String,
-    pub state: String,
+    pub action: IncidentAction,
+    pub state: OutboxState,
     pub attempts: i32,
     pub created_at: DateTime<Utc>,
     pub next_attempt_at: DateTime<Utc>,

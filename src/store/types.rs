@@ -12,6 +12,7 @@ use sqlx::postgres::{PgArgumentBuffer, PgHasArrayType, PgTypeInfo, PgValueRef};
 use sqlx::{Decode, Encode, Postgres, Type};
 
 use super::ScanStatus;
+use super::alerts::{IncidentAction, OutboxState};
 
 macro_rules! text_enum {
     ($($ty:ty),* $(,)?) => {$(
@@ -51,5 +52,7 @@ text_enum!(
     TransitionKind,
     NewStatus,
     DriftKind,
-    ScanStatus
+    ScanStatus,
+    IncidentAction,
+    OutboxState,
 );
