@@ -105,115 +105,9 @@ impl Metrics {
     pub fn render(&self, stored: Option<&StoredFigures>) -> String {
         let inner = self.lock();
         let mut out = String::new();
+        render_scans(&inner, &mut out);
+        render_replica(&inner, &mut out);
         let mut lines = Vec::new();
-
-        let name = family(
-            &mut out,
-            "driftwatch_scans_total",
-            "counter",
-            "Scans recorded by this replica, by collector and status (ok, partial, failed).",
-        );
-        for ((collector, status), n) in &inner.scans {
-            lines.push(format!(
-                "{name}{{collector=\"{}\",status=\"{}\"}} {n}",
-                escape(collector),
-                escape(status)
-            ));
-        }
-        flush(&mut out, &mut lines);
-
-        let name = family(
-            &mut out,
-            "driftwatch_scan_duration_seconds",
-            "histogram",
-            "Wall time of one scope's collection and recording.",
-        );
-        for (collector, h) in &inner.durations {
-            let c = escape(collector);
-            for (bound, n) in DURATION_BUCKETS.iter().zip(h.counts) {
-                lines.push(format!(
-                    "{name}_bucket{{collector=\"{c}\",le=\"{bound}\"}} {n}"
-                ));
-            }
-            lines.push(format!(
-                "{name}_bucket{{collector=\"{c}\",le=\"+Inf\"}} {}",
-                h.count
-            ));
-            lines.push(format!("{name}_sum{{collector=\"{c}\"}} {}", h.sum));
-            lines.push(format!("{name}_count{{collector=\"{c}\"}} {}", h.count));
-        }
-        flush(&mut out, &mut lines);
-
-        let name = family(
-            &mut out,
-            "driftwatch_scan_last_finished_timestamp_seconds",
-            "gauge",
-            "When this replica last recorded a scan of the collector (Unix time).",
-        );
-        for (collector, at) in &inner.last_finished {
-            lines.push(format!(
-                "{name}{{collector=\"{}\"}} {at}",
-                escape(collector)
-            ));
-        }
-        flush(&mut out, &mut lines);
-
-        let name = family(
-            &mut out,
-            "driftwatch_aws_api_errors_total",
-            "counter",
-            "AWS API failures recorded in scans after the SDK's retries, by collector and kind (throttle, access_denied, error).",
-        );
-        for ((collector, kind), n) in &inner.api_errors {
-            lines.push(format!(
-                "{name}{{collector=\"{}\",kind=\"{kind}\"}} {n}",
-                escape(collector)
-            ));
-        }
-        flush(&mut out, &mut lines);
-
-        let name = family(
-            &mut out,
-            "driftwatch_aws_api_calls_total",
-            "counter",
-            "AWS API attempts by service and outcome (ok, not_found, throttle, access_denied, client_error, server_error, transport_error), retries included.",
-        );
-        for (service, outcome, n) in crate::collect::api_calls::snapshot() {
-            lines.push(format!(
-                "{name}{{service=\"{service}\",outcome=\"{outcome}\"}} {n}"
-            ));
-        }
-        flush(&mut out, &mut lines);
-
-        let name = family(
-            &mut out,
-            "driftwatch_jobs_total",
-            "counter",
-            "Scheduled jobs this replica ended, by outcome (completed, lost, released, failed).",
-        );
-        for (outcome, n) in &inner.jobs {
-            lines.push(format!("{name}{{outcome=\"{outcome}\"}} {n}"));
-        }
-        flush(&mut out, &mut lines);
-
-        let name = family(
-            &mut out,
-            "driftwatch_store_errors_total",
-            "counter",
-            "Database errors met by the scheduler and workers (each retried).",
-        );
-        lines.push(format!("{name} {}", inner.store_errors));
-        flush(&mut out, &mut lines);
-
-        let name = family(
-            &mut out,
-            "driftwatch_retention_runs_total",
-            "counter",
-            "Retention prunes completed by this replica.",
-        );
-        lines.push(format!("{name} {}", inner.prunes));
-        flush(&mut out, &mut lines);
-
         let name = family(
             &mut out,
             "driftwatch_database_up",
@@ -224,66 +118,187 @@ impl Metrics {
         flush(&mut out, &mut lines);
 
         if let Some(stored) = stored {
-            let name = family(
-                &mut out,
-                "driftwatch_findings",
-                "gauge",
-                "Current findings by control and status (pass, fail, unknown).",
-            );
-            for (control, status, n) in &stored.findings {
-                lines.push(format!(
-                    "{name}{{control=\"{}\",status=\"{}\"}} {n}",
-                    escape(control),
-                    escape(status)
-                ));
-            }
-            flush(&mut out, &mut lines);
-            let name = family(
-                &mut out,
-                "driftwatch_drift_events_total",
-                "counter",
-                "Drift events stored, by kind (created, modified, deleted).",
-            );
-            for (kind, n) in &stored.drift_events {
-                lines.push(format!("{name}{{kind=\"{}\"}} {n}", escape(kind)));
-            }
-            flush(&mut out, &mut lines);
-            let name = family(
-                &mut out,
-                "driftwatch_scan_jobs",
-                "gauge",
-                "Scheduled jobs in the shared queue, by state (pending, running, done).",
-            );
-            for (state, n) in &stored.jobs {
-                lines.push(format!("{name}{{state=\"{}\"}} {n}", escape(state)));
-            }
-            flush(&mut out, &mut lines);
-            let name = family(
-                &mut out,
-                "driftwatch_alert_outbox",
-                "gauge",
-                "Alerts in the outbox, by state (pending: not yet accepted by the receiver; failed: refused with a 4xx).",
-            );
-            let outbox = &stored.outbox;
-            for (state, n) in [
-                ("pending", outbox.pending),
-                ("delivered", outbox.delivered),
-                ("failed", outbox.failed),
-            ] {
-                lines.push(format!("{name}{{state=\"{state}\"}} {n}"));
-            }
-            flush(&mut out, &mut lines);
-            let name = family(
-                &mut out,
-                "driftwatch_alert_oldest_pending_seconds",
-                "gauge",
-                "Age of the oldest undelivered alert (0 when none): a receiver outage shows here.",
-            );
-            lines.push(format!("{name} {}", outbox.oldest_pending_seconds));
-            flush(&mut out, &mut lines);
+            render_stored(stored, &mut out);
         }
         out
     }
+}
+
+/// This replica's scans: counts, durations, last finish per collector.
+fn render_scans(inner: &Inner, out: &mut String) {
+    let mut lines = Vec::new();
+    let name = family(
+        out,
+        "driftwatch_scans_total",
+        "counter",
+        "Scans recorded by this replica, by collector and status (ok, partial, failed).",
+    );
+    for ((collector, status), n) in &inner.scans {
+        lines.push(format!(
+            "{name}{{collector=\"{}\",status=\"{}\"}} {n}",
+            escape(collector),
+            escape(status)
+        ));
+    }
+    flush(out, &mut lines);
+
+    let name = family(
+        out,
+        "driftwatch_scan_duration_seconds",
+        "histogram",
+        "Wall time of one scope's collection and recording.",
+    );
+    for (collector, h) in &inner.durations {
+        let c = escape(collector);
+        for (bound, n) in DURATION_BUCKETS.iter().zip(h.counts) {
+            lines.push(format!(
+                "{name}_bucket{{collector=\"{c}\",le=\"{bound}\"}} {n}"
+            ));
+        }
+        lines.push(format!(
+            "{name}_bucket{{collector=\"{c}\",le=\"+Inf\"}} {}",
+            h.count
+        ));
+        lines.push(format!("{name}_sum{{collector=\"{c}\"}} {}", h.sum));
+        lines.push(format!("{name}_count{{collector=\"{c}\"}} {}", h.count));
+    }
+    flush(out, &mut lines);
+
+    let name = family(
+        out,
+        "driftwatch_scan_last_finished_timestamp_seconds",
+        "gauge",
+        "When this replica last recorded a scan of the collector (Unix time).",
+    );
+    for (collector, at) in &inner.last_finished {
+        lines.push(format!(
+            "{name}{{collector=\"{}\"}} {at}",
+            escape(collector)
+        ));
+    }
+    flush(out, &mut lines);
+}
+
+/// This replica's AWS calls, jobs and database errors.
+fn render_replica(inner: &Inner, out: &mut String) {
+    let mut lines = Vec::new();
+    let name = family(
+        out,
+        "driftwatch_aws_api_errors_total",
+        "counter",
+        "AWS API failures recorded in scans after the SDK's retries, by collector and kind (throttle, access_denied, error).",
+    );
+    for ((collector, kind), n) in &inner.api_errors {
+        lines.push(format!(
+            "{name}{{collector=\"{}\",kind=\"{kind}\"}} {n}",
+            escape(collector)
+        ));
+    }
+    flush(out, &mut lines);
+
+    let name = family(
+        out,
+        "driftwatch_aws_api_calls_total",
+        "counter",
+        "AWS API attempts by service and outcome (ok, not_found, throttle, access_denied, client_error, server_error, transport_error), retries included.",
+    );
+    for (service, outcome, n) in crate::collect::api_calls::snapshot() {
+        lines.push(format!(
+            "{name}{{service=\"{service}\",outcome=\"{outcome}\"}} {n}"
+        ));
+    }
+    flush(out, &mut lines);
+
+    let name = family(
+        out,
+        "driftwatch_jobs_total",
+        "counter",
+        "Scheduled jobs this replica ended, by outcome (completed, lost, released, failed).",
+    );
+    for (outcome, n) in &inner.jobs {
+        lines.push(format!("{name}{{outcome=\"{outcome}\"}} {n}"));
+    }
+    flush(out, &mut lines);
+
+    let name = family(
+        out,
+        "driftwatch_store_errors_total",
+        "counter",
+        "Database errors met by the scheduler and workers (each retried).",
+    );
+    lines.push(format!("{name} {}", inner.store_errors));
+    flush(out, &mut lines);
+
+    let name = family(
+        out,
+        "driftwatch_retention_runs_total",
+        "counter",
+        "Retention prunes completed by this replica.",
+    );
+    lines.push(format!("{name} {}", inner.prunes));
+    flush(out, &mut lines);
+}
+
+/// What the database holds: findings, drift, the job queue, the outbox.
+fn render_stored(stored: &StoredFigures, out: &mut String) {
+    let mut lines = Vec::new();
+    let name = family(
+        out,
+        "driftwatch_findings",
+        "gauge",
+        "Current findings by control and status (pass, fail, unknown).",
+    );
+    for (control, status, n) in &stored.findings {
+        lines.push(format!(
+            "{name}{{control=\"{}\",status=\"{}\"}} {n}",
+            escape(control),
+            escape(status)
+        ));
+    }
+    flush(out, &mut lines);
+    let name = family(
+        out,
+        "driftwatch_drift_events_total",
+        "counter",
+        "Drift events stored, by kind (created, modified, deleted).",
+    );
+    for (kind, n) in &stored.drift_events {
+        lines.push(format!("{name}{{kind=\"{}\"}} {n}", escape(kind)));
+    }
+    flush(out, &mut lines);
+    let name = family(
+        out,
+        "driftwatch_scan_jobs",
+        "gauge",
+        "Scheduled jobs in the shared queue, by state (pending, running, done).",
+    );
+    for (state, n) in &stored.jobs {
+        lines.push(format!("{name}{{state=\"{}\"}} {n}", escape(state)));
+    }
+    flush(out, &mut lines);
+    let name = family(
+        out,
+        "driftwatch_alert_outbox",
+        "gauge",
+        "Alerts in the outbox, by state (pending: not yet accepted by the receiver; failed: refused with a 4xx).",
+    );
+    let outbox = &stored.outbox;
+    for (state, n) in [
+        ("pending", outbox.pending),
+        ("delivered", outbox.delivered),
+        ("failed", outbox.failed),
+    ] {
+        lines.push(format!("{name}{{state=\"{state}\"}} {n}"));
+    }
+    flush(out, &mut lines);
+    let name = family(
+        out,
+        "driftwatch_alert_oldest_pending_seconds",
+        "gauge",
+        "Age of the oldest undelivered alert (0 when none): a receiver outage shows here.",
+    );
+    lines.push(format!("{name} {}", outbox.oldest_pending_seconds));
+    flush(out, &mut lines);
 }
 
 fn family(out: &mut String, name: &'static str, kind: &str, help: &str) -> &'static str {

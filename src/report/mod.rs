@@ -13,9 +13,9 @@ use crate::drift::DriftKind;
 use crate::evaluate::lifecycle::{NewStatus, TransitionKind};
 use crate::evaluate::{self, Control, FindingStatus, Severity};
 use crate::frameworks;
-use crate::store::report::{FindingAt, StatusChange};
+use crate::store::report::{FindingAt, ScopeScans, StatusChange};
 use crate::store::waivers::WaiverRow;
-use crate::store::{ScanStatus, Store, StoreError};
+use crate::store::{DriftRow, ScanStatus, Store, StoreError};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -427,163 +427,29 @@ pub async fn build(
         now
     };
     let waivers = store.waivers().await?;
-    let findings = store.findings_at(as_of).await?;
-    let changes = store.transitions_between(start, end).await?;
-    let drift = store.drift_between(start, end).await?;
-    let coverage = store
+    let findings = report_findings(store.findings_at(as_of).await?, &waivers, as_of);
+    let (new_failures, resolved) = changes(store.transitions_between(start, end).await?);
+    let drift: Vec<DriftEntry> = store
+        .drift_between(start, end)
+        .await?
+        .into_iter()
+        .map(DriftEntry::from)
+        .collect();
+    let coverage: Vec<Coverage> = store
         .scan_coverage(start, end, Duration::days(COVERAGE_LOOKBACK_DAYS))
-        .await?;
+        .await?
+        .into_iter()
+        .map(Coverage::from)
+        .collect();
     let history = store.status_changes(as_of).await?;
 
-    let waiver_for = |arn: &str, control: &str, at: DateTime<Utc>| {
-        waivers
-            .iter()
-            .filter(|w| w.resource_arn == arn && w.control_id == control && w.in_force_at(at))
-            .map(|w| w.id)
-            .min()
-    };
-    let findings: Vec<ReportFinding> = findings
-        .into_iter()
-        .map(|f: FindingAt| {
-            let waiver_id = (f.status == FindingStatus::Fail)
-                .then(|| waiver_for(&f.arn, &f.control_id, as_of))
-                .flatten();
-            ReportFinding {
-                status: ReportStatus::of(f.status, waiver_id.is_some()),
-                account_id: f.account_id,
-                account_name: f.account_name,
-                region: f.region,
-                resource_type: f.resource_type,
-                arn: f.arn,
-                name: f.name,
-                control_id: f.control_id,
-                severity: f.severity,
-                status_since: f.status_since,
-                evidence: f.evidence,
-                waiver_id,
-            }
-        })
-        .collect();
-
-    let mut by_control: BTreeMap<&str, Counts> = BTreeMap::new();
-    let mut by_scope: BTreeMap<(&str, &str), (Counts, &str)> = BTreeMap::new();
-    let mut total = Counts::default();
-    let mut resources = std::collections::BTreeSet::new();
-    let mut accounts = std::collections::BTreeSet::new();
-    for f in &findings {
-        total.add(f.status);
-        by_control.entry(&f.control_id).or_default().add(f.status);
-        by_scope
-            .entry((&f.account_id, &f.region))
-            .or_insert((Counts::default(), &f.account_name))
-            .0
-            .add(f.status);
-        resources.insert(&f.arn);
-        accounts.insert(&f.account_id);
-    }
-    let mapped = |framework: &str, c: &Control| -> Vec<String> {
-        frameworks::requirements_of(framework, c)
-            .into_iter()
-            .map(str::to_string)
-            .collect()
-    };
-    let controls = evaluate::CONTROLS
-        .iter()
-        .map(|c| {
-            let counts = by_control.get(c.id).copied().unwrap_or_default();
-            ControlSummary {
-                id: c.id.to_string(),
-                title: c.title.to_string(),
-                severity: c.default_severity,
-                soc2: mapped(frameworks::SOC2, c),
-                pci_dss: mapped(frameworks::PCI_DSS, c),
-                compliance_percent: counts.compliance_percent(),
-                counts,
-            }
-        })
-        .collect();
-    let scopes = by_scope
-        .iter()
-        .map(|((account_id, region), (counts, name))| ScopeSummary {
-            account_id: account_id.to_string(),
-            account_name: name.to_string(),
-            region: region.to_string(),
-            counts: *counts,
-            compliance_percent: counts.compliance_percent(),
-        })
-        .collect();
-
-    let change = |t: crate::store::report::TransitionAt| Change {
-        at: t.at,
-        arn: t.arn,
-        account_id: t.account_id,
-        region: t.region,
-        control_id: t.control_id,
-        severity: t.severity,
-        kind: t.kind,
-        old_status: t.old_status,
-        new_status: t.new_status,
-    };
-    let (mut new_failures, mut resolved) = (Vec::new(), Vec::new());
-    for t in changes {
-        match (t.kind, t.new_status) {
-            (TransitionKind::Resolution, _) => resolved.push(change(t)),
-            (TransitionKind::Regression, _) | (TransitionKind::New, NewStatus::Fail) => {
-                new_failures.push(change(t))
-            }
-            _ => {}
-        }
-    }
-    let drift: Vec<DriftEntry> = drift
-        .into_iter()
-        .map(|d| DriftEntry {
-            detected_at: d.detected_at,
-            arn: d.arn,
-            resource_type: d.resource_type,
-            account_id: d.account_id,
-            region: d.region,
-            kind: d.kind,
-            changes: d.changes,
-        })
-        .collect();
-    let coverage: Vec<Coverage> = coverage
-        .into_iter()
-        .map(|c| Coverage {
-            collector: c.collector,
-            account_id: c.account_id,
-            account_name: c.account_name,
-            region: c.region,
-            ok: c.ok,
-            partial: c.partial,
-            failed: c.failed,
-            last_status: c.last_status.into(),
-            last_finished_at: c.last_finished_at,
-            last_error: c.last_error,
-        })
-        .collect();
-    let waivers_in_force: Vec<WaiverRow> = waivers
-        .iter()
-        .filter(|w| w.in_force_at(as_of))
-        .cloned()
-        .collect();
-    let waivers_ended: Vec<WaiverRow> = waivers
-        .iter()
-        .filter(|w| {
-            let ended = w.revoked_at.map_or(w.expires_at, |r| r.min(w.expires_at));
-            w.created_at <= as_of
-                && ended <= as_of
-                && ended > as_of - Duration::days(ENDED_WAIVERS_DAYS)
-        })
-        .cloned()
-        .collect();
-    let trend = trend(&history, &waivers, date, as_of);
-    let frameworks = framework_summaries(&by_control);
-
+    let tally = Tally::of(&findings);
+    let (waivers_in_force, waivers_ended) = waivers_at(&waivers, as_of);
     let summary = Summary {
-        compliance_percent: total.compliance_percent(),
-        counts: total,
-        resources: resources.len() as u64,
-        accounts: accounts.len() as u64,
+        compliance_percent: tally.total.compliance_percent(),
+        counts: tally.total,
+        resources: tally.resources.len() as u64,
+        accounts: tally.accounts.len() as u64,
         scans_ok: coverage.iter().map(|c| c.ok).sum(),
         scans_partial: coverage.iter().map(|c| c.partial).sum(),
         scans_failed: coverage.iter().map(|c| c.failed).sum(),
@@ -605,8 +471,10 @@ pub async fn build(
         generated_at: now,
         generator: format!("driftwatch {}", env!("CARGO_PKG_VERSION")),
         summary,
-        controls,
-        scopes,
+        controls: tally.controls(),
+        scopes: tally.scopes(),
+        trend: trend(&history, &waivers, date, as_of),
+        frameworks: framework_summaries(&tally.by_control),
         findings,
         new_failures,
         resolved,
@@ -614,9 +482,200 @@ pub async fn build(
         waivers_in_force,
         waivers_ended,
         coverage,
-        trend,
-        frameworks,
     })
+}
+
+/// Each finding as it stood at `as_of`, a failure under a waiver in force
+/// then reported as waived.
+fn report_findings(
+    findings: Vec<FindingAt>,
+    waivers: &[WaiverRow],
+    as_of: DateTime<Utc>,
+) -> Vec<ReportFinding> {
+    let waiver_for = |arn: &str, control: &str, at: DateTime<Utc>| {
+        waivers
+            .iter()
+            .filter(|w| w.resource_arn == arn && w.control_id == control && w.in_force_at(at))
+            .map(|w| w.id)
+            .min()
+    };
+    findings
+        .into_iter()
+        .map(|f: FindingAt| {
+            let waiver_id = (f.status == FindingStatus::Fail)
+                .then(|| waiver_for(&f.arn, &f.control_id, as_of))
+                .flatten();
+            ReportFinding {
+                status: ReportStatus::of(f.status, waiver_id.is_some()),
+                account_id: f.account_id,
+                account_name: f.account_name,
+                region: f.region,
+                resource_type: f.resource_type,
+                arn: f.arn,
+                name: f.name,
+                control_id: f.control_id,
+                severity: f.severity,
+                status_since: f.status_since,
+                evidence: f.evidence,
+                waiver_id,
+            }
+        })
+        .collect()
+}
+
+/// The day's findings counted overall, per control and per scope.
+struct Tally<'f> {
+    total: Counts,
+    by_control: BTreeMap<&'f str, Counts>,
+    by_scope: BTreeMap<(&'f str, &'f str), (Counts, &'f str)>,
+    resources: std::collections::BTreeSet<&'f str>,
+    accounts: std::collections::BTreeSet<&'f str>,
+}
+
+impl<'f> Tally<'f> {
+    fn of(findings: &'f [ReportFinding]) -> Tally<'f> {
+        let mut tally = Tally {
+            total: Counts::default(),
+            by_control: BTreeMap::new(),
+            by_scope: BTreeMap::new(),
+            resources: Default::default(),
+            accounts: Default::default(),
+        };
+        for f in findings {
+            tally.total.add(f.status);
+            tally
+                .by_control
+                .entry(&f.control_id)
+                .or_default()
+                .add(f.status);
+            tally
+                .by_scope
+                .entry((&f.account_id, &f.region))
+                .or_insert((Counts::default(), &f.account_name))
+                .0
+                .add(f.status);
+            tally.resources.insert(&f.arn);
+            tally.accounts.insert(&f.account_id);
+        }
+        tally
+    }
+
+    /// Every control of the catalog, with the mappings it has today
+    /// (copied: renderings never read the catalog).
+    fn controls(&self) -> Vec<ControlSummary> {
+        let mapped = |framework: &str, c: &Control| -> Vec<String> {
+            frameworks::requirements_of(framework, c)
+                .into_iter()
+                .map(str::to_string)
+                .collect()
+        };
+        evaluate::CONTROLS
+            .iter()
+            .map(|c| {
+                let counts = self.by_control.get(c.id).copied().unwrap_or_default();
+                ControlSummary {
+                    id: c.id.to_string(),
+                    title: c.title.to_string(),
+                    severity: c.default_severity,
+                    soc2: mapped(frameworks::SOC2, c),
+                    pci_dss: mapped(frameworks::PCI_DSS, c),
+                    compliance_percent: counts.compliance_percent(),
+                    counts,
+                }
+            })
+            .collect()
+    }
+
+    fn scopes(&self) -> Vec<ScopeSummary> {
+        self.by_scope
+            .iter()
+            .map(|((account_id, region), (counts, name))| ScopeSummary {
+                account_id: account_id.to_string(),
+                account_name: name.to_string(),
+                region: region.to_string(),
+                counts: *counts,
+                compliance_percent: counts.compliance_percent(),
+            })
+            .collect()
+    }
+}
+
+/// The day's transitions that a report lists: new failures and resolutions.
+fn changes(transitions: Vec<crate::store::report::TransitionAt>) -> (Vec<Change>, Vec<Change>) {
+    let change = |t: crate::store::report::TransitionAt| Change {
+        at: t.at,
+        arn: t.arn,
+        account_id: t.account_id,
+        region: t.region,
+        control_id: t.control_id,
+        severity: t.severity,
+        kind: t.kind,
+        old_status: t.old_status,
+        new_status: t.new_status,
+    };
+    let (mut new_failures, mut resolved) = (Vec::new(), Vec::new());
+    for t in transitions {
+        match (t.kind, t.new_status) {
+            (TransitionKind::Resolution, _) => resolved.push(change(t)),
+            (TransitionKind::Regression, _) | (TransitionKind::New, NewStatus::Fail) => {
+                new_failures.push(change(t))
+            }
+            _ => {}
+        }
+    }
+    (new_failures, resolved)
+}
+
+impl From<DriftRow> for DriftEntry {
+    fn from(d: DriftRow) -> DriftEntry {
+        DriftEntry {
+            detected_at: d.detected_at,
+            arn: d.arn,
+            resource_type: d.resource_type,
+            account_id: d.account_id,
+            region: d.region,
+            kind: d.kind,
+            changes: d.changes,
+        }
+    }
+}
+
+impl From<ScopeScans> for Coverage {
+    fn from(c: ScopeScans) -> Coverage {
+        Coverage {
+            collector: c.collector,
+            account_id: c.account_id,
+            account_name: c.account_name,
+            region: c.region,
+            ok: c.ok,
+            partial: c.partial,
+            failed: c.failed,
+            last_status: c.last_status.into(),
+            last_finished_at: c.last_finished_at,
+            last_error: c.last_error,
+        }
+    }
+}
+
+/// The waivers in force at `as_of`, and those that ended in the
+/// ENDED_WAIVERS_DAYS before it.
+fn waivers_at(waivers: &[WaiverRow], as_of: DateTime<Utc>) -> (Vec<WaiverRow>, Vec<WaiverRow>) {
+    let waivers_in_force: Vec<WaiverRow> = waivers
+        .iter()
+        .filter(|w| w.in_force_at(as_of))
+        .cloned()
+        .collect();
+    let waivers_ended: Vec<WaiverRow> = waivers
+        .iter()
+        .filter(|w| {
+            let ended = w.revoked_at.map_or(w.expires_at, |r| r.min(w.expires_at));
+            w.created_at <= as_of
+                && ended <= as_of
+                && ended > as_of - Duration::days(ENDED_WAIVERS_DAYS)
+        })
+        .cloned()
+        .collect();
+    (waivers_in_force, waivers_ended)
 }
 
 /// Pass/fail/waived/unknown at the end of each of the last 30 days.
