@@ -87,7 +87,7 @@ async fn scripted_history(store: &Store) {
     };
     record(store, "2026-03-01T06:00:00Z", Ok(day1())).await;
     driftwatch::waive::add(
-        &store,
+        store,
         &NewWaiver {
             control_id: "s3.tls_only",
             resource_arn: "arn:aws:s3:::fail",
@@ -103,7 +103,7 @@ async fn scripted_history(store: &Store) {
     .expect("waiver");
     record(store, "2026-03-02T06:00:00Z", Ok(day1())).await;
     driftwatch::waive::add(
-        &store,
+        store,
         &NewWaiver {
             control_id: "s3.tls_only",
             resource_arn: "arn:aws:s3:::waived",
