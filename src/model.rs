@@ -68,6 +68,7 @@ resource_types! {
     CloudTrailTrail = "cloudtrail.trail", "CloudTrail trail", Trail;
     /// The account in one region: settings AWS keeps per region.
     AccountRegion = "aws.account_region", "AWS account region", AccountRegion;
+    KmsKey = "kms.key", "KMS key", KmsKey;
 }
 
 impl fmt::Display for ResourceType {
@@ -660,4 +661,70 @@ mod tests {
         assert_eq!(partition_for_region("us-gov-west-1"), "aws-us-gov");
         assert_eq!(s3_bucket_arn("aws", "b"), "arn:aws:s3:::b");
     }
+}
+
+/// A KMS key of one region, as DescribeKey (and, where AWS can rotate it,
+/// GetKeyRotationStatus) reports it. The enumerations are AWS's own names.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KmsKey {
+    pub key_id: String,
+    pub arn: String,
+    pub region: String,
+    /// `CUSTOMER` or `AWS` (AWS managed keys rotate every year, always).
+    pub manager: String,
+    /// `SYMMETRIC_DEFAULT`, `RSA_2048`, `HMAC_256`, …
+    pub spec: String,
+    /// `ENCRYPT_DECRYPT`, `SIGN_VERIFY`, `GENERATE_VERIFY_MAC`, `KEY_AGREEMENT`.
+    pub usage: String,
+    /// Where the key material lives: `AWS_KMS`, `EXTERNAL` (imported),
+    /// `AWS_CLOUDHSM`, `EXTERNAL_KEY_STORE`.
+    pub origin: String,
+    /// `Enabled`, `Disabled`, `PendingDeletion`, `PendingReplicaDeletion`,
+    /// `PendingImport`, `Unavailable`, `Creating`, `Updating`.
+    pub state: String,
+    /// When a key pending deletion will be deleted (RFC 3339).
+    pub deletion_date: Option<String>,
+    /// `PRIMARY` or `REPLICA` for a multi-Region key.
+    pub multi_region: Option<String>,
+    pub rotation: KeyRotation,
+}
+
+impl KmsKey {
+    /// Whether AWS can rotate this key automatically and its owner decides
+    /// whether it does: a customer managed symmetric encryption key
+    /// (`SYMMETRIC_DEFAULT` keys only encrypt and decrypt) whose material KMS
+    /// generated (not imported, not in a custom key store), not on its way
+    /// out. AWS managed keys always rotate. Only what DescribeKey states
+    /// rules a key out: a field it left empty does not.
+    pub fn has_optional_rotation(&self) -> bool {
+        self.manager != "AWS"
+            && matches!(self.spec.as_str(), "SYMMETRIC_DEFAULT" | "")
+            && matches!(self.origin.as_str(), "AWS_KMS" | "")
+            && !self.is_pending_deletion()
+    }
+
+    pub fn is_pending_deletion(&self) -> bool {
+        matches!(
+            self.state.as_str(),
+            "PendingDeletion" | "PendingReplicaDeletion"
+        )
+    }
+}
+
+/// A key's automatic rotation, as GetKeyRotationStatus answers it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum KeyRotation {
+    /// Not asked: the key's rotation is not its owner's choice
+    /// ([`KmsKey::has_optional_rotation`] is false).
+    NotApplicable,
+    Enabled {
+        period_days: Option<i32>,
+    },
+    Disabled,
+    /// The call failed (a key policy that does not grant the scanner
+    /// `kms:GetKeyRotationStatus` is common).
+    Unreadable {
+        reason: String,
+    },
 }

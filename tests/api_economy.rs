@@ -223,3 +223,55 @@ async fn trails_cost_one_listing_per_collector_and_their_own_calls_only() {
         "a rescan costs what the scan did"
     );
 }
+
+/// ListKeys has no attributes, so each key costs its DescribeKey; only a
+/// key whose rotation its owner chooses costs a GetKeyRotationStatus.
+#[tokio::test]
+async fn keys_cost_one_describe_each_and_rotation_only_where_it_is_a_choice() {
+    const SYMMETRIC: usize = 3;
+    const SIGNING: usize = 2;
+    let moto = Moto::start();
+    let (store, url) = support::database().await;
+    let kms = aws_sdk_kms::Client::new(&moto.sdk_config());
+    for i in 0..SYMMETRIC + SIGNING {
+        let mut request = kms.create_key();
+        if i >= SYMMETRIC {
+            request = request
+                .key_spec(aws_sdk_kms::types::KeySpec::EccNistP256)
+                .key_usage(aws_sdk_kms::types::KeyUsageType::SignVerify);
+        }
+        request.send().await.expect("key");
+    }
+
+    let proxy = FaultProxy::start(&moto.endpoint).await;
+    let mut config = moto.config(&url, &["kms"]);
+    config.aws.endpoint_url = Some(proxy.endpoint.clone());
+    let first = scan_once(&config, &store).await.expect("scan");
+    assert!(
+        first.iter().all(|r| r.status == ScanStatus::Ok),
+        "{first:?}"
+    );
+    let seen = proxy.seen();
+    let first_calls = calls(&seen);
+    let kms_calls: BTreeMap<&str, usize> = first_calls
+        .iter()
+        .filter(|(operation, _)| operation.starts_with("kms:"))
+        .map(|(operation, n)| (operation.as_str(), *n))
+        .collect();
+    let expected: BTreeMap<&str, usize> = [
+        ("kms:ListKeys", 1),
+        ("kms:DescribeKey", SYMMETRIC + SIGNING),
+        ("kms:GetKeyRotationStatus", SYMMETRIC),
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(kms_calls, expected, "{first_calls:?}");
+
+    scan_once(&config, &store).await.expect("rescan");
+    let all = proxy.seen();
+    assert_eq!(
+        calls(&all[seen.len()..]),
+        first_calls,
+        "a rescan costs the same"
+    );
+}

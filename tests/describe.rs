@@ -828,3 +828,54 @@ async fn the_account_its_regions_and_its_trails_are_described_as_scanned() {
         .expect("delete trail");
     assert_gone(trails, &account, &arn).await;
 }
+
+#[tokio::test]
+async fn kms_keys_are_described_as_scanned() {
+    let moto = Moto::start();
+    let kms = aws_sdk_kms::Client::new(&moto.sdk_config());
+    let symmetric = kms.create_key().send().await.expect("key");
+    let symmetric = symmetric
+        .key_metadata()
+        .map(|m| m.key_id().to_string())
+        .expect("id");
+    kms.create_key()
+        .key_spec(aws_sdk_kms::types::KeySpec::Rsa2048)
+        .key_usage(aws_sdk_kms::types::KeyUsageType::SignVerify)
+        .send()
+        .await
+        .expect("signing key");
+    let collector = &collect::kms::COLLECTOR;
+    let account = account_at(&moto.endpoint).await;
+    describe_matches_collect(collector, &account, &[REGION]).await;
+
+    let arn = |id: &str| format!("arn:aws:kms:{REGION}:{ACCOUNT_ID}:key/{id}");
+    assert_gone(
+        collector,
+        &account,
+        &arn("00000000-0000-4000-8000-000000000000"),
+    )
+    .await;
+
+    let proxy = FaultProxy::start(&moto.endpoint).await;
+    let via_proxy = account_at(&proxy.endpoint).await;
+    let key = arn(&symmetric);
+    assert_eq!(
+        calls_of(&proxy, (collector.describe)(&via_proxy, &key)).await,
+        strings(&["kms:DescribeKey", "kms:GetKeyRotationStatus"])
+    );
+    // A key policy that does not let the scanner read rotation is common:
+    // the key is recorded, its rotation unreadable (the control: unknown).
+    proxy.inject(Fault::new(Action::AccessDenied).operation("GetKeyRotationStatus"));
+    let described = present((collector.describe)(&via_proxy, &key).await, &key);
+    assert_eq!(
+        document(&described)["rotation"]["status"],
+        json!("unreadable")
+    );
+    proxy.clear();
+    proxy.inject(Fault::new(Action::AccessDenied).operation("DescribeKey"));
+    assert_undetermined(
+        (collector.describe)(&via_proxy, &key).await,
+        &key,
+        "DescribeKey",
+    );
+}

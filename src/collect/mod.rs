@@ -412,6 +412,10 @@ mod tests {
         ("logs", "arn:aws:logs:us-east-1:123456789012:log-group:app"),
         ("eks", "arn:aws:eks:us-east-1:123456789012:cluster/prod"),
         ("ecr", "arn:aws:ecr:us-east-1:123456789012:repository/app"),
+        (
+            "kms",
+            "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+        ),
         ("account", "arn:aws:account::123456789012:account"),
         (
             "account_region",
@@ -468,6 +472,9 @@ mod tests {
             "ecr",
             "arn:aws-cn:ecr:us-east-1:123456789012:repository/app",
         ),
+        ("kms", "arn:aws:kms:us-east-1:123456789012:alias/payments"),
+        ("kms", "arn:aws:kms:us-east-1:123456789012:key/"),
+        ("kms", "arn:aws:kms:us-east-1:999999999999:key/1234abcd"),
     ];
 
     const MALFORMED: &[&str] = &["", "vpc-0123", "arn:aws:ec2", "arn:aws:s3:::"];
