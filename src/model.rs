@@ -465,6 +465,8 @@ pub struct Account {
     /// The multi-region trails that record this account's events (its own
     /// and organization trails), read in each trail's home region.
     pub multi_region_trails: Vec<MultiRegionTrail>,
+    /// S3 Block Public Access for the whole account (S3 Control).
+    pub s3_public_access_block: AccountPublicAccessBlock,
 }
 
 /// A multi-region trail and what it records.

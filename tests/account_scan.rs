@@ -95,3 +95,57 @@ async fn each_region_scanned_is_a_resource_and_turning_ebs_encryption_on_is_drif
         "the drift names the setting"
     );
 }
+
+#[tokio::test]
+async fn the_accounts_own_block_public_access_fails_until_all_four_settings_are_on() {
+    let moto = Moto::start();
+    let (store, url) = support::database().await;
+    let config = moto.config(&url, &["account"]);
+    let account = format!("arn:aws:account::{ACCOUNT_ID}:account");
+    let block = |restrict: bool| {
+        aws_sdk_s3control::types::PublicAccessBlockConfiguration::builder()
+            .block_public_acls(true)
+            .ignore_public_acls(true)
+            .block_public_policy(true)
+            .restrict_public_buckets(restrict)
+            .build()
+    };
+    let put = |restrict: bool| {
+        moto.s3control()
+            .put_public_access_block()
+            .account_id(ACCOUNT_ID)
+            .public_access_block_configuration(block(restrict))
+            .send()
+    };
+    let control = "s3.account_public_access_block";
+    let failing_here = || async {
+        support::failing(&store, |arn| arn.to_string())
+            .await
+            .contains(&(account.clone(), control.to_string()))
+    };
+
+    scan_once(&config, &store).await.expect("scan");
+    assert!(failing_here().await, "no account-level block");
+
+    put(false).await.expect("three of four settings");
+    scan_once(&config, &store).await.expect("rescan");
+    assert!(failing_here().await, "RestrictPublicBuckets off");
+    assert_eq!(
+        document(&url, &account).await["s3_public_access_block"]["restrict_public_buckets"],
+        false
+    );
+
+    put(true).await.expect("all four settings");
+    let reports = scan_once(&config, &store).await.expect("rescan");
+    assert!(!failing_here().await);
+    let kinds: Vec<_> = reports
+        .iter()
+        .flat_map(|r| &r.transitions)
+        .filter(|t| t.control_id == control)
+        .map(|t| t.kind)
+        .collect();
+    assert_eq!(
+        kinds,
+        [driftwatch::evaluate::lifecycle::TransitionKind::Resolution]
+    );
+}

@@ -1,5 +1,6 @@
 //! The account itself: one resource per account for the settings AWS
-//! keeps once per account (today: which multi-region trails record it).
+//! keeps once per account: which multi-region trails record it, and its S3
+//! Block Public Access.
 
 use super::arn::{Arn, not_described};
 use super::{AwsAccount, Collection, Described, GLOBAL_SCOPE};
@@ -22,6 +23,7 @@ pub const IAM_ACTIONS: &[&str] = &[
     "cloudtrail:DescribeTrails",
     "cloudtrail:GetTrailStatus",
     "cloudtrail:GetEventSelectors",
+    "s3:GetAccountPublicAccessBlock",
     "sts:GetCallerIdentity",
 ];
 
@@ -58,13 +60,16 @@ pub async fn describe(account: &AwsAccount, arn: &str) -> Described {
 async fn record(account: &AwsAccount) -> ResourceRecord {
     let home = super::s3::home_region(account);
     let arn = account_arn(partition_for_region(&home), &account.account_id);
-    let document = super::cloudtrail::multi_region_trails(account, &home)
-        .await
-        .and_then(|multi_region_trails| {
+    let (trails, s3_public_access_block) = tokio::join!(
+        super::cloudtrail::multi_region_trails(account, &home),
+        super::s3::account_public_access_block(account, &home),
+    );
+    let document = trails.and_then(|multi_region_trails| {
             let record = Account {
                 account_id: account.account_id.clone(),
                 arn: arn.clone(),
                 multi_region_trails,
+                s3_public_access_block,
             };
             serde_json::to_value(&record)
                 .map_err(|e| format!("cannot serialise account record: {e}"))

@@ -443,6 +443,7 @@ mod tests {
             account_id: "123456789012".into(),
             arn: "arn:aws:account::123456789012:account".into(),
             multi_region_trails: trails,
+            s3_public_access_block: crate::model::AccountPublicAccessBlock::Absent,
         };
         status_of(
             ResourceType::Account,

@@ -3,7 +3,7 @@
 use super::catalog::{Control, Remediation};
 use super::policy::{self, TlsOnly};
 use super::{Severity, Subject, Verdict};
-use crate::model::{AccountPublicAccessBlock, ResourceType, S3Bucket};
+use crate::model::{Account, AccountPublicAccessBlock, ResourceType, S3Bucket};
 use serde_json::{Value, json};
 
 pub(super) const CONTROLS: &[Control] = &[
@@ -91,7 +91,46 @@ pub(super) const CONTROLS: &[Control] = &[
         settings: &[],
         rule: |subject, _| on_bucket(subject).map(access_logging),
     },
+    Control {
+        id: "s3.account_public_access_block",
+        title: "S3 Block Public Access on for the whole account",
+        resource_types: &[ResourceType::Account],
+        default_severity: Severity::High,
+        rationale: "The account-level Block Public Access settings override every bucket's ACLs and policies, including buckets created tomorrow by a script or a console click that forgets its own block. With all four on, no bucket of the account can be made public by mistake; a bucket that must be public then needs a deliberate, reviewable change to the account setting.",
+        remediation: Remediation {
+            console: "S3 console > Block Public Access settings for this account > Edit: check all four settings (Block all public access), then Save changes and confirm.",
+            cli: "aws s3control put-public-access-block --account-id <account_id> --public-access-block-configuration BlockPublicAcls=true,IgnorePublicAcls=true,BlockPublicPolicy=true,RestrictPublicBuckets=true",
+            terraform: "aws_s3_account_public_access_block: block_public_acls = true, block_public_policy = true, ignore_public_acls = true, restrict_public_buckets = true",
+        },
+        settings: &[],
+        rule: |subject, _| {
+            subject
+                .get::<Account>()
+                .map(|account| account_public_access_block(&account.s3_public_access_block))
+        },
+    },
 ];
+
+fn account_public_access_block(block: &AccountPublicAccessBlock) -> Verdict {
+    match block {
+        AccountPublicAccessBlock::Set(settings) if settings.all_enabled() => Verdict::pass(
+            "all four Block Public Access settings are on for the account",
+            json!({ "account_public_access_block": settings }),
+        ),
+        AccountPublicAccessBlock::Set(settings) => Verdict::fail(
+            format!("off for the account: {}", settings.disabled_settings().join(", ")),
+            json!({ "account_public_access_block": settings }),
+        ),
+        AccountPublicAccessBlock::Absent => Verdict::fail(
+            "no Block Public Access configuration for the account",
+            json!({ "account_public_access_block": null }),
+        ),
+        AccountPublicAccessBlock::Unknown { error } => Verdict::unknown(
+            format!("account Block Public Access not readable: {error}"),
+            json!({ "error": error }),
+        ),
+    }
+}
 
 fn on_bucket(subject: &Subject) -> Option<&S3Bucket> {
     subject.get()
@@ -306,7 +345,10 @@ mod tests {
     #[test]
     fn a_bare_bucket_fails_everything() {
         let b = bucket();
-        for id in CONTROLS.iter().map(|c| c.id) {
+        let on_buckets = CONTROLS
+            .iter()
+            .filter(|c| c.resource_types.contains(&ResourceType::S3Bucket));
+        for id in on_buckets.map(|c| c.id) {
             assert_eq!(status(id, &b).0, Fail, "{id}");
         }
     }
@@ -418,6 +460,35 @@ mod tests {
         assert_eq!(status("s3.public_access_block", &b).0, Unknown);
         b.public_access_block = Some(all);
         assert_eq!(status("s3.public_access_block", &b).0, Pass);
+    }
+
+    #[test]
+    fn the_account_block_needs_all_four_settings() {
+        let all = PublicAccessBlock {
+            block_public_acls: true,
+            ignore_public_acls: true,
+            block_public_policy: true,
+            restrict_public_buckets: true,
+        };
+        let judge = |block: AccountPublicAccessBlock| account_public_access_block(&block);
+        assert_eq!(judge(AccountPublicAccessBlock::Set(all)).status, FindingStatus::Pass);
+        let partial = judge(AccountPublicAccessBlock::Set(PublicAccessBlock {
+            restrict_public_buckets: false,
+            ..all
+        }));
+        assert_eq!(partial.status, FindingStatus::Fail);
+        assert!(
+            partial.evidence["message"]
+                .as_str()
+                .is_some_and(|m| m.ends_with("RestrictPublicBuckets")),
+            "{}",
+            partial.evidence
+        );
+        assert_eq!(judge(AccountPublicAccessBlock::Absent).status, FindingStatus::Fail);
+        let unknown = judge(AccountPublicAccessBlock::Unknown {
+            error: "GetPublicAccessBlock: AccessDenied".into(),
+        });
+        assert_eq!(unknown.status, FindingStatus::Unknown);
     }
 
     #[test]
