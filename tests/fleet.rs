@@ -159,7 +159,12 @@ async fn seed_buckets(account: &Account, prefix: &str) -> Expected {
     seed::compliant_bucket(&s3, &good, &replica, &logs).await;
     seed::create_bucket(&s3, &bare).await;
     let mut expected = Expected::default();
-    for control in CONTROLS.iter().filter(|c| c.id.starts_with("s3.")) {
+    // The S3 controls on buckets (the account-level one is on the account).
+    let on_buckets = CONTROLS.iter().filter(|c| {
+        c.resource_types
+            .contains(&driftwatch::model::ResourceType::S3Bucket)
+    });
+    for control in on_buckets {
         let control = control.id;
         expected.add(&good, control, "pass");
         for failing in [&bare, &replica, &logs] {
