@@ -100,7 +100,7 @@ proptest! {
             "account_public_access_block": {"state": "absent"},
             "versioning": {"status": null, "mfa_delete": null},
         });
-        let evaluations = evaluate::evaluate(&record(ResourceType::S3Bucket, document), &RuleSettings::default());
+        let evaluations = evaluate::evaluate(&record(ResourceType::S3Bucket, document), &RuleSettings::default(), chrono::Utc::now());
         let tls: Vec<_> = evaluations.iter().filter(|e| e.control_id == "s3.tls_only").collect();
         prop_assert_eq!(tls.len(), 1);
     }
@@ -108,7 +108,7 @@ proptest! {
     #[test]
     fn any_document_of_any_type_is_judged_without_panic(document in json_value(), which in 0usize..ResourceType::ALL.len()) {
         let resource_type = ResourceType::ALL[which];
-        let evaluations = evaluate::evaluate(&record(resource_type, document), &RuleSettings::default());
+        let evaluations = evaluate::evaluate(&record(resource_type, document), &RuleSettings::default(), chrono::Utc::now());
         for e in &evaluations {
             let control = evaluate::control(e.control_id).expect("a known control");
             prop_assert!(control.resource_types.contains(&resource_type));
@@ -121,7 +121,7 @@ proptest! {
             "name": "r", "arn": "arn:aws:ecr:us-east-1:123456789012:repository/r",
             "region": "us-east-1", "lifecycle_policy": policy,
         });
-        let evaluations = evaluate::evaluate(&record(ResourceType::EcrRepository, document), &RuleSettings::default());
+        let evaluations = evaluate::evaluate(&record(ResourceType::EcrRepository, document), &RuleSettings::default(), chrono::Utc::now());
         prop_assert_eq!(evaluations.len(), 1);
     }
 }
@@ -132,6 +132,7 @@ fn an_unreadable_document_is_unknown_for_every_control_never_pass() {
         let evaluations = evaluate::evaluate(
             &record(*resource_type, json!("not a record")),
             &RuleSettings::default(),
+            chrono::Utc::now(),
         );
         assert!(!evaluations.is_empty(), "{resource_type}");
         for e in evaluations {

@@ -14,6 +14,7 @@ include!(concat!(env!("OUT_DIR"), "/rule_modules.rs"));
 pub use catalog::{CONTROLS, Control, ControlSettings, control, controls_for};
 
 use crate::model::{ResourceRecord, ResourceType};
+use chrono::{DateTime, Utc};
 pub use catalog::ControlConfig;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -230,17 +231,32 @@ impl Verdict {
 /// (`subject.get::<S3Bucket>()`) and does not apply to any other.
 pub struct Subject {
     record: Box<dyn std::any::Any + Send + Sync>,
+    observed_at: DateTime<Utc>,
 }
 
 impl Subject {
-    pub fn read(resource_type: ResourceType, document: &Value) -> Result<Subject, String> {
+    pub fn read(
+        resource_type: ResourceType,
+        document: &Value,
+        observed_at: DateTime<Utc>,
+    ) -> Result<Subject, String> {
         let record = resource_type.read_record(document).map_err(|e| {
             format!(
                 "stored document is not a readable {} record: {e}",
                 resource_type.label()
             )
         })?;
-        Ok(Subject { record })
+        Ok(Subject {
+            record,
+            observed_at,
+        })
+    }
+
+    /// When the record was collected: the "now" of rules that judge an age
+    /// (a key unused for 45 days, a certificate past its expiry). Rules read
+    /// no clock of their own, so a verdict is a function of the snapshot.
+    pub fn observed_at(&self) -> DateTime<Utc> {
+        self.observed_at
     }
 
     /// The record, if it is a `T`.
@@ -253,8 +269,12 @@ impl Subject {
 ///
 /// A resource whose collection failed yields `unknown` for each control, with
 /// the collection error as evidence: a control is never passed on data we
-/// do not have.
-pub fn evaluate(resource: &ResourceRecord, settings: &RuleSettings) -> Vec<Evaluation> {
+/// do not have. `observed_at` is when the resource was collected.
+pub fn evaluate(
+    resource: &ResourceRecord,
+    settings: &RuleSettings,
+    observed_at: DateTime<Utc>,
+) -> Vec<Evaluation> {
     let subject = resource
         .document
         .as_ref()
@@ -265,7 +285,7 @@ pub fn evaluate(resource: &ResourceRecord, settings: &RuleSettings) -> Vec<Evalu
             )
         })
         .and_then(|document| {
-            Subject::read(resource.resource_type, document)
+            Subject::read(resource.resource_type, document, observed_at)
                 .map_err(|message| Verdict::unknown(message, json!({})))
         });
     controls_for(resource.resource_type)
@@ -292,6 +312,17 @@ pub(crate) fn verdicts(
     document: &Value,
     settings: &RuleSettings,
 ) -> Vec<(&'static str, Verdict)> {
+    verdicts_at(resource_type, document, settings, Utc::now())
+}
+
+/// [`verdicts`] as of `observed_at`, for rules that judge an age.
+#[cfg(test)]
+pub(crate) fn verdicts_at(
+    resource_type: ResourceType,
+    document: &Value,
+    settings: &RuleSettings,
+    observed_at: DateTime<Utc>,
+) -> Vec<(&'static str, Verdict)> {
     let record = ResourceRecord {
         arn: "arn:aws:test".into(),
         resource_type,
@@ -299,7 +330,7 @@ pub(crate) fn verdicts(
         region: "eu-west-1".into(),
         document: Ok(document.clone()),
     };
-    evaluate(&record, settings)
+    evaluate(&record, settings, observed_at)
         .into_iter()
         .map(|e| {
             let verdict = Verdict {
@@ -327,7 +358,7 @@ mod tests {
 
     #[test]
     fn failed_collection_is_unknown_for_every_control_never_pass() {
-        let evaluations = evaluate(&failed_bucket(), &RuleSettings::default());
+        let evaluations = evaluate(&failed_bucket(), &RuleSettings::default(), Utc::now());
         assert_eq!(evaluations.len(), 6);
         for e in &evaluations {
             assert_eq!(e.status, FindingStatus::Unknown, "{}", e.control_id);
@@ -346,7 +377,7 @@ mod tests {
         .expect("toml");
         let (settings, issues) = RuleSettings::from_tables(&tables);
         assert_eq!(issues, vec![]);
-        let evaluations = evaluate(&failed_bucket(), &settings);
+        let evaluations = evaluate(&failed_bucket(), &settings, Utc::now());
         assert_eq!(evaluations.len(), 5);
         let versioning = evaluations
             .iter()
@@ -375,7 +406,7 @@ mod tests {
             document: Ok(json!({ "name": 3 })),
             ..failed_bucket()
         };
-        let evaluations = evaluate(&record, &RuleSettings::default());
+        let evaluations = evaluate(&record, &RuleSettings::default(), Utc::now());
         assert_eq!(evaluations.len(), 6);
         for e in &evaluations {
             assert_eq!(e.status, FindingStatus::Unknown, "{}", e.control_id);
