@@ -69,6 +69,11 @@ resource_types! {
     /// The account in one region: settings AWS keeps per region.
     AccountRegion = "aws.account_region", "AWS account region", AccountRegion;
     KmsKey = "kms.key", "KMS key", KmsKey;
+    EbsVolume = "ec2.volume", "EBS volume", EbsVolume;
+    EbsSnapshot = "ec2.snapshot", "EBS snapshot", EbsSnapshot;
+    MachineImage = "ec2.image", "AMI", MachineImage;
+    RdsSnapshot = "rds.snapshot", "RDS snapshot", RdsSnapshot;
+    RdsClusterSnapshot = "rds.cluster_snapshot", "RDS cluster snapshot", RdsSnapshot;
 }
 
 impl fmt::Display for ResourceType {
@@ -241,6 +246,11 @@ pub struct RdsInstance {
     pub storage_encrypted: bool,
     pub kms_key_id: Option<String>,
     pub backup_retention_days: i32,
+    #[serde(default)]
+    pub auto_minor_version_upgrade: bool,
+    /// An Aurora member's is its cluster's.
+    #[serde(default)]
+    pub deletion_protection: bool,
     /// The port the database listens on (from its endpoint, or the engine default).
     pub port: Option<i32>,
     pub security_groups: Vec<SecurityGroup>,
@@ -257,6 +267,8 @@ pub struct RdsCluster {
     pub storage_encrypted: bool,
     pub kms_key_id: Option<String>,
     pub backup_retention_days: i32,
+    #[serde(default)]
+    pub deletion_protection: bool,
     /// Identifier and availability zone of each member instance.
     pub members: Vec<ClusterMember>,
 }
@@ -322,6 +334,10 @@ pub struct Ec2Instance {
     pub state: Option<String>,
     pub vpc_id: Option<String>,
     pub metadata_options: MetadataOptions,
+    /// The instance profile it runs with (the role its applications get
+    /// credentials from); `None` when it has none.
+    #[serde(default)]
+    pub iam_instance_profile_arn: Option<String>,
 }
 
 /// A launch template with the versions that matter for what gets launched:
@@ -500,6 +516,16 @@ pub struct ClassicSelector {
     /// `None` means the default, true.
     pub include_management_events: Option<bool>,
     pub exclude_management_event_sources: Vec<String>,
+    /// The data events it records: resource types and ARN prefixes
+    /// (`AWS::S3::Object` with `arn:aws:s3` is every object of every bucket).
+    #[serde(default)]
+    pub data_resources: Vec<DataResource>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DataResource {
+    pub resource_type: String,
+    pub values: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -729,4 +755,71 @@ pub enum KeyRotation {
     Unreadable {
         reason: String,
     },
+}
+
+/// An EBS volume of one region, as far as encryption at rest goes.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EbsVolume {
+    pub volume_id: String,
+    pub arn: String,
+    pub region: String,
+    pub encrypted: bool,
+    pub kms_key_id: Option<String>,
+    /// `creating`, `available`, `in-use`, `deleting`, `deleted`, `error`.
+    pub state: String,
+    /// The instances it is attached to, sorted.
+    pub attached_to: Vec<String>,
+}
+
+/// An EBS snapshot the account owns.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EbsSnapshot {
+    pub snapshot_id: String,
+    pub arn: String,
+    pub region: String,
+    pub volume_id: Option<String>,
+    pub encrypted: bool,
+    pub sharing: Sharing,
+}
+
+/// Who besides its owner may use a snapshot or an image.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum Sharing {
+    /// Shared with nobody, or only with the accounts listed (sorted).
+    #[default]
+    Private,
+    Accounts {
+        account_ids: Vec<String>,
+    },
+    /// Everyone may use it (the `all` group).
+    Public,
+    /// Its permissions could not be read.
+    Unreadable {
+        error: String,
+    },
+}
+
+/// An AMI the account owns.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MachineImage {
+    pub image_id: String,
+    pub arn: String,
+    pub region: String,
+    pub name: Option<String>,
+    pub state: String,
+    /// DescribeImages' `Public`: launch permission for everyone.
+    pub public: bool,
+}
+
+/// A manual RDS DB snapshot or DB cluster snapshot the account owns.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RdsSnapshot {
+    pub identifier: String,
+    pub arn: String,
+    pub region: String,
+    /// The instance or cluster it was taken from.
+    pub source: Option<String>,
+    pub encrypted: bool,
+    pub sharing: Sharing,
 }

@@ -6,7 +6,7 @@
 use super::arn::{Arn, not_described};
 use super::{AwsAccount, Collection, Described, describe_error};
 use crate::model::{
-    AccessLogging, AdvancedSelector, ClassicSelector, CloudWatchDelivery, EventSelectors,
+    AccessLogging, AdvancedSelector, ClassicSelector, CloudWatchDelivery, DataResource, EventSelectors,
     FieldSelector, MultiRegionTrail, ResourceRecord, ResourceType, Trail, TrailBucket,
     TrailBucketState, TrailStatus,
 };
@@ -408,6 +408,14 @@ async fn event_selectors(
             read_write_type: s.read_write_type().map(|t| t.as_str().to_string()),
             include_management_events: s.include_management_events(),
             exclude_management_event_sources: s.exclude_management_event_sources().to_vec(),
+            data_resources: s
+                .data_resources()
+                .iter()
+                .map(|d| DataResource {
+                    resource_type: d.r#type().unwrap_or_default().to_string(),
+                    values: d.values().to_vec(),
+                })
+                .collect(),
         })
         .collect();
     let advanced = output

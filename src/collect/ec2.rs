@@ -236,6 +236,10 @@ fn instance_record(
         region: region.to_string(),
         state,
         vpc_id: instance.vpc_id().map(str::to_string),
+        iam_instance_profile_arn: instance
+            .iam_instance_profile()
+            .and_then(|p| p.arn())
+            .map(str::to_string),
         metadata_options: MetadataOptions {
             http_tokens: options
                 .and_then(|o| o.http_tokens())

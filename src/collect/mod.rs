@@ -425,6 +425,11 @@ mod tests {
             "cloudtrail",
             "arn:aws:cloudtrail:us-east-1:123456789012:trail/audit",
         ),
+        ("ebs", "arn:aws:ec2:us-east-1:123456789012:volume/vol-0123"),
+        (
+            "rds_snapshots",
+            "arn:aws:rds:us-east-1:123456789012:snapshot:nightly",
+        ),
     ];
 
     /// Of the collector's own service, but not something it describes: the
@@ -475,6 +480,26 @@ mod tests {
         ("kms", "arn:aws:kms:us-east-1:123456789012:alias/payments"),
         ("kms", "arn:aws:kms:us-east-1:123456789012:key/"),
         ("kms", "arn:aws:kms:us-east-1:999999999999:key/1234abcd"),
+        ("ebs", "arn:aws:ec2:us-east-1:999999999999:volume/vol-0123"),
+        // Snapshot and image ARNs carry no account.
+        (
+            "ebs",
+            "arn:aws:ec2:us-east-1:123456789012:snapshot/snap-0123",
+        ),
+        ("ebs", "arn:aws:ec2:us-east-1::instance/i-0123"),
+        ("ebs", "arn:aws:ec2::123456789012:volume/vol-0123"),
+        (
+            "rds_snapshots",
+            "arn:aws:rds:us-east-1:123456789012:snapshot:",
+        ),
+        (
+            "rds_snapshots",
+            "arn:aws:rds:us-east-1:999999999999:snapshot:nightly",
+        ),
+        (
+            "rds_snapshots",
+            "arn:aws:rds:us-east-1:123456789012:db:ledger",
+        ),
     ];
 
     const MALFORMED: &[&str] = &["", "vpc-0123", "arn:aws:ec2", "arn:aws:s3:::"];

@@ -96,6 +96,38 @@ pub(super) const CONTROLS: &[Control] = &[
         settings: &[],
         rule: |subject, _| on_trail(subject).map(bucket_access_logging),
     },
+    Control {
+        id: "cloudtrail.s3_write_data_events",
+        title: "A logging multi-region trail records S3 object-level write events for all buckets",
+        resource_types: &[ResourceType::Account],
+        default_severity: Severity::Medium,
+        rationale: "Management events do not include object-level S3 calls: without data events, a PutObject or DeleteObject that overwrites or destroys data in a sensitive bucket leaves no CloudTrail record of who made it. CIS AWS Foundations 3.8 asks for object-level write events on every bucket, recorded by a trail that covers every region.",
+        remediation: Remediation {
+            console: "CloudTrail console > Trails > the multi-Region trail > Data events > Edit: add data event type S3, Log selector template Log all events (or Log writeOnly events), for all current and future buckets, then Save changes.",
+            cli: "aws cloudtrail put-event-selectors --trail-name <trail> --region <home-region> --advanced-event-selectors '[{\"Name\":\"Management events\",\"FieldSelectors\":[{\"Field\":\"eventCategory\",\"Equals\":[\"Management\"]}]},{\"Name\":\"S3 data events\",\"FieldSelectors\":[{\"Field\":\"eventCategory\",\"Equals\":[\"Data\"]},{\"Field\":\"resources.type\",\"Equals\":[\"AWS::S3::Object\"]}]}]'",
+            terraform: "aws_cloudtrail (is_multi_region_trail = true): event_selector { read_write_type = \"All\", include_management_events = true, data_resource { type = \"AWS::S3::Object\", values = [\"arn:aws:s3\"] } } (or an advanced_event_selector with field_selector eventCategory = [\"Data\"] and resources.type = [\"AWS::S3::Object\"])",
+        },
+        settings: &[],
+        rule: |subject, _| {
+            (subject.get::<Account>()).map(|a| s3_data_events(a, DataAccess::Write))
+        },
+    },
+    Control {
+        id: "cloudtrail.s3_read_data_events",
+        title: "A logging multi-region trail records S3 object-level read events for all buckets",
+        resource_types: &[ResourceType::Account],
+        default_severity: Severity::Medium,
+        rationale: "Reading data is how it is stolen, and GetObject calls are data events, not management events: without them CloudTrail cannot say who downloaded which objects from a bucket holding customer or cardholder data. CIS AWS Foundations 3.9 asks for object-level read events on every bucket, recorded by a trail that covers every region.",
+        remediation: Remediation {
+            console: "CloudTrail console > Trails > the multi-Region trail > Data events > Edit: add data event type S3, Log selector template Log all events (or Log readOnly events), for all current and future buckets, then Save changes.",
+            cli: "aws cloudtrail put-event-selectors --trail-name <trail> --region <home-region> --advanced-event-selectors '[{\"Name\":\"Management events\",\"FieldSelectors\":[{\"Field\":\"eventCategory\",\"Equals\":[\"Management\"]}]},{\"Name\":\"S3 data events\",\"FieldSelectors\":[{\"Field\":\"eventCategory\",\"Equals\":[\"Data\"]},{\"Field\":\"resources.type\",\"Equals\":[\"AWS::S3::Object\"]}]}]'",
+            terraform: "aws_cloudtrail (is_multi_region_trail = true): event_selector { read_write_type = \"All\", include_management_events = true, data_resource { type = \"AWS::S3::Object\", values = [\"arn:aws:s3\"] } } (or an advanced_event_selector with field_selector eventCategory = [\"Data\"] and resources.type = [\"AWS::S3::Object\"])",
+        },
+        settings: &[],
+        rule: |subject, _| {
+            (subject.get::<Account>()).map(|a| s3_data_events(a, DataAccess::Read))
+        },
+    },
 ];
 
 fn on_trail(subject: &Subject) -> Option<&Trail> {
@@ -226,6 +258,242 @@ fn multi_region(account: &Account) -> Verdict {
         ),
         details,
     )
+}
+
+/// Which half of the S3 object API a data-event control asks about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DataAccess {
+    Read,
+    Write,
+}
+
+impl DataAccess {
+    fn name(self) -> &'static str {
+        match self {
+            DataAccess::Read => "read",
+            DataAccess::Write => "write",
+        }
+    }
+}
+
+fn s3_data_events(account: &Account, access: DataAccess) -> Verdict {
+    let trails = &account.multi_region_trails;
+    let details = json!({ "multi_region_trails": trails.iter().map(|t| json!({
+        "arn": t.arn, "is_logging": t.is_logging, "event_selectors": t.event_selectors, "error": t.error,
+    })).collect::<Vec<_>>() });
+    let mut reasons = Vec::new();
+    let mut unreadable = None;
+    for trail in trails {
+        if let Some(error) = &trail.error {
+            unreadable.get_or_insert(format!("{}: {error}", trail.arn));
+            continue;
+        }
+        if trail.is_logging != Some(true) {
+            reasons.push(format!("{}: logging is stopped", trail.name));
+            continue;
+        }
+        let Some(selectors) = &trail.event_selectors else {
+            unreadable.get_or_insert(format!("{}: its event selectors could not be read", trail.arn));
+            continue;
+        };
+        match s3_object_events_shortfall(selectors, access) {
+            None => {
+                return Verdict::pass(
+                    format!(
+                        "trail {} (home {}) records S3 object-level {} events for all buckets in all regions",
+                        trail.name,
+                        trail.home_region,
+                        access.name()
+                    ),
+                    details,
+                );
+            }
+            Some(why) => reasons.push(format!("{}: {why}", trail.name)),
+        }
+    }
+    if let Some(unreadable) = unreadable {
+        return Verdict::unknown(
+            format!(
+                "no readable multi-region trail records S3 object-level {} events for all buckets, and {unreadable}",
+                access.name()
+            ),
+            details,
+        );
+    }
+    if trails.is_empty() {
+        return Verdict::fail("no multi-region trail records this account", details);
+    }
+    Verdict::fail(
+        format!(
+            "no multi-region trail records S3 object-level {} events for all buckets: {}",
+            access.name(),
+            reasons.join("; ")
+        ),
+        details,
+    )
+}
+
+/// Why these selectors do not record every S3 object-level event of the
+/// kind asked, for every bucket; `None` when they do. AWS keeps classic or
+/// advanced selectors, not both; when an emulator returns both, the classic
+/// ones are the ones last put (as for management events).
+fn s3_object_events_shortfall(selectors: &EventSelectors, access: DataAccess) -> Option<String> {
+    if !selectors.classic.is_empty() {
+        return classic_s3_shortfall(&selectors.classic, access);
+    }
+    let mut reasons = Vec::new();
+    for selector in &selectors.advanced {
+        match advanced_s3_shortfall(selector, access) {
+            None => return None,
+            Some(Some(why)) => reasons.push(why),
+            Some(None) => {}
+        }
+    }
+    Some(if reasons.is_empty() {
+        "no event selector records S3 object data events".to_string()
+    } else {
+        reasons.join("; ")
+    })
+}
+
+/// A classic selector records S3 object events for every bucket when one
+/// of its data resources is `AWS::S3::Object` with the value `arn:<partition>:s3`
+/// (or `arn:<partition>:s3:::`, the older spelling of "all buckets"), and
+/// its `ReadWriteType` includes the access asked.
+fn classic_s3_shortfall(
+    selectors: &[crate::model::ClassicSelector],
+    access: DataAccess,
+) -> Option<String> {
+    let mut reasons = Vec::new();
+    for selector in selectors {
+        let objects: Vec<&crate::model::DataResource> = selector
+            .data_resources
+            .iter()
+            .filter(|d| d.resource_type == "AWS::S3::Object")
+            .collect();
+        if objects.is_empty() {
+            continue;
+        }
+        let all_buckets = objects
+            .iter()
+            .any(|d| d.values.iter().any(|v| is_every_s3_object(v)));
+        let rw = selector.read_write_type.as_deref().unwrap_or("All");
+        let records_access = match access {
+            DataAccess::Read => matches!(rw, "All" | "ReadOnly"),
+            DataAccess::Write => matches!(rw, "All" | "WriteOnly"),
+        };
+        match (all_buckets, records_access) {
+            (true, true) => return None,
+            (true, false) => reasons.push(format!(
+                "its S3 data event selector is {rw}, not recording {} events",
+                access.name()
+            )),
+            (false, _) => reasons.push(format!(
+                "S3 data events are recorded only for {}",
+                objects
+                    .iter()
+                    .flat_map(|d| d.values.iter().map(String::as_str))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+        }
+    }
+    Some(if reasons.is_empty() {
+        "no event selector records S3 object data events".to_string()
+    } else {
+        reasons.join("; ")
+    })
+}
+
+/// `arn:aws:s3`, `arn:aws:s3:::` (any partition): every object of every
+/// bucket, as CloudTrail's data-resource values spell it.
+fn is_every_s3_object(value: &str) -> bool {
+    let Some(rest) = value.strip_prefix("arn:") else {
+        return false;
+    };
+    let Some((partition, service)) = rest.split_once(':') else {
+        return false;
+    };
+    !partition.is_empty() && (service == "s3" || service == "s3:::")
+}
+
+/// `None`: this advanced selector records every S3 object event of the kind
+/// asked for every bucket. `Some(None)`: it is not an S3 object data-event
+/// selector at all. `Some(Some(why))`: it is one, narrowed.
+///
+/// Field selectors are ANDed. Only these leave every bucket's events of the
+/// kind asked in: `eventCategory` = Data, `resources.type` =
+/// AWS::S3::Object, `readOnly` naming the kind asked, `eventSource` =
+/// s3.amazonaws.com, and `resources.ARN` starting with `arn:<partition>:s3:::`
+/// (every object). Anything else (an eventName list, an ARN prefix of one
+/// bucket, any Not* operator) narrows the selector.
+fn advanced_s3_shortfall(
+    selector: &crate::model::AdvancedSelector,
+    access: DataAccess,
+) -> Option<Option<String>> {
+    let fields = &selector.field_selectors;
+    let is_data = fields
+        .iter()
+        .any(|f| f.field == "eventCategory" && f.equals.iter().any(|v| v == "Data"));
+    let is_s3_objects = fields.iter().any(|f| {
+        f.field == "resources.type" && f.equals.iter().any(|v| v == "AWS::S3::Object")
+    });
+    if !(is_data && is_s3_objects) {
+        return Some(None);
+    }
+    let mut narrowed = Vec::new();
+    for f in fields {
+        let only_equals = f.not_equals.is_empty()
+            && f.starts_with.is_empty()
+            && f.not_starts_with.is_empty()
+            && f.ends_with.is_empty()
+            && f.not_ends_with.is_empty();
+        let keeps_all = match f.field.as_str() {
+            "eventCategory" => only_equals && f.equals == ["Data"],
+            "resources.type" => only_equals && f.equals == ["AWS::S3::Object"],
+            "eventSource" => only_equals && f.equals == ["s3.amazonaws.com"],
+            "readOnly" => {
+                let wanted = match access {
+                    DataAccess::Read => "true",
+                    DataAccess::Write => "false",
+                };
+                let wanted_in = f.equals.iter().any(|v| v.eq_ignore_ascii_case(wanted));
+                let wanted_out = f.not_equals.iter().any(|v| v.eq_ignore_ascii_case(wanted));
+                (f.equals.is_empty() || wanted_in)
+                    && !wanted_out
+                    && f.starts_with.is_empty()
+                    && f.ends_with.is_empty()
+                    && f.not_starts_with.is_empty()
+                    && f.not_ends_with.is_empty()
+            }
+            "resources.ARN" => {
+                f.equals.is_empty()
+                    && f.not_equals.is_empty()
+                    && f.not_starts_with.is_empty()
+                    && f.ends_with.is_empty()
+                    && f.not_ends_with.is_empty()
+                    && f.starts_with.iter().any(|v| is_every_bucket_prefix(v))
+            }
+            _ => false,
+        };
+        if !keeps_all {
+            narrowed.push(format!("{} is filtered", f.field));
+        }
+    }
+    if narrowed.is_empty() {
+        None
+    } else {
+        let name = selector.name.as_deref().unwrap_or("an S3 data event selector");
+        Some(Some(format!("{name}: {}", narrowed.join(", "))))
+    }
+}
+
+/// `arn:<partition>:s3:::` — every ARN of every bucket and object.
+fn is_every_bucket_prefix(value: &str) -> bool {
+    value
+        .strip_prefix("arn:")
+        .and_then(|rest| rest.split_once(':'))
+        .is_some_and(|(partition, service)| !partition.is_empty() && service == "s3:::")
 }
 
 fn log_validation(trail: &Trail) -> Verdict {
@@ -419,6 +687,7 @@ mod tests {
             read_write_type: rw.map(str::to_string),
             include_management_events: management,
             exclude_management_event_sources: exclude.iter().map(|s| s.to_string()).collect(),
+            data_resources: vec![],
         }
     }
 
@@ -799,5 +1068,133 @@ mod tests {
         }
         set_bucket(&mut t, &[], None, None, AccountPublicAccessBlock::Absent);
         assert_eq!(on(&t, "cloudtrail.bucket_access_logging").0, Fail);
+    }
+
+    mod s3_data_events {
+        use super::*;
+
+        const WRITE: &str = "cloudtrail.s3_write_data_events";
+        const READ: &str = "cloudtrail.s3_read_data_events";
+
+        fn judge(trails: Vec<MultiRegionTrail>, control: &str) -> (FindingStatus, String) {
+            let account = Account {
+                account_id: "123456789012".into(),
+                arn: "arn:aws:account::123456789012:account".into(),
+                multi_region_trails: trails,
+                ..Account::default()
+            };
+            status_of(
+                ResourceType::Account,
+                serde_json::to_value(account).expect("serialises"),
+                control,
+            )
+        }
+
+        fn objects(rw: &str, values: &[&str]) -> ClassicSelector {
+            ClassicSelector {
+                data_resources: vec![crate::model::DataResource {
+                    resource_type: "AWS::S3::Object".into(),
+                    values: values.iter().map(|v| v.to_string()).collect(),
+                }],
+                ..classic(Some(rw), Some(true), &[])
+            }
+        }
+
+        fn both(trails: Vec<MultiRegionTrail>) -> (FindingStatus, FindingStatus) {
+            (
+                judge(trails.clone(), WRITE).0,
+                judge(trails, READ).0,
+            )
+        }
+
+        #[test]
+        fn classic_selectors_for_all_buckets_by_read_write_type() {
+            assert_eq!(both(vec![with_classic(vec![objects("All", &["arn:aws:s3"])])]), (Pass, Pass));
+            assert_eq!(both(vec![with_classic(vec![objects("All", &["arn:aws:s3:::"])])]), (Pass, Pass));
+            assert_eq!(both(vec![with_classic(vec![objects("WriteOnly", &["arn:aws:s3"])])]), (Pass, Fail));
+            assert_eq!(both(vec![with_classic(vec![objects("ReadOnly", &["arn:aws:s3"])])]), (Fail, Pass));
+            // Two selectors together cover both halves.
+            let split = vec![objects("WriteOnly", &["arn:aws:s3"]), objects("ReadOnly", &["arn:aws:s3"])];
+            assert_eq!(both(vec![with_classic(split)]), (Pass, Pass));
+            // Other partitions spell "every bucket" the same way.
+            assert_eq!(both(vec![with_classic(vec![objects("All", &["arn:aws-us-gov:s3"])])]), (Pass, Pass));
+        }
+
+        #[test]
+        fn one_bucket_or_no_data_events_is_not_all_buckets() {
+            let (s, m) = judge(vec![with_classic(vec![objects("All", &["arn:aws:s3:::payments/"])])], WRITE);
+            assert_eq!(s, Fail);
+            assert!(m.contains("only for arn:aws:s3:::payments/"), "{m}");
+            let (s, m) = judge(vec![with_classic(vec![classic(Some("All"), Some(true), &[])])], READ);
+            assert_eq!(s, Fail);
+            assert!(m.contains("no event selector records S3 object data events"), "{m}");
+            // Lambda data events are not S3 object events.
+            let lambda = ClassicSelector {
+                data_resources: vec![crate::model::DataResource {
+                    resource_type: "AWS::Lambda::Function".into(),
+                    values: vec!["arn:aws:lambda".into()],
+                }],
+                ..classic(Some("All"), Some(true), &[])
+            };
+            assert_eq!(both(vec![with_classic(vec![lambda])]), (Fail, Fail));
+            assert_eq!(judge(vec![], WRITE).0, Fail);
+        }
+
+        #[test]
+        fn advanced_selectors_pass_only_unnarrowed() {
+            let data = field("eventCategory", &["Data"], &[]);
+            let s3 = field("resources.type", &["AWS::S3::Object"], &[]);
+            let all = advanced(vec![data.clone(), s3.clone()]);
+            assert_eq!(both(vec![with_advanced(vec![all])]), (Pass, Pass));
+
+            let write_only = advanced(vec![data.clone(), s3.clone(), field("readOnly", &["false"], &[])]);
+            assert_eq!(both(vec![with_advanced(vec![write_only])]), (Pass, Fail));
+            let not_read = advanced(vec![data.clone(), s3.clone(), field("readOnly", &[], &["true"])]);
+            assert_eq!(both(vec![with_advanced(vec![not_read])]), (Pass, Fail));
+
+            let every_arn = advanced(vec![
+                data.clone(),
+                s3.clone(),
+                FieldSelector { field: "resources.ARN".into(), starts_with: vec!["arn:aws:s3:::".into()], ..FieldSelector::default() },
+            ]);
+            assert_eq!(both(vec![with_advanced(vec![every_arn])]), (Pass, Pass));
+
+            let one_bucket = advanced(vec![
+                data.clone(),
+                s3.clone(),
+                FieldSelector { field: "resources.ARN".into(), starts_with: vec!["arn:aws:s3:::payments/".into()], ..FieldSelector::default() },
+            ]);
+            let (s, m) = judge(vec![with_advanced(vec![one_bucket])], WRITE);
+            assert_eq!(s, Fail);
+            assert!(m.contains("resources.ARN is filtered"), "{m}");
+
+            let some_calls = advanced(vec![data.clone(), s3.clone(), field("eventName", &["PutObject"], &[])]);
+            assert_eq!(both(vec![with_advanced(vec![some_calls])]), (Fail, Fail));
+            let excluded_bucket = advanced(vec![
+                data.clone(),
+                s3.clone(),
+                FieldSelector { field: "resources.ARN".into(), not_starts_with: vec!["arn:aws:s3:::logs/".into()], ..FieldSelector::default() },
+            ]);
+            assert_eq!(both(vec![with_advanced(vec![excluded_bucket])]), (Fail, Fail));
+            // A management selector alone records no data events.
+            let management = advanced(vec![field("eventCategory", &["Management"], &[])]);
+            assert_eq!(both(vec![with_advanced(vec![management])]), (Fail, Fail));
+        }
+
+        #[test]
+        fn a_stopped_or_unreadable_trail_never_passes() {
+            let mut stopped = with_classic(vec![objects("All", &["arn:aws:s3"])]);
+            stopped.is_logging = Some(false);
+            let (s, m) = judge(vec![stopped], WRITE);
+            assert_eq!(s, Fail);
+            assert!(m.contains("logging is stopped"), "{m}");
+
+            let mut unreadable = with_classic(vec![]);
+            unreadable.event_selectors = None;
+            assert_eq!(judge(vec![unreadable.clone()], READ).0, Unknown);
+            // A readable trail that records them decides, whatever the other.
+            let good = with_classic(vec![objects("All", &["arn:aws:s3"])]);
+            assert_eq!(judge(vec![unreadable, good], READ).0, Pass);
+        }
     }
 }

@@ -56,6 +56,20 @@ pub(super) const CONTROLS: &[Control] = &[
         },
     },
     Control {
+        id: "ec2.instance_profile",
+        title: "Instance runs with an IAM instance profile (a role, not stored keys)",
+        resource_types: &[ResourceType::Ec2Instance],
+        default_severity: Severity::Low,
+        rationale: "An application on an instance without an instance profile that calls AWS needs long-term access keys stored on the instance: in files, environment variables or images, where they leak and are never rotated. An instance profile gives it temporary credentials from its role instead, rotated automatically. CIS AWS Foundations 1.17 asks for instance roles.",
+        remediation: Remediation {
+            console: "EC2 console > Instances > the instance > Actions > Security > Modify IAM role: choose a role with only the permissions the workload needs (create one in IAM > Roles with trusted entity EC2), then Update IAM role. Remove any access keys stored on the instance.",
+            cli: "aws ec2 associate-iam-instance-profile --instance-id <instance-id> --iam-instance-profile Name=<instance-profile>",
+            terraform: "aws_instance: iam_instance_profile = aws_iam_instance_profile.<name>.name (aws_launch_template: iam_instance_profile { name = ... })",
+        },
+        settings: &[],
+        rule: |subject, _| subject.get().and_then(instance_profile),
+    },
+    Control {
         id: "vpc.flow_log_retention",
         title: "Flow log destinations keep records at least 365 days (log group retention, bucket lifecycle)",
         resource_types: &[ResourceType::Vpc],
@@ -114,6 +128,24 @@ fn instance_imdsv2(instance: &Ec2Instance) -> Verdict {
         Ok(why) => Verdict::pass(why, details),
         Err(why) => Verdict::fail(why, details),
     }
+}
+
+/// Terminated instances run nothing: the control does not apply to them.
+fn instance_profile(instance: &Ec2Instance) -> Option<Verdict> {
+    if matches!(
+        instance.state.as_deref(),
+        Some("terminated" | "shutting-down")
+    ) {
+        return None;
+    }
+    let details = json!({
+        "iam_instance_profile_arn": instance.iam_instance_profile_arn,
+        "state": instance.state,
+    });
+    Some(match &instance.iam_instance_profile_arn {
+        Some(profile) => Verdict::pass(format!("runs with instance profile {profile}"), details),
+        None => Verdict::fail("no IAM instance profile attached", details),
+    })
 }
 
 fn launch_template_imdsv2(template: &LaunchTemplate) -> Verdict {
@@ -375,6 +407,27 @@ mod tests {
         assert_eq!(s, Fail);
         assert!(m.contains("IMDSv1 is allowed"), "{m}");
         assert_eq!(instance(options(None, None)).0, Fail);
+    }
+
+    #[test]
+    fn running_and_stopped_instances_need_an_instance_profile() {
+        let profile = |state: &str, arn: Option<&str>| {
+            let i = Ec2Instance {
+                id: "i-1".into(),
+                state: Some(state.into()),
+                iam_instance_profile_arn: arn.map(str::to_string),
+                ..Ec2Instance::default()
+            };
+            evaluate_instance(&serde_json::to_value(i).expect("serialises"))
+                .into_iter()
+                .find(|(id, _)| *id == "ec2.instance_profile")
+                .map(|(_, v)| v.status)
+        };
+        let arn = "arn:aws:iam::123456789012:instance-profile/web";
+        assert_eq!(profile("running", Some(arn)), Some(Pass));
+        assert_eq!(profile("running", None), Some(Fail));
+        assert_eq!(profile("stopped", None), Some(Fail));
+        assert_eq!(profile("terminated", None), None);
     }
 
     fn template(versions: Vec<LaunchTemplateVersion>) -> (FindingStatus, String) {

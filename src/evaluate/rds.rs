@@ -2,7 +2,7 @@
 
 use super::catalog::{CidrsSetting, Control, DaysSetting, Remediation, Setting};
 use super::{Severity, Verdict};
-use crate::model::{RdsCluster, RdsInstance, ResourceType};
+use crate::model::{RdsCluster, RdsInstance, RdsSnapshot, ResourceType, Sharing};
 use ipnet::IpNet;
 use serde_json::json;
 use std::net::IpAddr;
@@ -99,6 +99,56 @@ pub(super) const CONTROLS: &[Control] = &[
                 .map(|i| backups(i.backup_retention_days, MIN_BACKUP_DAYS.get(settings)))
         },
     },
+    Control {
+        id: "rds.auto_minor_version_upgrade",
+        title: "Automatic minor version upgrades enabled",
+        resource_types: &[ResourceType::RdsInstance],
+        default_severity: Severity::Low,
+        rationale: "Minor engine versions carry security fixes. With automatic minor version upgrade off, a database keeps running a version with known vulnerabilities until someone schedules the upgrade by hand, which in practice is often never. With it on, RDS applies new minor versions in the maintenance window.",
+        remediation: Remediation {
+            console: "RDS console > Databases > instance > Modify > Maintenance: enable Auto minor version upgrade, then apply.",
+            cli: "aws rds modify-db-instance --db-instance-identifier <db-instance> --auto-minor-version-upgrade --apply-immediately",
+            terraform: "aws_db_instance: auto_minor_version_upgrade = true (aws_rds_cluster_instance: auto_minor_version_upgrade = true)",
+        },
+        settings: &[],
+        rule: |subject, _| (subject.get::<RdsInstance>()).map(auto_minor_version_upgrade),
+    },
+    Control {
+        id: "rds.deletion_protection",
+        title: "Deletion protection enabled (Aurora: on the cluster)",
+        resource_types: &[ResourceType::RdsInstance, ResourceType::RdsCluster],
+        default_severity: Severity::Medium,
+        rationale: "Without deletion protection, one DeleteDBInstance or DeleteDBCluster call, from a script, a Terraform plan that replaces the resource or a compromised credential, removes the database; its automated backups may go with it. With protection on, deletion first needs a deliberate modify call.",
+        remediation: Remediation {
+            console: "RDS console > Databases > instance (for Aurora, the cluster) > Modify > Deletion protection: enable, then apply.",
+            cli: "aws rds modify-db-instance --db-instance-identifier <db-instance> --deletion-protection --apply-immediately (Aurora: aws rds modify-db-cluster --db-cluster-identifier <cluster> --deletion-protection --apply-immediately)",
+            terraform: "aws_db_instance: deletion_protection = true; aws_rds_cluster: deletion_protection = true",
+        },
+        settings: &[],
+        rule: |subject, _| {
+            // An Aurora member is protected or not by its cluster: judged there.
+            (subject.get::<RdsInstance>())
+                .filter(|i| i.cluster_identifier.is_none())
+                .map(|i| deletion_protection(i.deletion_protection))
+                .or_else(|| {
+                    (subject.get::<RdsCluster>()).map(|c| deletion_protection(c.deletion_protection))
+                })
+        },
+    },
+    Control {
+        id: "rds.snapshot_not_public",
+        title: "Manual DB and cluster snapshots not restorable by everyone",
+        resource_types: &[ResourceType::RdsSnapshot, ResourceType::RdsClusterSnapshot],
+        default_severity: Severity::Critical,
+        rationale: "A public RDS snapshot can be restored by any AWS account in the world, which hands over the whole database: every table, every credential hash, every customer record. Sharing with specific accounts is the way to hand a snapshot over; encrypted snapshots cannot be made public at all.",
+        remediation: Remediation {
+            console: "RDS console > Snapshots > Manual > the snapshot > Actions > Share snapshot: set DB snapshot visibility to Private (keep only the account ids it must be shared with), then Save.",
+            cli: "aws rds modify-db-snapshot-attribute --db-snapshot-identifier <snapshot> --attribute-name restore --values-to-remove all (cluster: aws rds modify-db-cluster-snapshot-attribute --db-cluster-snapshot-identifier <snapshot> --attribute-name restore --values-to-remove all)",
+            terraform: "aws_db_snapshot / aws_db_cluster_snapshot: shared_accounts must not contain \"all\"",
+        },
+        settings: &[],
+        rule: |subject, _| (subject.get::<RdsSnapshot>()).map(snapshot_not_public),
+    },
 ];
 
 fn instance_multi_az(instance: &RdsInstance) -> Verdict {
@@ -149,6 +199,57 @@ fn encrypted(storage_encrypted: bool, kms_key_id: Option<&str>) -> Verdict {
         Verdict::fail(
             "storage is not encrypted (StorageEncrypted is false)",
             json!({}),
+        )
+    }
+}
+
+fn auto_minor_version_upgrade(instance: &RdsInstance) -> Verdict {
+    let details = json!({
+        "auto_minor_version_upgrade": instance.auto_minor_version_upgrade,
+        "engine": instance.engine,
+        "engine_version": instance.engine_version,
+    });
+    if instance.auto_minor_version_upgrade {
+        Verdict::pass("automatic minor version upgrades enabled", details)
+    } else {
+        Verdict::fail(
+            "automatic minor version upgrades are off (AutoMinorVersionUpgrade is false)",
+            details,
+        )
+    }
+}
+
+fn snapshot_not_public(snapshot: &RdsSnapshot) -> Verdict {
+    let details = json!({
+        "sharing": snapshot.sharing,
+        "encrypted": snapshot.encrypted,
+        "source": snapshot.source,
+    });
+    match &snapshot.sharing {
+        Sharing::Public => Verdict::fail(
+            "snapshot is public: any AWS account can restore it",
+            details,
+        ),
+        Sharing::Private => Verdict::pass("snapshot is private", details),
+        Sharing::Accounts { account_ids } => Verdict::pass(
+            format!("snapshot is not public; shared with {}", account_ids.join(", ")),
+            details,
+        ),
+        Sharing::Unreadable { error } => Verdict::unknown(
+            format!("who may restore the snapshot could not be read: {error}"),
+            details,
+        ),
+    }
+}
+
+fn deletion_protection(enabled: bool) -> Verdict {
+    let details = json!({ "deletion_protection": enabled });
+    if enabled {
+        Verdict::pass("deletion protection enabled", details)
+    } else {
+        Verdict::fail(
+            "deletion protection is off: one delete call removes the database",
+            details,
         )
     }
 }
@@ -396,7 +497,15 @@ mod tests {
             .into_iter()
             .map(|(id, _)| id)
             .collect();
-        assert_eq!(ids, vec!["rds.not_public", "rds.encrypted", "rds.backups"]);
+        assert_eq!(
+            ids,
+            vec![
+                "rds.not_public",
+                "rds.encrypted",
+                "rds.backups",
+                "rds.auto_minor_version_upgrade"
+            ]
+        );
 
         let member = |id: &str, az: &str| ClusterMember {
             identifier: id.into(),
@@ -432,5 +541,57 @@ mod tests {
         assert_eq!(net("::/0").prefix_len(), 0);
         assert_eq!(parse_cidr("10.0.0.0/33"), None);
         assert_eq!(parse_cidr("not-a-cidr"), None);
+    }
+
+    #[test]
+    fn minor_upgrades_and_deletion_protection_on_instances_and_clusters() {
+        let mut i = instance();
+        let none = RuleSettings::default();
+        assert_eq!(status("rds.auto_minor_version_upgrade", &i, &none).0, Fail);
+        assert_eq!(status("rds.deletion_protection", &i, &none).0, Fail);
+        i.auto_minor_version_upgrade = true;
+        i.deletion_protection = true;
+        assert_eq!(status("rds.auto_minor_version_upgrade", &i, &none).0, Pass);
+        assert_eq!(status("rds.deletion_protection", &i, &none).0, Pass);
+
+        // An Aurora member's protection is its cluster's; upgrades are its own.
+        i.cluster_identifier = Some("aurora".into());
+        i.deletion_protection = false;
+        let doc = serde_json::to_value(&i).expect("serialises");
+        let ids: Vec<_> = evaluate_instance(&doc, &none).into_iter().map(|(id, _)| id).collect();
+        assert!(!ids.contains(&"rds.deletion_protection"), "{ids:?}");
+        assert!(ids.contains(&"rds.auto_minor_version_upgrade"), "{ids:?}");
+
+        let mut cluster = RdsCluster { identifier: "aurora".into(), ..RdsCluster::default() };
+        let protection = |c: &RdsCluster| {
+            evaluate_cluster(&serde_json::to_value(c).expect("serialises"))
+                .into_iter()
+                .find(|(id, _)| *id == "rds.deletion_protection")
+                .map(|(_, v)| v.status)
+        };
+        assert_eq!(protection(&cluster), Some(Fail));
+        cluster.deletion_protection = true;
+        assert_eq!(protection(&cluster), Some(Pass));
+    }
+
+    #[test]
+    fn snapshots_fail_only_when_public() {
+        let mut snapshot = RdsSnapshot { identifier: "nightly".into(), ..RdsSnapshot::default() };
+        let judge = |s: &RdsSnapshot, resource_type: ResourceType| {
+            verdicts(resource_type, &serde_json::to_value(s).expect("serialises"), &RuleSettings::default())
+                .into_iter()
+                .find(|(id, _)| *id == "rds.snapshot_not_public")
+                .map(|(_, v)| v.status)
+        };
+        for resource_type in [ResourceType::RdsSnapshot, ResourceType::RdsClusterSnapshot] {
+            snapshot.sharing = Sharing::Private;
+            assert_eq!(judge(&snapshot, resource_type), Some(Pass));
+            snapshot.sharing = Sharing::Accounts { account_ids: vec!["210987654321".into()] };
+            assert_eq!(judge(&snapshot, resource_type), Some(Pass));
+            snapshot.sharing = Sharing::Public;
+            assert_eq!(judge(&snapshot, resource_type), Some(Fail));
+            snapshot.sharing = Sharing::Unreadable { error: "AccessDenied".into() };
+            assert_eq!(judge(&snapshot, resource_type), Some(FindingStatus::Unknown));
+        }
     }
 }

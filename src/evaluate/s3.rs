@@ -109,7 +109,39 @@ pub(super) const CONTROLS: &[Control] = &[
                 .map(|account| account_public_access_block(&account.s3_public_access_block))
         },
     },
+    Control {
+        id: "s3.mfa_delete",
+        title: "MFA Delete enabled on a versioned bucket",
+        resource_types: &[ResourceType::S3Bucket],
+        default_severity: Severity::Low,
+        rationale: "Versioning keeps old versions, but anyone with s3:DeleteObjectVersion or s3:PutBucketVersioning can still purge them or suspend versioning. MFA Delete requires the root user's MFA code for both, so stolen access keys alone cannot destroy a bucket's history. CIS AWS Foundations 2.1.2 asks for it on buckets holding sensitive data; it can only be turned on by the root user, through the API.",
+        remediation: Remediation {
+            console: "Not available in the console: as the root user with its MFA device, run the CLI call below (versioning must be enabled with it).",
+            cli: "aws s3api put-bucket-versioning --bucket <bucket> --versioning-configuration Status=Enabled,MFADelete=Enabled --mfa \"<root-mfa-device-arn> <code>\"",
+            terraform: "aws_s3_bucket_versioning: versioning_configuration { status = \"Enabled\", mfa_delete = \"Enabled\" }, mfa = \"<root-mfa-device-arn> <code>\" (applied with root credentials)",
+        },
+        settings: &[],
+        rule: |subject, _| on_bucket(subject).map(mfa_delete),
+    },
 ];
+
+fn mfa_delete(bucket: &S3Bucket) -> Verdict {
+    let versioning = &bucket.versioning;
+    let details = json!({ "status": versioning.status, "mfa_delete": versioning.mfa_delete });
+    match (versioning.status.as_deref(), versioning.mfa_delete.as_deref()) {
+        (Some("Enabled"), Some("Enabled")) => {
+            Verdict::pass("versioning Enabled with MFA Delete Enabled", details)
+        }
+        (Some("Enabled"), _) => Verdict::fail("MFA Delete is not enabled", details),
+        (status, _) => Verdict::fail(
+            format!(
+                "versioning is {}, so MFA Delete does not protect object versions",
+                status.unwrap_or("not enabled")
+            ),
+            details,
+        ),
+    }
+}
 
 fn account_public_access_block(block: &AccountPublicAccessBlock) -> Verdict {
     match block {
@@ -314,6 +346,7 @@ fn access_logging(bucket: &S3Bucket) -> Verdict {
 mod tests {
     use super::*;
     use crate::evaluate::FindingStatus::{self, Fail, Pass, Unknown};
+    use crate::evaluate::controls_for;
     use crate::model::*;
 
     fn evaluate(document: &Value) -> Vec<(&'static str, Verdict)> {
@@ -501,6 +534,23 @@ mod tests {
     }
 
     #[test]
+    fn mfa_delete_needs_versioning_and_mfa_delete_enabled() {
+        let mut b = bucket();
+        b.versioning.status = Some("Enabled".into());
+        b.versioning.mfa_delete = Some("Disabled".into());
+        assert_eq!(status("s3.mfa_delete", &b).0, Fail);
+        b.versioning.mfa_delete = Some("Enabled".into());
+        assert_eq!(status("s3.mfa_delete", &b).0, Pass);
+        // Suspended versioning with MFA Delete still set protects nothing new.
+        b.versioning.status = Some("Suspended".into());
+        let (s, m) = status("s3.mfa_delete", &b);
+        assert_eq!(s, Fail);
+        assert!(m.contains("Suspended"), "{m}");
+        b.versioning = Default::default();
+        assert_eq!(status("s3.mfa_delete", &b).0, Fail);
+    }
+
+    #[test]
     fn log_target_buckets_are_named_as_waiver_candidates() {
         let mut b = bucket();
         b.receives_access_logs_from = vec!["app".into()];
@@ -517,7 +567,7 @@ mod tests {
     #[test]
     fn a_document_of_the_wrong_shape_is_unknown() {
         let verdicts = evaluate(&json!({"name": 3}));
-        assert_eq!(verdicts.len(), 6);
+        assert_eq!(verdicts.len(), controls_for(ResourceType::S3Bucket).count());
         assert!(verdicts.iter().all(|(_, v)| v.status == Unknown));
     }
 }
