@@ -275,3 +275,67 @@ async fn keys_cost_one_describe_each_and_rotation_only_where_it_is_a_choice() {
         "a rescan costs the same"
     );
 }
+
+/// Volumes, snapshots and images each cost one listing (snapshots two: the
+/// account's own, and those restorable by all). On AWS the second listing
+/// names only public snapshots, each confirmed by its attribute; moto 5.1.22
+/// ignores `RestorableByUserIds` and names every snapshot, so here every
+/// snapshot costs a confirmation: the pin shows the emulator's worst case.
+#[tokio::test]
+async fn ebs_costs_its_listings_and_one_confirmation_per_public_candidate() {
+    const VOLUMES: usize = 3;
+    let moto = Moto::start();
+    let (store, url) = support::database().await;
+    let ec2 = moto.ec2_in(support::REGION);
+    let mut volumes = Vec::new();
+    for _ in 0..VOLUMES {
+        let volume = ec2
+            .create_volume()
+            .availability_zone(format!("{}a", support::REGION))
+            .size(8)
+            .send()
+            .await
+            .expect("volume");
+        volumes.push(volume.volume_id().expect("volume id").to_string());
+    }
+    for volume in &volumes {
+        ec2.create_snapshot()
+            .volume_id(volume)
+            .send()
+            .await
+            .expect("snapshot");
+    }
+
+    let proxy = FaultProxy::start(&moto.endpoint).await;
+    let mut config = moto.config(&url, &["ebs"]);
+    config.aws.endpoint_url = Some(proxy.endpoint.clone());
+    let first = scan_once(&config, &store).await.expect("scan");
+    assert!(
+        first.iter().all(|r| r.status == ScanStatus::Ok),
+        "{first:?}"
+    );
+    let seen = proxy.seen();
+    let first_calls = calls(&seen);
+    let ec2_calls: BTreeMap<&str, usize> = first_calls
+        .iter()
+        .filter(|(operation, _)| operation.starts_with("ec2:"))
+        .map(|(operation, n)| (operation.as_str(), *n))
+        .collect();
+    let expected: BTreeMap<&str, usize> = [
+        ("ec2:DescribeVolumes", 1),
+        ("ec2:DescribeSnapshots", 2),
+        ("ec2:DescribeSnapshotAttribute", VOLUMES),
+        ("ec2:DescribeImages", 1),
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(ec2_calls, expected, "{first_calls:?}");
+
+    scan_once(&config, &store).await.expect("rescan");
+    let all = proxy.seen();
+    assert_eq!(
+        calls(&all[seen.len()..]),
+        first_calls,
+        "a rescan costs the same"
+    );
+}

@@ -117,11 +117,11 @@ async fn scan_once_then_findings_and_drift_as_json() {
     };
     let (code, stdout, stderr) = scan(&["scan", "--once"]);
     assert_eq!(code, 0, "{stderr}");
-    // Six S3 controls for the bucket, vpc.flow_logs for moto's default VPC,
-    // cloudtrail.multi_region (no trail records the account),
-    // ec2.ebs_default_encryption (off by default in the region) and
-    // s3.account_public_access_block (no account-level block).
-    assert!(stdout.contains("Failing controls (10)"), "{stdout}");
+    // Seven S3 controls for the bucket, vpc.flow_logs for moto's default VPC,
+    // cloudtrail.multi_region and the two S3 data-event controls (no trail
+    // records the account), ec2.ebs_default_encryption (off by default in
+    // the region) and s3.account_public_access_block (no account-level block).
+    assert!(stdout.contains("Failing controls (13)"), "{stdout}");
     assert!(
         stdout.contains("created  arn:aws:s3:::cli-bucket"),
         "{stdout}"
@@ -172,7 +172,7 @@ fn a_scan_that_reaches_no_account_exits_2_and_is_recorded() {
         .args(["scan", "--once"]));
     assert_eq!(code, 2, "{stdout}{stderr}");
     assert!(stdout.contains("failed"), "{stdout}");
-    let scans = rt.block_on(store.scans(10)).expect("scans");
+    let scans = rt.block_on(store.scans(100)).expect("scans");
     // One failed scan per collector scope: one per collector, account-wide
     // ones in `global`, regional ones in us-east-1.
     assert_eq!(scans.len(), driftwatch::collect::COLLECTORS.len());

@@ -121,6 +121,9 @@ async fn every_cloudtrail_control_passes_and_fails_and_a_stopped_trail_regresses
         statuses(&store).await,
         expected(&[
             (ACCOUNT_ID, "cloudtrail.multi_region", Pass),
+            // Management events only: no S3 object-level events.
+            (ACCOUNT_ID, "cloudtrail.s3_write_data_events", Fail),
+            (ACCOUNT_ID, "cloudtrail.s3_read_data_events", Fail),
             ("audit", "cloudtrail.log_validation", Pass),
             ("audit", "cloudtrail.kms_encrypted", Pass),
             ("audit", "cloudtrail.cloudwatch_delivery", Fail),

@@ -134,8 +134,15 @@ async fn flow_logs_and_imdsv2_then_an_instance_falls_back_to_imdsv1() {
     );
     assert_eq!(status_of(&unlogged), one("vpc.flow_logs", "fail"));
     assert_eq!(status_of(&default_vpc), one("vpc.flow_logs", "fail"));
-    assert_eq!(status_of(&v2), one("ec2.imdsv2", "pass"));
-    assert_eq!(status_of(&v1), one("ec2.imdsv2", "fail"));
+    // Neither instance has an instance profile (CIS 1.17).
+    assert_eq!(
+        status_of(&v2),
+        two(("ec2.imdsv2", "pass"), ("ec2.instance_profile", "fail"))
+    );
+    assert_eq!(
+        status_of(&v1),
+        two(("ec2.imdsv2", "fail"), ("ec2.instance_profile", "fail"))
+    );
     let templates: BTreeSet<(String, String)> = findings
         .iter()
         .filter(|f| f.resource_type == "ec2.launch_template")

@@ -15,11 +15,23 @@ use support::seed::{Db, db_instance as create_instance, security_group};
 
 const EU: &str = "eu-west-1";
 
+/// The failing (database, control) pairs of the controls this file proves
+/// (tests/snapshot_scan.rs proves minor-version upgrades and deletion
+/// protection).
 async fn failing(store: &Store) -> BTreeSet<(String, String)> {
+    const PROVEN_HERE: [&str; 4] = [
+        "rds.multi_az",
+        "rds.not_public",
+        "rds.encrypted",
+        "rds.backups",
+    ];
     support::failing(store, |arn| {
         arn.rsplit(':').next().unwrap_or_default().to_string()
     })
     .await
+    .into_iter()
+    .filter(|(_, control)| PROVEN_HERE.contains(&control.as_str()))
+    .collect()
 }
 
 #[tokio::test]

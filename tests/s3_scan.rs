@@ -23,13 +23,20 @@ use support::seed::{
 };
 use support::{ACCOUNT_ID, Moto};
 
+/// The failing (bucket, control) pairs of the spec's S3 controls. moto
+/// cannot enable MFA Delete, so `s3.mfa_delete` fails on every bucket here;
+/// tests/data_events_scan.rs and its unit tests prove it.
 async fn failing(store: &Store) -> BTreeSet<(String, String)> {
     support::failing(store, |arn| {
         arn.trim_start_matches("arn:aws:s3:::").to_string()
     })
     .await
+    .into_iter()
+    .filter(|(_, control)| ALL_S3.contains(&control.as_str()))
+    .collect()
 }
 
+/// The S3 bucket controls of `controls.md`.
 const ALL_S3: [&str; 6] = [
     "s3.tls_only",
     "s3.replication",
@@ -363,6 +370,7 @@ async fn a_deleted_bucket_is_reported_by_a_complete_scan_and_its_failures_resolv
         .iter()
         .filter(|t| t.kind == TransitionKind::Resolution && t.new_status == "deleted")
         .map(|t| t.control_id.as_str())
+        .filter(|id| ALL_S3.contains(id))
         .collect();
     assert_eq!(resolved, ALL_S3.into_iter().collect());
     assert!(
@@ -477,6 +485,10 @@ async fn disabled_controls_and_severity_overrides_apply() {
         .findings(&FindingFilter::default())
         .await
         .expect("findings");
+    let findings: Vec<_> = findings
+        .into_iter()
+        .filter(|f| ALL_S3.contains(&f.control_id.as_str()))
+        .collect();
     assert_eq!(findings.len(), 5);
     assert!(findings.iter().all(|f| f.control_id != "s3.access_logging"));
     let versioning = findings

@@ -65,6 +65,10 @@ async fn collect_region(
         resources.extend(volume_record(&volume, account, region));
     }
     let snapshots = owned_snapshots(ec2, None).await?;
+    let snapshots: Vec<Snapshot> = snapshots
+        .into_iter()
+        .filter(|s| owned_by(s.owner_id(), account))
+        .collect();
     let public = public_snapshot_ids(ec2, None).await?;
     let records: Vec<Option<ResourceRecord>> = stream::iter(snapshots)
         .map(|snapshot| snapshot_record(ec2, snapshot, &public, region))
@@ -73,7 +77,9 @@ async fn collect_region(
         .await;
     resources.extend(records.into_iter().flatten());
     for image in owned_images(ec2, None).await? {
-        resources.extend(image_record(&image, region));
+        if owned_by(image.owner_id(), account) {
+            resources.extend(image_record(&image, region));
+        }
     }
     Ok(resources)
 }
@@ -183,6 +189,13 @@ async fn owned_images(
         }
     }
     Ok(found)
+}
+
+/// `owner self` already asks AWS for the account's own; the owner is
+/// checked again so that a snapshot or image another account owns is never
+/// recorded (and judged) as this account's.
+fn owned_by(owner: Option<&str>, account: &AwsAccount) -> bool {
+    owner == Some(account.account_id.as_str())
 }
 
 fn volume_arn(partition: &str, region: &str, account_id: &str, id: &str) -> String {
@@ -342,7 +355,7 @@ pub async fn describe(account: &AwsAccount, arn: &str) -> Described {
                 .await
                 .map_err(with_arn)?
                 .into_iter()
-                .next()
+                .find(|s| owned_by(s.owner_id(), account))
             else {
                 return Ok(None);
             };
@@ -351,7 +364,10 @@ pub async fn describe(account: &AwsAccount, arn: &str) -> Described {
         }
         "image" if parsed.account.is_empty() => {
             let found = owned_images(&ec2, Some(id)).await.map_err(with_arn)?;
-            Ok(found.first().and_then(|i| image_record(i, region)))
+            Ok(found
+                .iter()
+                .find(|i| owned_by(i.owner_id(), account))
+                .and_then(|i| image_record(i, region)))
         }
         _ => Err(not_described(arn, &COLLECTOR)),
     }

@@ -179,8 +179,13 @@ impl Moto {
         init();
         let port = free_port();
         let exe = moto_executable();
+        // One machine image instead of moto's hundreds: each image moto
+        // loads comes with a volume and a snapshot of its own, which the
+        // `ebs` collector would then scan in every test.
+        let images = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/moto-amis.json");
         let child = Command::new(&exe)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .env("MOTO_AMIS_PATH", images)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
