@@ -879,3 +879,134 @@ async fn kms_keys_are_described_as_scanned() {
         "DescribeKey",
     );
 }
+
+#[tokio::test]
+async fn volumes_snapshots_and_images_are_described_as_scanned() {
+    let moto = Moto::start();
+    let ec2 = moto.ec2_in(REGION);
+    let volume = ec2
+        .create_volume()
+        .availability_zone(format!("{REGION}a"))
+        .size(8)
+        .send()
+        .await
+        .expect("volume");
+    let volume = volume.volume_id().expect("volume id").to_string();
+    let snapshot = ec2
+        .create_snapshot()
+        .volume_id(&volume)
+        .send()
+        .await
+        .expect("snapshot");
+    let snapshot = snapshot.snapshot_id().expect("snapshot id").to_string();
+    let image = seed::any_image(&ec2).await;
+    let instance =
+        seed::instance(&ec2, &image, aws_sdk_ec2::types::HttpTokensState::Required).await;
+    ec2.create_image()
+        .instance_id(&instance)
+        .name("golden")
+        .send()
+        .await
+        .expect("image");
+    let collector = &collect::ebs::COLLECTOR;
+    let account = account_at(&moto.endpoint).await;
+    describe_matches_collect(collector, &account, &[REGION]).await;
+
+    assert_gone(
+        collector,
+        &account,
+        &format!("arn:aws:ec2:{REGION}:{ACCOUNT_ID}:volume/vol-00000000000000000"),
+    )
+    .await;
+    assert_gone(
+        collector,
+        &account,
+        &format!("arn:aws:ec2:{REGION}::snapshot/snap-00000000000000000"),
+    )
+    .await;
+    // moto ships images owned by others: not this account's to describe.
+    assert_gone(
+        collector,
+        &account,
+        &format!("arn:aws:ec2:{REGION}::image/{image}"),
+    )
+    .await;
+
+    let proxy = FaultProxy::start(&moto.endpoint).await;
+    let via_proxy = account_at(&proxy.endpoint).await;
+    let snapshot_arn = format!("arn:aws:ec2:{REGION}::snapshot/{snapshot}");
+    // Who may restore it could not be confirmed: recorded, the control unknown.
+    proxy.inject(Fault::new(Action::AccessDenied).operation("DescribeSnapshotAttribute"));
+    let described = present(
+        (collector.describe)(&via_proxy, &snapshot_arn).await,
+        &snapshot_arn,
+    );
+    assert_eq!(
+        document(&described)["sharing"]["state"],
+        json!("unreadable")
+    );
+    proxy.clear();
+    proxy.inject(Fault::new(Action::AccessDenied).operation("DescribeSnapshots"));
+    assert_undetermined(
+        (collector.describe)(&via_proxy, &snapshot_arn).await,
+        &snapshot_arn,
+        "DescribeSnapshots",
+    );
+}
+
+#[tokio::test]
+async fn rds_snapshots_are_described_as_scanned() {
+    let moto = Moto::start();
+    let rds = moto.rds_in(REGION);
+    seed::db_instance(
+        &rds,
+        Db {
+            id: "ledger",
+            multi_az: false,
+            public: false,
+            encrypted: true,
+            retention: 7,
+            group: None,
+        },
+    )
+    .await;
+    rds.create_db_snapshot()
+        .db_instance_identifier("ledger")
+        .db_snapshot_identifier("nightly")
+        .send()
+        .await
+        .expect("snapshot");
+    aurora_cluster(&rds, "aurora", &[]).await;
+    rds.create_db_cluster_snapshot()
+        .db_cluster_identifier("aurora")
+        .db_cluster_snapshot_identifier("aurora-nightly")
+        .send()
+        .await
+        .expect("cluster snapshot");
+    let collector = &collect::rds_snapshots::COLLECTOR;
+    let account = account_at(&moto.endpoint).await;
+    describe_matches_collect(collector, &account, &[REGION]).await;
+    assert_gone(
+        collector,
+        &account,
+        &format!("arn:aws:rds:{REGION}:{ACCOUNT_ID}:snapshot:gone"),
+    )
+    .await;
+
+    let proxy = FaultProxy::start(&moto.endpoint).await;
+    let via_proxy = account_at(&proxy.endpoint).await;
+    let arn = format!("arn:aws:rds:{REGION}:{ACCOUNT_ID}:snapshot:nightly");
+    assert_eq!(
+        calls_of(&proxy, (collector.describe)(&via_proxy, &arn)).await,
+        strings(&[
+            "rds:DescribeDBSnapshotAttributes",
+            "rds:DescribeDBSnapshots"
+        ])
+    );
+    proxy.inject(Fault::new(Action::AccessDenied).operation("DescribeDBSnapshotAttributes"));
+    let described = present((collector.describe)(&via_proxy, &arn).await, &arn);
+    assert_eq!(
+        document(&described)["sharing"]["state"],
+        json!("unreadable")
+    );
+}
