@@ -4,6 +4,7 @@
 //! the stored documents, never AWS SDK types and never SQL.
 
 pub mod catalog;
+pub mod exposure;
 pub mod lifecycle;
 pub mod policy;
 
@@ -14,8 +15,8 @@ include!(concat!(env!("OUT_DIR"), "/rule_modules.rs"));
 pub use catalog::{CONTROLS, Control, ControlSettings, control, controls_for};
 
 use crate::model::{ResourceRecord, ResourceType};
-use chrono::{DateTime, Utc};
 pub use catalog::ControlConfig;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
