@@ -923,7 +923,11 @@ async fn security_groups_and_network_acls_are_described_as_scanned() {
                         .prefix_list_id(&list)
                         .build(),
                 )
-                .ip_ranges(aws_sdk_ec2::types::IpRange::builder().cidr_ip("10.0.0.0/8").build())
+                .ip_ranges(
+                    aws_sdk_ec2::types::IpRange::builder()
+                        .cidr_ip("10.0.0.0/8")
+                        .build(),
+                )
                 .build(),
         )
         .send()
@@ -936,7 +940,12 @@ async fn security_groups_and_network_acls_are_described_as_scanned() {
     assert_eq!(ingress["prefix_lists"][0]["cidrs"], json!(["52.10.0.0/16"]));
 
     let arn = |resource: &str| format!("arn:aws:ec2:{REGION}:{ACCOUNT_ID}:{resource}");
-    assert_gone(collector, &account, &arn("security-group/sg-00000000000000000")).await;
+    assert_gone(
+        collector,
+        &account,
+        &arn("security-group/sg-00000000000000000"),
+    )
+    .await;
     // moto answers DescribeNetworkAcls for an unknown id with
     // InvalidRouteTableID.NotFound, not AWS's InvalidNetworkAclID.NotFound:
     // the vanished ACL is not asserted here.
@@ -946,15 +955,23 @@ async fn security_groups_and_network_acls_are_described_as_scanned() {
     let group_arn = arn(&format!("security-group/{group}"));
     assert_eq!(
         calls_of(&proxy, (collector.describe)(&via_proxy, &group_arn)).await,
-        strings(&["ec2:DescribeSecurityGroups", "ec2:GetManagedPrefixListEntries"])
+        strings(&[
+            "ec2:DescribeSecurityGroups",
+            "ec2:GetManagedPrefixListEntries"
+        ])
     );
     // An unreadable prefix list leaves the group recorded, the list's
     // entries unknown (its exposure controls: unknown).
     proxy.inject(Fault::new(Action::AccessDenied).operation("GetManagedPrefixListEntries"));
-    let described = present((collector.describe)(&via_proxy, &group_arn).await, &group_arn);
+    let described = present(
+        (collector.describe)(&via_proxy, &group_arn).await,
+        &group_arn,
+    );
     let unreadable = &document(&described)["ingress"][0]["prefix_lists"][0]["unreadable"];
     assert!(
-        unreadable.as_str().is_some_and(|r| r.contains("GetManagedPrefixListEntries")),
+        unreadable
+            .as_str()
+            .is_some_and(|r| r.contains("GetManagedPrefixListEntries")),
         "{unreadable}"
     );
     proxy.clear();

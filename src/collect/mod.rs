@@ -461,7 +461,10 @@ mod tests {
         ("ec2", "arn:aws:ec2:us-east-1:123456789012:subnet/subnet-1"),
         ("ec2", "arn:aws:ec2:us-east-1:123456789012:vpc/vpc-1/extra"),
         ("ec2", "arn:aws:ec2::123456789012:vpc/vpc-1"),
-        ("network", "arn:aws:ec2:us-east-1:123456789012:subnet/subnet-1"),
+        (
+            "network",
+            "arn:aws:ec2:us-east-1:123456789012:subnet/subnet-1",
+        ),
         (
             "network",
             "arn:aws:ec2:us-east-1:123456789012:security-group/sg-1/extra",
