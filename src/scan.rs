@@ -518,7 +518,12 @@ pub async fn record_collection(
     let evaluations: BTreeMap<String, Vec<Evaluation>> = collection
         .resources
         .iter()
-        .map(|r| (r.arn.clone(), evaluate::evaluate(r, settings, collection.finished_at)))
+        .map(|r| {
+            (
+                r.arn.clone(),
+                evaluate::evaluate(r, settings, collection.finished_at),
+            )
+        })
         .collect();
 
     let failed: Vec<String> = collection
