@@ -175,7 +175,7 @@ fn a_scan_that_reaches_no_account_exits_2_and_is_recorded() {
         .args(["scan", "--once"]));
     assert_eq!(code, 2, "{stdout}{stderr}");
     assert!(stdout.contains("failed"), "{stdout}");
-    let scans = rt.block_on(store.scans(10)).expect("scans");
+    let scans = rt.block_on(store.scans(100)).expect("scans");
     // One failed scan per collector scope: one per collector, account-wide
     // ones in `global`, regional ones in us-east-1.
     assert_eq!(scans.len(), driftwatch::collect::COLLECTORS.len());
