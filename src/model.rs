@@ -74,6 +74,8 @@ resource_types! {
     MachineImage = "ec2.image", "AMI", MachineImage;
     RdsSnapshot = "rds.snapshot", "RDS snapshot", RdsSnapshot;
     RdsClusterSnapshot = "rds.cluster_snapshot", "RDS cluster snapshot", RdsSnapshot;
+    Ec2SecurityGroup = "ec2.security_group", "security group", Ec2SecurityGroup;
+    NetworkAcl = "ec2.network_acl", "network ACL", NetworkAcl;
 }
 
 impl fmt::Display for ResourceType {
@@ -298,20 +300,77 @@ pub struct IngressRule {
     pub cidrs: Vec<String>,
     /// Other security groups allowed in (not an internet exposure).
     pub source_groups: Vec<String>,
+    /// Managed prefix lists allowed in, with their entries resolved.
+    #[serde(default)]
+    pub prefix_lists: Vec<PrefixListSource>,
+}
+
+/// A managed prefix list a rule references, and the CIDRs it holds.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PrefixListSource {
+    pub id: String,
+    /// Its entries, sorted.
+    pub cidrs: Vec<String>,
+    /// Why its entries could not be read: what it admits is then unknown.
+    pub unreadable: Option<String>,
 }
 
 impl IngressRule {
     /// Whether the rule admits TCP traffic to `port`.
     pub fn admits_tcp_port(&self, port: i32) -> bool {
-        match self.protocol.as_str() {
-            "-1" | "all" => true,
-            "tcp" | "6" => match (self.from_port, self.to_port) {
-                (Some(from), Some(to)) => from <= port && port <= to,
-                (None, None) => true,
-                (Some(p), None) | (None, Some(p)) => p == port,
-            },
-            _ => false,
+        self.admits_port(&[Transport::Tcp], port)
+    }
+
+    /// Whether the rule admits traffic of one of `transports` to `port`
+    /// (protocol `-1` admits every protocol and port).
+    pub fn admits_port(&self, transports: &[Transport], port: i32) -> bool {
+        admits_port(
+            &self.protocol,
+            self.from_port,
+            self.to_port,
+            transports,
+            port,
+        )
+    }
+}
+
+/// A transport protocol with ports, as EC2 names it in a rule (by name in
+/// security groups, by number in network ACLs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    Tcp,
+    Udp,
+}
+
+impl Transport {
+    fn matches(self, protocol: &str) -> bool {
+        match self {
+            Transport::Tcp => matches!(protocol, "tcp" | "6"),
+            Transport::Udp => matches!(protocol, "udp" | "17"),
         }
+    }
+}
+
+/// Whether a rule of `protocol` over `from..=to` admits one of
+/// `transports` to `port`; no port range on a transport means every port.
+pub fn admits_port(
+    protocol: &str,
+    from: Option<i32>,
+    to: Option<i32>,
+    transports: &[Transport],
+    port: i32,
+) -> bool {
+    let protocol = protocol.trim().to_ascii_lowercase();
+    if matches!(protocol.as_str(), "-1" | "all") {
+        return true;
+    }
+    if !transports.iter().any(|t| t.matches(&protocol)) {
+        return false;
+    }
+    match (from, to) {
+        (Some(from), Some(to)) => from <= port && port <= to,
+        (None, None) => true,
+        (Some(p), None) | (None, Some(p)) => p == port,
     }
 }
 
@@ -822,4 +881,53 @@ pub struct RdsSnapshot {
     pub source: Option<String>,
     pub encrypted: bool,
     pub sharing: Sharing,
+}
+
+// ---- Network: security groups and network ACLs (collector `network`) ----
+
+/// A VPC security group with its rules in both directions, each list
+/// sorted canonically (EC2 returns them in no defined order).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Ec2SecurityGroup {
+    pub id: String,
+    pub arn: String,
+    pub region: String,
+    pub name: String,
+    pub vpc_id: Option<String>,
+    /// A VPC's default group (the one named `default`).
+    pub is_default: bool,
+    pub ingress: Vec<IngressRule>,
+    /// Destinations in `cidrs`, `source_groups` and `prefix_lists`.
+    pub egress: Vec<IngressRule>,
+}
+
+/// A network ACL, its entries sorted by direction then rule number.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct NetworkAcl {
+    pub id: String,
+    pub arn: String,
+    pub region: String,
+    pub vpc_id: Option<String>,
+    /// The VPC's default network ACL.
+    pub is_default: bool,
+    pub entries: Vec<NaclEntry>,
+    /// The subnets it is associated with, sorted.
+    pub subnet_ids: Vec<String>,
+}
+
+/// One network ACL entry (ICMP type and code are not recorded: no control
+/// reads them).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct NaclEntry {
+    /// Evaluated in increasing order; 32767 is the catch-all `*` entry.
+    pub rule_number: i32,
+    pub egress: bool,
+    /// A protocol number (`6` TCP, `17` UDP) or `-1` for all.
+    pub protocol: String,
+    pub from_port: Option<i32>,
+    pub to_port: Option<i32>,
+    /// The IPv4 or IPv6 CIDR the entry matches.
+    pub cidr: String,
+    /// `allow`, else deny.
+    pub allow: bool,
 }

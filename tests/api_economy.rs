@@ -339,3 +339,104 @@ async fn ebs_costs_its_listings_and_one_confirmation_per_public_candidate() {
         "a rescan costs the same"
     );
 }
+
+/// Security groups and network ACLs cost one paginated listing each, and
+/// a managed prefix list one GetManagedPrefixListEntries however many
+/// rules and groups reference it.
+#[tokio::test]
+async fn network_costs_one_listing_each_and_one_read_per_prefix_list() {
+    const GROUPS: usize = 4;
+    let moto = Moto::start();
+    let (store, url) = support::database().await;
+    let ec2 = moto.ec2_in(support::REGION);
+    let mut lists = Vec::new();
+    for name in ["office", "partners"] {
+        let created = ec2
+            .create_managed_prefix_list()
+            .prefix_list_name(name)
+            .address_family("IPv4")
+            .max_entries(5)
+            .entries(
+                aws_sdk_ec2::types::AddPrefixListEntry::builder()
+                    .cidr("52.10.0.0/16")
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("prefix list");
+        lists.push(
+            created
+                .prefix_list()
+                .and_then(|p| p.prefix_list_id())
+                .expect("a prefix list id")
+                .to_string(),
+        );
+    }
+    for i in 0..GROUPS {
+        let id = ec2
+            .create_security_group()
+            .group_name(format!("group-{i}"))
+            .description("referencing both lists")
+            .send()
+            .await
+            .expect("group")
+            .group_id()
+            .expect("a group id")
+            .to_string();
+        let permissions = [22, 443].map(|port| {
+            aws_sdk_ec2::types::IpPermission::builder()
+                .ip_protocol("tcp")
+                .from_port(port)
+                .to_port(port)
+                .set_prefix_list_ids(Some(
+                    lists
+                        .iter()
+                        .map(|l| {
+                            aws_sdk_ec2::types::PrefixListId::builder()
+                                .prefix_list_id(l)
+                                .build()
+                        })
+                        .collect(),
+                ))
+                .build()
+        });
+        ec2.authorize_security_group_ingress()
+            .group_id(&id)
+            .set_ip_permissions(Some(permissions.to_vec()))
+            .send()
+            .await
+            .expect("authorize");
+    }
+
+    let proxy = FaultProxy::start(&moto.endpoint).await;
+    let mut config = moto.config(&url, &["network"]);
+    config.aws.endpoint_url = Some(proxy.endpoint.clone());
+    let first = scan_once(&config, &store).await.expect("scan");
+    assert!(
+        first.iter().all(|r| r.status == ScanStatus::Ok),
+        "{first:?}"
+    );
+    let seen = proxy.seen();
+    let first_calls = calls(&seen);
+    let ec2_calls: BTreeMap<&str, usize> = first_calls
+        .iter()
+        .filter(|(operation, _)| operation.starts_with("ec2:"))
+        .map(|(operation, n)| (operation.as_str(), *n))
+        .collect();
+    let expected: BTreeMap<&str, usize> = [
+        ("ec2:DescribeSecurityGroups", 1),
+        ("ec2:GetManagedPrefixListEntries", lists.len()),
+        ("ec2:DescribeNetworkAcls", 1),
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(ec2_calls, expected, "{first_calls:?}");
+
+    scan_once(&config, &store).await.expect("rescan");
+    let all = proxy.seen();
+    assert_eq!(
+        calls(&all[seen.len()..]),
+        first_calls,
+        "a rescan costs the same"
+    );
+}

@@ -120,8 +120,11 @@ async fn scan_once_then_findings_and_drift_as_json() {
     // Seven S3 controls for the bucket, vpc.flow_logs for moto's default VPC,
     // cloudtrail.multi_region and the two S3 data-event controls (no trail
     // records the account), ec2.ebs_default_encryption (off by default in
-    // the region) and s3.account_public_access_block (no account-level block).
-    assert!(stdout.contains("Failing controls (13)"), "{stdout}");
+    // the region), s3.account_public_access_block (no account-level block),
+    // and for the default VPC's default security group (allow-all egress)
+    // and default network ACL (allow all): ec2.default_sg_restricts_all and
+    // vpc.nacl_no_public_admin_ports.
+    assert!(stdout.contains("Failing controls (15)"), "{stdout}");
     assert!(
         stdout.contains("created  arn:aws:s3:::cli-bucket"),
         "{stdout}"

@@ -188,7 +188,9 @@ async fn allowed_cidrs_and_backup_days_come_from_config() {
     let moto = Moto::start();
     let (store, url) = support::database().await;
     let us = support::REGION;
-    let group = security_group(&moto.ec2_in(us), "partner", 5432, "192.168.10.0/24").await;
+    // A public range outside the allowed CIDRs fails whatever its size; a
+    // private one would not (controls.md, *Network exposure*).
+    let group = security_group(&moto.ec2_in(us), "partner", 5432, "52.10.1.0/24").await;
     create_instance(
         &moto.rds_in(us),
         Db {

@@ -430,6 +430,10 @@ mod tests {
             "rds_snapshots",
             "arn:aws:rds:us-east-1:123456789012:snapshot:nightly",
         ),
+        (
+            "network",
+            "arn:aws:ec2:us-east-1:123456789012:security-group/sg-0123",
+        ),
     ];
 
     /// Of the collector's own service, but not something it describes: the
@@ -462,6 +466,18 @@ mod tests {
         ("ec2", "arn:aws:ec2:us-east-1:123456789012:subnet/subnet-1"),
         ("ec2", "arn:aws:ec2:us-east-1:123456789012:vpc/vpc-1/extra"),
         ("ec2", "arn:aws:ec2::123456789012:vpc/vpc-1"),
+        (
+            "network",
+            "arn:aws:ec2:us-east-1:123456789012:subnet/subnet-1",
+        ),
+        (
+            "network",
+            "arn:aws:ec2:us-east-1:123456789012:security-group/sg-1/extra",
+        ),
+        (
+            "network",
+            "arn:aws:ec2:us-east-1:999999999999:network-acl/acl-1",
+        ),
         ("logs", "arn:aws:logs:us-east-1:123456789012:destination:d"),
         (
             "logs",

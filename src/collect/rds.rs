@@ -3,8 +3,9 @@
 
 use super::arn::{Arn, not_described};
 use super::{AwsAccount, Collection, Described, describe_error};
+use super::network;
 use crate::model::{
-    ClusterMember, IngressRule, RdsCluster, RdsInstance, ResourceRecord, ResourceType,
+    ClusterMember, RdsCluster, RdsInstance, ResourceRecord, ResourceType,
     SecurityGroup, partition_for_region,
 };
 use aws_sdk_rds::types::{DbCluster, DbInstance};
@@ -27,6 +28,7 @@ pub const IAM_ACTIONS: &[&str] = &[
     "rds:DescribeDBInstances",
     "rds:DescribeDBClusters",
     "ec2:DescribeSecurityGroups",
+    "ec2:GetManagedPrefixListEntries",
     "sts:GetCallerIdentity",
 ];
 
@@ -353,11 +355,13 @@ async fn member_instances(
     Ok(instances)
 }
 
+/// The groups `ids`, their ingress rules with referenced prefix lists
+/// resolved (each list read once).
 async fn security_groups(
     ec2: &aws_sdk_ec2::Client,
     ids: &BTreeSet<String>,
 ) -> Result<BTreeMap<String, SecurityGroup>, String> {
-    let mut groups = BTreeMap::new();
+    let mut found = Vec::new();
     let ids: Vec<&String> = ids.iter().collect();
     for batch in ids.chunks(SECURITY_GROUP_BATCH) {
         let filter = aws_sdk_ec2::types::Filter::builder()
@@ -372,45 +376,22 @@ async fn security_groups(
         while let Some(page) = pages.next().await {
             let page =
                 page.map_err(|e| format!("DescribeSecurityGroups: {}", describe_error(&e)))?;
-            for group in page.security_groups() {
-                let Some(id) = group.group_id() else { continue };
-                let ingress = group
-                    .ip_permissions()
-                    .iter()
-                    .map(|p| IngressRule {
-                        protocol: p.ip_protocol().unwrap_or("-1").to_string(),
-                        // EC2 reports -1 for "all ports" on some protocols.
-                        from_port: p.from_port().filter(|port| *port >= 0),
-                        to_port: p.to_port().filter(|port| *port >= 0),
-                        cidrs: p
-                            .ip_ranges()
-                            .iter()
-                            .filter_map(|r| r.cidr_ip().map(str::to_string))
-                            .chain(
-                                p.ipv6_ranges()
-                                    .iter()
-                                    .filter_map(|r| r.cidr_ipv6().map(str::to_string)),
-                            )
-                            .collect(),
-                        source_groups: p
-                            .user_id_group_pairs()
-                            .iter()
-                            .filter_map(|g| g.group_id().map(str::to_string))
-                            .collect(),
-                    })
-                    .collect();
-                groups.insert(
-                    id.to_string(),
-                    SecurityGroup {
-                        id: id.to_string(),
-                        name: group.group_name().map(str::to_string),
-                        ingress,
-                    },
-                );
-            }
+            found.extend(page.security_groups().iter().cloned());
         }
     }
-    Ok(groups)
+    let lists = network::prefix_lists(ec2, &network::ingress_prefix_lists(&found)).await;
+    Ok(found
+        .iter()
+        .filter_map(|group| {
+            let id = group.group_id()?.to_string();
+            let record = SecurityGroup {
+                id: id.clone(),
+                name: group.group_name().map(str::to_string),
+                ingress: network::rules(group.ip_permissions(), &lists),
+            };
+            Some((id, record))
+        })
+        .collect())
 }
 
 fn default_port(engine: &str) -> Option<i32> {

@@ -52,6 +52,7 @@ pub enum Setting {
     Days(&'static DaysSetting),
     Cidrs(&'static CidrsSetting),
     Patterns(&'static PatternsSetting),
+    Ports(&'static PortsSetting),
 }
 
 impl Setting {
@@ -60,6 +61,7 @@ impl Setting {
             Setting::Days(s) => s.name,
             Setting::Cidrs(s) => s.name,
             Setting::Patterns(s) => s.name,
+            Setting::Ports(s) => s.name,
         }
     }
 
@@ -68,6 +70,7 @@ impl Setting {
             Setting::Days(s) => s.help,
             Setting::Cidrs(s) => s.help,
             Setting::Patterns(s) => s.help,
+            Setting::Ports(s) => s.help,
         }
     }
 
@@ -76,6 +79,7 @@ impl Setting {
         match self {
             Setting::Days(s) => s.default.to_string(),
             Setting::Cidrs(_) | Setting::Patterns(_) => "[]".to_string(),
+            Setting::Ports(s) => format!("{:?}", s.default),
         }
     }
 
@@ -86,6 +90,7 @@ impl Setting {
             Setting::Days(s) => s.parse(value).map(SettingValue::Days),
             Setting::Cidrs(s) => s.parse(value).map(SettingValue::Cidrs),
             Setting::Patterns(_) => parse_strings(value).map(SettingValue::Patterns),
+            Setting::Ports(_) => parse_ports(value).map(SettingValue::Ports),
         }
     }
 }
@@ -192,6 +197,59 @@ impl PatternsSetting {
     }
 }
 
+/// A non-empty list of TCP/UDP port numbers.
+#[derive(Debug)]
+pub struct PortsSetting {
+    pub name: &'static str,
+    pub help: &'static str,
+    pub default: &'static [u16],
+}
+
+impl PortsSetting {
+    /// The configured ports, or the default.
+    pub fn get<'s>(&'s self, settings: &'s ControlSettings) -> &'s [u16] {
+        match settings.values.get(self.name) {
+            Some(SettingValue::Ports(ports)) => ports,
+            _ => self.default,
+        }
+    }
+}
+
+/// Ports 1-65535, at least one (an empty list would make the control pass
+/// everything), sorted and deduplicated.
+fn parse_ports(value: &toml::Value) -> Result<Vec<u16>, Vec<(String, String)>> {
+    let list = value
+        .as_array()
+        .ok_or_else(|| vec![(String::new(), "must be a list of port numbers".to_string())])?;
+    if list.is_empty() {
+        return Err(vec![(
+            String::new(),
+            "must name at least one port".to_string(),
+        )]);
+    }
+    let mut ports = Vec::new();
+    let mut problems = Vec::new();
+    for (i, item) in list.iter().enumerate() {
+        match item
+            .as_integer()
+            .and_then(|n| u16::try_from(n).ok())
+            .filter(|p| *p > 0)
+        {
+            Some(port) => ports.push(port),
+            None => problems.push((
+                format!("[{i}]"),
+                format!("`{item}` is not a port number (1 to 65535)"),
+            )),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    ports.sort_unstable();
+    ports.dedup();
+    Ok(ports)
+}
+
 fn parse_strings(value: &toml::Value) -> Result<Vec<String>, Vec<(String, String)>> {
     let list = value
         .as_array()
@@ -216,6 +274,7 @@ enum SettingValue {
     Days(i32),
     Cidrs(Vec<IpNet>),
     Patterns(Vec<String>),
+    Ports(Vec<u16>),
 }
 
 /// The settings one control runs with: what the config gave, the

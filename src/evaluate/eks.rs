@@ -1,10 +1,10 @@
 //! EKS controls: API endpoint exposure and control-plane logs.
 
 use super::catalog::{Control, Remediation};
-use super::rds::parse_cidr;
+use super::exposure::{Exposure, Policy, Sources, decide};
 use super::{Severity, Subject, Verdict};
 use crate::model::{EksCluster, ResourceType};
-use serde_json::json;
+use serde_json::{Value, json};
 
 const REQUIRED_LOG_TYPES: [&str; 3] = ["api", "audit", "authenticator"];
 
@@ -57,21 +57,36 @@ fn endpoint_restricted(cluster: &EksCluster) -> Verdict {
         };
     }
     // An empty list means EKS's default: 0.0.0.0/0.
-    let open: Vec<&String> = cluster
+    let mut sources = Sources::default();
+    if cluster.public_access_cidrs.is_empty() {
+        sources.add_text("0.0.0.0/0");
+    }
+    cluster
         .public_access_cidrs
         .iter()
-        .filter(|c| parse_cidr(c).is_none_or(|cidr| cidr.prefix_len() == 0))
-        .collect();
-    if cluster.public_access_cidrs.is_empty() || !open.is_empty() {
-        Verdict::fail("public API endpoint open to 0.0.0.0/0".to_string(), details)
-    } else {
-        Verdict::pass(
+        .for_each(|cidr| sources.add_text(cidr));
+    let decision = decide(&sources, &Policy::new(&[]));
+    let mut details = details;
+    if let (Value::Object(target), Value::Object(extra)) = (&mut details, decision.evidence()) {
+        target.extend(extra);
+    }
+    match decision.exposure {
+        Exposure::Internet => Verdict::fail(
+            format!("public API endpoint {}", decision.reason),
+            details,
+        ),
+        Exposure::Unknown(reason) => Verdict::unknown(
+            format!("public API endpoint's reach is unknown: {reason}"),
+            details,
+        ),
+        Exposure::NotInternet => Verdict::pass(
             format!(
-                "public API endpoint limited to {}",
-                cluster.public_access_cidrs.join(", ")
+                "public API endpoint limited to {} ({})",
+                cluster.public_access_cidrs.join(", "),
+                decision.reason
             ),
             details,
-        )
+        ),
     }
 }
 
@@ -133,6 +148,14 @@ mod tests {
         assert_eq!(status(&c)[0].1, Pass);
         c.public_access_cidrs.push("0.0.0.0/0".into());
         assert_eq!(status(&c)[0].1, Fail);
+        // Halves of the internet are the internet; a /16 is not.
+        c.public_access_cidrs = vec!["0.0.0.0/1".into(), "128.0.0.0/1".into()];
+        assert_eq!(status(&c)[0].1, Fail);
+        c.public_access_cidrs = vec!["52.10.0.0/16".into()];
+        assert_eq!(status(&c)[0].1, Pass);
+        c.public_access_cidrs = vec!["52.10.0.0/16".into(), "not-a-cidr".into()];
+        assert_eq!(status(&c)[0].1, FindingStatus::Unknown);
+        c.public_access_cidrs = vec!["203.0.113.0/24".into()];
         c.enabled_log_types = vec!["api".into()];
         let document = serde_json::to_value(&c).expect("serialises");
         let verdicts =

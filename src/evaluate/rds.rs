@@ -2,10 +2,10 @@
 
 use super::catalog::{CidrsSetting, Control, DaysSetting, Remediation, Setting};
 use super::{Severity, Verdict};
-use crate::model::{RdsCluster, RdsInstance, RdsSnapshot, ResourceType, Sharing};
+use super::exposure::{Exposure, Policy, Sources, decide, rule_sources};
+use crate::model::{IngressRule, RdsCluster, RdsInstance, RdsSnapshot, ResourceType, Sharing};
 use ipnet::IpNet;
-use serde_json::json;
-use std::net::IpAddr;
+use serde_json::{Value, json};
 
 /// `rds.backups`: the fewest days of automated backups that pass.
 pub static MIN_BACKUP_DAYS: DaysSetting = DaysSetting {
@@ -271,71 +271,89 @@ fn backups(retention_days: i32, minimum: i32) -> Verdict {
     }
 }
 
+/// `PubliclyAccessible` false, and the sources every attached group's
+/// rules admit to the database port, unioned, are not the internet.
 fn not_public(instance: &RdsInstance, allowed: &[IpNet]) -> Verdict {
-    let mut problems = Vec::new();
-    if instance.publicly_accessible {
-        problems.push("PubliclyAccessible is true".to_string());
-    }
-    for group in &instance.security_groups {
-        for rule in &group.ingress {
-            let reaches_db = match instance.port {
-                Some(port) => rule.admits_tcp_port(port),
-                // Unknown port: any TCP rule might reach it.
-                None => rule.protocol == "-1" || rule.protocol == "tcp",
-            };
-            if !reaches_db {
-                continue;
-            }
-            for source in &rule.cidrs {
-                let port = instance
-                    .port
-                    .map(|p| p.to_string())
-                    .unwrap_or_else(|| "?".into());
-                match parse_cidr(source) {
-                    Some(cidr) if cidr.prefix_len() == 0 => {
-                        problems.push(format!("{} admits {source} on port {port}", group.id));
-                    }
-                    Some(cidr)
-                        if !allowed.is_empty() && !allowed.iter().any(|a| a.contains(&cidr)) =>
-                    {
-                        problems.push(format!(
-                            "{} admits {source} on port {port}, outside the allowed CIDRs",
-                            group.id
-                        ));
-                    }
-                    Some(_) => {}
-                    None => problems.push(format!(
-                        "{} admits `{source}`, which is not a CIDR",
-                        group.id
-                    )),
-                }
-            }
+    let port = instance
+        .port
+        .map(|p| p.to_string())
+        .unwrap_or_else(|| "?".into());
+    let reaching = |rule: &IngressRule| match instance.port {
+        Some(port) => rule.admits_tcp_port(port),
+        // Unknown port: any TCP rule might reach it.
+        None => matches!(rule.protocol.as_str(), "-1" | "all" | "tcp" | "6"),
+    };
+    let mut sources = Sources::default();
+    for rule in instance.security_groups.iter().flat_map(|g| &g.ingress) {
+        if reaching(rule) {
+            sources.extend(rule_sources(rule));
         }
     }
-    let details = json!({
+    let decision = decide(&sources, &Policy::new(allowed));
+    let mut details = json!({
         "publicly_accessible": instance.publicly_accessible,
         "port": instance.port,
         "security_groups": instance.security_groups.iter().map(|g| &g.id).collect::<Vec<_>>(),
         "allowed_cidrs": allowed.iter().map(ToString::to_string).collect::<Vec<_>>(),
     });
-    if problems.is_empty() {
-        Verdict::pass(
+    if let (Value::Object(target), Value::Object(extra)) = (&mut details, decision.evidence()) {
+        target.extend(extra);
+    }
+    let mut problems = Vec::new();
+    if instance.publicly_accessible {
+        problems.push("PubliclyAccessible is true".to_string());
+    }
+    if decision.is_internet() {
+        let groups = groups_admitting(instance, &decision.offending, reaching);
+        problems.push(format!(
+            "{} admits {} on port {port} ({})",
+            groups.join(", "),
+            decision.offending.join(", "),
+            decision.reason
+        ));
+    }
+    if !problems.is_empty() {
+        details["problems"] = json!(problems);
+        return Verdict::fail(problems.join("; "), details);
+    }
+    match decision.exposure {
+        Exposure::Unknown(reason) => Verdict::unknown(
+            format!("what the security groups admit on port {port} is unknown: {reason}"),
+            details,
+        ),
+        _ => Verdict::pass(
             "not publicly accessible and no security group admits the internet on the database port",
             details,
-        )
-    } else {
-        let mut details = details;
-        details["problems"] = json!(problems);
-        Verdict::fail(problems.join("; "), details)
+        ),
     }
 }
 
+/// The groups with a rule reaching the database from one of `offending`.
+fn groups_admitting(
+    instance: &RdsInstance,
+    offending: &[String],
+    reaching: impl Fn(&IngressRule) -> bool,
+) -> Vec<String> {
+    let offending: Vec<IpNet> = offending.iter().filter_map(|o| parse_cidr(o)).collect();
+    (instance.security_groups.iter())
+        .filter(|group| {
+            (group.ingress.iter()).filter(|r| reaching(r)).any(|rule| {
+                let sources = rule_sources(rule);
+                let decision = decide(&sources, &Policy::new(&[]));
+                let own: Vec<IpNet> = (decision.offending.iter())
+                    .filter_map(|o| parse_cidr(o))
+                    .collect();
+                own.iter().any(|net| offending.iter().any(|o| o.contains(net) || net.contains(o)))
+            })
+        })
+        .map(|group| group.id.clone())
+        .collect()
+}
+
 /// A CIDR as AWS writes it in a rule; a bare address is its own /32 or
-/// /128.
+/// /128, host bits are cleared (see `exposure`).
 pub(super) fn parse_cidr(text: &str) -> Option<IpNet> {
-    text.parse::<IpNet>()
-        .ok()
-        .or_else(|| text.parse::<IpAddr>().ok().map(IpNet::from))
+    super::exposure::parse_source(text)
 }
 
 #[cfg(test)]
@@ -343,7 +361,7 @@ mod tests {
     use super::*;
     use crate::evaluate::FindingStatus::{self, Fail, Pass};
     use crate::evaluate::{RuleSettings, verdicts};
-    use crate::model::{ClusterMember, IngressRule, SecurityGroup};
+    use crate::model::{ClusterMember, IngressRule, PrefixListSource, SecurityGroup};
     use serde_json::Value;
 
     const INSTANCE_CONTROLS: [&str; 4] = [
@@ -387,7 +405,7 @@ mod tests {
                 from_port: from,
                 to_port: to,
                 cidrs: vec![cidr.into()],
-                source_groups: vec![],
+                ..IngressRule::default()
             }],
         }
     }
@@ -466,10 +484,49 @@ mod tests {
         let mut i = instance();
         i.security_groups = vec![group("tcp", Some(5432), Some(5432), "10.20.0.0/16")];
         assert_eq!(status("rds.not_public", &i, &settings).0, Pass);
+        // Outside the allowed CIDRs but private: not the internet
+        // (controls.md: any *public* source outside them fails).
         i.security_groups = vec![group("tcp", Some(5432), Some(5432), "192.168.1.0/24")];
+        assert_eq!(status("rds.not_public", &i, &settings).0, Pass);
+        i.security_groups = vec![group("tcp", Some(5432), Some(5432), "52.10.1.0/24")];
         let (s, m) = status("rds.not_public", &i, &settings);
         assert_eq!(s, Fail);
         assert!(m.contains("outside the allowed CIDRs"), "{m}");
+    }
+
+    #[test]
+    fn exposure_is_decided_on_the_union_of_every_group() {
+        let settings = RuleSettings::default();
+        let mut i = instance();
+        // Two halves of the internet, in two groups: the internet.
+        let mut second = group("tcp", Some(5432), Some(5432), "128.0.0.0/1");
+        second.id = "sg-2".into();
+        i.security_groups = vec![group("tcp", Some(5432), Some(5432), "0.0.0.0/1"), second];
+        let (s, m) = status("rds.not_public", &i, &settings);
+        assert_eq!(s, Fail);
+        assert!(m.contains("sg-1, sg-2 admits"), "{m}");
+        // A referenced group is its members' private addresses.
+        let mut referencing = group("tcp", Some(5432), Some(5432), "10.0.0.0/8");
+        referencing.ingress[0].source_groups = vec!["sg-app".into()];
+        i.security_groups = vec![referencing.clone()];
+        assert_eq!(status("rds.not_public", &i, &settings).0, Pass);
+        // A prefix list is its entries; unreadable is unknown, never pass.
+        referencing.ingress[0].prefix_lists = vec![PrefixListSource {
+            id: "pl-1".into(),
+            cidrs: vec!["0.0.0.0/0".into()],
+            unreadable: None,
+        }];
+        i.security_groups = vec![referencing.clone()];
+        assert_eq!(status("rds.not_public", &i, &settings).0, Fail);
+        referencing.ingress[0].prefix_lists[0] = PrefixListSource {
+            id: "pl-1".into(),
+            cidrs: vec![],
+            unreadable: Some("AccessDenied".into()),
+        };
+        i.security_groups = vec![referencing];
+        let (s, m) = status("rds.not_public", &i, &settings);
+        assert_eq!(s, FindingStatus::Unknown, "{m}");
+        assert!(m.contains("pl-1"), "{m}");
     }
 
     #[test]
