@@ -425,6 +425,7 @@ mod tests {
             "cloudtrail",
             "arn:aws:cloudtrail:us-east-1:123456789012:trail/audit",
         ),
+        ("iam", "arn:aws:iam::123456789012:user/alice"),
     ];
 
     /// Of the collector's own service, but not something it describes: the
@@ -475,6 +476,12 @@ mod tests {
         ("kms", "arn:aws:kms:us-east-1:123456789012:alias/payments"),
         ("kms", "arn:aws:kms:us-east-1:123456789012:key/"),
         ("kms", "arn:aws:kms:us-east-1:999999999999:key/1234abcd"),
+        ("iam", "arn:aws:iam::999999999999:user/alice"),
+        ("iam", "arn:aws:iam:us-east-1:123456789012:user/alice"),
+        ("iam", "arn:aws:iam::123456789012:user/"),
+        ("iam", "arn:aws:iam::123456789012:mfa/alice"),
+        ("iam", "arn:aws:iam::123456789012:root/x"),
+        ("iam", "arn:aws-cn:iam::123456789012:user/alice"),
     ];
 
     const MALFORMED: &[&str] = &["", "vpc-0123", "arn:aws:ec2", "arn:aws:s3:::"];
