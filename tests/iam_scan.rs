@@ -60,6 +60,11 @@ fn status<'a>(
 #[tokio::test]
 async fn iam_controls_fail_and_pass_as_the_account_is_fixed() {
     use FindingStatus::{Pass, Unknown};
+    // moto knows AWS managed policies (AWSSupportAccess) only when asked
+    // to load them; the server inherits this process's environment.
+    // SAFETY: set before the server starts; no other thread of this test
+    // binary reads this variable.
+    unsafe { std::env::set_var("MOTO_IAM_LOAD_MANAGED_POLICIES", "true") };
     let moto = Moto::start();
     let (store, url) = support::database().await;
     let iam = aws_sdk_iam::Client::new(&moto.sdk_config());
