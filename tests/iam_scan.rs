@@ -23,6 +23,8 @@ use support::fault_proxy::{Action, Fault, FaultProxy};
 use support::{Moto, REGION};
 
 const TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sts:AssumeRole"}]}"#;
+const ADMIN: &str =
+    r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
 const READ_ONLY: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#;
 
 async fn account_at(endpoint: &str) -> AwsAccount {
@@ -149,6 +151,39 @@ async fn iam_controls_fail_and_pass_as_the_account_is_fixed() {
         .await
         .expect("server certificate");
 
+    // "*" on "*" from a managed policy attached to a group, and inline on a role.
+    let admin = iam
+        .create_policy()
+        .policy_name("admin-all")
+        .policy_document(ADMIN)
+        .send()
+        .await
+        .expect("admin policy");
+    let admin_arn = admin
+        .policy()
+        .and_then(|p| p.arn())
+        .expect("arn")
+        .to_string();
+    iam.attach_group_policy()
+        .group_name("readers")
+        .policy_arn(&admin_arn)
+        .send()
+        .await
+        .expect("attach admin to the group");
+    iam.create_role()
+        .role_name("deployer")
+        .assume_role_policy_document(TRUST)
+        .send()
+        .await
+        .expect("deployer role");
+    iam.put_role_policy()
+        .role_name("deployer")
+        .policy_name("everything")
+        .policy_document(ADMIN)
+        .send()
+        .await
+        .expect("inline admin");
+
     let config = moto.config(&url, &["iam"]);
     let reports = scan_once(&config, &store).await.expect("scan");
     assert!(
@@ -168,6 +203,8 @@ async fn iam_controls_fail_and_pass_as_the_account_is_fixed() {
             ("alice", "iam.single_active_access_key"),
             ("alice", "iam.user_no_direct_policies"),
             ("old-web", "iam.server_certificates_not_expired"),
+            ("admin-all", "iam.no_full_admin_policy"),
+            ("deployer", "iam.no_full_admin_policy"),
         ]),
         "{all:?}"
     );
@@ -197,6 +234,15 @@ async fn iam_controls_fail_and_pass_as_the_account_is_fixed() {
         status(&all, "bob", "iam.user_console_mfa"),
         None,
         "no console password"
+    );
+    assert_eq!(
+        status(&all, "read-objects", "iam.no_full_admin_policy"),
+        Some(&Pass)
+    );
+    assert_eq!(
+        status(&all, "readers", "iam.no_full_admin_policy"),
+        Some(&Pass),
+        "no inline policy"
     );
 
     // Fix what the API can fix.
@@ -255,6 +301,20 @@ async fn iam_controls_fail_and_pass_as_the_account_is_fixed() {
         .await
         .expect("delete the expired certificate");
 
+    iam.detach_group_policy()
+        .group_name("readers")
+        .policy_arn(&admin_arn)
+        .send()
+        .await
+        .expect("detach admin");
+    iam.put_role_policy()
+        .role_name("deployer")
+        .policy_name("everything")
+        .policy_document(READ_ONLY)
+        .send()
+        .await
+        .expect("narrow the inline policy");
+
     let reports = scan_once(&config, &store).await.expect("rescan");
     assert!(
         reports.iter().all(|r| r.status == ScanStatus::Ok),
@@ -273,9 +333,13 @@ async fn iam_controls_fail_and_pass_as_the_account_is_fixed() {
         ("alice", "iam.user_console_mfa"),
         ("alice", "iam.single_active_access_key"),
         ("alice", "iam.user_no_direct_policies"),
+        ("deployer", "iam.no_full_admin_policy"),
     ] {
         assert_eq!(status(&all, name, control), Some(&Pass), "{name} {control}");
     }
+    // Attached to nothing, the policy is no longer judged (CIS 1.15 reads
+    // attached policies).
+    assert_eq!(status(&all, "admin-all", "iam.no_full_admin_policy"), None);
 }
 
 /// moto dates every key and password "now": the same scanned records,

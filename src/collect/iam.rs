@@ -99,7 +99,9 @@ pub async fn collect(account: &AwsAccount) -> Collection {
     match certificates {
         Ok(certificates) => {
             if collection.listing.is_ok() {
-                collection.resources.extend(certificates.iter().map(certificate_record));
+                collection
+                    .resources
+                    .extend(certificates.iter().map(certificate_record));
                 collection.resources.sort_by(|a, b| a.arn.cmp(&b.arn));
             }
         }
@@ -248,8 +250,8 @@ pub fn parse_report(content: &[u8]) -> Report {
 
 fn credentials<'r>(field: &impl Fn(&str) -> Option<&'r str>) -> Result<IamCredentials, String> {
     let required = |name: &str| field(name).ok_or_else(|| format!("no `{name}` column"));
-    let created = date(required("user_creation_time")?)?
-        .ok_or("user_creation_time is not a date")?;
+    let created =
+        date(required("user_creation_time")?)?.ok_or("user_creation_time is not a date")?;
     // Root's `password_enabled` is `not_supported`: root always has a
     // password, and its `password_last_used` is real.
     let password = match required("password_enabled")? {
@@ -336,9 +338,7 @@ async fn account_settings(iam: &aws_sdk_iam::Client) -> Result<AccountSettings, 
 }
 
 /// `None` when the account has no password policy (NoSuchEntity): a state.
-async fn password_policy(
-    iam: &aws_sdk_iam::Client,
-) -> Result<Option<IamPasswordPolicy>, String> {
+async fn password_policy(iam: &aws_sdk_iam::Client) -> Result<Option<IamPasswordPolicy>, String> {
     match iam.get_account_password_policy().send().await {
         Ok(output) => {
             let policy = output
@@ -419,8 +419,8 @@ async fn authorization_details(
         .into_paginator()
         .send();
     while let Some(page) = pages.next().await {
-        let page = page
-            .map_err(|e| format!("GetAccountAuthorizationDetails: {}", describe_error(&e)))?;
+        let page =
+            page.map_err(|e| format!("GetAccountAuthorizationDetails: {}", describe_error(&e)))?;
         add_page(&mut details, &page);
     }
     Ok(details)
@@ -428,31 +428,37 @@ async fn authorization_details(
 
 fn add_page(details: &mut Details, page: &GetAccountAuthorizationDetailsOutput) {
     let text = |value: Option<&str>| value.unwrap_or_default().to_string();
-    details.users.extend(page.user_detail_list().iter().map(|u| {
-        let mut groups: Vec<String> = u.group_list().to_vec();
-        groups.sort();
-        Principal {
-            name: text(u.user_name()),
-            arn: text(u.arn()),
-            attached_policies: attached(u.attached_managed_policies()),
-            inline_policies: inline(u.user_policy_list()),
-            groups,
-        }
-    }));
-    details.roles.extend(page.role_detail_list().iter().map(|r| Principal {
-        name: text(r.role_name()),
-        arn: text(r.arn()),
-        attached_policies: attached(r.attached_managed_policies()),
-        inline_policies: inline(r.role_policy_list()),
-        groups: Vec::new(),
-    }));
-    details.groups.extend(page.group_detail_list().iter().map(|g| Principal {
-        name: text(g.group_name()),
-        arn: text(g.arn()),
-        attached_policies: attached(g.attached_managed_policies()),
-        inline_policies: inline(g.group_policy_list()),
-        groups: Vec::new(),
-    }));
+    details
+        .users
+        .extend(page.user_detail_list().iter().map(|u| {
+            let mut groups: Vec<String> = u.group_list().to_vec();
+            groups.sort();
+            Principal {
+                name: text(u.user_name()),
+                arn: text(u.arn()),
+                attached_policies: attached(u.attached_managed_policies()),
+                inline_policies: inline(u.user_policy_list()),
+                groups,
+            }
+        }));
+    details
+        .roles
+        .extend(page.role_detail_list().iter().map(|r| Principal {
+            name: text(r.role_name()),
+            arn: text(r.arn()),
+            attached_policies: attached(r.attached_managed_policies()),
+            inline_policies: inline(r.role_policy_list()),
+            groups: Vec::new(),
+        }));
+    details
+        .groups
+        .extend(page.group_detail_list().iter().map(|g| Principal {
+            name: text(g.group_name()),
+            arn: text(g.arn()),
+            attached_policies: attached(g.attached_managed_policies()),
+            inline_policies: inline(g.group_policy_list()),
+            groups: Vec::new(),
+        }));
     details.policies.extend(page.policies().iter().map(|p| {
         let default_version = text(p.default_version_id());
         let document = p
@@ -570,12 +576,13 @@ fn user_records(details: &Details, report: &Report) -> Vec<ResourceRecord> {
         .users
         .iter()
         .map(|user| {
-            let credentials = match report {
-                Ok(rows) => rows.get(&user.name).cloned().transpose().map_err(|reason| {
-                    format!("credential report row of {}: {reason}", user.name)
-                }),
-                Err(reason) => Err(format!("credential report: {reason}")),
-            };
+            let credentials =
+                match report {
+                    Ok(rows) => rows.get(&user.name).cloned().transpose().map_err(|reason| {
+                        format!("credential report row of {}: {reason}", user.name)
+                    }),
+                    Err(reason) => Err(format!("credential report: {reason}")),
+                };
             let document = credentials.map(|credentials| IamUser {
                 name: user.name.clone(),
                 arn: user.arn.clone(),
@@ -617,7 +624,12 @@ fn policy_record(policy: &ManagedPolicy) -> ResourceRecord {
         default_version: policy.default_version.clone(),
         document: policy.document.clone(),
     };
-    resource(ResourceType::IamPolicy, &policy.arn, &policy.name, Ok(record))
+    resource(
+        ResourceType::IamPolicy,
+        &policy.arn,
+        &policy.name,
+        Ok(record),
+    )
 }
 
 fn certificate_record(certificate: &IamServerCertificate) -> ResourceRecord {
@@ -724,9 +736,17 @@ mod tests {
 
     #[test]
     fn the_support_policy_is_recognised_in_any_partition_only_as_aws_managed() {
-        assert!(is_support_policy("arn:aws:iam::aws:policy/AWSSupportAccess"));
-        assert!(is_support_policy("arn:aws-cn:iam::aws:policy/AWSSupportAccess"));
-        assert!(!is_support_policy("arn:aws:iam::123456789012:policy/AWSSupportAccess"));
-        assert!(!is_support_policy("arn:aws:iam::aws:policy/AWSSupportAccessX"));
+        assert!(is_support_policy(
+            "arn:aws:iam::aws:policy/AWSSupportAccess"
+        ));
+        assert!(is_support_policy(
+            "arn:aws-cn:iam::aws:policy/AWSSupportAccess"
+        ));
+        assert!(!is_support_policy(
+            "arn:aws:iam::123456789012:policy/AWSSupportAccess"
+        ));
+        assert!(!is_support_policy(
+            "arn:aws:iam::aws:policy/AWSSupportAccessX"
+        ));
     }
 }

@@ -6,7 +6,8 @@
 use super::catalog::{Control, DaysSetting, Remediation, Setting};
 use super::{Severity, Subject, Verdict};
 use crate::model::{
-    IamAccessKey, IamAccount, IamCredentials, IamServerCertificate, IamUser, ResourceType,
+    IamAccessKey, IamAccount, IamCredentials, IamGroup, IamInlinePolicy, IamPolicy, IamRole,
+    IamServerCertificate, IamUser, ResourceType,
 };
 use chrono::NaiveDate;
 use serde_json::json;
@@ -140,7 +141,9 @@ pub(super) const CONTROLS: &[Control] = &[
         settings: &[Setting::Days(&MIN_PASSWORD_LENGTH)],
         rule: |subject, settings| {
             let min = MIN_PASSWORD_LENGTH.get(settings);
-            subject.get().map(|account| password_min_length(account, min))
+            subject
+                .get()
+                .map(|account| password_min_length(account, min))
         },
     },
     Control {
@@ -157,7 +160,9 @@ pub(super) const CONTROLS: &[Control] = &[
         settings: &[Setting::Days(&MIN_REUSE_PREVENTION)],
         rule: |subject, settings| {
             let min = MIN_REUSE_PREVENTION.get(settings);
-            subject.get().map(|account| password_reuse_prevention(account, min))
+            subject
+                .get()
+                .map(|account| password_reuse_prevention(account, min))
         },
     },
     Control {
@@ -273,6 +278,38 @@ pub(super) const CONTROLS: &[Control] = &[
                 .map(|certificate| certificate_not_expired(certificate, now))
         },
     },
+    Control {
+        id: "iam.no_full_admin_policy",
+        title: "No attached customer managed or inline policy allows \"*\" on \"*\" (CIS 1.15)",
+        resource_types: &[
+            ResourceType::IamPolicy,
+            ResourceType::IamUser,
+            ResourceType::IamRole,
+            ResourceType::IamGroup,
+        ],
+        default_severity: Severity::High,
+        rationale: "A policy that allows every action on every resource makes whoever holds it an administrator, outside any least-privilege design, and is the first thing an attacker with that identity's credentials uses. CIS asks that no attached policy grants \"*:*\"; grants are read across statements as IAM reads them (NotAction, NotResource, wildcards), and an Allow counts even under a condition.",
+        remediation: Remediation {
+            console: "IAM console > Policies (or the user, group or role > Permissions) > the policy > Edit: replace \"Action\": \"*\" / \"Resource\": \"*\" with the actions and resources the job needs, or detach the policy.",
+            cli: "aws iam create-policy-version --policy-arn <arn> --policy-document file://least-privilege.json --set-as-default; inline: aws iam put-role-policy / put-user-policy / put-group-policy with the narrowed document",
+            terraform: "aws_iam_policy / aws_iam_role_policy: a policy document listing specific actions and resources",
+        },
+        settings: &[],
+        rule: |subject, _| {
+            (subject.get().and_then(managed_policy_admin))
+                .or_else(|| {
+                    subject
+                        .get()
+                        .map(|u: &IamUser| inline_admin(&u.inline_policies))
+                })
+                .or_else(|| subject.get().and_then(role_inline_admin))
+                .or_else(|| {
+                    subject
+                        .get()
+                        .map(|g: &IamGroup| inline_admin(&g.inline_policies))
+                })
+        },
+    },
 ];
 
 /// The collection's day: credential dates are kept to the day.
@@ -335,10 +372,7 @@ fn root_hardware_mfa(account: &IamAccount) -> Verdict {
 
 fn root_not_used(account: &IamAccount, today: NaiveDate, quiet_days: i32) -> Verdict {
     let Some(root) = &account.root else {
-        return Verdict::unknown(
-            "the credential report has no <root_account> row",
-            json!({}),
-        );
+        return Verdict::unknown("the credential report has no <root_account> row", json!({}));
     };
     let password = root.password.as_ref().and_then(|p| p.last_used);
     let keys = root.access_keys.iter().filter_map(|k| k.last_used);
@@ -364,7 +398,10 @@ fn password_min_length(account: &IamAccount, min: i32) -> Verdict {
     let evidence = json!({ "minimum_length": policy.minimum_length, "required": min });
     if policy.minimum_length >= min {
         Verdict::pass(
-            format!("passwords need at least {} characters", policy.minimum_length),
+            format!(
+                "passwords need at least {} characters",
+                policy.minimum_length
+            ),
             evidence,
         )
     } else {
@@ -405,7 +442,10 @@ fn support_role(account: &IamAccount) -> Verdict {
         Verdict::fail("no role has the AWSSupportAccess policy attached", evidence)
     } else {
         Verdict::pass(
-            format!("AWSSupportAccess is attached to {}", account.support_roles.join(", ")),
+            format!(
+                "AWSSupportAccess is attached to {}",
+                account.support_roles.join(", ")
+            ),
             evidence,
         )
     }
@@ -461,7 +501,9 @@ fn unused_credentials(user: &IamUser, today: NaiveDate, days: i32) -> Verdict {
     for key in active_keys(credentials) {
         let since = key.last_used.unwrap_or(key.last_rotated);
         if days_between(since, today) >= i64::from(days) {
-            stale.push(json!({ "credential": format!("access_key_{}", key.slot), "idle_since": since }));
+            stale.push(
+                json!({ "credential": format!("access_key_{}", key.slot), "idle_since": since }),
+            );
         }
     }
     let evidence = json!({ "unused": stale, "days": days });
@@ -472,7 +514,10 @@ fn unused_credentials(user: &IamUser, today: NaiveDate, days: i32) -> Verdict {
         )
     } else {
         Verdict::fail(
-            format!("{} enabled credential(s) unused for {days} days or more", stale.len()),
+            format!(
+                "{} enabled credential(s) unused for {days} days or more",
+                stale.len()
+            ),
             evidence,
         )
     }
@@ -512,15 +557,23 @@ fn access_keys_rotated(user: &IamUser, today: NaiveDate, max_age: i32) -> Verdic
         )
     } else {
         Verdict::fail(
-            format!("{} active access key(s) older than {max_age} days", old.len()),
+            format!(
+                "{} active access key(s) older than {max_age} days",
+                old.len()
+            ),
             evidence,
         )
     }
 }
 
 fn user_no_direct_policies(user: &IamUser) -> Verdict {
-    let inline: Vec<&str> = user.inline_policies.iter().map(|p| p.name.as_str()).collect();
-    let evidence = json!({ "attached_policies": user.attached_policies, "inline_policies": inline });
+    let inline: Vec<&str> = user
+        .inline_policies
+        .iter()
+        .map(|p| p.name.as_str())
+        .collect();
+    let evidence =
+        json!({ "attached_policies": user.attached_policies, "inline_policies": inline });
     if user.attached_policies.is_empty() && inline.is_empty() {
         Verdict::pass("no policy is attached to the user itself", evidence)
     } else {
@@ -552,16 +605,87 @@ fn certificate_not_expired(
     }
 }
 
+/// `None` for a policy attached to nothing: CIS 1.15 judges attached ones.
+fn managed_policy_admin(policy: &IamPolicy) -> Option<Verdict> {
+    if policy.attachment_count == 0 {
+        return None;
+    }
+    let evidence = json!({ "default_version": policy.default_version, "attachment_count": policy.attachment_count });
+    let Some(document) = &policy.document else {
+        return Some(Verdict::unknown(
+            "IAM returned no document for the policy's default version",
+            evidence,
+        ));
+    };
+    Some(match super::policy::full_admin_statements(document) {
+        Ok(statements) if statements.is_empty() => {
+            Verdict::pass("the policy does not allow \"*\" on \"*\"", evidence)
+        }
+        Ok(statements) => Verdict::fail(
+            format!(
+                "the policy allows \"*\" on \"*\" ({})",
+                statements.join(", ")
+            ),
+            json!({ "default_version": policy.default_version, "statements": statements }),
+        ),
+        Err(e) => Verdict::unknown(format!("the policy cannot be read: {e}"), evidence),
+    })
+}
+
+/// Service-linked roles' policies are AWS's, not the account's to change.
+fn role_inline_admin(role: &IamRole) -> Option<Verdict> {
+    if role.arn.contains(":role/aws-service-role/") {
+        return None;
+    }
+    Some(inline_admin(&role.inline_policies))
+}
+
+fn inline_admin(policies: &[IamInlinePolicy]) -> Verdict {
+    let mut admin = Vec::new();
+    let mut unreadable = Vec::new();
+    for policy in policies {
+        match super::policy::full_admin_statements(&policy.document) {
+            Ok(statements) if statements.is_empty() => {}
+            Ok(statements) => {
+                admin.push(json!({ "policy": policy.name, "statements": statements }))
+            }
+            Err(e) => unreadable.push(json!({ "policy": policy.name, "error": e.to_string() })),
+        }
+    }
+    let evidence = json!({ "full_admin": admin, "unreadable": unreadable });
+    if !admin.is_empty() {
+        Verdict::fail(
+            format!("{} inline policy(ies) allow \"*\" on \"*\"", admin.len()),
+            evidence,
+        )
+    } else if !unreadable.is_empty() {
+        Verdict::unknown(
+            format!("{} inline policy(ies) cannot be read", unreadable.len()),
+            evidence,
+        )
+    } else {
+        Verdict::pass(
+            format!(
+                "none of {} inline policy(ies) allows \"*\" on \"*\"",
+                policies.len()
+            ),
+            evidence,
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::evaluate::FindingStatus::{self, Fail, Pass, Unknown};
     use crate::evaluate::{RuleSettings, verdicts_at};
-    use crate::model::{IamInlinePolicy, IamPassword, IamPasswordPolicy};
+    use crate::model::{IamPassword, IamPasswordPolicy};
     use chrono::{DateTime, TimeZone, Utc};
 
     fn at() -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 0).single().expect("time")
+        Utc.with_ymd_and_hms(2026, 12, 1, 12, 0, 0)
+            .single()
+            .expect("time")
     }
 
     fn day(text: &str) -> NaiveDate {
@@ -660,7 +784,11 @@ mod tests {
 
     #[test]
     fn a_well_kept_account_passes_every_account_control() {
-        let all = statuses(ResourceType::IamAccount, &account(), &RuleSettings::default());
+        let all = statuses(
+            ResourceType::IamAccount,
+            &account(),
+            &RuleSettings::default(),
+        );
         assert_eq!(all.len(), 7, "{all:?}");
         assert!(all.iter().all(|(_, s)| *s == Pass), "{all:?}");
     }
@@ -699,7 +827,8 @@ mod tests {
     #[test]
     fn a_virtual_device_on_root_fails_hardware_mfa_only() {
         let mut a = account();
-        a.root_virtual_mfa_devices = vec!["arn:aws:iam::123456789012:mfa/root-account-mfa-device".into()];
+        a.root_virtual_mfa_devices =
+            vec!["arn:aws:iam::123456789012:mfa/root-account-mfa-device".into()];
         assert_eq!(account_status(&a, "iam.root_mfa"), Some(Pass));
         assert_eq!(account_status(&a, "iam.root_hardware_mfa"), Some(Fail));
     }
@@ -713,18 +842,30 @@ mod tests {
                 last_changed: None,
             });
         }
-        assert_eq!(account_status(&a, "iam.root_not_used"), Some(Fail), "29 days ago");
+        assert_eq!(
+            account_status(&a, "iam.root_not_used"),
+            Some(Fail),
+            "29 days ago"
+        );
         if let Some(root) = a.root.as_mut() {
             root.password = Some(IamPassword {
                 last_used: Some(day("2026-11-01")),
                 last_changed: None,
             });
         }
-        assert_eq!(account_status(&a, "iam.root_not_used"), Some(Pass), "30 days ago");
+        assert_eq!(
+            account_status(&a, "iam.root_not_used"),
+            Some(Pass),
+            "30 days ago"
+        );
         if let Some(root) = a.root.as_mut() {
             root.access_keys = vec![key(1, false, "2020-01-01", Some("2026-11-20"))];
         }
-        assert_eq!(account_status(&a, "iam.root_not_used"), Some(Fail), "a key's use counts");
+        assert_eq!(
+            account_status(&a, "iam.root_not_used"),
+            Some(Fail),
+            "a key's use counts"
+        );
         if let Some(root) = a.root.as_mut() {
             root.access_keys.clear();
             root.password = Some(IamPassword {
@@ -732,7 +873,11 @@ mod tests {
                 last_changed: None,
             });
         }
-        assert_eq!(account_status(&a, "iam.root_not_used"), Some(Pass), "no_information");
+        assert_eq!(
+            account_status(&a, "iam.root_not_used"),
+            Some(Pass),
+            "no_information"
+        );
         let settings = RuleSettings::for_test("[\"iam.root_not_used\"]\ndays = 7");
         let mut a = account();
         if let Some(root) = a.root.as_mut() {
@@ -750,7 +895,11 @@ mod tests {
         let mut a = account();
         a.root = None;
         assert_eq!(account_status(&a, "iam.root_not_used"), Some(Unknown));
-        assert_eq!(account_status(&a, "iam.root_mfa"), Some(Pass), "the summary says");
+        assert_eq!(
+            account_status(&a, "iam.root_mfa"),
+            Some(Pass),
+            "the summary says"
+        );
     }
 
     #[test]
@@ -758,24 +907,36 @@ mod tests {
         let mut a = account();
         a.password_policy = None;
         assert_eq!(account_status(&a, "iam.password_min_length"), Some(Fail));
-        assert_eq!(account_status(&a, "iam.password_reuse_prevention"), Some(Fail));
+        assert_eq!(
+            account_status(&a, "iam.password_reuse_prevention"),
+            Some(Fail)
+        );
         let mut a = account();
         if let Some(p) = a.password_policy.as_mut() {
             p.minimum_length = 13;
             p.reuse_prevention = None;
         }
         assert_eq!(account_status(&a, "iam.password_min_length"), Some(Fail));
-        assert_eq!(account_status(&a, "iam.password_reuse_prevention"), Some(Fail));
+        assert_eq!(
+            account_status(&a, "iam.password_reuse_prevention"),
+            Some(Fail)
+        );
         if let Some(p) = a.password_policy.as_mut() {
             p.reuse_prevention = Some(23);
         }
-        assert_eq!(account_status(&a, "iam.password_reuse_prevention"), Some(Fail));
+        assert_eq!(
+            account_status(&a, "iam.password_reuse_prevention"),
+            Some(Fail)
+        );
         let settings = RuleSettings::for_test(
             "[\"iam.password_min_length\"]\nmin_length = 12\n[\"iam.password_reuse_prevention\"]\nmin_remembered = 5",
         );
         let all = statuses(ResourceType::IamAccount, &a, &settings);
         assert!(all.contains(&("iam.password_min_length", Pass)), "{all:?}");
-        assert!(all.contains(&("iam.password_reuse_prevention", Pass)), "{all:?}");
+        assert!(
+            all.contains(&("iam.password_reuse_prevention", Pass)),
+            "{all:?}"
+        );
     }
 
     #[test]
@@ -788,7 +949,7 @@ mod tests {
     #[test]
     fn a_well_kept_user_passes_every_user_control() {
         let all = statuses(ResourceType::IamUser, &user(), &RuleSettings::default());
-        assert_eq!(all.len(), 5, "{all:?}");
+        assert_eq!(all.len(), 6, "{all:?}");
         assert!(all.iter().all(|(_, s)| *s == Pass), "{all:?}");
     }
 
@@ -817,7 +978,12 @@ mod tests {
         u.credentials = None;
         let all = statuses(ResourceType::IamUser, &u, &RuleSettings::default());
         for (id, status) in all {
-            let expected = if id == "iam.user_no_direct_policies" { Pass } else { Unknown };
+            let decidable = ["iam.user_no_direct_policies", "iam.no_full_admin_policy"];
+            let expected = if decidable.contains(&id) {
+                Pass
+            } else {
+                Unknown
+            };
             assert_eq!(status, expected, "{id}");
         }
     }
@@ -833,11 +999,31 @@ mod tests {
                 })
             })
         };
-        assert_eq!(user_status(&password(Some("2026-10-17"), None), id), Some(Fail), "45 days");
-        assert_eq!(user_status(&password(Some("2026-10-18"), None), id), Some(Pass), "44 days");
-        assert_eq!(user_status(&password(None, Some("2026-11-20")), id), Some(Pass), "set recently, never used");
-        assert_eq!(user_status(&password(None, Some("2026-01-20")), id), Some(Fail), "set long ago, never used");
-        assert_eq!(user_status(&password(None, None), id), Some(Fail), "created 2026-01-01");
+        assert_eq!(
+            user_status(&password(Some("2026-10-17"), None), id),
+            Some(Fail),
+            "45 days"
+        );
+        assert_eq!(
+            user_status(&password(Some("2026-10-18"), None), id),
+            Some(Pass),
+            "44 days"
+        );
+        assert_eq!(
+            user_status(&password(None, Some("2026-11-20")), id),
+            Some(Pass),
+            "set recently, never used"
+        );
+        assert_eq!(
+            user_status(&password(None, Some("2026-01-20")), id),
+            Some(Fail),
+            "set long ago, never used"
+        );
+        assert_eq!(
+            user_status(&password(None, None), id),
+            Some(Fail),
+            "created 2026-01-01"
+        );
     }
 
     #[test]
@@ -855,12 +1041,18 @@ mod tests {
             "never used since created"
         );
         assert_eq!(
-            user_status(&keys(vec![key(2, true, "2026-11-25", Some("2025-01-01"))]), id),
+            user_status(
+                &keys(vec![key(2, true, "2026-11-25", Some("2025-01-01"))]),
+                id
+            ),
             Some(Fail),
             "rotated recently but the report's last use is old"
         );
         assert_eq!(
-            user_status(&keys(vec![key(1, false, "2020-01-01", Some("2020-01-02"))]), id),
+            user_status(
+                &keys(vec![key(1, false, "2020-01-01", Some("2020-01-02"))]),
+                id
+            ),
             Some(Pass),
             "inactive keys are already disabled"
         );
@@ -870,11 +1062,17 @@ mod tests {
     fn two_active_keys_fail_and_an_inactive_second_does_not() {
         let id = "iam.single_active_access_key";
         let both = with_credentials(|c| {
-            c.access_keys = vec![key(1, true, "2026-11-01", None), key(2, true, "2026-11-02", None)]
+            c.access_keys = vec![
+                key(1, true, "2026-11-01", None),
+                key(2, true, "2026-11-02", None),
+            ]
         });
         assert_eq!(user_status(&both, id), Some(Fail));
         let one = with_credentials(|c| {
-            c.access_keys = vec![key(1, false, "2026-11-01", None), key(2, true, "2026-11-02", None)]
+            c.access_keys = vec![
+                key(1, false, "2026-11-01", None),
+                key(2, true, "2026-11-02", None),
+            ]
         });
         assert_eq!(user_status(&one, id), Some(Pass));
         let none = with_credentials(|c| c.access_keys.clear());
@@ -887,8 +1085,16 @@ mod tests {
         let rotated = |date: &str, active: bool| {
             with_credentials(|c| c.access_keys = vec![key(1, active, date, Some("2026-11-30"))])
         };
-        assert_eq!(user_status(&rotated("2026-09-02", true), id), Some(Pass), "90 days");
-        assert_eq!(user_status(&rotated("2026-09-01", true), id), Some(Fail), "91 days");
+        assert_eq!(
+            user_status(&rotated("2026-09-02", true), id),
+            Some(Pass),
+            "90 days"
+        );
+        assert_eq!(
+            user_status(&rotated("2026-09-01", true), id),
+            Some(Fail),
+            "91 days"
+        );
         assert_eq!(user_status(&rotated("2020-01-01", false), id), Some(Pass));
     }
 
@@ -915,10 +1121,91 @@ mod tests {
             arn: "arn:aws:iam::123456789012:server-certificate/web".into(),
             expiration: expiration.map(str::to_string),
         };
-        let status = |c: &IamServerCertificate| status_of(ResourceType::IamServerCertificate, c, id);
-        assert_eq!(status(&certificate(Some("2027-03-01T00:00:00Z"))), Some(Pass));
-        assert_eq!(status(&certificate(Some("2026-12-01T11:59:59Z"))), Some(Fail));
+        let status =
+            |c: &IamServerCertificate| status_of(ResourceType::IamServerCertificate, c, id);
+        assert_eq!(
+            status(&certificate(Some("2027-03-01T00:00:00Z"))),
+            Some(Pass)
+        );
+        assert_eq!(
+            status(&certificate(Some("2026-12-01T11:59:59Z"))),
+            Some(Fail)
+        );
         assert_eq!(status(&certificate(None)), Some(Unknown));
         assert_eq!(status(&certificate(Some("soon"))), Some(Unknown));
+    }
+
+    fn admin_document() -> serde_json::Value {
+        json!({ "Version": "2012-10-17", "Statement": [
+            { "Effect": "Allow", "NotAction": "iam:*", "Resource": "*" },
+            { "Effect": "Allow", "Action": "iam:*", "Resource": "*" }
+        ]})
+    }
+
+    #[test]
+    fn attached_managed_policies_granting_everything_fail() {
+        let id = "iam.no_full_admin_policy";
+        let mut policy = IamPolicy {
+            name: "admin".into(),
+            arn: "arn:aws:iam::123456789012:policy/admin".into(),
+            attachment_count: 1,
+            default_version: "v2".into(),
+            document: Some(admin_document()),
+        };
+        let status = |p: &IamPolicy| status_of(ResourceType::IamPolicy, p, id);
+        assert_eq!(
+            status(&policy),
+            Some(Fail),
+            "NotAction iam:* plus iam:* is everything"
+        );
+        policy.document = Some(
+            json!({ "Statement": { "Effect": "Allow", "NotAction": "iam:*", "Resource": "*" } }),
+        );
+        assert_eq!(status(&policy), Some(Pass));
+        policy.document = Some(json!("{not json"));
+        assert_eq!(status(&policy), Some(Unknown));
+        policy.document = None;
+        assert_eq!(status(&policy), Some(Unknown));
+        policy.attachment_count = 0;
+        assert_eq!(status(&policy), None, "CIS judges attached policies");
+    }
+
+    #[test]
+    fn inline_policies_of_users_roles_and_groups_are_judged() {
+        let id = "iam.no_full_admin_policy";
+        let admin = IamInlinePolicy {
+            name: "everything".into(),
+            document: json!({ "Statement": [{ "Effect": "Allow", "Action": "*", "Resource": "*",
+                "Condition": { "Bool": { "aws:MultiFactorAuthPresent": "true" } } }] }),
+        };
+        let mut u = user();
+        assert_eq!(user_status(&u, id), Some(Pass));
+        u.inline_policies = vec![admin.clone()];
+        assert_eq!(
+            user_status(&u, id),
+            Some(Fail),
+            "a condition does not narrow the grant"
+        );
+        let mut role = IamRole {
+            name: "deploy".into(),
+            arn: "arn:aws:iam::123456789012:role/deploy".into(),
+            attached_policies: vec![],
+            inline_policies: vec![admin.clone()],
+        };
+        assert_eq!(status_of(ResourceType::IamRole, &role, id), Some(Fail));
+        role.arn =
+            "arn:aws:iam::123456789012:role/aws-service-role/x.amazonaws.com/AWSServiceRoleForX"
+                .into();
+        assert_eq!(status_of(ResourceType::IamRole, &role, id), None);
+        let group = IamGroup {
+            name: "ops".into(),
+            arn: "arn:aws:iam::123456789012:group/ops".into(),
+            attached_policies: vec![],
+            inline_policies: vec![IamInlinePolicy {
+                name: "broken".into(),
+                document: json!("not a policy"),
+            }],
+        };
+        assert_eq!(status_of(ResourceType::IamGroup, &group, id), Some(Unknown));
     }
 }
