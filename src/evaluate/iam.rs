@@ -65,7 +65,7 @@ static MIN_REUSE_PREVENTION: DaysSetting = DaysSetting {
 
 const ROOT_REMEDIATION_KEYS: Remediation = Remediation {
     console: "Sign in as root > account menu > Security credentials > Access keys: make each key inactive, then delete it.",
-    cli: "as root: aws iam delete-access-key --access-key-id <key_id> (IAM users cannot remove root's keys)",
+    cli: "aws iam delete-access-key --access-key-id <key_id> (signed with root's own credentials: IAM users cannot remove root's keys)",
     terraform: "not manageable in Terraform: delete root's keys as root in the console",
 };
 
@@ -88,7 +88,7 @@ pub(super) const CONTROLS: &[Control] = &[
         rationale: "Root can do anything, including closing the account and changing its contact details. With MFA, a phished or leaked root password alone does not get in.",
         remediation: Remediation {
             console: "Sign in as root > account menu > Security credentials > Multi-factor authentication (MFA) > Assign MFA device, follow the steps.",
-            cli: "as root: aws iam create-virtual-mfa-device, then aws iam enable-mfa-device --user-name <root> (a hardware key is assigned in the console)",
+            cli: "aws iam create-virtual-mfa-device and aws iam enable-mfa-device, signed as root (a hardware key is assigned in the console)",
             terraform: "not manageable in Terraform for root: assign the device in the console",
         },
         settings: &[],
@@ -340,13 +340,18 @@ fn root_no_access_keys(account: &IamAccount) -> Verdict {
     }
 }
 
+/// The summary's AccountMFAEnabled, or the report's root `mfa_active`.
+fn has_root_mfa(account: &IamAccount) -> bool {
+    account.root_mfa_enabled || account.root.as_ref().is_some_and(|root| root.mfa_active)
+}
+
 fn root_mfa(account: &IamAccount) -> Verdict {
     let in_report = account.root.as_ref().map(|root| root.mfa_active);
     let evidence = json!({
         "account_mfa_enabled": account.root_mfa_enabled,
         "mfa_active_in_report": in_report,
     });
-    if account.root_mfa_enabled || in_report == Some(true) {
+    if has_root_mfa(account) {
         Verdict::pass("the root user has MFA", evidence)
     } else {
         Verdict::fail("the root user has no MFA device", evidence)
@@ -360,7 +365,7 @@ fn root_hardware_mfa(account: &IamAccount) -> Verdict {
     });
     if !account.root_virtual_mfa_devices.is_empty() {
         Verdict::fail("the root user's MFA is a virtual device", evidence)
-    } else if account.root_mfa_enabled {
+    } else if has_root_mfa(account) {
         Verdict::pass(
             "the root user has MFA and no virtual MFA device: a hardware device",
             evidence,
@@ -814,6 +819,11 @@ mod tests {
     fn root_without_mfa_fails_both_mfa_controls() {
         let mut a = account();
         a.root_mfa_enabled = false;
+        assert_eq!(
+            account_status(&a, "iam.root_hardware_mfa"),
+            Some(Pass),
+            "the report's root mfa_active also says so"
+        );
         if let Some(root) = a.root.as_mut() {
             root.mfa_active = false;
         }
