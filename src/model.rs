@@ -76,6 +76,13 @@ resource_types! {
     RdsClusterSnapshot = "rds.cluster_snapshot", "RDS cluster snapshot", RdsSnapshot;
     Ec2SecurityGroup = "ec2.security_group", "security group", Ec2SecurityGroup;
     NetworkAcl = "ec2.network_acl", "network ACL", NetworkAcl;
+    /// The account's IAM settings and its root user (IAM is global).
+    IamAccount = "iam.account", "IAM account settings", IamAccount;
+    IamUser = "iam.user", "IAM user", IamUser;
+    IamRole = "iam.role", "IAM role", IamRole;
+    IamGroup = "iam.group", "IAM group", IamGroup;
+    IamPolicy = "iam.policy", "IAM customer managed policy", IamPolicy;
+    IamServerCertificate = "iam.server_certificate", "IAM server certificate", IamServerCertificate;
 }
 
 impl fmt::Display for ResourceType {
@@ -930,4 +937,136 @@ pub struct NaclEntry {
     pub cidr: String,
     /// `allow`, else deny.
     pub allow: bool,
+}
+
+// ---- IAM (collector `iam`): the credential report joined with the account
+// authorization details. Credential dates are kept to the day: the controls
+// judge ages in days, and a finer "last used" would make every sign-in a
+// drift event.
+
+/// The account's IAM settings and its root user, read from the home region.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IamAccount {
+    pub account_id: String,
+    /// The root user's ARN (`arn:<partition>:iam::<id>:root`).
+    pub arn: String,
+    /// The credential report's `<root_account>` row; `None` when the
+    /// report has none (emulators leave it out).
+    pub root: Option<IamCredentials>,
+    /// GetAccountSummary `AccountMFAEnabled`: the root user has MFA.
+    pub root_mfa_enabled: bool,
+    /// GetAccountSummary `AccountAccessKeysPresent`: the root user has keys.
+    pub root_access_keys_present: bool,
+    /// Serial numbers of virtual MFA devices assigned to the root user.
+    pub root_virtual_mfa_devices: Vec<String>,
+    /// `None`: the account has no password policy (NoSuchEntity), so IAM's
+    /// defaults apply (8 characters, no reuse prevention).
+    pub password_policy: Option<IamPasswordPolicy>,
+    /// Roles with the AWS managed policy `AWSSupportAccess` attached.
+    pub support_roles: Vec<String>,
+}
+
+/// GetAccountPasswordPolicy, the fields the controls read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IamPasswordPolicy {
+    pub minimum_length: i32,
+    /// `None`: reuse prevention is not set.
+    pub reuse_prevention: Option<i32>,
+    pub require_symbols: bool,
+    pub require_numbers: bool,
+    pub require_uppercase: bool,
+    pub require_lowercase: bool,
+    pub max_age_days: Option<i32>,
+}
+
+/// One row of the credential report, to the day.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IamCredentials {
+    pub created: chrono::NaiveDate,
+    /// `None`: no console password (`password_enabled` false; root's is
+    /// `not_supported`, and root always has one).
+    pub password: Option<IamPassword>,
+    pub mfa_active: bool,
+    /// The key slots that hold a key (`access_key_N_last_rotated` not `N/A`).
+    pub access_keys: Vec<IamAccessKey>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IamPassword {
+    /// `None`: never used (`no_information`: not since IAM began tracking
+    /// in October 2014, or never).
+    pub last_used: Option<chrono::NaiveDate>,
+    /// `None` where the report does not say (`N/A`, `not_supported`).
+    pub last_changed: Option<chrono::NaiveDate>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IamAccessKey {
+    /// 1 or 2, the report's column pair.
+    pub slot: u8,
+    pub active: bool,
+    /// When the key was created or last rotated.
+    pub last_rotated: chrono::NaiveDate,
+    /// `None`: never used (`N/A`).
+    pub last_used: Option<chrono::NaiveDate>,
+}
+
+/// A policy embedded in a user, group or role, its document decoded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IamInlinePolicy {
+    pub name: String,
+    /// The policy as JSON; kept verbatim as a string if it is not JSON.
+    pub document: serde_json::Value,
+}
+
+/// An IAM user: its credential report row and what is attached to it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IamUser {
+    pub name: String,
+    pub arn: String,
+    /// `None`: the user is not in the credential report (it was created
+    /// after the report, which IAM regenerates at most every four hours).
+    pub credentials: Option<IamCredentials>,
+    /// ARNs of the managed policies attached directly to the user.
+    pub attached_policies: Vec<String>,
+    pub inline_policies: Vec<IamInlinePolicy>,
+    pub groups: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IamRole {
+    pub name: String,
+    pub arn: String,
+    pub attached_policies: Vec<String>,
+    pub inline_policies: Vec<IamInlinePolicy>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IamGroup {
+    pub name: String,
+    pub arn: String,
+    pub attached_policies: Vec<String>,
+    pub inline_policies: Vec<IamInlinePolicy>,
+}
+
+/// A customer managed policy with its default version's document.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IamPolicy {
+    pub name: String,
+    pub arn: String,
+    /// Users, groups and roles it is attached to.
+    pub attachment_count: i32,
+    pub default_version: String,
+    /// The default version as JSON; `None` if IAM did not return it; kept
+    /// verbatim as a string if it is not JSON.
+    pub document: Option<serde_json::Value>,
+}
+
+/// A server certificate stored in IAM (for load balancers, CloudFront).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IamServerCertificate {
+    pub name: String,
+    pub arn: String,
+    /// RFC 3339; `None` if IAM did not say.
+    pub expiration: Option<String>,
 }

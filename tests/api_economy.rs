@@ -440,3 +440,74 @@ async fn network_costs_one_listing_each_and_one_read_per_prefix_list() {
         "a rescan costs the same"
     );
 }
+
+/// The credential report and GetAccountAuthorizationDetails answer every
+/// user at once: an account of many users costs the same handful of IAM
+/// calls as an empty one, never one per user. moto answers the first
+/// GenerateCredentialReport STARTED, so the first scan polls it once more.
+#[tokio::test]
+async fn iam_costs_the_same_handful_of_calls_for_any_number_of_users() {
+    const USERS: usize = 25;
+    let moto = Moto::start();
+    let (store, url) = support::database().await;
+    let iam = aws_sdk_iam::Client::new(&moto.sdk_config());
+    for i in 0..USERS {
+        let user = format!("user-{i}");
+        iam.create_user()
+            .user_name(&user)
+            .send()
+            .await
+            .expect("user");
+        iam.create_access_key()
+            .user_name(&user)
+            .send()
+            .await
+            .expect("key");
+        iam.put_user_policy()
+            .user_name(&user)
+            .policy_name("inline")
+            .policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:ListBucket","Resource":"*"}]}"#)
+            .send()
+            .await
+            .expect("inline policy");
+    }
+
+    let proxy = FaultProxy::start(&moto.endpoint).await;
+    let mut config = moto.config(&url, &["iam"]);
+    config.aws.endpoint_url = Some(proxy.endpoint.clone());
+    let first = scan_once(&config, &store).await.expect("scan");
+    assert!(
+        first.iter().all(|r| r.status == ScanStatus::Ok),
+        "{first:?}"
+    );
+    let seen = proxy.seen();
+    let iam_calls = |seen: &[Seen]| -> BTreeMap<String, usize> {
+        calls(seen)
+            .into_iter()
+            .filter(|(operation, _)| operation.starts_with("iam:"))
+            .collect()
+    };
+    let expected = |generate: usize| -> BTreeMap<String, usize> {
+        [
+            ("iam:GenerateCredentialReport", generate),
+            ("iam:GetCredentialReport", 1),
+            ("iam:GetAccountAuthorizationDetails", 1),
+            ("iam:GetAccountSummary", 1),
+            ("iam:GetAccountPasswordPolicy", 1),
+            ("iam:ListVirtualMFADevices", 1),
+            ("iam:ListServerCertificates", 1),
+        ]
+        .into_iter()
+        .map(|(operation, n)| (operation.to_string(), n))
+        .collect()
+    };
+    assert_eq!(iam_calls(&seen), expected(2), "{:?}", calls(&seen));
+
+    scan_once(&config, &store).await.expect("rescan");
+    let all = proxy.seen();
+    assert_eq!(
+        iam_calls(&all[seen.len()..]),
+        expected(1),
+        "a rescan finds the report ready"
+    );
+}

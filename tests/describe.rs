@@ -1113,3 +1113,100 @@ async fn security_groups_and_network_acls_are_described_as_scanned() {
         "DescribeSecurityGroups",
     );
 }
+
+#[tokio::test]
+async fn iam_resources_are_described_as_scanned() {
+    let moto = Moto::start();
+    let iam = aws_sdk_iam::Client::new(&moto.sdk_config());
+    iam.create_user()
+        .user_name("alice")
+        .send()
+        .await
+        .expect("user");
+    iam.create_access_key()
+        .user_name("alice")
+        .send()
+        .await
+        .expect("key");
+    let document = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#;
+    iam.put_user_policy()
+        .user_name("alice")
+        .policy_name("inline")
+        .policy_document(document)
+        .send()
+        .await
+        .expect("inline policy");
+    iam.create_group()
+        .group_name("readers")
+        .send()
+        .await
+        .expect("group");
+    iam.add_user_to_group()
+        .group_name("readers")
+        .user_name("alice")
+        .send()
+        .await
+        .expect("member");
+    iam.create_policy()
+        .policy_name("read-objects")
+        .policy_document(document)
+        .send()
+        .await
+        .expect("policy");
+    iam.create_role()
+        .role_name("aws-support")
+        .assume_role_policy_document(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"sts:AssumeRole"}]}"#)
+        .send()
+        .await
+        .expect("role");
+    iam.upload_server_certificate()
+        .server_certificate_name("web")
+        .certificate_body("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----")
+        .private_key("-----BEGIN RSA PRIVATE KEY-----\nMIIB\n-----END RSA PRIVATE KEY-----")
+        .send()
+        .await
+        .expect("certificate");
+    let collector = &collect::iam::COLLECTOR;
+    let account = account_at(&moto.endpoint).await;
+    let scanned = describe_matches_collect(collector, &account, &[GLOBAL_SCOPE]).await;
+    assert_eq!(
+        document_of(&scanned, "alice")["inline_policies"][0]["document"]["Statement"][0]["Action"],
+        json!("s3:GetObject"),
+        "policy documents are URL-decoded"
+    );
+    let user = format!("arn:aws:iam::{ACCOUNT_ID}:user/alice");
+    assert_gone(
+        collector,
+        &account,
+        &format!("arn:aws:iam::{ACCOUNT_ID}:user/nobody"),
+    )
+    .await;
+
+    let proxy = FaultProxy::start(&moto.endpoint).await;
+    let via_proxy = account_at(&proxy.endpoint).await;
+    assert_eq!(
+        calls_of(&proxy, (collector.describe)(&via_proxy, &user)).await,
+        strings(&[
+            "iam:GenerateCredentialReport",
+            "iam:GetAccountAuthorizationDetails",
+            "iam:GetCredentialReport",
+        ])
+    );
+    proxy.inject(Fault::new(Action::AccessDenied).operation("GetCredentialReport"));
+    assert_failed_document(
+        (collector.describe)(&via_proxy, &user).await,
+        &user,
+        "GetCredentialReport",
+    );
+    proxy.clear();
+    proxy.inject(Fault::new(Action::AccessDenied).operation("GetAccountAuthorizationDetails"));
+    assert_undetermined(
+        (collector.describe)(&via_proxy, &user).await,
+        &user,
+        "GetAccountAuthorizationDetails",
+    );
+}
+
+fn document_of<'a>(records: &'a [ResourceRecord], name: &str) -> &'a Value {
+    document(record(records, name))
+}

@@ -434,6 +434,7 @@ mod tests {
             "network",
             "arn:aws:ec2:us-east-1:123456789012:security-group/sg-0123",
         ),
+        ("iam", "arn:aws:iam::123456789012:user/alice"),
     ];
 
     /// Of the collector's own service, but not something it describes: the
@@ -516,6 +517,12 @@ mod tests {
             "rds_snapshots",
             "arn:aws:rds:us-east-1:123456789012:db:ledger",
         ),
+        ("iam", "arn:aws:iam::999999999999:user/alice"),
+        ("iam", "arn:aws:iam:us-east-1:123456789012:user/alice"),
+        ("iam", "arn:aws:iam::123456789012:user/"),
+        ("iam", "arn:aws:iam::123456789012:mfa/alice"),
+        ("iam", "arn:aws:iam::123456789012:root/x"),
+        ("iam", "arn:aws-cn:iam::123456789012:user/alice"),
     ];
 
     const MALFORMED: &[&str] = &["", "vpc-0123", "arn:aws:ec2", "arn:aws:s3:::"];

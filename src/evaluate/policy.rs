@@ -1,6 +1,9 @@
-//! Reading IAM policy documents, as S3 bucket policies, for the question the
-//! `s3.tls_only` control asks: is every non-TLS request to this bucket and
-//! every object in it denied, for everyone?
+//! Reading IAM policy documents as IAM evaluates them, across statements,
+//! for the questions the controls ask: does an identity policy grant every
+//! action on every resource (`full_admin_statements`, CIS 1.15)? Does a
+//! bucket policy deny every non-TLS request to the bucket and its objects,
+//! for everyone (`tls_only`)? Does it grant access to everyone
+//! (`public_statements`)?
 //!
 //! The shapes IAM accepts are many: a Statement that is one object or a list;
 //! Principal `"*"`, `{"AWS": "*"}` or `{"AWS": ["*", ...]}`; Action and
@@ -15,12 +18,18 @@ use thiserror::Error;
 /// The policy could not be read at all: the rule reports `unknown`.
 #[derive(Debug, Error, PartialEq)]
 pub enum PolicyError {
-    #[error("bucket policy is not valid JSON: {0}")]
+    #[error("policy is not valid JSON: {0}")]
     Unparseable(String),
-    #[error("bucket policy is not a JSON object (found {0})")]
+    #[error("policy is not a JSON object (found {0})")]
     NotAnObject(&'static str),
-    #[error("bucket policy `Statement` must be an object or a list of objects (found {0})")]
+    #[error("policy `Statement` must be an object or a list of objects (found {0})")]
     BadStatement(&'static str),
+    /// A field IAM would have refused (so no stored policy has it).
+    #[error("policy cannot be read as IAM reads it: {0}")]
+    BadField(String),
+    /// Readable, but too large to decide exactly within the work bound.
+    #[error("policy cannot be decided exactly: {0}")]
+    TooComplex(String),
 }
 
 /// The outcome for a readable policy.
@@ -340,6 +349,510 @@ fn json_kind(value: &Value) -> &'static str {
         Value::String(_) => "a string",
         Value::Array(_) => "a list",
         Value::Object(_) => "an object",
+    }
+}
+
+/// One side of a statement (its actions or its resources): the patterns it
+/// names, and whether they are excluded (`NotAction`, `NotResource`) rather
+/// than included.
+#[derive(Debug, Clone)]
+struct Side {
+    negated: bool,
+    patterns: Vec<coverage::Pattern>,
+}
+
+impl Side {
+    fn covers(&self, matched: impl Iterator<Item = bool>) -> bool {
+        let any = matched.into_iter().fold(false, |acc, m| acc || m);
+        any != self.negated
+    }
+}
+
+/// A statement as the set of (action, resource) pairs it applies to.
+#[derive(Debug, Clone)]
+struct Rectangle {
+    actions: Side,
+    resources: Side,
+}
+
+/// The requests of a space (action universe times resource universe),
+/// split into the classes the statements tell apart, each class knowing
+/// which statements cover it.
+struct Space {
+    /// For each action class: which statements' actions include it, and an
+    /// example action.
+    actions: Vec<(Vec<bool>, String)>,
+    resources: Vec<(Vec<bool>, String)>,
+    statements: usize,
+}
+
+/// An (action, resource) request no chosen statement covers.
+#[derive(Debug, Clone, PartialEq)]
+struct Gap {
+    action: String,
+    resource: String,
+}
+
+impl Space {
+    fn new(
+        rectangles: &[Rectangle],
+        action_universe: &[coverage::Pattern],
+        resource_universe: &[coverage::Pattern],
+    ) -> Result<Space, PolicyError> {
+        let actions = Self::side_classes(rectangles, |r| &r.actions, action_universe)?;
+        let resources = Self::side_classes(rectangles, |r| &r.resources, resource_universe)?;
+        Ok(Space {
+            actions,
+            resources,
+            statements: rectangles.len(),
+        })
+    }
+
+    fn side_classes(
+        rectangles: &[Rectangle],
+        side: impl Fn(&Rectangle) -> &Side,
+        universe: &[coverage::Pattern],
+    ) -> Result<Vec<(Vec<bool>, String)>, PolicyError> {
+        let patterns: Vec<coverage::Pattern> = rectangles
+            .iter()
+            .flat_map(|r| side(r).patterns.iter().cloned())
+            .collect();
+        let classes = coverage::classes(universe, &patterns).map_err(PolicyError::TooComplex)?;
+        let mut by_statement: Vec<(Vec<bool>, String)> = Vec::new();
+        for (matched, example) in classes {
+            let mut offset = 0;
+            let covered: Vec<bool> = rectangles
+                .iter()
+                .map(|r| {
+                    let side = side(r);
+                    let range = offset..offset + side.patterns.len();
+                    offset = range.end;
+                    side.covers(matched[range].iter().copied())
+                })
+                .collect();
+            if !by_statement.iter().any(|(c, _)| *c == covered) {
+                by_statement.push((covered, example));
+            }
+        }
+        Ok(by_statement)
+    }
+
+    /// A request that none of the `chosen` statements covers, if any.
+    fn gap(&self, chosen: &[bool]) -> Option<Gap> {
+        for (action_covers, action) in &self.actions {
+            for (resource_covers, resource) in &self.resources {
+                let covered = (0..self.statements)
+                    .any(|i| chosen[i] && action_covers[i] && resource_covers[i]);
+                if !covered {
+                    return Some(Gap {
+                        action: action.clone(),
+                        resource: resource.clone(),
+                    });
+                }
+            }
+        }
+        None
+    }
+
+    /// Statements that together cover the whole space, none of them
+    /// superfluous (earlier statements are kept in preference), or the
+    /// request left uncovered by all of them.
+    fn cover(&self) -> Result<Vec<usize>, Gap> {
+        let mut chosen = vec![true; self.statements];
+        if let Some(gap) = self.gap(&chosen) {
+            return Err(gap);
+        }
+        let work = self.actions.len() * self.resources.len() * self.statements * self.statements;
+        if work <= MINIMISE_BUDGET {
+            for i in (0..self.statements).rev() {
+                chosen[i] = false;
+                if self.gap(&chosen).is_some() {
+                    chosen[i] = true;
+                }
+            }
+        } else {
+            // Too large to minimise: name every statement that covers part
+            // of the space.
+            for (i, keep) in chosen.iter_mut().enumerate() {
+                *keep = self.actions.iter().any(|(a, _)| a[i])
+                    && self.resources.iter().any(|(r, _)| r[i]);
+            }
+        }
+        Ok((0..self.statements).filter(|&i| chosen[i]).collect())
+    }
+}
+
+/// Class pairs times statements squared examined when naming a minimal set.
+const MINIMISE_BUDGET: usize = 20_000_000;
+
+/// Every action string IAM could evaluate: `service:Action`, neither part
+/// empty nor holding a `:`. Lower-cased, as actions are matched.
+fn any_action() -> Vec<coverage::Pattern> {
+    use coverage::Atom::{Lit, Many, One};
+    vec![coverage::Pattern(vec![
+        One(Some(':')),
+        Many(Some(':')),
+        Lit(':'),
+        One(Some(':')),
+        Many(Some(':')),
+    ])]
+}
+
+/// Every resource an IAM request names: an ARN, or `*` for the actions
+/// that support no resource-level permissions (which only `"Resource":
+/// "*"` matches, so `arn:*` is not all resources).
+fn any_resource() -> Vec<coverage::Pattern> {
+    use coverage::Atom::Many;
+    vec![
+        coverage::Pattern::literal_then("*", false, &[]),
+        coverage::Pattern::literal_then("arn:", false, &[Many(None)]),
+    ]
+}
+
+/// `Action`/`NotAction` (or `Resource`/`NotResource`) of a statement as IAM
+/// reads it: a string or a list of strings. Anything else, or both keys at
+/// once, IAM would have refused; it is an error here rather than a guess.
+fn side(
+    statement: &serde_json::Map<String, Value>,
+    label: &str,
+    (positive, negative): (&str, &str),
+    fold_case: bool,
+) -> Result<Side, PolicyError> {
+    let (negated, value) = match (statement.get(positive), statement.get(negative)) {
+        (Some(_), Some(_)) => {
+            return Err(PolicyError::BadField(format!(
+                "{label} has both {positive} and {negative}"
+            )));
+        }
+        (Some(value), None) => (false, Some(value)),
+        (None, Some(value)) => (true, Some(value)),
+        (None, None) => (false, None),
+    };
+    let texts: Vec<&str> = match value {
+        None => Vec::new(),
+        Some(Value::String(s)) => vec![s.as_str()],
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|item| {
+                item.as_str().ok_or_else(|| {
+                    PolicyError::BadField(format!(
+                        "{label} {} holds {}, not a string",
+                        if negated { negative } else { positive },
+                        json_kind(item)
+                    ))
+                })
+            })
+            .collect::<Result<_, _>>()?,
+        Some(other) => {
+            return Err(PolicyError::BadField(format!(
+                "{label} {} is {}, not a string or a list",
+                if negated { negative } else { positive },
+                json_kind(other)
+            )));
+        }
+    };
+    Ok(Side {
+        negated,
+        patterns: texts
+            .into_iter()
+            .map(|t| coverage::Pattern::wildcard(t, fold_case))
+            .collect(),
+    })
+}
+
+fn statement_label(index: usize, statement: &serde_json::Map<String, Value>) -> String {
+    match statement.get("Sid").and_then(Value::as_str) {
+        Some(sid) => format!("Statement[{index}] ({sid})"),
+        None => format!("Statement[{index}]"),
+    }
+}
+
+/// The labels (`Statement[i] (sid)`) of the Allow statements that together
+/// allow every action on every resource — the "`*:*`" administrative
+/// privileges of CIS AWS Foundations v5.0 1.15; empty when the policy does
+/// not grant them. `policy` is a parsed document or its JSON text.
+///
+/// Read as IAM reads it: Action/NotAction, Resource/NotResource, `*` and
+/// `?` wildcards (actions case-insensitive, resources not), Statement and
+/// values as one item or a list, and statements combined: `Allow NotAction
+/// iam:*` plus `Allow iam:*`, both on `*`, is full admin, either alone is
+/// not. Resource `*` is needed for the actions without resource-level
+/// permissions, so `arn:*` or `NotResource` of anything falls short.
+///
+/// Which way each reading errs, since a policy wrongly called "not admin"
+/// is the harmful answer:
+/// - A `Condition` on an Allow does not stop it counting: the statement
+///   still grants `*:*` to whoever meets it (MFA present, a source IP…),
+///   and that is the privilege CIS 1.15 forbids. CIS's audit procedure,
+///   AWS Config's `iam-policy-no-statements-with-admin-access` and
+///   Prowler's `check_admin_access` all ignore conditions too. (Errs
+///   towards "admin".)
+/// - Deny statements are not subtracted: CIS, AWS Config and Security Hub
+///   IAM.1 judge the Allow grant itself, and a Deny elsewhere may be
+///   conditional or removed later. (Errs towards "admin".)
+/// - Action names are an open set: `NotAction ["iam:*"]` leaves a gap
+///   even though a policy could, in principle, list every IAM action one by
+///   one; a policy doing so is called "not admin". AWS adds actions, so
+///   such a list does not grant tomorrow's. (The one reading that errs
+///   towards "not admin".)
+/// - Malformed fields (a number in Action, Action and NotAction together),
+///   which IAM refuses, and policies too large to compare exactly are
+///   errors, so the caller reports `unknown`, never a guess.
+pub fn full_admin_statements(policy: &Value) -> Result<Vec<String>, PolicyError> {
+    let document = policy_document(policy)?;
+    let statements = statement_list(&document)?.unwrap_or_default();
+    let mut labels = Vec::new();
+    let mut rectangles = Vec::new();
+    for (index, statement) in statements.iter().enumerate() {
+        let Value::Object(statement) = statement else {
+            return Err(PolicyError::BadStatement(json_kind(statement)));
+        };
+        if statement.get("Effect").and_then(Value::as_str) != Some("Allow") {
+            continue;
+        }
+        let label = statement_label(index, statement);
+        rectangles.push(Rectangle {
+            actions: side(statement, &label, ("Action", "NotAction"), true)?,
+            resources: side(statement, &label, ("Resource", "NotResource"), false)?,
+        });
+        labels.push(label);
+    }
+    let space = Space::new(&rectangles, &any_action(), &any_resource())?;
+    Ok(match space.cover() {
+        Ok(cover) => cover.into_iter().map(|i| labels[i].clone()).collect(),
+        Err(_) => Vec::new(),
+    })
+}
+
+/// Deciding whether a union of IAM "rectangles" (a statement's action set
+/// times its resource set) covers a whole space of requests.
+///
+/// IAM matches `*` and `?` wildcards against strings over an unbounded
+/// alphabet, but a finite set of patterns only ever tells apart the
+/// characters it names literally: every other character behaves the same
+/// in all of them. So the strings are explored over that finite alphabet
+/// plus one symbol standing for "any other character", by walking the
+/// product of all the patterns' automata. Each reachable state that the
+/// space (the *universe*, e.g. "every `service:Action` string") accepts is
+/// a class of requests that every pattern treats alike; the union covers
+/// the space exactly when every pair of an action class and a resource
+/// class is matched by some chosen statement. This is exact, not a
+/// heuristic; only its size is bounded (`WORK_BUDGET`), and a policy beyond
+/// it is reported as undecidable rather than guessed.
+mod coverage {
+    use std::collections::{HashMap, HashSet, VecDeque};
+
+    /// One element of a pattern: a literal character, one character, or any
+    /// run of characters, the latter two optionally excluding one character
+    /// (the universes use that to say "a service name has no `:`").
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub(super) enum Atom {
+        Lit(char),
+        One(Option<char>),
+        Many(Option<char>),
+    }
+
+    impl Atom {
+        fn admits(self, symbol: Symbol) -> bool {
+            let excluded = match self {
+                Atom::Lit(c) => return symbol == Symbol::Char(c),
+                Atom::One(excluded) | Atom::Many(excluded) => excluded,
+            };
+            match (symbol, excluded) {
+                (Symbol::Char(c), Some(x)) => c != x,
+                _ => true,
+            }
+        }
+    }
+
+    /// A sequence of atoms; an IAM wildcard string is one (`*` is
+    /// `Many(None)`, `?` is `One(None)`).
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub(super) struct Pattern(pub(super) Vec<Atom>);
+
+    impl Pattern {
+        /// An IAM wildcard pattern; `fold_case` for action names.
+        pub(super) fn wildcard(text: &str, fold_case: bool) -> Pattern {
+            Pattern(
+                fold(text, fold_case)
+                    .map(|c| match c {
+                        '*' => Atom::Many(None),
+                        '?' => Atom::One(None),
+                        c => Atom::Lit(c),
+                    })
+                    .collect(),
+            )
+        }
+
+        /// `text` literally, then optionally a tail of atoms.
+        pub(super) fn literal_then(text: &str, fold_case: bool, tail: &[Atom]) -> Pattern {
+            let mut atoms: Vec<Atom> = fold(text, fold_case).map(Atom::Lit).collect();
+            atoms.extend_from_slice(tail);
+            Pattern(atoms)
+        }
+
+        /// Positions reachable without reading a character from `from`.
+        fn close(&self, positions: &mut Vec<usize>) {
+            let mut i = 0;
+            while i < positions.len() {
+                let p = positions[i];
+                if matches!(self.0.get(p), Some(Atom::Many(_))) && !positions.contains(&(p + 1)) {
+                    positions.push(p + 1);
+                }
+                i += 1;
+            }
+            positions.sort_unstable();
+            positions.dedup();
+        }
+
+        fn start(&self) -> Vec<usize> {
+            let mut positions = vec![0];
+            self.close(&mut positions);
+            positions
+        }
+
+        fn step(&self, positions: &[usize], symbol: Symbol) -> Vec<usize> {
+            let mut next = Vec::new();
+            for &p in positions {
+                match self.0.get(p) {
+                    Some(atom @ Atom::Many(_)) if atom.admits(symbol) => next.push(p),
+                    Some(atom) if atom.admits(symbol) => next.push(p + 1),
+                    _ => {}
+                }
+            }
+            self.close(&mut next);
+            next
+        }
+
+        fn accepts(&self, positions: &[usize]) -> bool {
+            positions.contains(&self.0.len())
+        }
+
+        fn chars(&self) -> impl Iterator<Item = char> + '_ {
+            self.0.iter().filter_map(|atom| match atom {
+                Atom::Lit(c) => Some(*c),
+                Atom::One(x) | Atom::Many(x) => *x,
+            })
+        }
+    }
+
+    fn fold(text: &str, fold_case: bool) -> Box<dyn Iterator<Item = char> + '_> {
+        if fold_case {
+            Box::new(text.chars().flat_map(char::to_lowercase))
+        } else {
+            Box::new(text.chars())
+        }
+    }
+
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    enum Symbol {
+        Char(char),
+        /// Any character no pattern names.
+        Other,
+    }
+
+    /// The characters that can lead somewhere different from `state`: the
+    /// literals and excluded characters at the live positions. Every other
+    /// character steps exactly as `Other` does, so it need not be tried.
+    fn relevant_symbols(state: &State, all: &[&Pattern]) -> Vec<Symbol> {
+        let mut symbols: Vec<Symbol> = state
+            .iter()
+            .flat_map(|(i, positions)| {
+                positions.iter().filter_map(|&p| match all[*i].0.get(p) {
+                    Some(Atom::Lit(c)) => Some(*c),
+                    Some(Atom::One(x) | Atom::Many(x)) => *x,
+                    None => None,
+                })
+            })
+            .map(Symbol::Char)
+            .collect();
+        symbols.sort_unstable_by_key(|s| match s {
+            Symbol::Char(c) => Some(*c),
+            Symbol::Other => None,
+        });
+        symbols.dedup();
+        symbols.push(Symbol::Other);
+        symbols
+    }
+
+    /// Pattern positions stepped over all product states, at most (about a
+    /// second). Real policies stay far below it (a 150-statement policy
+    /// takes some tens of thousands); one beyond it is reported as
+    /// undecidable, never guessed.
+    const WORK_BUDGET: usize = 2_000_000;
+
+    /// A product state: for each pattern still able to match (by index,
+    /// in order), the positions it may be at. Patterns that can no longer
+    /// match are left out, so a step costs only the live ones.
+    type State = Vec<(usize, Vec<usize>)>;
+
+    /// The classes of strings of `universe` that `patterns` tell apart:
+    /// for each, which patterns match it, and one example string.
+    pub(super) fn classes(
+        universe: &[Pattern],
+        patterns: &[Pattern],
+    ) -> Result<Vec<(Vec<bool>, String)>, String> {
+        let literal_chars: std::collections::BTreeSet<char> = universe
+            .iter()
+            .chain(patterns)
+            .flat_map(Pattern::chars)
+            .collect();
+        let other = ['x', 'q', 'z', '0', '_', '~']
+            .into_iter()
+            .find(|c| !literal_chars.contains(c))
+            .unwrap_or('\u{2022}');
+
+        let all: Vec<&Pattern> = universe.iter().chain(patterns).collect();
+        let start: State = all
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (i, p.start()))
+            .collect();
+        let mut seen: HashSet<State> = HashSet::from([start.clone()]);
+        let mut queue = VecDeque::from([(start, String::new())]);
+        let mut found: HashMap<Vec<bool>, String> = HashMap::new();
+        let mut work = 0usize;
+        while let Some((state, example)) = queue.pop_front() {
+            if !state.iter().any(|(i, _)| *i < universe.len()) {
+                continue; // no string of the universe continues from here
+            }
+            let in_universe = state
+                .iter()
+                .any(|(i, positions)| *i < universe.len() && all[*i].accepts(positions));
+            if in_universe {
+                let mut matched = vec![false; patterns.len()];
+                for (i, positions) in &state {
+                    if *i >= universe.len() && all[*i].accepts(positions) {
+                        matched[*i - universe.len()] = true;
+                    }
+                }
+                found.entry(matched).or_insert_with(|| example.clone());
+            }
+            for symbol in relevant_symbols(&state, &all) {
+                work += state.iter().map(|(_, p)| p.len() + 1).sum::<usize>();
+                if work > WORK_BUDGET {
+                    return Err(format!(
+                        "the policy's {} patterns are too many to compare exactly",
+                        patterns.len()
+                    ));
+                }
+                let next: State = state
+                    .iter()
+                    .map(|(i, positions)| (*i, all[*i].step(positions, symbol)))
+                    .filter(|(_, positions)| !positions.is_empty())
+                    .collect();
+                if seen.insert(next.clone()) {
+                    let c = match symbol {
+                        Symbol::Char(c) => c,
+                        Symbol::Other => other,
+                    };
+                    queue.push_back((next, format!("{example}{c}")));
+                }
+            }
+        }
+        let mut classes: Vec<_> = found.into_iter().collect();
+        classes.sort_by(|a, b| a.1.len().cmp(&b.1.len()).then_with(|| a.1.cmp(&b.1)));
+        Ok(classes)
     }
 }
 
@@ -700,10 +1213,7 @@ mod tests {
     fn unparseable_policy_text_is_an_error_not_a_panic() {
         let err = tls_only(&json!("{\"Statement\": [ {\"Effect\": "), ARN).unwrap_err();
         assert!(matches!(err, PolicyError::Unparseable(_)));
-        assert!(
-            err.to_string()
-                .starts_with("bucket policy is not valid JSON")
-        );
+        assert!(err.to_string().starts_with("policy is not valid JSON"));
     }
 
     #[test]
@@ -748,5 +1258,335 @@ mod tests {
         assert!(!covers_every_string_with_prefix("abc/d*", "abc/", S));
         assert!(!covers_every_string_with_prefix("abc/", "abc/", S));
         assert!(!covers_every_string_with_prefix("abc/?*", "abc/", S));
+    }
+}
+
+#[cfg(test)]
+mod full_admin_tests {
+    use super::*;
+    use serde_json::json;
+
+    fn admin(statements: Value) -> Vec<String> {
+        full_admin_statements(&json!({"Version": "2012-10-17", "Statement": statements}))
+            .expect("policy is readable")
+    }
+
+    fn allow(action: (&str, Value), resource: (&str, Value)) -> Value {
+        let mut statement = json!({"Effect": "Allow"});
+        statement[action.0] = action.1;
+        statement[resource.0] = resource.1;
+        statement
+    }
+
+    #[test]
+    fn star_on_star_is_full_admin() {
+        assert_eq!(
+            admin(json!([{"Sid": "Admin", "Effect": "Allow", "Action": "*", "Resource": "*"}])),
+            ["Statement[0] (Admin)"]
+        );
+        assert_eq!(
+            admin(json!({"Effect": "Allow", "Action": ["*"], "Resource": ["*"]})),
+            ["Statement[0]"],
+            "Statement and values as one item or a list"
+        );
+    }
+
+    #[test]
+    fn wildcard_forms_of_every_action_are_full_admin() {
+        for action in ["*:*", "*", "**", "?*:*", "*:?*", "*:**"] {
+            assert_eq!(
+                admin(json!([allow(
+                    ("Action", json!(action)),
+                    ("Resource", json!("*"))
+                )]))
+                .len(),
+                1,
+                "{action}"
+            );
+        }
+    }
+
+    #[test]
+    fn service_wide_or_partial_actions_are_not() {
+        for action in [
+            json!("s3:*"),
+            json!(["iam:*", "s3:*", "ec2:*"]),
+            json!("*:Get*"),
+            json!("?:*"),
+        ] {
+            assert!(
+                admin(json!([allow(
+                    ("Action", action.clone()),
+                    ("Resource", json!("*"))
+                )]))
+                .is_empty(),
+                "{action}"
+            );
+        }
+    }
+
+    #[test]
+    fn not_action_alone_leaves_the_excluded_actions_out() {
+        let not_iam = allow(("NotAction", json!(["iam:*"])), ("Resource", json!("*")));
+        assert!(admin(json!([not_iam])).is_empty());
+        let not_one = allow(
+            ("NotAction", json!("s3:GetObject")),
+            ("Resource", json!("*")),
+        );
+        assert!(admin(json!([not_one])).is_empty());
+    }
+
+    #[test]
+    fn not_action_combined_with_the_excluded_actions_is_full_admin() {
+        let not_iam = allow(("NotAction", json!(["iam:*"])), ("Resource", json!("*")));
+        let iam = allow(("Action", json!("iam:*")), ("Resource", json!("*")));
+        assert_eq!(
+            admin(json!([not_iam, iam])),
+            ["Statement[0]", "Statement[1]"]
+        );
+        // Case does not matter in actions.
+        let not_iam = allow(("NotAction", json!("IAM:*")), ("Resource", json!("*")));
+        let iam = allow(("Action", json!(["iam:*"])), ("Resource", json!(["*"])));
+        assert_eq!(admin(json!([iam, not_iam])).len(), 2);
+    }
+
+    #[test]
+    fn not_action_naming_only_non_actions_is_full_admin() {
+        // `iam` alone (no colon) is no action name: nothing is excluded.
+        let statement = allow(("NotAction", json!("iam")), ("Resource", json!("*")));
+        assert_eq!(admin(json!([statement])), ["Statement[0]"]);
+    }
+
+    #[test]
+    fn not_action_partially_covered_is_not() {
+        let not_iam = allow(("NotAction", json!("iam:*")), ("Resource", json!("*")));
+        let some_iam = allow(
+            ("Action", json!(["iam:Get*", "iam:List*"])),
+            ("Resource", json!("*")),
+        );
+        assert!(admin(json!([not_iam, some_iam])).is_empty());
+    }
+
+    #[test]
+    fn not_resource_alone_is_not_full_admin() {
+        let statement = allow(
+            ("Action", json!("*")),
+            ("NotResource", json!("arn:aws:s3:::x")),
+        );
+        assert!(admin(json!([statement])).is_empty());
+    }
+
+    #[test]
+    fn not_resource_and_the_excluded_resource_together_are_full_admin() {
+        let most = allow(
+            ("Action", json!("*")),
+            ("NotResource", json!("arn:aws:s3:::x")),
+        );
+        let rest = allow(
+            ("Action", json!("*")),
+            ("Resource", json!("arn:aws:s3:::x")),
+        );
+        assert_eq!(admin(json!([most, rest])).len(), 2);
+        // A wider pattern also covers the excluded one.
+        let most = allow(
+            ("Action", json!("*")),
+            ("NotResource", json!("arn:aws:s3:::x")),
+        );
+        let rest = allow(
+            ("Action", json!("*")),
+            ("Resource", json!("arn:aws:s3:::*")),
+        );
+        assert_eq!(admin(json!([most, rest])).len(), 2);
+    }
+
+    #[test]
+    fn every_arn_is_not_every_resource() {
+        // Actions without resource-level permissions match only "*".
+        for resource in [
+            json!("arn:*"),
+            json!("arn:aws:*"),
+            json!(["arn:aws:*:*:*:*", "arn:aws:s3:::*"]),
+        ] {
+            let statement = allow(("Action", json!("*")), ("Resource", resource.clone()));
+            assert!(admin(json!([statement])).is_empty(), "{resource}");
+        }
+        let statement = allow(("Action", json!("*")), ("Resource", json!(["arn:*", "*"])));
+        assert_eq!(admin(json!([statement])).len(), 1);
+    }
+
+    #[test]
+    fn resources_are_case_sensitive() {
+        let most = allow(
+            ("Action", json!("*")),
+            ("NotResource", json!("arn:aws:s3:::X")),
+        );
+        let rest = allow(
+            ("Action", json!("*")),
+            ("Resource", json!("arn:aws:s3:::x")),
+        );
+        assert!(admin(json!([most, rest])).is_empty());
+    }
+
+    #[test]
+    fn split_by_service_and_resource_combines_only_when_every_pair_is_covered() {
+        // Everything but s3 on every resource, and s3 on every resource.
+        let not_s3 = allow(("NotAction", json!("s3:*")), ("Resource", json!("*")));
+        let s3_arns = allow(("Action", json!("s3:*")), ("Resource", json!("arn:*")));
+        // s3 on "*" itself (s3:ListAllMyBuckets) is missing.
+        assert!(admin(json!([not_s3.clone(), s3_arns.clone()])).is_empty());
+        let s3_star = allow(("Action", json!("s3:*")), ("Resource", json!("*")));
+        assert_eq!(
+            admin(json!([not_s3, s3_arns, s3_star])),
+            ["Statement[0]", "Statement[2]"],
+            "the superfluous statement is not named"
+        );
+    }
+
+    #[test]
+    fn a_condition_on_the_allow_still_counts() {
+        // The grant is *:* for whoever meets the condition; CIS, AWS Config
+        // and Prowler do not exempt conditional grants either.
+        let statement = json!({
+            "Effect": "Allow", "Action": "*", "Resource": "*",
+            "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"}}
+        });
+        assert_eq!(admin(json!([statement])).len(), 1);
+    }
+
+    #[test]
+    fn a_deny_beside_the_allow_does_not_remove_the_finding() {
+        let statements = json!([
+            {"Effect": "Deny", "Action": "iam:*", "Resource": "*"},
+            {"Sid": "All", "Effect": "Allow", "Action": "*", "Resource": "*"}
+        ]);
+        assert_eq!(admin(statements), ["Statement[1] (All)"]);
+    }
+
+    #[test]
+    fn deny_and_unknown_effects_grant_nothing() {
+        assert!(admin(json!([{"Effect": "Deny", "Action": "*", "Resource": "*"}])).is_empty());
+        assert!(admin(json!([{"Action": "*", "Resource": "*"}])).is_empty());
+        assert!(admin(json!([{"Effect": "allow ", "Action": "*", "Resource": "*"}])).is_empty());
+    }
+
+    #[test]
+    fn statements_missing_actions_or_resources_grant_nothing() {
+        assert!(admin(json!([{"Effect": "Allow", "Resource": "*"}])).is_empty());
+        assert!(admin(json!([{"Effect": "Allow", "Action": "*"}])).is_empty());
+        assert!(admin(json!([{"Effect": "Allow", "Action": [], "Resource": "*"}])).is_empty());
+        assert!(admin(json!([])).is_empty());
+        assert!(
+            full_admin_statements(&json!({"Version": "2012-10-17"}))
+                .expect("readable")
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn the_two_statements_are_found_among_many_others() {
+        let statements = json!([
+            {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"], "Resource": "arn:aws:s3:::b/*"},
+            {"Sid": "Most", "Effect": "Allow", "NotAction": ["iam:*", "organizations:*"], "Resource": "*"},
+            {"Effect": "Allow", "Action": "ec2:Describe*", "Resource": "*"},
+            {"Sid": "Org", "Effect": "Allow", "Action": ["organizations:*", "iam:*"], "Resource": "*"}
+        ]);
+        assert_eq!(
+            admin(statements),
+            ["Statement[1] (Most)", "Statement[3] (Org)"]
+        );
+    }
+
+    #[test]
+    fn policy_text_is_parsed() {
+        let text = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+        assert_eq!(
+            full_admin_statements(&json!(text)),
+            Ok(vec!["Statement[0]".to_string()])
+        );
+        assert!(matches!(
+            full_admin_statements(&json!("{not json")),
+            Err(PolicyError::Unparseable(_))
+        ));
+    }
+
+    #[test]
+    fn fields_iam_would_refuse_are_errors_not_guesses() {
+        let both =
+            json!([{"Effect": "Allow", "Action": "*", "NotAction": "iam:*", "Resource": "*"}]);
+        let number = json!([{"Effect": "Allow", "Action": ["*", 7], "Resource": "*"}]);
+        let object = json!([{"Effect": "Allow", "Action": "*", "NotResource": {"a": 1}}]);
+        for statements in [both, number, object] {
+            let result = full_admin_statements(&json!({"Statement": statements}));
+            assert!(
+                matches!(result, Err(PolicyError::BadField(_))),
+                "{result:?}"
+            );
+        }
+        assert_eq!(
+            full_admin_statements(&json!({"Statement": [1]})),
+            Err(PolicyError::BadStatement("a number"))
+        );
+        assert_eq!(
+            full_admin_statements(&json!(["x"])),
+            Err(PolicyError::NotAnObject("a list"))
+        );
+    }
+
+    #[test]
+    fn question_mark_matches_exactly_one_character() {
+        let statement = allow(("Action", json!("*:*")), ("Resource", json!("?")));
+        assert!(
+            admin(json!([statement])).is_empty(),
+            "? is not every resource"
+        );
+        let most = allow(
+            ("Action", json!("*")),
+            ("NotResource", json!("arn:aws:s3:::?")),
+        );
+        let rest = allow(
+            ("Action", json!("*")),
+            ("Resource", json!("arn:aws:s3:::a")),
+        );
+        assert!(
+            admin(json!([most, rest])).is_empty(),
+            "arn:aws:s3:::b is left"
+        );
+    }
+
+    #[test]
+    fn a_pathological_policy_is_bounded_not_hung() {
+        // Many overlapping stars multiply the product states; the budget
+        // turns that into an error (the caller's `unknown`), never a hang.
+        let statements: Vec<Value> = (0..60)
+            .map(|i| {
+                let action: String = (0..12).map(|j| format!("*{}?", (b'a' + ((i + j) % 26) as u8) as char)).collect();
+                json!({"Effect": "Allow", "NotAction": [action, format!("{i}*:*a*b*c*")], "Resource": "*"})
+            })
+            .collect();
+        let started = std::time::Instant::now();
+        let result = full_admin_statements(&json!({ "Statement": statements }));
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "{result:?}"
+        );
+        if let Err(e) = result {
+            assert!(matches!(e, PolicyError::TooComplex(_)), "{e}");
+        }
+    }
+
+    #[test]
+    fn a_large_ordinary_policy_is_decided_quickly() {
+        let statements: Vec<Value> = (0..150)
+            .map(|i| {
+                json!({
+                    "Effect": "Allow",
+                    "Action": [format!("service{i}:Get*"), format!("service{i}:List*"), format!("s3:Put{i}*")],
+                    "Resource": [format!("arn:aws:s3:::bucket-{i}/*"), format!("arn:aws:s3:::bucket-{i}")]
+                })
+            })
+            .collect();
+        let started = std::time::Instant::now();
+        assert!(admin(Value::Array(statements)).is_empty());
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
     }
 }

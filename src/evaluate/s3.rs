@@ -184,7 +184,10 @@ fn tls_only(bucket: &S3Bucket) -> Verdict {
             "no policy statement denies all plain-HTTP requests to the bucket and its objects",
             json!({ "reasons": reasons }),
         ),
-        Err(e) => Verdict::unknown(e.to_string(), json!({ "policy_error": e.to_string() })),
+        Err(e) => Verdict::unknown(
+            format!("bucket {e}"),
+            json!({ "policy_error": e.to_string() }),
+        ),
     }
 }
 
