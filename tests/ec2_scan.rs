@@ -230,3 +230,74 @@ async fn flow_logs_and_imdsv2_then_an_instance_falls_back_to_imdsv1() {
         )]
     );
 }
+
+/// CIS 1.17 on the emulator: an instance launched without an instance
+/// profile fails; one associated with a profile (created through the real
+/// IAM client) passes, and the association is a drift and a resolution.
+#[tokio::test]
+async fn an_instance_passes_once_it_runs_with_an_instance_profile() {
+    let moto = Moto::start();
+    let (store, url) = support::database().await;
+    let ec2 = moto.ec2_in(support::REGION);
+    let iam = aws_sdk_iam::Client::new(&moto.sdk_config());
+    let image = any_image(&ec2).await;
+    let bare = instance(&ec2, &image, HttpTokensState::Required).await;
+    let config = moto.config(&url, &["ec2"]);
+    let judge = |store: &driftwatch::store::Store| {
+        let store = store.clone();
+        let bare = bare.clone();
+        async move {
+            store
+                .findings(&FindingFilter {
+                    control_id: Some("ec2.instance_profile".into()),
+                    status: None,
+                    ..FindingFilter::default()
+                })
+                .await
+                .expect("findings")
+                .into_iter()
+                .find(|f| f.arn.ends_with(&format!("/{bare}")))
+                .map(|f| f.status)
+        }
+    };
+    scan_once(&config, &store).await.expect("scan");
+    assert_eq!(judge(&store).await, Some(FindingStatus::Fail));
+
+    iam.create_role()
+        .role_name("web")
+        .assume_role_policy_document(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#,
+        )
+        .send()
+        .await
+        .expect("role");
+    iam.create_instance_profile()
+        .instance_profile_name("web")
+        .send()
+        .await
+        .expect("instance profile");
+    iam.add_role_to_instance_profile()
+        .instance_profile_name("web")
+        .role_name("web")
+        .send()
+        .await
+        .expect("role in profile");
+    ec2.associate_iam_instance_profile()
+        .instance_id(&bare)
+        .iam_instance_profile(
+            aws_sdk_ec2::types::IamInstanceProfileSpecification::builder()
+                .name("web")
+                .build(),
+        )
+        .send()
+        .await
+        .expect("associate profile");
+    let reports = scan_once(&config, &store).await.expect("rescan");
+    assert_eq!(judge(&store).await, Some(FindingStatus::Pass));
+    assert!(
+        reports.iter().flat_map(|r| &r.transitions).any(|t| {
+            t.control_id == "ec2.instance_profile" && t.kind == TransitionKind::Resolution
+        }),
+        "{reports:?}"
+    );
+}
