@@ -32,15 +32,6 @@ pub enum PolicyError {
     TooComplex(String),
 }
 
-/// The outcome for a readable policy.
-#[derive(Debug, Clone, PartialEq)]
-pub enum TlsOnly {
-    /// The statement at `index` denies all non-TLS access.
-    Enforced { index: usize, sid: Option<String> },
-    /// No statement does; `reasons` explains, statement by statement, why.
-    NotEnforced { reasons: Vec<String> },
-}
-
 /// Parses policy text as S3 returns it.
 pub fn parse_policy_text(text: &str) -> Result<Value, PolicyError> {
     serde_json::from_str(text).map_err(|e| PolicyError::Unparseable(e.to_string()))
@@ -70,8 +61,45 @@ fn statement_list(document: &Value) -> Result<Option<Vec<&Value>>, PolicyError> 
     }
 }
 
-/// Decides whether `policy` denies every request made without TLS to
-/// `bucket_arn` and to every object under it.
+/// A statement of a policy, as evidence names it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatementRef {
+    pub index: usize,
+    pub sid: Option<String>,
+}
+
+impl StatementRef {
+    /// `Statement[i] (sid)`, or `Statement[i]` without a Sid.
+    pub fn label(&self) -> String {
+        match &self.sid {
+            Some(sid) => format!("Statement[{}] ({sid})", self.index),
+            None => format!("Statement[{}]", self.index),
+        }
+    }
+}
+
+/// The outcome for a readable policy.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TlsOnly {
+    /// These Deny statements together deny all non-TLS access (none of
+    /// them superfluous, in policy order).
+    Enforced { statements: Vec<StatementRef> },
+    /// They do not; `reasons` explains, statement by statement, why, and
+    /// names a request left allowed over plain HTTP.
+    NotEnforced { reasons: Vec<String> },
+}
+
+/// Decides whether `policy` denies every request made without TLS, by
+/// anyone, for any S3 action, to `bucket_arn` and to every object under it.
+///
+/// Decided as IAM evaluates the policy, across statements: a statement
+/// *counts* when it is a Deny for everyone whose condition is exactly
+/// `aws:SecureTransport` = false (see `why_not_counting`); the counting
+/// statements then combine, so one for the bucket and one for its objects,
+/// or a `NotAction s3:GetObject` deny beside an `s3:GetObject` deny,
+/// together cover every S3 action on the bucket and its objects.
+/// `NotAction` and `NotResource` are evaluated (a Deny with `NotResource`
+/// of another bucket covers this one).
 ///
 /// A policy kept as a JSON string (S3 returned text that is not JSON) is
 /// parsed here, so the parse error reaches the finding as evidence.
@@ -82,45 +110,83 @@ pub fn tls_only(policy: &Value, bucket_arn: &str) -> Result<TlsOnly, PolicyError
             reasons: vec!["policy has no Statement".to_string()],
         });
     };
+    if statements.is_empty() {
+        return Ok(TlsOnly::NotEnforced {
+            reasons: vec!["policy has no statements".to_string()],
+        });
+    }
 
     let mut reasons = Vec::new();
+    let mut counting = Vec::new();
+    let mut rectangles = Vec::new();
     for (index, statement) in statements.iter().enumerate() {
         let Value::Object(statement) = statement else {
             return Err(PolicyError::BadStatement(json_kind(statement)));
         };
-        let sid = statement.get("Sid").and_then(Value::as_str);
-        let label = match sid {
-            Some(sid) => format!("Statement[{index}] ({sid})"),
-            None => format!("Statement[{index}]"),
+        let reference = StatementRef {
+            index,
+            sid: statement
+                .get("Sid")
+                .and_then(Value::as_str)
+                .map(str::to_string),
         };
-        match why_not_tls_deny(statement, bucket_arn) {
-            None => {
-                return Ok(TlsOnly::Enforced {
-                    index,
-                    sid: sid.map(str::to_string),
-                });
-            }
-            Some(reason) => reasons.push(format!("{label}: {reason}")),
+        let label = reference.label();
+        if let Some(reason) = why_not_counting(statement) {
+            reasons.push(format!("{label}: {reason}"));
+            continue;
+        }
+        let rectangle = Rectangle {
+            actions: side(statement, &label, ("Action", "NotAction"), true)?,
+            resources: side(statement, &label, ("Resource", "NotResource"), false)?,
+        };
+        if let Some(reason) = what_one_deny_misses(statement, &rectangle, bucket_arn)? {
+            reasons.push(format!("{label}: {reason}"));
+        }
+        counting.push(reference);
+        rectangles.push(rectangle);
+    }
+
+    let space = Space::new(
+        &rectangles,
+        &service_actions("s3"),
+        &bucket_and_objects(bucket_arn),
+    )?;
+    match space.cover() {
+        Ok(cover) => Ok(TlsOnly::Enforced {
+            statements: cover.into_iter().map(|i| counting[i].clone()).collect(),
+        }),
+        Err(gap) => {
+            let by = if counting.is_empty() {
+                "no statement denies plain-HTTP requests for everyone".to_string()
+            } else {
+                format!(
+                    "the plain-HTTP denies ({}) together",
+                    counting
+                        .iter()
+                        .map(StatementRef::label)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            };
+            reasons.push(format!(
+                "{by} leave e.g. {} on {} allowed without TLS",
+                gap.action, gap.resource
+            ));
+            Ok(TlsOnly::NotEnforced { reasons })
         }
     }
-    if reasons.is_empty() {
-        reasons.push("policy has no statements".to_string());
-    }
-    Ok(TlsOnly::NotEnforced { reasons })
 }
 
-/// `None` when the statement is a complete TLS-only deny; otherwise the
-/// first reason it is not.
-fn why_not_tls_deny(
-    statement: &serde_json::Map<String, Value>,
-    bucket_arn: &str,
-) -> Option<String> {
+/// Why a statement, whatever its actions and resources, does not deny
+/// plain-HTTP requests for everyone; `None` when it does.
+fn why_not_counting(statement: &serde_json::Map<String, Value>) -> Option<String> {
     match statement.get("Effect").and_then(Value::as_str) {
         Some("Deny") => {}
         Some(effect) => return Some(format!("Effect is {effect}, not Deny")),
         None => return Some("has no Effect".to_string()),
     }
-
+    // NotPrincipal means "everyone except those", so a Deny with it spares
+    // someone.
     if statement.contains_key("NotPrincipal") {
         return Some("uses NotPrincipal, so it does not apply to everyone".to_string());
     }
@@ -129,55 +195,79 @@ fn why_not_tls_deny(
         Some(_) => return Some("Principal does not cover everyone (\"*\")".to_string()),
         None => return Some("has no Principal".to_string()),
     }
-
-    if statement.contains_key("NotAction") {
-        return Some("uses NotAction, so it does not deny all S3 actions".to_string());
-    }
-    let actions = strings(statement.get("Action"));
-    if !actions
-        .iter()
-        .any(|a| covers_every_string_with_prefix(a, "s3:", CaseSensitivity::Insensitive))
-    {
-        return Some(format!(
-            "Action {} does not cover all S3 actions (s3:*)",
-            describe(&actions)
-        ));
-    }
-
-    if statement.contains_key("NotResource") {
-        return Some("uses NotResource".to_string());
-    }
-    let resources = strings(statement.get("Resource"));
-    let covers_bucket = resources
-        .iter()
-        .any(|r| glob_matches(r, bucket_arn, CaseSensitivity::Sensitive));
-    let objects_prefix = format!("{bucket_arn}/");
-    let covers_objects = resources
-        .iter()
-        .any(|r| covers_every_string_with_prefix(r, &objects_prefix, CaseSensitivity::Sensitive));
-    match (covers_bucket, covers_objects) {
-        (true, true) => {}
-        (false, true) => {
-            return Some(format!(
-                "Resource {} covers the objects ({bucket_arn}/*) but not the bucket itself ({bucket_arn})",
-                describe(&resources)
-            ));
-        }
-        (true, false) => {
-            return Some(format!(
-                "Resource {} covers the bucket ({bucket_arn}) but not its objects ({bucket_arn}/*)",
-                describe(&resources)
-            ));
-        }
-        (false, false) => {
-            return Some(format!(
-                "Resource {} covers neither {bucket_arn} nor {bucket_arn}/*",
-                describe(&resources)
-            ));
-        }
-    }
-
     condition_denies_exactly_insecure_transport(statement.get("Condition"))
+}
+
+/// For a counting statement that does not, alone, cover every S3 action on
+/// the bucket and on its objects: which part it misses (another statement
+/// may supply it).
+fn what_one_deny_misses(
+    statement: &serde_json::Map<String, Value>,
+    rectangle: &Rectangle,
+    bucket_arn: &str,
+) -> Result<Option<String>, PolicyError> {
+    let everything = Side {
+        negated: true,
+        patterns: Vec::new(),
+    };
+    let s3 = service_actions("s3");
+    let alone = |actions: &Side, resources: &Side, universe: &[coverage::Pattern]| {
+        let rectangle = Rectangle {
+            actions: actions.clone(),
+            resources: resources.clone(),
+        };
+        Space::new(&[rectangle], &s3, universe).map(|space| space.cover().is_ok())
+    };
+    let all_actions = alone(
+        &rectangle.actions,
+        &everything,
+        &bucket_and_objects(bucket_arn),
+    )?;
+    let bucket = alone(
+        &everything,
+        &rectangle.resources,
+        &bucket_and_objects(bucket_arn)[..1],
+    )?;
+    let objects = alone(
+        &everything,
+        &rectangle.resources,
+        &bucket_and_objects(bucket_arn)[1..],
+    )?;
+    let actions = field_text(statement, "Action", "NotAction");
+    let resources = field_text(statement, "Resource", "NotResource");
+    let missing_resources = match (bucket, objects) {
+        (true, true) => None,
+        (false, true) => Some(format!(
+            "{resources} covers the objects ({bucket_arn}/*) but not the bucket itself ({bucket_arn})"
+        )),
+        (true, false) => Some(format!(
+            "{resources} covers the bucket ({bucket_arn}) but not all its objects ({bucket_arn}/*)"
+        )),
+        (false, false) => Some(format!(
+            "{resources} covers neither {bucket_arn} nor all of {bucket_arn}/*"
+        )),
+    };
+    let missing_actions =
+        (!all_actions).then(|| format!("{actions} does not cover all S3 actions (s3:*)"));
+    Ok(match (missing_actions, missing_resources) {
+        (None, None) => None,
+        (Some(a), None) => Some(a),
+        (None, Some(r)) => Some(r),
+        (Some(a), Some(r)) => Some(format!("{a}; {r}")),
+    })
+}
+
+/// `Action [..]` or `NotAction [..]`, for evidence.
+fn field_text(
+    statement: &serde_json::Map<String, Value>,
+    positive: &str,
+    negative: &str,
+) -> String {
+    let (name, value) = match statement.get(positive) {
+        Some(value) => (positive, Some(value)),
+        None => (negative, statement.get(negative)),
+    };
+    format!("{name} {}", describe(&strings(value)))
 }
 
 /// The condition block must hold `Bool`/`BoolIfExists` `aws:SecureTransport`
@@ -496,6 +586,25 @@ fn any_action() -> Vec<coverage::Pattern> {
         One(Some(':')),
         Many(Some(':')),
     ])]
+}
+
+/// Every action of one service (`s3`): `s3:` and a non-empty name.
+fn service_actions(service: &str) -> Vec<coverage::Pattern> {
+    use coverage::Atom::{Many, One};
+    vec![coverage::Pattern::literal_then(
+        &format!("{service}:"),
+        true,
+        &[One(Some(':')), Many(Some(':'))],
+    )]
+}
+
+/// The bucket itself and every object in it (keys are never empty).
+fn bucket_and_objects(bucket_arn: &str) -> Vec<coverage::Pattern> {
+    use coverage::Atom::{Many, One};
+    vec![
+        coverage::Pattern::literal_then(bucket_arn, false, &[]),
+        coverage::Pattern::literal_then(&format!("{bucket_arn}/"), false, &[One(None), Many(None)]),
+    ]
 }
 
 /// Every resource an IAM request names: an ARN, or `*` for the actions
@@ -973,8 +1082,10 @@ mod tests {
         assert_eq!(
             tls_only(&canonical(), ARN),
             Ok(TlsOnly::Enforced {
-                index: 0,
-                sid: Some("DenyInsecureTransport".into())
+                statements: vec![StatementRef {
+                    index: 0,
+                    sid: Some("DenyInsecureTransport".into())
+                }]
             })
         );
     }
@@ -1031,10 +1142,50 @@ mod tests {
     }
 
     #[test]
-    fn not_action_fails() {
+    fn not_action_that_excludes_an_s3_action_fails() {
         let mut policy = without("Action");
         policy["Statement"][0]["NotAction"] = json!("s3:GetObject");
-        assert!(reasons(&policy).contains("NotAction"));
+        let why = reasons(&policy);
+        assert!(
+            why.contains("NotAction [s3:GetObject] does not cover all S3 actions"),
+            "{why}"
+        );
+        assert!(why.contains("s3:getobject on"), "{why}");
+    }
+
+    #[test]
+    fn not_action_that_excludes_no_s3_action_passes() {
+        let mut policy = without("Action");
+        policy["Statement"][0]["NotAction"] = json!("iam:*");
+        assert!(enforced(&policy));
+        policy["Statement"][0]["NotAction"] = json!(["s3", "s3:"]);
+        assert!(enforced(&policy), "neither is an S3 action name");
+    }
+
+    #[test]
+    fn not_action_deny_plus_a_deny_of_the_excluded_action_pass() {
+        let mut most = without("Action");
+        most["Statement"][0]["NotAction"] = json!("s3:GetObject");
+        let rest = with("Action", json!("s3:GetObject"))["Statement"][0].clone();
+        most["Statement"].as_array_mut().expect("list").push(rest);
+        assert_eq!(
+            tls_only(&most, ARN).map(|t| match t {
+                TlsOnly::Enforced { statements } => statements.len(),
+                TlsOnly::NotEnforced { .. } => 0,
+            }),
+            Ok(2)
+        );
+    }
+
+    #[test]
+    fn actions_split_across_statements_must_cover_every_s3_action() {
+        let get = with("Action", json!("s3:Get*"))["Statement"][0].clone();
+        let put = with("Action", json!(["s3:Put*", "s3:List*"]))["Statement"][0].clone();
+        let policy = json!({"Statement": [get.clone(), put.clone()]});
+        assert!(reasons(&policy).contains("s3:"), "s3:DeleteObject is left");
+        let rest = with("Action", json!("s3:*"))["Statement"][0].clone();
+        let policy = json!({"Statement": [get, put, rest]});
+        assert!(enforced(&policy));
     }
 
     #[test]
@@ -1046,13 +1197,13 @@ mod tests {
     #[test]
     fn deny_on_bucket_only_fails() {
         let policy = with("Resource", json!(ARN));
-        assert!(reasons(&policy).contains("not its objects"));
+        assert!(reasons(&policy).contains("not all its objects"));
     }
 
     #[test]
     fn deny_on_a_prefix_of_objects_fails() {
         let policy = with("Resource", json!([ARN, format!("{ARN}/public/*")]));
-        assert!(reasons(&policy).contains("not its objects"));
+        assert!(reasons(&policy).contains("not all its objects"));
     }
 
     #[test]
@@ -1084,10 +1235,21 @@ mod tests {
     }
 
     #[test]
-    fn not_resource_fails() {
+    fn not_resource_of_another_bucket_covers_this_one() {
         let mut policy = without("Resource");
-        policy["Statement"][0]["NotResource"] = json!("arn:aws:s3:::elsewhere");
-        assert!(reasons(&policy).contains("NotResource"));
+        policy["Statement"][0]["NotResource"] = json!("arn:aws:s3:::elsewhere/*");
+        assert!(enforced(&policy));
+    }
+
+    #[test]
+    fn not_resource_excluding_this_bucket_or_its_objects_fails() {
+        let mut policy = without("Resource");
+        policy["Statement"][0]["NotResource"] = json!(format!("{ARN}/public/*"));
+        assert!(reasons(&policy).contains("not all its objects"));
+        policy["Statement"][0]["NotResource"] = json!(ARN);
+        assert!(reasons(&policy).contains("not the bucket itself"));
+        policy["Statement"][0]["NotResource"] = json!("arn:aws:s3:::audit-*");
+        assert!(reasons(&policy).contains("covers neither"));
     }
 
     #[test]
@@ -1165,8 +1327,10 @@ mod tests {
         assert_eq!(
             tls_only(&policy, ARN),
             Ok(TlsOnly::Enforced {
-                index: 1,
-                sid: Some("DenyInsecureTransport".into())
+                statements: vec![StatementRef {
+                    index: 1,
+                    sid: Some("DenyInsecureTransport".into())
+                }]
             })
         );
     }
@@ -1196,17 +1360,113 @@ mod tests {
     }
 
     #[test]
-    fn split_statements_do_not_count_as_spec_requires_one_statement() {
-        // IAM would deny the union, but controls.md asks for one statement
-        // covering both the bucket and its objects; the table decides.
+    fn split_statements_for_the_bucket_and_its_objects_pass_together() {
         let bucket_only = with("Resource", json!(ARN))["Statement"][0].clone();
-        let objects_only = with("Resource", json!(format!("{ARN}/*")))["Statement"][0].clone();
-        let policy = json!({"Statement": [bucket_only, objects_only]});
-        let why = reasons(&policy);
+        let mut objects_only = with("Resource", json!(format!("{ARN}/*")))["Statement"][0].clone();
+        objects_only["Sid"] = json!("Objects");
+        let policy = json!({"Statement": [bucket_only.clone(), objects_only]});
+        assert_eq!(
+            tls_only(&policy, ARN),
+            Ok(TlsOnly::Enforced {
+                statements: vec![
+                    StatementRef {
+                        index: 0,
+                        sid: Some("DenyInsecureTransport".into())
+                    },
+                    StatementRef {
+                        index: 1,
+                        sid: Some("Objects".into())
+                    },
+                ]
+            })
+        );
+        // Alone, either half fails and says what the other would supply.
+        let why = reasons(&json!({"Statement": [bucket_only]}));
         assert!(
-            why.contains("Statement[0]") && why.contains("Statement[1]"),
+            why.contains("Statement[0] (DenyInsecureTransport)"),
             "{why}"
         );
+        assert!(why.contains(&format!("on {ARN}/")), "{why}");
+    }
+
+    #[test]
+    fn a_narrowed_half_does_not_complete_the_other() {
+        let bucket_only = with("Resource", json!(ARN))["Statement"][0].clone();
+        let mut objects_vpce = with("Resource", json!(format!("{ARN}/*")))["Statement"][0].clone();
+        objects_vpce["Condition"]["StringNotEquals"] = json!({"aws:SourceVpce": "vpce-1"});
+        let why = reasons(&json!({"Statement": [bucket_only, objects_vpce]}));
+        assert!(
+            why.contains(
+                "Statement[1] (DenyInsecureTransport): aws:SecureTransport = false is narrowed"
+            ),
+            "{why}"
+        );
+    }
+
+    #[test]
+    fn superfluous_statements_are_not_named() {
+        let policy = json!({"Statement": [
+            canonical()["Statement"][0].clone(),
+            with("Resource", json!(ARN))["Statement"][0].clone(),
+        ]});
+        assert_eq!(
+            tls_only(&policy, ARN),
+            Ok(TlsOnly::Enforced {
+                statements: vec![StatementRef {
+                    index: 0,
+                    sid: Some("DenyInsecureTransport".into())
+                }]
+            })
+        );
+    }
+
+    #[test]
+    fn deny_with_not_principal_does_not_count_even_for_a_service() {
+        let mut policy = without("Principal");
+        policy["Statement"][0]["NotPrincipal"] = json!({"Service": "logging.s3.amazonaws.com"});
+        assert!(reasons(&policy).contains("NotPrincipal"));
+    }
+
+    #[test]
+    fn a_deny_for_a_list_of_principals_holding_star_counts() {
+        assert!(enforced(&with(
+            "Principal",
+            json!({"AWS": ["*"], "Service": "s3.amazonaws.com"})
+        )));
+    }
+
+    #[test]
+    fn allow_with_secure_transport_true_beside_a_partial_deny_fails() {
+        // The AWS Config false positive: an Allow limited to TLS does not
+        // deny plain HTTP; only the objects half is denied.
+        let allow = json!({
+            "Effect": "Allow", "Principal": "*", "Action": "s3:*",
+            "Resource": [ARN, format!("{ARN}/*")],
+            "Condition": {"Bool": {"aws:SecureTransport": "true"}}
+        });
+        let deny = with("Resource", json!(format!("{ARN}/*")))["Statement"][0].clone();
+        let why = reasons(&json!({"Statement": [allow, deny]}));
+        assert!(why.contains("Effect is Allow"), "{why}");
+        assert!(why.contains("not the bucket itself"), "{why}");
+    }
+
+    #[test]
+    fn other_statements_do_not_disturb_a_complete_deny() {
+        let policy = json!({"Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:root"}, "Action": "s3:GetObject", "Resource": format!("{ARN}/*")},
+            {"Effect": "Deny", "Principal": "*", "Action": "s3:DeleteBucket", "Resource": ARN},
+            canonical()["Statement"][0].clone(),
+        ]});
+        assert!(enforced(&policy));
+    }
+
+    #[test]
+    fn malformed_action_in_a_counting_deny_is_an_error() {
+        let policy = with("Action", json!(["s3:*", 3]));
+        assert!(matches!(
+            tls_only(&policy, ARN),
+            Err(PolicyError::BadField(_))
+        ));
     }
 
     #[test]

@@ -150,7 +150,10 @@ fn account_public_access_block(block: &AccountPublicAccessBlock) -> Verdict {
             json!({ "account_public_access_block": settings }),
         ),
         AccountPublicAccessBlock::Set(settings) => Verdict::fail(
-            format!("off for the account: {}", settings.disabled_settings().join(", ")),
+            format!(
+                "off for the account: {}",
+                settings.disabled_settings().join(", ")
+            ),
             json!({ "account_public_access_block": settings }),
         ),
         AccountPublicAccessBlock::Absent => Verdict::fail(
@@ -176,10 +179,24 @@ fn tls_only(bucket: &S3Bucket) -> Verdict {
         );
     };
     match policy::tls_only(doc, &bucket.arn) {
-        Ok(TlsOnly::Enforced { index, sid }) => Verdict::pass(
-            format!("Statement[{index}] denies every request without TLS"),
-            json!({ "statement_index": index, "sid": sid }),
-        ),
+        Ok(TlsOnly::Enforced { statements }) => {
+            let labels: Vec<String> = statements.iter().map(|s| s.label()).collect();
+            let verb = if labels.len() == 1 {
+                "denies"
+            } else {
+                "together deny"
+            };
+            // `statement_index`/`sid` name the first for readers of the
+            // single-statement evidence; `statements` names them all.
+            Verdict::pass(
+                format!("{} {verb} every request without TLS", labels.join(" and ")),
+                json!({
+                    "statements": labels,
+                    "statement_index": statements.first().map(|s| s.index),
+                    "sid": statements.first().and_then(|s| s.sid.clone()),
+                }),
+            )
+        }
         Ok(TlsOnly::NotEnforced { reasons }) => Verdict::fail(
             "no policy statement denies all plain-HTTP requests to the bucket and its objects",
             json!({ "reasons": reasons }),
@@ -507,7 +524,10 @@ mod tests {
             restrict_public_buckets: true,
         };
         let judge = |block: AccountPublicAccessBlock| account_public_access_block(&block);
-        assert_eq!(judge(AccountPublicAccessBlock::Set(all)).status, FindingStatus::Pass);
+        assert_eq!(
+            judge(AccountPublicAccessBlock::Set(all)).status,
+            FindingStatus::Pass
+        );
         let partial = judge(AccountPublicAccessBlock::Set(PublicAccessBlock {
             restrict_public_buckets: false,
             ..all
@@ -520,7 +540,10 @@ mod tests {
             "{}",
             partial.evidence
         );
-        assert_eq!(judge(AccountPublicAccessBlock::Absent).status, FindingStatus::Fail);
+        assert_eq!(
+            judge(AccountPublicAccessBlock::Absent).status,
+            FindingStatus::Fail
+        );
         let unknown = judge(AccountPublicAccessBlock::Unknown {
             error: "GetPublicAccessBlock: AccessDenied".into(),
         });
