@@ -8,7 +8,7 @@ use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
 fn main() {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let src = manifest_dir().join("src");
     declared_modules(
         &src.join("collect"),
         "pub static COLLECTOR: super::Collector",
@@ -72,9 +72,17 @@ fn declared_modules(dir: &Path, marker: &str, out: &str, list: impl Fn(&[String]
     std::fs::write(target, code).expect("write generated module list");
 }
 
+/// The checkout being built, read when the script runs: `env!` would bake
+/// in the checkout the script was compiled in, and a build script binary
+/// reused from another checkout (a shared target dir, a copied one) would
+/// then generate module paths into that other checkout.
+fn manifest_dir() -> PathBuf {
+    PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"))
+}
+
 fn frameworks() {
     println!("cargo:rerun-if-changed=frameworks");
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("frameworks");
+    let dir = manifest_dir().join("frameworks");
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .expect("frameworks/ exists")
         .filter_map(|entry| entry.ok().map(|e| e.path()))

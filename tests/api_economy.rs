@@ -275,3 +275,59 @@ async fn keys_cost_one_describe_each_and_rotation_only_where_it_is_a_choice() {
         "a rescan costs the same"
     );
 }
+
+/// The account in a region costs one call per setting (two for Config:
+/// the recorders and their status; GuardDuty's GetDetector per detector,
+/// at most one per region), whatever else the account holds.
+#[tokio::test]
+async fn a_region_costs_one_call_per_setting() {
+    let moto = Moto::start();
+    let (store, url) = support::database().await;
+    let detector = aws_sdk_guardduty::Client::new(&moto.sdk_config())
+        .create_detector()
+        .enable(true)
+        .send()
+        .await
+        .expect("detector")
+        .detector_id()
+        .expect("detector id")
+        .to_string();
+
+    let proxy = FaultProxy::start(&moto.endpoint).await;
+    let mut config = moto.config(&url, &["account_region"]);
+    config.aws.endpoint_url = Some(proxy.endpoint.clone());
+    let first = scan_once(&config, &store).await.expect("scan");
+    assert!(
+        first.iter().all(|r| r.status == ScanStatus::Ok),
+        "{first:?}"
+    );
+    let seen = proxy.seen();
+    let first_calls = calls(&seen);
+    let regional: BTreeMap<&str, usize> = first_calls
+        .iter()
+        .filter(|(operation, _)| !operation.starts_with("sts:"))
+        .map(|(operation, n)| (operation.as_str(), *n))
+        .collect();
+    let get_detector = format!("guardduty:GET /detector/{detector}");
+    let expected: BTreeMap<&str, usize> = [
+        ("ec2:DescribeRegions", 1),
+        ("ec2:GetEbsEncryptionByDefault", 1),
+        ("config:DescribeConfigurationRecorders", 1),
+        ("config:DescribeConfigurationRecorderStatus", 1),
+        ("guardduty:GET /detector", 1),
+        (get_detector.as_str(), 1),
+        ("securityhub:GET /accounts", 1),
+        ("access-analyzer:GET /analyzer", 1),
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(regional, expected, "{first_calls:?}");
+
+    scan_once(&config, &store).await.expect("rescan");
+    let all = proxy.seen();
+    assert_eq!(
+        calls(&all[seen.len()..]),
+        first_calls,
+        "a rescan costs the same"
+    );
+}

@@ -119,9 +119,11 @@ async fn scan_once_then_findings_and_drift_as_json() {
     assert_eq!(code, 0, "{stderr}");
     // Six S3 controls for the bucket, vpc.flow_logs for moto's default VPC,
     // cloudtrail.multi_region (no trail records the account),
-    // ec2.ebs_default_encryption (off by default in the region) and
-    // s3.account_public_access_block (no account-level block).
-    assert!(stdout.contains("Failing controls (10)"), "{stdout}");
+    // ec2.ebs_default_encryption (off by default in the region),
+    // s3.account_public_access_block (no account-level block), and
+    // config.recorder_enabled, guardduty.enabled, securityhub.enabled
+    // (none set up in the region).
+    assert!(stdout.contains("Failing controls (13)"), "{stdout}");
     assert!(
         stdout.contains("created  arn:aws:s3:::cli-bucket"),
         "{stdout}"
