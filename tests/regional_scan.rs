@@ -118,12 +118,12 @@ fn all_supported() -> RecordingGroup {
 #[tokio::test]
 async fn config_guardduty_and_security_hub_fail_and_pass_as_aws_reports_them() {
     let moto = Moto::start();
-    let (store, _url) = support::database().await;
+    let (store, url) = support::database().await;
     let sdk = moto.sdk_config();
     let config_service = aws_sdk_config::Client::new(&sdk);
     let guardduty = aws_sdk_guardduty::Client::new(&sdk);
     let securityhub = aws_sdk_securityhub::Client::new(&sdk);
-    let config = moto.config(&_url, &["account_region"]);
+    let config = moto.config(&url, &["account_region"]);
 
     // Nothing set up: no recorder, no detector, not subscribed.
     let reports = scan_once(&config, &store).await.expect("scan");
