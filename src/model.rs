@@ -680,7 +680,17 @@ pub struct AccountRegion {
     /// Whether the account can use the region; the settings below are
     /// only read where it can.
     pub enabled: bool,
-    pub ebs_encryption_by_default: Option<bool>,
+    /// Each setting is read on its own: one that could not be read leaves
+    /// the others decided.
+    pub ebs_encryption_by_default: RegionSetting<bool>,
+    /// The AWS Config configuration recorders, with their status.
+    pub config_recorders: RegionSetting<Vec<ConfigRecorder>>,
+    /// The GuardDuty detectors (AWS allows one per account and region).
+    pub guardduty_detectors: RegionSetting<Vec<GuardDutyDetector>>,
+    /// The Security Hub hub; `None` when the account is not subscribed.
+    pub security_hub: RegionSetting<Option<SecurityHub>>,
+    /// The IAM Access Analyzer analyzers of every kind.
+    pub access_analyzers: RegionSetting<Vec<AccessAnalyzer>>,
 }
 
 /// The per-region account resource's ARN: the account's, qualified by the
@@ -1069,4 +1079,81 @@ pub struct IamServerCertificate {
     pub arn: String,
     /// RFC 3339; `None` if IAM did not say.
     pub expiration: Option<String>,
+}
+
+// ---------------------------------------------------------------------------
+// Regional detection and recording settings (on `AccountRegion`).
+
+/// One setting of the account in a region, as the collector could read it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum RegionSetting<T> {
+    Read {
+        value: T,
+    },
+    /// The call failed (denied, throttled, unreachable): nothing is known.
+    Unreadable {
+        error: String,
+    },
+    /// Not asked: the account has not enabled the region.
+    #[default]
+    NotRead,
+}
+
+/// An AWS Config configuration recorder and its recording status.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ConfigRecorder {
+    pub name: String,
+    /// Set on a service-linked recorder: the service it records for.
+    pub service_principal: Option<String>,
+    /// `recordingGroup.allSupported`.
+    pub all_supported: bool,
+    /// `recordingGroup.includeGlobalResourceTypes`.
+    pub include_global_resource_types: bool,
+    /// `recordingGroup.recordingStrategy.useOnly`:
+    /// `ALL_SUPPORTED_RESOURCE_TYPES`, `INCLUSION_BY_RESOURCE_TYPES` or
+    /// `EXCLUSION_BY_RESOURCE_TYPES`.
+    pub recording_strategy: Option<String>,
+    /// The types recorded (inclusion) or not recorded (exclusion).
+    pub resource_types: Vec<String>,
+    pub excluded_resource_types: Vec<String>,
+    /// From DescribeConfigurationRecorderStatus; `None` when it has no
+    /// status entry for this recorder.
+    pub status: Option<ConfigRecorderStatus>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ConfigRecorderStatus {
+    pub recording: bool,
+    /// `Pending`, `Success` or `Failure` (of the last recording attempt).
+    pub last_status: Option<String>,
+    pub last_error_code: Option<String>,
+}
+
+/// A GuardDuty detector.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GuardDutyDetector {
+    pub id: String,
+    /// `ENABLED` or `DISABLED` (suspended).
+    pub status: String,
+}
+
+/// The Security Hub hub of a subscribed account.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SecurityHub {
+    pub hub_arn: String,
+    pub subscribed_at: Option<String>,
+}
+
+/// An IAM Access Analyzer analyzer.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AccessAnalyzer {
+    pub arn: String,
+    pub name: String,
+    /// `ACCOUNT`, `ORGANIZATION` (external access), `*_UNUSED_ACCESS`,
+    /// `*_INTERNAL_ACCESS`.
+    pub analyzer_type: String,
+    /// `ACTIVE`, `CREATING`, `DISABLED` or `FAILED`.
+    pub status: String,
+    pub status_reason: Option<String>,
 }

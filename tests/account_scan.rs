@@ -1,6 +1,7 @@
 //! The account as a resource per region: EBS encryption by default read
 //! in each region scanned, recorded with snapshots, drift and findings
-//! (`ec2.ebs_default_encryption`) like any other resource.
+//! (`ec2.ebs_default_encryption`) like any other resource. (The detection
+//! settings on the same record are tested in tests/regional_scan.rs.)
 //!
 //! moto reports every region as `opt-in-not-required`, so the "region not
 //! enabled" state cannot be produced here; the collector records it from
@@ -46,11 +47,11 @@ async fn each_region_scanned_is_a_resource_and_turning_ebs_encryption_on_is_drif
     let here = format!("arn:aws:account:{REGION}:{ACCOUNT_ID}:account");
     let there = format!("arn:aws:account:{other}:{ACCOUNT_ID}:account");
     assert_eq!(
-        document(&url, &there).await["ebs_encryption_by_default"],
+        document(&url, &there).await["ebs_encryption_by_default"]["value"],
         true
     );
     let created = document(&url, &here).await;
-    assert_eq!(created["ebs_encryption_by_default"], false);
+    assert_eq!(created["ebs_encryption_by_default"]["value"], false);
     assert_eq!(created["enabled"], true, "{created}");
 
     moto.ec2_in(REGION)
@@ -58,18 +59,21 @@ async fn each_region_scanned_is_a_resource_and_turning_ebs_encryption_on_is_drif
         .send()
         .await
         .expect("enable here too");
-    let failing = support::failing(&store, |arn| arn.to_string()).await;
+    let ebs_failing = || async {
+        support::failing(&store, |arn| arn.to_string())
+            .await
+            .into_iter()
+            .filter(|(_, control)| control == "ec2.ebs_default_encryption")
+            .collect::<std::collections::BTreeSet<_>>()
+    };
+    let failing = ebs_failing().await;
     assert_eq!(
         failing,
         support::pairs(&[(here.as_str(), "ec2.ebs_default_encryption")]),
         "off in {REGION} only"
     );
     let reports = scan_once(&config, &store).await.expect("rescan");
-    assert!(
-        support::failing(&store, |arn| arn.to_string())
-            .await
-            .is_empty()
-    );
+    assert!(ebs_failing().await.is_empty());
     let resolutions: Vec<_> = reports
         .iter()
         .flat_map(|r| &r.transitions)
@@ -85,13 +89,13 @@ async fn each_region_scanned_is_a_resource_and_turning_ebs_encryption_on_is_drif
     let drift: Vec<_> = reports.iter().flat_map(|r| &r.drift).collect();
     assert_eq!(drift.len(), 1, "{drift:?}");
     assert_eq!(
-        document(&url, &here).await["ebs_encryption_by_default"],
+        document(&url, &here).await["ebs_encryption_by_default"]["value"],
         true
     );
     let paths: Vec<&str> = drift[0].changes.iter().map(|c| c.path.as_str()).collect();
     assert_eq!(
         paths,
-        ["ebs_encryption_by_default"],
+        ["ebs_encryption_by_default.value"],
         "the drift names the setting"
     );
 }

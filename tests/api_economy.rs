@@ -511,3 +511,61 @@ async fn iam_costs_the_same_handful_of_calls_for_any_number_of_users() {
         "a rescan finds the report ready"
     );
 }
+
+/// The account in a region costs one call per setting (two for Config:
+/// the recorders and their status; GuardDuty's GetDetector per detector,
+/// at most one per region), whatever else the account holds.
+#[tokio::test]
+async fn a_region_costs_one_call_per_setting() {
+    let moto = Moto::start();
+    let (store, url) = support::database().await;
+    let detector = aws_sdk_guardduty::Client::new(&moto.sdk_config())
+        .create_detector()
+        .enable(true)
+        .send()
+        .await
+        .expect("detector")
+        .detector_id()
+        .expect("detector id")
+        .to_string();
+
+    let proxy = FaultProxy::start(&moto.endpoint).await;
+    let mut config = moto.config(&url, &["account_region"]);
+    config.aws.endpoint_url = Some(proxy.endpoint.clone());
+    let first = scan_once(&config, &store).await.expect("scan");
+    assert!(
+        first.iter().all(|r| r.status == ScanStatus::Ok),
+        "{first:?}"
+    );
+    let seen = proxy.seen();
+    let first_calls = calls(&seen);
+    let regional: BTreeMap<&str, usize> = first_calls
+        .iter()
+        .filter(|(operation, _)| !operation.starts_with("sts:"))
+        .map(|(operation, n)| (operation.as_str(), *n))
+        .collect();
+    let get_detector = format!("guardduty:GET /detector/{detector}");
+    let expected: BTreeMap<&str, usize> = [
+        ("ec2:DescribeRegions", 1),
+        ("ec2:GetEbsEncryptionByDefault", 1),
+        ("config:DescribeConfigurationRecorders", 1),
+        ("config:DescribeConfigurationRecorderStatus", 1),
+        ("guardduty:GET /detector", 1),
+        (get_detector.as_str(), 1),
+        ("securityhub:GET /accounts", 1),
+        // moto has no Access Analyzer and answers 500, which the SDK
+        // retries once (max_attempts = 2 in tests); on AWS it is one call.
+        ("access-analyzer:GET /analyzer", 2),
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(regional, expected, "{first_calls:?}");
+
+    scan_once(&config, &store).await.expect("rescan");
+    let all = proxy.seen();
+    assert_eq!(
+        calls(&all[seen.len()..]),
+        first_calls,
+        "a rescan costs the same"
+    );
+}

@@ -121,10 +121,13 @@ async fn scan_once_then_findings_and_drift_as_json() {
     // cloudtrail.multi_region and the two S3 data-event controls (no trail
     // records the account), ec2.ebs_default_encryption (off by default in
     // the region), s3.account_public_access_block (no account-level block),
-    // and for the default VPC's default security group (allow-all egress)
-    // and default network ACL (allow all): ec2.default_sg_restricts_all and
-    // vpc.nacl_no_public_admin_ports.
-    assert!(stdout.contains("Failing controls (15)"), "{stdout}");
+    // for the default VPC's default security group (allow-all egress) and
+    // default network ACL (allow all): ec2.default_sg_restricts_all and
+    // vpc.nacl_no_public_admin_ports; config.recorder_enabled,
+    // guardduty.enabled (none set up in the region); iam.root_mfa and
+    // iam.root_hardware_mfa (moto's root has no MFA), the two password
+    // policy controls (no policy) and iam.support_role (no support role).
+    assert!(stdout.contains("Failing controls (22)"), "{stdout}");
     assert!(
         stdout.contains("created  arn:aws:s3:::cli-bucket"),
         "{stdout}"

@@ -809,6 +809,13 @@ async fn the_account_its_regions_and_its_trails_are_described_as_scanned() {
         .send()
         .await
         .expect("start logging");
+    // The region's record carries its detection settings too.
+    aws_sdk_guardduty::Client::new(&moto.sdk_config())
+        .create_detector()
+        .enable(true)
+        .send()
+        .await
+        .expect("detector");
     let account = account_at(&moto.endpoint).await;
     for (name, scope) in [
         ("account", GLOBAL_SCOPE),

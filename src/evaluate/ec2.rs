@@ -3,7 +3,7 @@
 use super::catalog::{Control, DaysSetting, Remediation, Setting};
 use super::{Severity, Verdict};
 use crate::model::{
-    AccountRegion, DestinationRetention, Ec2Instance, EksNodegroup, LaunchTemplate,
+    AccountRegion, DestinationRetention, RegionSetting, Ec2Instance, EksNodegroup, LaunchTemplate,
     MetadataOptions, ResourceType, Vpc,
 };
 use serde_json::json;
@@ -229,19 +229,26 @@ fn ebs_default_encryption(region: &AccountRegion) -> Option<Verdict> {
         return None;
     }
     let details = json!({ "region": region.region, "ebs_encryption_by_default": region.ebs_encryption_by_default });
-    Some(match region.ebs_encryption_by_default {
-        Some(true) => Verdict::pass(
+    Some(match &region.ebs_encryption_by_default {
+        RegionSetting::Read { value: true } => Verdict::pass(
             format!(
                 "new EBS volumes in {} are encrypted by default",
                 region.region
             ),
             details,
         ),
-        Some(false) => Verdict::fail(
+        RegionSetting::Read { value: false } => Verdict::fail(
             format!("EBS encryption by default is off in {}", region.region),
             details,
         ),
-        None => Verdict::unknown(
+        RegionSetting::Unreadable { error } => Verdict::unknown(
+            format!(
+                "EBS encryption by default was not read in {}: {error}",
+                region.region
+            ),
+            details,
+        ),
+        RegionSetting::NotRead => Verdict::unknown(
             format!(
                 "EBS encryption by default was not read in {}",
                 region.region
@@ -633,6 +640,7 @@ mod tests {
             .into(),
             enabled,
             ebs_encryption_by_default: setting,
+            ..AccountRegion::default()
         };
         let status = |r: AccountRegion| {
             let document = serde_json::to_value(r).expect("serialises");
@@ -642,14 +650,20 @@ mod tests {
                 &RuleSettings::default(),
             )
             .into_iter()
+            .filter(|(id, _)| *id == "ec2.ebs_default_encryption")
             .map(|(_, v)| v.status)
             .collect::<Vec<_>>()
         };
-        assert_eq!(status(region(true, Some(true))), [Pass]);
-        assert_eq!(status(region(true, Some(false))), [Fail]);
-        assert_eq!(status(region(true, None)), [Unknown]);
+        let read = |value| RegionSetting::Read { value };
+        assert_eq!(status(region(true, read(true))), [Pass]);
+        assert_eq!(status(region(true, read(false))), [Fail]);
+        let denied = RegionSetting::Unreadable {
+            error: "AccessDenied".into(),
+        };
+        assert_eq!(status(region(true, denied)), [Unknown]);
+        assert_eq!(status(region(true, RegionSetting::NotRead)), [Unknown]);
         assert!(
-            status(region(false, None)).is_empty(),
+            status(region(false, RegionSetting::NotRead)).is_empty(),
             "not enabled is not failed"
         );
     }

@@ -965,28 +965,19 @@ mod coverage {
     }
 }
 
-#[derive(Clone, Copy)]
-enum CaseSensitivity {
-    Sensitive,
-    Insensitive,
-}
-
-fn chars(s: &str, case: CaseSensitivity) -> Vec<char> {
-    match case {
-        CaseSensitivity::Sensitive => s.chars().collect(),
-        CaseSensitivity::Insensitive => s.chars().flat_map(char::to_lowercase).collect(),
-    }
+fn chars(s: &str) -> Vec<char> {
+    s.chars().collect()
 }
 
 /// Case-sensitive `*`/`?` matching, for names (log groups) as for ARNs.
 pub(crate) fn wildcard_match(pattern: &str, subject: &str) -> bool {
-    glob_matches(pattern, subject, CaseSensitivity::Sensitive)
+    glob_matches(pattern, subject)
 }
 
 /// IAM wildcard matching: `*` is any run of characters (including `/` and
 /// `:`), `?` exactly one character.
-fn glob_matches(pattern: &str, subject: &str, case: CaseSensitivity) -> bool {
-    glob_chars(&chars(pattern, case), &chars(subject, case))
+fn glob_matches(pattern: &str, subject: &str) -> bool {
+    glob_chars(&chars(pattern), &chars(subject))
 }
 
 fn glob_chars(pattern: &[char], subject: &[char]) -> bool {
@@ -1017,9 +1008,9 @@ fn glob_chars(pattern: &[char], subject: &[char]) -> bool {
 /// final `*` matches some prefix of `prefix`: the `*` then absorbs the rest,
 /// whatever it is. (If the part before the `*` needed characters beyond
 /// `prefix`, the string `prefix` itself would not match.)
-fn covers_every_string_with_prefix(pattern: &str, prefix: &str, case: CaseSensitivity) -> bool {
-    let pattern = chars(pattern, case);
-    let prefix = chars(prefix, case);
+fn covers_every_string_with_prefix(pattern: &str, prefix: &str) -> bool {
+    let pattern = chars(pattern);
+    let prefix = chars(prefix);
     let Some((&'*', head)) = pattern.split_last() else {
         return false;
     };
@@ -1506,18 +1497,17 @@ mod tests {
 
     #[test]
     fn glob_matching_follows_iam_wildcards() {
-        use CaseSensitivity::Sensitive as S;
-        assert!(glob_matches("a*c", "abbbc", S));
-        assert!(glob_matches("a?c", "abc", S));
-        assert!(!glob_matches("a?c", "ac", S));
-        assert!(glob_matches("*", "", S));
-        assert!(glob_matches("**x", "yyx", S));
-        assert!(!glob_matches("abc", "abcd", S));
-        assert!(covers_every_string_with_prefix("ab*", "abc/", S));
-        assert!(covers_every_string_with_prefix("abc/*", "abc/", S));
-        assert!(!covers_every_string_with_prefix("abc/d*", "abc/", S));
-        assert!(!covers_every_string_with_prefix("abc/", "abc/", S));
-        assert!(!covers_every_string_with_prefix("abc/?*", "abc/", S));
+        assert!(glob_matches("a*c", "abbbc"));
+        assert!(glob_matches("a?c", "abc"));
+        assert!(!glob_matches("a?c", "ac"));
+        assert!(glob_matches("*", ""));
+        assert!(glob_matches("**x", "yyx"));
+        assert!(!glob_matches("abc", "abcd"));
+        assert!(covers_every_string_with_prefix("ab*", "abc/"));
+        assert!(covers_every_string_with_prefix("abc/*", "abc/"));
+        assert!(!covers_every_string_with_prefix("abc/d*", "abc/"));
+        assert!(!covers_every_string_with_prefix("abc/", "abc/"));
+        assert!(!covers_every_string_with_prefix("abc/?*", "abc/"));
     }
 }
 
