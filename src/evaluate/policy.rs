@@ -1002,21 +1002,6 @@ fn glob_chars(pattern: &[char], subject: &[char]) -> bool {
     pattern[p..].iter().all(|c| *c == '*')
 }
 
-/// Whether `pattern` matches every string that starts with `prefix`.
-///
-/// That holds exactly when the pattern ends in `*` and what precedes that
-/// final `*` matches some prefix of `prefix`: the `*` then absorbs the rest,
-/// whatever it is. (If the part before the `*` needed characters beyond
-/// `prefix`, the string `prefix` itself would not match.)
-fn covers_every_string_with_prefix(pattern: &str, prefix: &str) -> bool {
-    let pattern = chars(pattern);
-    let prefix = chars(prefix);
-    let Some((&'*', head)) = pattern.split_last() else {
-        return false;
-    };
-    (0..=prefix.len()).any(|end| glob_chars(head, &prefix[..end]))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1503,11 +1488,6 @@ mod tests {
         assert!(glob_matches("*", ""));
         assert!(glob_matches("**x", "yyx"));
         assert!(!glob_matches("abc", "abcd"));
-        assert!(covers_every_string_with_prefix("ab*", "abc/"));
-        assert!(covers_every_string_with_prefix("abc/*", "abc/"));
-        assert!(!covers_every_string_with_prefix("abc/d*", "abc/"));
-        assert!(!covers_every_string_with_prefix("abc/", "abc/"));
-        assert!(!covers_every_string_with_prefix("abc/?*", "abc/"));
     }
 }
 
