@@ -453,7 +453,7 @@ struct Side {
 
 impl Side {
     fn covers(&self, matched: impl Iterator<Item = bool>) -> bool {
-        let any = matched.into_iter().fold(false, |acc, m| acc || m);
+        let any = matched.into_iter().any(|m| m);
         any != self.negated
     }
 }
