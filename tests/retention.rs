@@ -97,7 +97,8 @@ async fn pruning_keeps_each_live_resources_latest_snapshot() {
     // Current findings stay: they are the present, not history.
     assert_eq!(
         count(&mut conn, "SELECT count(*) FROM findings WHERE retired_at IS NULL AND resolved_at IS NULL AND status = 'fail'").await,
-        2 * driftwatch::evaluate::controls_for(driftwatch::model::ResourceType::S3Bucket).count() - 1,
+        i64::try_from(2 * driftwatch::evaluate::controls_for(driftwatch::model::ResourceType::S3Bucket).count() - 1)
+            .expect("a small count"),
         "steady: every bucket control failing, changing: all but versioning (now passing)"
     );
 
