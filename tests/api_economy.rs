@@ -45,6 +45,15 @@ fn calls(seen: &[Seen]) -> BTreeMap<String, usize> {
     counts
 }
 
+/// The counts of one service's operations (`prefix` is `"ec2:"`, …).
+fn of_service<'a>(counts: &'a BTreeMap<String, usize>, prefix: &str) -> BTreeMap<&'a str, usize> {
+    counts
+        .iter()
+        .filter(|(operation, _)| operation.starts_with(prefix))
+        .map(|(operation, n)| (operation.as_str(), *n))
+        .collect()
+}
+
 #[tokio::test]
 async fn list_calls_answer_what_they_can_and_a_rescan_costs_the_same() {
     let moto = Moto::start();
@@ -253,11 +262,7 @@ async fn keys_cost_one_describe_each_and_rotation_only_where_it_is_a_choice() {
     );
     let seen = proxy.seen();
     let first_calls = calls(&seen);
-    let kms_calls: BTreeMap<&str, usize> = first_calls
-        .iter()
-        .filter(|(operation, _)| operation.starts_with("kms:"))
-        .map(|(operation, n)| (operation.as_str(), *n))
-        .collect();
+    let kms_calls = of_service(&first_calls, "kms:");
     let expected: BTreeMap<&str, usize> = [
         ("kms:ListKeys", 1),
         ("kms:DescribeKey", SYMMETRIC + SIGNING),
@@ -316,11 +321,7 @@ async fn ebs_costs_its_listings_and_one_confirmation_per_public_candidate() {
     );
     let seen = proxy.seen();
     let first_calls = calls(&seen);
-    let ec2_calls: BTreeMap<&str, usize> = first_calls
-        .iter()
-        .filter(|(operation, _)| operation.starts_with("ec2:"))
-        .map(|(operation, n)| (operation.as_str(), *n))
-        .collect();
+    let ec2_calls = of_service(&first_calls, "ec2:");
     let expected: BTreeMap<&str, usize> = [
         ("ec2:DescribeVolumes", 1),
         ("ec2:DescribeSnapshots", 2),
@@ -418,11 +419,7 @@ async fn network_costs_one_listing_each_and_one_read_per_prefix_list() {
     );
     let seen = proxy.seen();
     let first_calls = calls(&seen);
-    let ec2_calls: BTreeMap<&str, usize> = first_calls
-        .iter()
-        .filter(|(operation, _)| operation.starts_with("ec2:"))
-        .map(|(operation, n)| (operation.as_str(), *n))
-        .collect();
+    let ec2_calls = of_service(&first_calls, "ec2:");
     let expected: BTreeMap<&str, usize> = [
         ("ec2:DescribeSecurityGroups", 1),
         ("ec2:GetManagedPrefixListEntries", lists.len()),
