@@ -565,6 +565,63 @@ pub struct MultiRegionTrail {
     /// Why the status or selectors of a trail another account owns (an
     /// organization trail seen from a member) could not be read.
     pub error: Option<String>,
+    /// The CloudWatch Logs group the trail delivers to.
+    #[serde(default)]
+    pub log_group_arn: Option<String>,
+    /// What watches that log group; `None` when the trail delivers to none.
+    #[serde(default)]
+    pub log_monitoring: Option<LogMonitoring>,
+}
+
+/// The metric filters of a trail's log group, each with the alarms on its
+/// metrics and the SNS topics those alarms notify: what CIS section 4 reads.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LogMonitoring {
+    pub log_group_name: String,
+    pub region: String,
+    /// `None` when they could not be read (see `error`).
+    pub metric_filters: Option<Vec<MetricFilter>>,
+    /// What could not be read: the filters, the alarms or a topic's
+    /// subscriptions.
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MetricFilter {
+    pub name: String,
+    pub pattern: String,
+    /// The metrics it publishes to.
+    pub metrics: Vec<FilterMetric>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FilterMetric {
+    pub namespace: String,
+    pub name: String,
+    /// The dimension names it publishes with: an alarm receives the metric
+    /// only with the same dimensions.
+    pub dimensions: Vec<String>,
+    /// The metric alarms that read this metric (directly or in metric
+    /// math); `None` when DescribeAlarms failed.
+    pub alarms: Option<Vec<MetricAlarm>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MetricAlarm {
+    pub name: String,
+    pub arn: String,
+    /// Whether its actions run on a state change at all.
+    pub actions_enabled: bool,
+    /// The SNS topics among its ALARM-state actions.
+    pub topics: Vec<AlarmTopic>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AlarmTopic {
+    pub arn: String,
+    /// Subscriptions that are confirmed (not `PendingConfirmation`);
+    /// `None` when ListSubscriptionsByTopic failed.
+    pub confirmed_subscriptions: Option<u32>,
 }
 
 /// A trail's event selectors as CloudTrail returns them: classic or

@@ -1,6 +1,7 @@
 //! The account itself: one resource per account for the settings AWS
 //! keeps once per account: which multi-region trails record it, and its S3
-//! Block Public Access.
+//! Block Public Access, and what watches each trail's CloudWatch Logs group
+//! (metric filters, alarms, SNS subscribers).
 
 use super::arn::{Arn, not_described};
 use super::{AwsAccount, Collection, Described, GLOBAL_SCOPE};
@@ -23,7 +24,10 @@ pub const IAM_ACTIONS: &[&str] = &[
     "cloudtrail:DescribeTrails",
     "cloudtrail:GetTrailStatus",
     "cloudtrail:GetEventSelectors",
+    "cloudwatch:DescribeAlarms",
+    "logs:DescribeMetricFilters",
     "s3:GetAccountPublicAccessBlock",
+    "sns:ListSubscriptionsByTopic",
     "sts:GetCallerIdentity",
 ];
 

@@ -376,7 +376,14 @@ pub async fn multi_region_trails(
         if !error.is_empty() && owner == account.account_id {
             return Err(format!("trail {arn}: {}", error.join("; ")));
         }
+        let log_group_arn = non_empty(trail.cloud_watch_logs_log_group_arn());
+        let log_monitoring = match &log_group_arn {
+            Some(group) => Some(super::log_monitoring::log_monitoring(account, group).await),
+            None => None,
+        };
         multi_region.push(MultiRegionTrail {
+            log_group_arn,
+            log_monitoring,
             name: trail.name().unwrap_or_default().to_string(),
             home_region: home,
             organization_trail: trail.is_organization_trail().unwrap_or(false),

@@ -6,6 +6,7 @@
 
 pub mod api_calls;
 mod arn;
+mod log_monitoring;
 pub mod organizations;
 
 use crate::config::{AccountConfig, AwsConfig, RetryMode};

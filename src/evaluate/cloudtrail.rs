@@ -194,7 +194,7 @@ fn coverage(selectors: &EventSelectors) -> Coverage {
 }
 
 /// Why this trail does not record every management event, or `None`.
-fn shortfall(trail: &MultiRegionTrail) -> Option<String> {
+pub(super) fn shortfall(trail: &MultiRegionTrail) -> Option<String> {
     if trail.is_logging != Some(true) {
         return Some("logging is stopped".to_string());
     }
@@ -730,6 +730,8 @@ mod tests {
             is_logging: Some(true),
             event_selectors: Some(selectors),
             error: None,
+            log_group_arn: None,
+            log_monitoring: None,
         }
     }
 

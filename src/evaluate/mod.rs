@@ -5,6 +5,7 @@
 
 pub mod catalog;
 pub mod exposure;
+pub mod filter_pattern;
 pub mod lifecycle;
 pub mod policy;
 

@@ -197,7 +197,7 @@ async fn read_request(stream: &mut TcpStream) -> Option<Request> {
     })
 }
 
-fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
+pub fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
     head.lines().skip(1).find_map(|line| {
         let (key, value) = line.split_once(':')?;
         key.trim()
@@ -225,6 +225,12 @@ fn identify(request: &Request) -> Seen {
     let operation = header(&request.head, "x-amz-target")
         .and_then(|t| t.rsplit('.').next())
         .map(str::to_string)
+        .or_else(|| {
+            // Smithy RPC v2: /service/<Service>/operation/<Operation>
+            super::cbor_bridge::is_cbor(&request.head)
+                .then(|| target.rsplit('/').next().map(str::to_string))
+                .flatten()
+        })
         .or_else(|| {
             body.split('&')
                 .find_map(|pair| pair.strip_prefix("Action="))
@@ -275,8 +281,18 @@ async fn serve(mut client: TcpStream, upstream: String, state: Arc<Mutex<State>>
 }
 
 /// Sends the request to moto on a fresh connection and returns its whole
-/// response.
+/// response; a Smithy RPC v2 CBOR request goes as JSON 1.0 and its answer
+/// comes back as CBOR (see `cbor_bridge`).
 async fn forward(request: &Request, upstream: &str) -> Option<Vec<u8>> {
+    if !super::cbor_bridge::is_cbor(&request.head) {
+        return forward_as_is(request, upstream).await;
+    }
+    let (head, body) = super::cbor_bridge::to_json_request(&request.head, &request.body)?;
+    let response = forward_as_is(&Request { head, body }, upstream).await?;
+    super::cbor_bridge::to_cbor_response(&response)
+}
+
+async fn forward_as_is(request: &Request, upstream: &str) -> Option<Vec<u8>> {
     let mut server = TcpStream::connect(upstream).await.ok()?;
     let head: String = request
         .head
@@ -337,6 +353,16 @@ fn aws_error(action: Action, seen: &Seen, request: &Request) -> Vec<u8> {
         (Action::Throttle, _) => (400, "Throttling", "Rate exceeded"),
         _ => (500, "InternalError", "We encountered an internal error."),
     };
+    if super::cbor_bridge::is_cbor(&request.head) {
+        let body = super::cbor_bridge::error_body(code, message);
+        let mut reply = format!(
+            "HTTP/1.1 {status} Fault\r\nContent-Type: application/cbor\r\nsmithy-protocol: rpc-v2-cbor\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        )
+        .into_bytes();
+        reply.extend_from_slice(&body);
+        return reply;
+    }
     let (content_type, body) = if is_json(request) || seen.service == "eks" {
         (
             "application/x-amz-json-1.1",
@@ -371,6 +397,7 @@ fn aws_error(action: Action, seen: &Seen, request: &Request) -> Vec<u8> {
     .into_bytes()
 }
 
+/// JSON and CBOR protocols name errors the same way (`AccessDeniedException`).
 fn is_json(request: &Request) -> bool {
-    header(&request.head, "x-amz-target").is_some()
+    header(&request.head, "x-amz-target").is_some() || super::cbor_bridge::is_cbor(&request.head)
 }

@@ -14,6 +14,7 @@
 #![allow(dead_code)]
 
 pub mod browser;
+pub mod cbor_bridge;
 pub mod fault_proxy;
 pub mod receiver;
 pub mod seed;
