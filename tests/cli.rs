@@ -126,8 +126,9 @@ async fn scan_once_then_findings_and_drift_as_json() {
     // vpc.nacl_no_public_admin_ports; config.recorder_enabled,
     // guardduty.enabled (none set up in the region); iam.root_mfa and
     // iam.root_hardware_mfa (moto's root has no MFA), the two password
-    // policy controls (no policy) and iam.support_role (no support role).
-    assert!(stdout.contains("Failing controls (22)"), "{stdout}");
+    // policy controls (no policy) and iam.support_role (no support role);
+    // and the fifteen CIS section 4 alarms (no trail to filter).
+    assert!(stdout.contains("Failing controls (37)"), "{stdout}");
     assert!(
         stdout.contains("created  arn:aws:s3:::cli-bucket"),
         "{stdout}"
