@@ -83,6 +83,7 @@ resource_types! {
     IamGroup = "iam.group", "IAM group", IamGroup;
     IamPolicy = "iam.policy", "IAM customer managed policy", IamPolicy;
     IamServerCertificate = "iam.server_certificate", "IAM server certificate", IamServerCertificate;
+    EfsFileSystem = "efs.file_system", "EFS file system", EfsFileSystem;
 }
 
 impl fmt::Display for ResourceType {
@@ -902,6 +903,20 @@ pub struct EbsVolume {
     pub state: String,
     /// The instances it is attached to, sorted.
     pub attached_to: Vec<String>,
+}
+
+/// An EFS file system.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EfsFileSystem {
+    pub file_system_id: String,
+    pub arn: String,
+    pub region: String,
+    /// Its `Name` tag.
+    pub name: Option<String>,
+    pub encrypted: bool,
+    pub kms_key_id: Option<String>,
+    /// `creating`, `available`, `updating`, `deleting`, `error`.
+    pub life_cycle_state: String,
 }
 
 /// An EBS snapshot the account owns.

@@ -566,3 +566,46 @@ async fn a_region_costs_one_call_per_setting() {
         "a rescan costs the same"
     );
 }
+
+#[tokio::test]
+async fn file_systems_cost_one_listing_however_many() {
+    const FILE_SYSTEMS: usize = 4;
+    let moto = Moto::start();
+    let (store, url) = support::database().await;
+    let efs = aws_sdk_efs::Client::new(&moto.sdk_config());
+    for n in 0..FILE_SYSTEMS {
+        efs.create_file_system()
+            .creation_token(format!("fs-{n}"))
+            .encrypted(n % 2 == 0)
+            .send()
+            .await
+            .expect("file system");
+    }
+    let proxy = FaultProxy::start(&moto.endpoint).await;
+    let mut config = moto.config(&url, &["efs"]);
+    config.aws.endpoint_url = Some(proxy.endpoint.clone());
+    let first = scan_once(&config, &store).await.expect("scan");
+    assert!(
+        first
+            .iter()
+            .all(|r| r.status == ScanStatus::Ok && r.resources == FILE_SYSTEMS),
+        "{first:?}"
+    );
+    let seen = proxy.seen();
+    let first_calls = calls(&seen);
+    // REST: GET /2015-02-01/file-systems, once for the whole region.
+    let expected: BTreeMap<&str, usize> = [("elasticfilesystem:GET /2015-02-01/file-systems", 1)]
+        .into_iter()
+        .collect();
+    assert_eq!(
+        of_service(&first_calls, "elasticfilesystem:"),
+        expected,
+        "{first_calls:?}"
+    );
+    scan_once(&config, &store).await.expect("rescan");
+    assert_eq!(
+        calls(&proxy.seen()[seen.len()..]),
+        first_calls,
+        "a rescan costs the same"
+    );
+}

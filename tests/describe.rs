@@ -1217,3 +1217,38 @@ async fn iam_resources_are_described_as_scanned() {
 fn document_of<'a>(records: &'a [ResourceRecord], name: &str) -> &'a Value {
     document(record(records, name))
 }
+
+#[tokio::test]
+async fn efs_file_systems_are_described_as_scanned() {
+    let moto = Moto::start();
+    let efs = aws_sdk_efs::Client::new(&moto.sdk_config());
+    let shared = efs
+        .create_file_system()
+        .creation_token("shared")
+        .encrypted(true)
+        .send()
+        .await
+        .expect("file system");
+    let collector = &collect::efs::COLLECTOR;
+    let account = account_at(&moto.endpoint).await;
+    describe_matches_collect(collector, &account, &[REGION]).await;
+
+    let arn =
+        |id: &str| format!("arn:aws:elasticfilesystem:{REGION}:{ACCOUNT_ID}:file-system/{id}");
+    assert_gone(collector, &account, &arn("fs-00000000")).await;
+
+    let proxy = FaultProxy::start(&moto.endpoint).await;
+    let via_proxy = account_at(&proxy.endpoint).await;
+    let fs = arn(shared.file_system_id());
+    assert_eq!(
+        calls_of(&proxy, (collector.describe)(&via_proxy, &fs)).await,
+        // REST: one GET of /file-systems?FileSystemId=<id>.
+        strings(&["elasticfilesystem:?FileSystemId"])
+    );
+    proxy.inject(Fault::new(Action::AccessDenied).target_contains("/file-systems"));
+    assert_undetermined(
+        (collector.describe)(&via_proxy, &fs).await,
+        &fs,
+        "DescribeFileSystems",
+    );
+}

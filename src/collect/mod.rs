@@ -436,11 +436,31 @@ mod tests {
             "arn:aws:ec2:us-east-1:123456789012:security-group/sg-0123",
         ),
         ("iam", "arn:aws:iam::123456789012:user/alice"),
+        (
+            "efs",
+            "arn:aws:elasticfilesystem:us-east-1:123456789012:file-system/fs-0123",
+        ),
     ];
 
     /// Of the collector's own service, but not something it describes: the
     /// wrong type, account, partition or shape.
     const NOT_DESCRIBED: &[(&str, &str)] = &[
+        (
+            "efs",
+            "arn:aws:elasticfilesystem:us-east-1:999999999999:file-system/fs-0123",
+        ),
+        (
+            "efs",
+            "arn:aws:elasticfilesystem:us-east-1:123456789012:access-point/fsap-0123",
+        ),
+        (
+            "efs",
+            "arn:aws-cn:elasticfilesystem:us-east-1:123456789012:file-system/fs-0123",
+        ),
+        (
+            "efs",
+            "arn:aws:elasticfilesystem:us-east-1:123456789012:file-system/",
+        ),
         ("account", "arn:aws:account::999999999999:account"),
         ("account", "arn:aws:account::123456789012:region/us-east-1"),
         (
