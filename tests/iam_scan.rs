@@ -183,6 +183,12 @@ async fn iam_controls_fail_and_pass_as_the_account_is_fixed() {
         .send()
         .await
         .expect("inline admin");
+    iam.attach_role_policy()
+        .role_name("deployer")
+        .policy_arn("arn:aws:iam::aws:policy/AWSCloudShellFullAccess")
+        .send()
+        .await
+        .expect("attach AWSCloudShellFullAccess");
 
     let config = moto.config(&url, &["iam"]);
     let reports = scan_once(&config, &store).await.expect("scan");
@@ -202,7 +208,10 @@ async fn iam_controls_fail_and_pass_as_the_account_is_fixed() {
             ("alice", "iam.user_console_mfa"),
             ("alice", "iam.single_active_access_key"),
             ("alice", "iam.user_no_direct_policies"),
+            // A console password and keys never used (moto's are all N/A).
+            ("alice", "iam.no_unused_setup_access_keys"),
             ("old-web", "iam.server_certificates_not_expired"),
+            ("deployer", "iam.no_cloudshell_full_access"),
             ("admin-all", "iam.no_full_admin_policy"),
             ("deployer", "iam.no_full_admin_policy"),
         ]),
@@ -271,6 +280,19 @@ async fn iam_controls_fail_and_pass_as_the_account_is_fixed() {
         .send()
         .await
         .expect("deactivate the old key");
+    iam.update_access_key()
+        .user_name("alice")
+        .access_key_id(&keys[1])
+        .status(aws_sdk_iam::types::StatusType::Inactive)
+        .send()
+        .await
+        .expect("deactivate the key she never used");
+    iam.detach_role_policy()
+        .role_name("deployer")
+        .policy_arn("arn:aws:iam::aws:policy/AWSCloudShellFullAccess")
+        .send()
+        .await
+        .expect("detach AWSCloudShellFullAccess");
     iam.detach_user_policy()
         .user_name("alice")
         .policy_arn(&policy_arn)
@@ -334,6 +356,8 @@ async fn iam_controls_fail_and_pass_as_the_account_is_fixed() {
         ("alice", "iam.single_active_access_key"),
         ("alice", "iam.user_no_direct_policies"),
         ("deployer", "iam.no_full_admin_policy"),
+        ("alice", "iam.no_unused_setup_access_keys"),
+        ("deployer", "iam.no_cloudshell_full_access"),
     ] {
         assert_eq!(status(&all, name, control), Some(&Pass), "{name} {control}");
     }

@@ -260,6 +260,38 @@ pub(super) const CONTROLS: &[Control] = &[
         rule: |subject, _| subject.get().map(user_no_direct_policies),
     },
     Control {
+        id: "iam.no_unused_setup_access_keys",
+        title: "Console users hold no access key that was never used (CIS 1.10)",
+        resource_types: &[ResourceType::IamUser],
+        default_severity: Severity::Low,
+        rationale: "Access keys handed out with a console login \"just in case\" are long-lived credentials nobody uses and nobody watches; they leak from laptops and CI logs and then work for an attacker. CIS's audit reads the credential report: a user with a console password and an access key never used should not have that key.",
+        remediation: Remediation {
+            console: "IAM console > Users > user > Security credentials > Access keys: Deactivate, then Delete each key with Last used 'Never'; create keys only when the user needs programmatic access.",
+            cli: "aws iam list-access-keys --user-name <user> && aws iam update-access-key --user-name <user> --access-key-id <key-id> --status Inactive && aws iam delete-access-key --user-name <user> --access-key-id <key-id>",
+            terraform: "do not declare aws_iam_access_key for console users (aws_iam_user_login_profile) unless they need programmatic access",
+        },
+        settings: &[],
+        rule: |subject, _| subject.get().map(no_unused_setup_access_keys),
+    },
+    Control {
+        id: "iam.no_cloudshell_full_access",
+        title: "AWSCloudShellFullAccess is attached to no user, group or role (CIS 1.21)",
+        resource_types: &[ResourceType::IamUser, ResourceType::IamRole, ResourceType::IamGroup],
+        default_severity: Severity::Medium,
+        rationale: "AWSCloudShellFullAccess allows uploading and downloading files to and from CloudShell environments with internet access: a ready channel to move data out of the account past other controls. CIS asks that the AWS managed policy be attached to nobody, and that CloudShell access be granted with a narrower policy where it is needed.",
+        remediation: Remediation {
+            console: "IAM console > Policies > AWSCloudShellFullAccess > Entities attached: Detach from each user, group and role; grant a custom policy without cloudshell:GetFileUploadUrls / GetFileDownloadUrls where CloudShell is needed.",
+            cli: "aws iam list-entities-for-policy --policy-arn arn:aws:iam::aws:policy/AWSCloudShellFullAccess; then aws iam detach-user-policy / detach-group-policy / detach-role-policy --policy-arn arn:aws:iam::aws:policy/AWSCloudShellFullAccess",
+            terraform: "remove aws_iam_*_policy_attachment resources with policy_arn = \"arn:aws:iam::aws:policy/AWSCloudShellFullAccess\"",
+        },
+        settings: &[],
+        rule: |subject, _| {
+            (subject.get().map(|u: &IamUser| no_cloudshell_full_access(&u.attached_policies)))
+                .or_else(|| subject.get().map(|r: &IamRole| no_cloudshell_full_access(&r.attached_policies)))
+                .or_else(|| subject.get().map(|g: &IamGroup| no_cloudshell_full_access(&g.attached_policies)))
+        },
+    },
+    Control {
         id: "iam.server_certificates_not_expired",
         title: "No expired SSL/TLS certificate is stored in IAM (CIS 1.18)",
         resource_types: &[ResourceType::IamServerCertificate],
@@ -593,6 +625,52 @@ fn user_no_direct_policies(user: &IamUser) -> Verdict {
     }
 }
 
+/// CIS 1.10's audit on the credential report: a console password, and an
+/// access key whose last use is `N/A`.
+fn no_unused_setup_access_keys(user: &IamUser) -> Verdict {
+    let Some(credentials) = &user.credentials else {
+        return Verdict::unknown(
+            "the user is not in the credential report yet (IAM regenerates it at most every four hours)",
+            json!({}),
+        );
+    };
+    let never_used: Vec<u8> = credentials
+        .access_keys
+        .iter()
+        .filter(|k| k.active && k.last_used.is_none())
+        .map(|k| k.slot)
+        .collect();
+    let evidence = json!({
+        "console_password": credentials.password.is_some(),
+        "never_used_active_keys": never_used,
+    });
+    match (&credentials.password, never_used.as_slice()) {
+        (None, _) => Verdict::pass("the user has no console password", evidence),
+        (Some(_), []) => Verdict::pass("every active access key of this console user has been used", evidence),
+        (Some(_), slots) => Verdict::fail(
+            format!(
+                "console user holds active access key{} {} that {} never been used",
+                if slots.len() == 1 { "" } else { "s" },
+                slots.iter().map(|s| format!("#{s}")).collect::<Vec<_>>().join(" and "),
+                if slots.len() == 1 { "has" } else { "have" }
+            ),
+            evidence,
+        ),
+    }
+}
+
+fn no_cloudshell_full_access(attached: &[String]) -> Verdict {
+    let cloudshell: Vec<&String> = attached
+        .iter()
+        .filter(|arn| arn.ends_with(":iam::aws:policy/AWSCloudShellFullAccess"))
+        .collect();
+    let evidence = json!({ "attached_policies": attached });
+    match cloudshell.first() {
+        None => Verdict::pass("AWSCloudShellFullAccess is not attached", evidence),
+        Some(arn) => Verdict::fail(format!("{arn} is attached"), evidence),
+    }
+}
+
 fn certificate_not_expired(
     certificate: &IamServerCertificate,
     now: chrono::DateTime<chrono::Utc>,
@@ -788,6 +866,53 @@ mod tests {
     }
 
     #[test]
+    fn setup_keys_and_cloudshell_access() {
+        const SETUP: &str = "iam.no_unused_setup_access_keys";
+        assert_eq!(user_status(&user(), SETUP), Some(Pass));
+        let mut with_unused = user();
+        if let Some(c) = with_unused.credentials.as_mut() {
+            c.access_keys.push(key(2, true, "2026-11-01", None));
+        }
+        assert_eq!(user_status(&with_unused, SETUP), Some(Fail));
+        // An inactive never-used key is not a working credential.
+        if let Some(c) = with_unused.credentials.as_mut() {
+            c.access_keys[1].active = false;
+        }
+        assert_eq!(user_status(&with_unused, SETUP), Some(Pass));
+        // Programmatic-only users need keys; they are not CIS 1.10's concern.
+        let mut robot = user();
+        if let Some(c) = robot.credentials.as_mut() {
+            c.password = None;
+            c.access_keys = vec![key(1, true, "2026-11-01", None)];
+        }
+        assert_eq!(user_status(&robot, SETUP), Some(Pass));
+        let mut unreported = user();
+        unreported.credentials = None;
+        assert_eq!(user_status(&unreported, SETUP), Some(Unknown));
+
+        const SHELL: &str = "iam.no_cloudshell_full_access";
+        assert_eq!(user_status(&user(), SHELL), Some(Pass));
+        let mut shell_user = user();
+        shell_user.attached_policies = vec!["arn:aws:iam::aws:policy/AWSCloudShellFullAccess".into()];
+        assert_eq!(user_status(&shell_user, SHELL), Some(Fail));
+        let role = IamRole {
+            name: "ops".into(),
+            arn: "arn:aws-us-gov:iam::123456789012:role/ops".into(),
+            attached_policies: vec!["arn:aws-us-gov:iam::aws:policy/AWSCloudShellFullAccess".into()],
+            inline_policies: vec![],
+        };
+        assert_eq!(status_of(ResourceType::IamRole, &role, SHELL), Some(Fail));
+        // A customer managed policy of the same name is not the AWS one.
+        let group = IamGroup {
+            name: "ops".into(),
+            arn: "arn:aws:iam::123456789012:group/ops".into(),
+            attached_policies: vec!["arn:aws:iam::123456789012:policy/AWSCloudShellFullAccess".into()],
+            inline_policies: vec![],
+        };
+        assert_eq!(status_of(ResourceType::IamGroup, &group, SHELL), Some(Pass));
+    }
+
+    #[test]
     fn a_well_kept_account_passes_every_account_control() {
         let all = statuses(
             ResourceType::IamAccount,
@@ -959,7 +1084,7 @@ mod tests {
     #[test]
     fn a_well_kept_user_passes_every_user_control() {
         let all = statuses(ResourceType::IamUser, &user(), &RuleSettings::default());
-        assert_eq!(all.len(), 6, "{all:?}");
+        assert_eq!(all.len(), 8, "{all:?}");
         assert!(all.iter().all(|(_, s)| *s == Pass), "{all:?}");
     }
 
@@ -988,7 +1113,11 @@ mod tests {
         u.credentials = None;
         let all = statuses(ResourceType::IamUser, &u, &RuleSettings::default());
         for (id, status) in all {
-            let decidable = ["iam.user_no_direct_policies", "iam.no_full_admin_policy"];
+            let decidable = [
+                "iam.user_no_direct_policies",
+                "iam.no_full_admin_policy",
+                "iam.no_cloudshell_full_access",
+            ];
             let expected = if decidable.contains(&id) {
                 Pass
             } else {
