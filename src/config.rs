@@ -1196,6 +1196,22 @@ mod tests {
     }
 
     #[test]
+    fn a_count_setting_says_what_it_counts() {
+        let issues = parse("[rules.\"iam.password_min_length\"]\nmin_length = \"long\"\n")
+            .expect("parses")
+            .validate();
+        assert_eq!(issues.len(), 1, "{issues:?}");
+        assert_eq!(
+            issues[0].field,
+            "rules.\"iam.password_min_length\".min_length"
+        );
+        assert!(
+            issues[0].message.contains("whole number of characters"),
+            "{issues:?}"
+        );
+    }
+
+    #[test]
     fn rule_settings_are_checked_against_their_control() {
         let got = fields(
             r#"

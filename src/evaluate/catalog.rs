@@ -95,9 +95,11 @@ impl Setting {
     }
 }
 
-/// A number of days with an allowed range.
+/// A whole number (of days, mostly) with an allowed range.
 #[derive(Debug)]
 pub struct DaysSetting {
+    /// What it counts, for the error on a value that is not a number.
+    pub unit: &'static str,
     pub name: &'static str,
     pub help: &'static str,
     pub default: i32,
@@ -126,9 +128,12 @@ impl DaysSetting {
                 ),
             )]
         };
-        let number = value
-            .as_integer()
-            .ok_or_else(|| vec![(String::new(), "must be a whole number of days".to_string())])?;
+        let number = value.as_integer().ok_or_else(|| {
+            vec![(
+                String::new(),
+                format!("must be a whole number of {}", self.unit),
+            )]
+        })?;
         let days = i32::try_from(number).map_err(|_| out_of_range())?;
         if (self.min..=self.max).contains(&days) {
             Ok(days)

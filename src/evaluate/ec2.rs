@@ -10,6 +10,7 @@ use serde_json::json;
 
 /// `vpc.flow_log_retention`: the fewest days a flow log's destination keeps.
 static FLOW_LOG_MIN_DAYS: DaysSetting = DaysSetting {
+    unit: "days",
     name: "min_retention_days",
     help: "the fewest days a flow log's destination must keep records",
     default: 365,

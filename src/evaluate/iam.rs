@@ -14,6 +14,7 @@ use serde_json::json;
 
 /// `iam.root_not_used`: how recent a use of root fails.
 static ROOT_QUIET_DAYS: DaysSetting = DaysSetting {
+    unit: "days",
     name: "days",
     help: "root must not have signed in or used an access key in this many days",
     default: 30,
@@ -24,6 +25,7 @@ static ROOT_QUIET_DAYS: DaysSetting = DaysSetting {
 
 /// `iam.unused_credentials_disabled`: CIS 1.11's 45 days.
 static UNUSED_DAYS: DaysSetting = DaysSetting {
+    unit: "days",
     name: "days",
     help: "a password or active access key unused for this many days fails",
     default: 45,
@@ -34,6 +36,7 @@ static UNUSED_DAYS: DaysSetting = DaysSetting {
 
 /// `iam.access_keys_rotated`: CIS 1.13's 90 days.
 static KEY_MAX_AGE_DAYS: DaysSetting = DaysSetting {
+    unit: "days",
     name: "days",
     help: "an active access key created or rotated longer ago than this many days fails",
     default: 90,
@@ -45,6 +48,7 @@ static KEY_MAX_AGE_DAYS: DaysSetting = DaysSetting {
 /// `iam.password_min_length`: a count of characters, not days; IAM accepts
 /// 6 to 128.
 static MIN_PASSWORD_LENGTH: DaysSetting = DaysSetting {
+    unit: "characters",
     name: "min_length",
     help: "the fewest characters the password policy must require (CIS: 14)",
     default: 14,
@@ -55,6 +59,7 @@ static MIN_PASSWORD_LENGTH: DaysSetting = DaysSetting {
 
 /// `iam.password_reuse_prevention`: a count of passwords; IAM accepts 1 to 24.
 static MIN_REUSE_PREVENTION: DaysSetting = DaysSetting {
+    unit: "passwords",
     name: "min_remembered",
     help: "the fewest previous passwords the policy must prevent reusing (CIS: 24)",
     default: 24,

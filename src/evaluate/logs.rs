@@ -12,6 +12,7 @@ const EKS_CONTROL_PLANE: &str = "/aws/eks/*/cluster";
 
 /// `logs.retention`: the fewest days an in-scope log group keeps events.
 static MIN_DAYS: DaysSetting = DaysSetting {
+    unit: "days",
     name: "min_retention_days",
     help: "the fewest days an in-scope log group must keep events",
     default: 365,

@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 /// `rds.backups`: the fewest days of automated backups that pass.
 pub static MIN_BACKUP_DAYS: DaysSetting = DaysSetting {
+    unit: "days",
     name: "min_retention_days",
     help: "the fewest days of automated backups that pass",
     default: 7,
