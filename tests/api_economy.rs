@@ -593,10 +593,9 @@ async fn file_systems_cost_one_listing_however_many() {
     );
     let seen = proxy.seen();
     let first_calls = calls(&seen);
-    // REST: GET /2015-02-01/file-systems, once for the whole region.
-    let expected: BTreeMap<&str, usize> = [("elasticfilesystem:GET /2015-02-01/file-systems", 1)]
-        .into_iter()
-        .collect();
+    // REST: GET /2015-02-01/file-systems?MaxItems=100, once for the region.
+    let expected: BTreeMap<&str, usize> =
+        [("elasticfilesystem:?MaxItems", 1)].into_iter().collect();
     assert_eq!(
         of_service(&first_calls, "elasticfilesystem:"),
         expected,

@@ -43,9 +43,11 @@ async fn file_systems(
     efs: &aws_sdk_efs::Client,
     id: Option<&str>,
 ) -> Result<Vec<FileSystemDescription>, String> {
+    // AWS's default page is 100; say so, for emulators that default to 10.
     let mut pages = efs
         .describe_file_systems()
         .set_file_system_id(id.map(str::to_string))
+        .set_max_items(id.is_none().then_some(100))
         .into_paginator()
         .send();
     let mut found = Vec::new();
