@@ -582,6 +582,18 @@ impl Config {
         let mut issues = Vec::new();
         let mut issue =
             |field: String, message: String| issues.push(ConfigIssue { field, message });
+        for (field, value, range, why) in self.numbers() {
+            if !range.contains(&value) {
+                issue(
+                    field,
+                    format!(
+                        "must be between {} and {} ({why}), not {value}",
+                        range.start(),
+                        range.end()
+                    ),
+                );
+            }
+        }
         self.validate_connections(&mut issue);
         self.validate_accounts(&mut issue);
         self.validate_collectors(&mut issue);
@@ -595,6 +607,106 @@ impl Config {
         issues
     }
 
+    /// Every number of the file with the range it must be in and why the
+    /// range ends there: durations and sizes are bounded here, at the edge,
+    /// so that no arithmetic on them can overflow later.
+    fn numbers(&self) -> Vec<(String, u64, std::ops::RangeInclusive<u64>, &'static str)> {
+        const DAY: u64 = 86_400;
+        let (aws, alerts, daemon) = (&self.aws, &self.alerts, &self.daemon);
+        let mut numbers = vec![
+            (
+                "database.max_connections",
+                u64::from(self.database.max_connections),
+                1..=1_000,
+                "connections of one replica's pool",
+            ),
+            (
+                "aws.max_attempts",
+                u64::from(aws.max_attempts),
+                1..=20,
+                "attempts of one AWS call",
+            ),
+            (
+                "aws.attempt_timeout_seconds",
+                aws.attempt_timeout_seconds,
+                1..=3_600,
+                "one attempt, up to an hour",
+            ),
+            (
+                "aws.call_timeout_seconds",
+                aws.call_timeout_seconds,
+                1..=DAY,
+                "one call with its retries, up to a day",
+            ),
+            (
+                "alerts.flap_window_seconds",
+                alerts.flap_window_seconds,
+                0..=7 * DAY,
+                "up to a week",
+            ),
+            (
+                "alerts.timeout_seconds",
+                alerts.timeout_seconds,
+                1..=600,
+                "one delivery attempt",
+            ),
+            (
+                "alerts.max_backoff_seconds",
+                alerts.max_backoff_seconds,
+                1..=DAY,
+                "up to a day between retries",
+            ),
+            (
+                "alerts.poll_seconds",
+                alerts.poll_seconds,
+                1..=3_600,
+                "up to an hour",
+            ),
+            (
+                "daemon.workers",
+                daemon.workers as u64,
+                1..=64,
+                "jobs one replica runs at once",
+            ),
+            (
+                "daemon.lease_seconds",
+                daemon.lease_seconds,
+                5..=DAY,
+                "a lease shorter than 5 s expires between renewals",
+            ),
+            (
+                "daemon.grace_seconds",
+                daemon.grace_seconds,
+                0..=3_600,
+                "up to an hour",
+            ),
+            (
+                "daemon.poll_seconds",
+                daemon.poll_seconds,
+                1..=3_600,
+                "up to an hour",
+            ),
+            (
+                "retention.days",
+                u64::from(self.retention.days),
+                1..=36_500,
+                "up to 100 years",
+            ),
+        ]
+        .into_iter()
+        .map(|(field, value, range, why)| (field.to_string(), value, range, why))
+        .collect::<Vec<_>>();
+        for (name, collector) in self.collectors.configured() {
+            numbers.push((
+                format!("collectors.{name}.concurrency"),
+                collector.concurrency as u64,
+                1..=256,
+                "calls in flight per service",
+            ));
+        }
+        numbers
+    }
+
     /// `[database]` and `[aws]`.
     fn validate_connections(&self, issue: &mut impl FnMut(String, String)) {
         if let Some(url) = &self.database.url
@@ -605,27 +717,12 @@ impl Config {
                 "must be a postgres:// or postgresql:// URL".into(),
             );
         }
-        if self.database.max_connections == 0 {
-            issue(
-                "database.max_connections".into(),
-                "must be at least 1".into(),
-            );
-        }
         if let Some(url) = &self.aws.endpoint_url
             && !(url.starts_with("http://") || url.starts_with("https://"))
         {
             issue(
                 "aws.endpoint_url".into(),
                 format!("`{url}` must start with http:// or https://"),
-            );
-        }
-        if !(1..=20).contains(&self.aws.max_attempts) {
-            issue("aws.max_attempts".into(), "must be between 1 and 20".into());
-        }
-        if self.aws.attempt_timeout_seconds == 0 {
-            issue(
-                "aws.attempt_timeout_seconds".into(),
-                "must be at least 1".into(),
             );
         }
         if self.aws.call_timeout_seconds < self.aws.attempt_timeout_seconds {
@@ -729,12 +826,6 @@ impl Config {
             if let Err(message) = parse_schedule(&collector.schedule) {
                 issue(format!("collectors.{name}.schedule"), message);
             }
-            if !(1..=256).contains(&collector.concurrency) {
-                issue(
-                    format!("collectors.{name}.concurrency"),
-                    "must be between 1 and 256".into(),
-                );
-            }
         }
     }
 
@@ -742,18 +833,6 @@ impl Config {
     fn validate_service(&self, issue: &mut impl FnMut(String, String)) {
         if let Err(message) = parse_schedule(&self.retention.schedule) {
             issue("retention.schedule".into(), message);
-        }
-        if self.retention.days < 1 {
-            issue("retention.days".into(), "must be at least 1".into());
-        }
-        if self.daemon.workers == 0 || self.daemon.workers > 64 {
-            issue("daemon.workers".into(), "must be between 1 and 64".into());
-        }
-        if self.daemon.lease_seconds < 5 {
-            issue("daemon.lease_seconds".into(), "must be at least 5".into());
-        }
-        if self.daemon.poll_seconds == 0 {
-            issue("daemon.poll_seconds".into(), "must be at least 1".into());
         }
         if let Err(e) = self.http.bind.parse::<std::net::SocketAddr>() {
             issue(
@@ -813,18 +892,6 @@ impl Config {
         let alerts = &self.alerts;
         if let Err(message) = alerts.min_severity.parse::<Severity>() {
             issue("alerts.min_severity".into(), message);
-        }
-        if alerts.timeout_seconds == 0 {
-            issue("alerts.timeout_seconds".into(), "must be at least 1".into());
-        }
-        if alerts.poll_seconds == 0 {
-            issue("alerts.poll_seconds".into(), "must be at least 1".into());
-        }
-        if alerts.max_backoff_seconds == 0 {
-            issue(
-                "alerts.max_backoff_seconds".into(),
-                "must be at least 1".into(),
-            );
         }
         if let Some(url) = &alerts.link_base_url
             && !(url.starts_with("http://") || url.starts_with("https://"))
@@ -1179,15 +1246,16 @@ mod tests {
         assert_eq!(
             got,
             vec![
+                // Numbers first (one table of ranges), then the rest.
+                "aws.max_attempts",
+                "collectors.s3.concurrency",
                 "database.url",
                 "aws.endpoint_url",
-                "aws.max_attempts",
                 "aws.call_timeout_seconds",
                 "accounts[0].role_arn",
                 "accounts[0].regions[1]",
                 "accounts[1].external_id",
                 "collectors.s3.schedule",
-                "collectors.s3.concurrency",
                 "collectors.s4",
                 "rules.\"s3.nope\"",
                 "rules.\"s3.versioning\".severity",

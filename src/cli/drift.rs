@@ -10,18 +10,18 @@ use std::process::ExitCode;
 pub struct Args {
     /// Only events detected at or after this time (RFC 3339), or within
     /// this long ago (`24h`, `7d`, `30m`).
-    #[arg(long)]
-    pub since: Option<String>,
+    #[arg(long, allow_hyphen_values = true, value_parser = since_flag)]
+    pub since: Option<DateTime<Utc>>,
     #[arg(long)]
     pub arn: Option<String>,
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(i64).range(1..=100_000), allow_negative_numbers = true)]
     pub limit: i64,
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
 }
 
 pub(super) async fn run(args: Args, store: &Store) -> Result<ExitCode> {
-    let since = args.since.as_deref().map(parse_since).transpose()?;
+    let since = args.since;
     let events = store
         .drift_events(&DriftFilter {
             since,
@@ -49,6 +49,11 @@ pub(super) async fn run(args: Args, store: &Store) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `--since`, checked before anything else runs.
+fn since_flag(text: &str) -> std::result::Result<DateTime<Utc>, String> {
+    parse_since(text).map_err(|e| format!("{e:#}"))
+}
+
 fn parse_since(text: &str) -> Result<DateTime<Utc>> {
     if let Ok(at) = DateTime::parse_from_rfc3339(text) {
         return Ok(at.with_timezone(&Utc));
@@ -57,16 +62,22 @@ fn parse_since(text: &str) -> Result<DateTime<Utc>> {
         text.find(|c: char| !c.is_ascii_digit())
             .unwrap_or(text.len()),
     );
-    let amount: i64 = number.parse().with_context(|| {
-        format!("--since `{text}`: expected RFC 3339 or a duration like 24h, 7d, 30m")
-    })?;
+    let amount: i64 = number
+        .parse()
+        .with_context(|| format!("`{text}`: expected RFC 3339 or a duration like 24h, 7d, 30m"))?;
     let delta = match unit {
-        "m" => chrono::Duration::minutes(amount),
-        "h" => chrono::Duration::hours(amount),
-        "d" => chrono::Duration::days(amount),
-        _ => bail!("--since `{text}`: unit must be m, h or d"),
+        "m" => chrono::Duration::try_minutes(amount),
+        "h" => chrono::Duration::try_hours(amount),
+        "d" => chrono::Duration::try_days(amount),
+        _ => bail!("`{text}`: unit must be m, h or d"),
     };
-    Ok(Utc::now() - delta)
+    // Drift older than a century cannot be kept (retention.days stops
+    // there), so asking further back is a typo, not a query.
+    let century = chrono::Duration::days(36_500);
+    match delta {
+        Some(delta) if delta <= century => Ok(Utc::now() - delta),
+        _ => bail!("`{text}`: at most 36500d (100 years) back"),
+    }
 }
 
 #[cfg(test)]
@@ -90,5 +101,14 @@ mod tests {
         );
         assert!(parse_since("3 weeks").is_err());
         assert!(parse_since("3w").is_err());
+        for too_far in [
+            "100000000d",
+            "36501d",
+            "9999999999999999h",
+            "99999999999999999999m",
+        ] {
+            assert!(parse_since(too_far).is_err(), "{too_far}");
+        }
+        assert!(parse_since("36500d").is_ok());
     }
 }

@@ -13,8 +13,8 @@ use std::process::ExitCode;
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// YYYY-MM-DD; default today (in progress).
-    #[arg(long)]
-    pub date: Option<String>,
+    #[arg(long, allow_hyphen_values = true, value_parser = parse_date)]
+    pub date: Option<chrono::NaiveDate>,
     /// html, json, csv or md; repeat or separate with commas.
     #[arg(long, value_delimiter = ',', default_value = "html")]
     pub format: Vec<String>,
@@ -39,13 +39,9 @@ pub(super) async fn run(args: Args, config: &Config, store: &Store) -> Result<Ex
             crate::frameworks::ids().join(", ")
         );
     }
-    sync_config_waivers(config, store).await?;
     let now = Utc::now();
-    let date = match args.date {
-        Some(text) => chrono::NaiveDate::parse_from_str(&text, "%Y-%m-%d")
-            .with_context(|| format!("--date `{text}` is not YYYY-MM-DD"))?,
-        None => now.date_naive(),
-    };
+    let date = args.date.unwrap_or_else(|| now.date_naive());
+    sync_config_waivers(config, store).await?;
     let mut formats = Vec::new();
     for name in &args.format {
         formats.push(
@@ -71,4 +67,15 @@ pub(super) async fn run(args: Args, config: &Config, store: &Store) -> Result<Ex
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--date`: `YYYY-MM-DD`, in years a report can be about.
+fn parse_date(text: &str) -> std::result::Result<chrono::NaiveDate, String> {
+    use chrono::Datelike;
+    let date = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map_err(|_| format!("`{text}` is not YYYY-MM-DD"))?;
+    if !(1970..=9999).contains(&date.year()) {
+        return Err(format!("`{text}`: the year must be between 1970 and 9999"));
+    }
+    Ok(date)
 }

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(i64).range(1..=100_000), allow_negative_numbers = true)]
     pub limit: i64,
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,

@@ -20,7 +20,7 @@ pub struct WaiveArgs {
     #[arg(long)]
     pub reason: String,
     /// Expiry: YYYY-MM-DD (end of that day, UTC) or an RFC 3339 time.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub until: String,
     /// Who approved the exception.
     #[arg(long)]
@@ -29,6 +29,7 @@ pub struct WaiveArgs {
 
 #[derive(clap::Args, Debug)]
 pub struct UnwaiveArgs {
+    #[arg(allow_negative_numbers = true)]
     pub id: i64,
     #[arg(long)]
     pub by: String,
