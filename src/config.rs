@@ -2,6 +2,7 @@
 //! environment overrides, then validation that names every bad field.
 
 use crate::evaluate::{self, RuleSettings, Severity};
+use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -286,7 +287,8 @@ pub const ENV_HTTP_BIND: &str = "DRIFTWATCH_HTTP_BIND";
 #[serde(deny_unknown_fields)]
 pub struct DatabaseConfig {
     /// A PostgreSQL URL. Absent: driftwatch runs its own local server.
-    pub url: Option<String>,
+    /// Secret: it may carry the password, so `{:?}` never prints it.
+    pub url: Option<SecretString>,
     /// Where the local server keeps its data when `url` is absent.
     pub data_dir: Option<PathBuf>,
     #[serde(default = "default_max_connections")]
@@ -564,7 +566,7 @@ impl Config {
     /// endpoints need not be committed.
     pub fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) {
         if let Some(url) = var(ENV_DATABASE_URL).filter(|v| !v.is_empty()) {
-            self.database.url = Some(url);
+            self.database.url = Some(url.into());
         }
         if let Some(dir) = var(ENV_DATA_DIR).filter(|v| !v.is_empty()) {
             self.database.data_dir = Some(PathBuf::from(dir));
@@ -709,7 +711,7 @@ impl Config {
 
     /// `[database]` and `[aws]`.
     fn validate_connections(&self, issue: &mut impl FnMut(String, String)) {
-        if let Some(url) = &self.database.url
+        if let Some(url) = self.database.url.as_ref().map(|u| u.expose_secret())
             && !(url.starts_with("postgres://") || url.starts_with("postgresql://"))
         {
             issue(
@@ -1350,7 +1352,10 @@ mod tests {
             ENV_AWS_ENDPOINT => Some("http://127.0.0.1:5000".into()),
             _ => None,
         });
-        assert_eq!(config.database.url.as_deref(), Some("postgres://env/db"));
+        assert_eq!(
+            config.database.url.as_ref().map(|u| u.expose_secret()),
+            Some("postgres://env/db")
+        );
         assert_eq!(
             config.aws.endpoint_url.as_deref(),
             Some("http://127.0.0.1:5000")

@@ -19,7 +19,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 /// A daemon config scanning S3 every `every` seconds.
 fn every_seconds(moto_endpoint: &str, url: &str, every: u32) -> Config {
     let mut config = support::config_with_collectors(&["s3"]);
-    config.database.url = Some(url.to_string());
+    config.database.url = Some(url.into());
     config.aws.endpoint_url = Some(moto_endpoint.to_string());
     config.aws.max_attempts = 2;
     config.collectors.get_mut("s3").schedule = format!("*/{every} * * * * *");

@@ -174,7 +174,7 @@ async fn throttling_and_an_unparseable_policy_fail_only_their_bucket_and_control
     let (store, url) = support::database().await;
     // The fake speaks STS and S3 only.
     let mut config = support::config_with_collectors(&["s3"]);
-    config.database.url = Some(url);
+    config.database.url = Some(url.into());
     config.aws.endpoint_url = Some(endpoint);
     config.aws.max_attempts = 3;
     config.aws.retry_mode = driftwatch::config::RetryMode::Standard;

@@ -4,6 +4,7 @@
 use crate::config::Config;
 use crate::store::redact_url;
 use clap::Subcommand;
+use secrecy::ExposeSecret;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -26,8 +27,8 @@ pub(super) fn check(path: Option<&Path>, config: &Config) -> ExitCode {
         config
             .database
             .url
-            .as_deref()
-            .map(redact_url)
+            .as_ref()
+            .map(|url| redact_url(url.expose_secret()))
             .unwrap_or_else(|| "local PostgreSQL (embedded default)".into())
     );
     ExitCode::SUCCESS

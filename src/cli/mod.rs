@@ -24,6 +24,7 @@ use crate::store::Store;
 use crate::store::local::{self, LocalPostgres};
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
+use secrecy::ExposeSecret;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -137,7 +138,7 @@ struct Database {
 impl Database {
     async fn open(config: &Config) -> Result<Database> {
         let (url, local) = match &config.database.url {
-            Some(url) => (url.clone(), None),
+            Some(url) => (url.expose_secret().to_string(), None),
             None => {
                 let data_dir = config.database.effective_data_dir();
                 let dir = data_dir.clone();

@@ -4,6 +4,7 @@ use super::Database;
 use crate::config::Config;
 use crate::store::Store;
 use anyhow::{Context, Result};
+use secrecy::ExposeSecret;
 use std::process::ExitCode;
 
 /// With an external database the daemon starts even while it is
@@ -11,7 +12,7 @@ use std::process::ExitCode;
 pub(super) async fn run(config: Config) -> Result<ExitCode> {
     let database = match &config.database.url {
         Some(url) => Database {
-            store: Store::connect_lazy(url, config.database.max_connections)?,
+            store: Store::connect_lazy(url.expose_secret(), config.database.max_connections)?,
             local: None,
         },
         None => Database::open(&config).await?,

@@ -10,6 +10,7 @@
 //! Layout of the data directory:
 //! `pgdata/` (the cluster), `port`, `password` (0600), `postgres.log`.
 
+use secrecy::{ExposeSecret, SecretString};
 use std::io::Write;
 use std::net::TcpListener;
 use std::os::unix::fs::PermissionsExt;
@@ -64,7 +65,8 @@ pub struct LocalPostgres {
     bin_dir: PathBuf,
     run_as: Option<String>,
     port: u16,
-    password: String,
+    /// The superuser's password: never in `{:?}`.
+    password: SecretString,
     started_here: bool,
 }
 
@@ -89,7 +91,7 @@ impl LocalPostgres {
             bin_dir,
             run_as,
             port: 0,
-            password: String::new(),
+            password: SecretString::from(""),
             started_here: false,
         };
         if !server.pgdata().join("PG_VERSION").exists() {
@@ -102,8 +104,9 @@ impl LocalPostgres {
                 dir: data_dir.to_path_buf(),
                 source: std::io::Error::other("missing or not a port number"),
             })?;
-        server.password =
-            read_trimmed(&data_dir.join("password")).ok_or_else(|| LocalPostgresError::Io {
+        server.password = read_trimmed(&data_dir.join("password"))
+            .map(SecretString::from)
+            .ok_or_else(|| LocalPostgresError::Io {
                 action: "reading the password file",
                 dir: data_dir.to_path_buf(),
                 source: std::io::Error::other("missing or empty"),
@@ -120,6 +123,19 @@ impl LocalPostgres {
             server.started_here = true;
         }
         Ok(server)
+    }
+
+    /// A handle to no server, to check what `{:?}` shows.
+    #[cfg(test)]
+    pub(crate) fn for_debug_test(password: &str) -> LocalPostgres {
+        LocalPostgres {
+            data_dir: PathBuf::from("/nonexistent"),
+            bin_dir: PathBuf::from("/nonexistent"),
+            run_as: None,
+            port: 5432,
+            password: password.into(),
+            started_here: false,
+        }
     }
 
     pub fn port(&self) -> u16 {
@@ -139,7 +155,8 @@ impl LocalPostgres {
     pub fn url_for(&self, database: &str) -> String {
         format!(
             "postgres://{SUPERUSER}:{}@127.0.0.1:{}/{database}",
-            self.password, self.port
+            self.password.expose_secret(),
+            self.port
         )
     }
 

@@ -87,18 +87,78 @@ impl<T> Context<T> for Result<T, sqlx::Error> {
     }
 }
 
-/// The URL with any password replaced, for messages and logs.
+/// The connection string with every password replaced, for messages and
+/// logs: the URL's `user:password@`, a `password=` query parameter, and
+/// `password=` in a key/value string (`host=db password='x y'`).
 pub fn redact_url(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
+        return redact_key_values(url);
     };
-    let Some((userinfo, host)) = rest.rsplit_once('@') else {
-        return url.to_string();
+    let (before_query, query) = match rest.split_once('?') {
+        Some((before, query)) => (before, Some(query)),
+        None => (rest, None),
     };
-    match userinfo.split_once(':') {
-        Some((user, _password)) => format!("{scheme}://{user}:***@{host}"),
-        None => url.to_string(),
+    let authority_end = before_query.find('/').unwrap_or(before_query.len());
+    let (authority, path) = before_query.split_at(authority_end);
+    let authority = match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _password)) => format!("{user}:***@{host}"),
+            None => authority.to_string(),
+        },
+        None => authority.to_string(),
+    };
+    let mut redacted = format!("{scheme}://{authority}{path}");
+    if let Some(query) = query {
+        let pairs: Vec<String> = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=***"),
+                _ => pair.to_string(),
+            })
+            .collect();
+        redacted.push('?');
+        redacted.push_str(&pairs.join("&"));
     }
+    redacted
+}
+
+/// `password=value` (spaces around `=` allowed, the value bare or in
+/// single quotes with `\'` escapes) becomes `password=***`.
+fn redact_key_values(text: &str) -> String {
+    let lower = text.to_ascii_lowercase();
+    let mut out = String::new();
+    let mut rest_at = 0;
+    let mut search_from = 0;
+    while let Some(found) = lower[search_from..].find("password") {
+        let key_start = search_from + found;
+        let key_end = key_start + "password".len();
+        let at_word_start = key_start == 0 || lower.as_bytes()[key_start - 1].is_ascii_whitespace();
+        let after = &text[key_end..];
+        let trimmed = after.trim_start();
+        if !at_word_start || !trimmed.starts_with('=') {
+            search_from = key_end;
+            continue;
+        }
+        let value = trimmed[1..].trim_start();
+        let value_start = text.len() - value.len();
+        let value_len = if let Some(quoted) = value.strip_prefix('\'') {
+            let mut escaped = false;
+            let close = quoted.char_indices().find(|&(_, c)| {
+                let closes = c == '\'' && !escaped;
+                escaped = c == '\\' && !escaped;
+                closes
+            });
+            close.map_or(value.len(), |(i, _)| i + 2)
+        } else {
+            value.find(char::is_whitespace).unwrap_or(value.len())
+        };
+        out.push_str(&text[rest_at..key_end]);
+        out.push_str("=***");
+        rest_at = value_start + value_len;
+        search_from = rest_at;
+    }
+    out.push_str(&text[rest_at..]);
+    out
 }
 
 /// The collection a scan belongs to: what "previous" and "deleted" are
@@ -1334,5 +1394,41 @@ mod tests {
             "postgres://dw:***@db:5432/dw"
         );
         assert_eq!(redact_url("postgres://db/dw"), "postgres://db/dw");
+        assert_eq!(
+            redact_url("postgres://dw@db/dw?sslmode=require&password=s3cret&x=1"),
+            "postgres://dw@db/dw?sslmode=require&password=***&x=1"
+        );
+        assert_eq!(
+            redact_url("postgresql://dw:p@ss@word@db/dw?PASSWORD=two"),
+            "postgresql://dw:***@db/dw?PASSWORD=***"
+        );
+        assert_eq!(
+            redact_url("host=db user=dw password=s3cret dbname=dw"),
+            "host=db user=dw password=*** dbname=dw"
+        );
+        assert_eq!(
+            redact_url("host=db password = 'two words \\' here' dbname=dw"),
+            "host=db password=*** dbname=dw"
+        );
+        assert_eq!(
+            redact_url("host=db passwordless=1 dbname=dw"),
+            "host=db passwordless=1 dbname=dw"
+        );
+        assert_eq!(redact_url("password=x"), "password=***");
+    }
+
+    #[test]
+    fn neither_the_config_nor_the_local_server_prints_the_password() {
+        let mut config = crate::config::Config::defaults();
+        config.database.url = Some("postgres://dw:hunter2@db/dw?password=hunter3".into());
+        let printed = format!("{config:?}");
+        assert!(
+            !printed.contains("hunter2") && !printed.contains("hunter3"),
+            "{printed}"
+        );
+        let server = super::local::LocalPostgres::for_debug_test("hunter4");
+        let printed = format!("{server:?}");
+        assert!(!printed.contains("hunter4"), "{printed}");
+        assert!(server.url().contains("hunter4"), "the URL still connects");
     }
 }

@@ -287,7 +287,7 @@ impl Moto {
     /// with only `collectors` enabled.
     pub fn config(&self, database_url: &str, collectors: &[&str]) -> Config {
         let mut config = config_with_collectors(collectors);
-        config.database.url = Some(database_url.to_string());
+        config.database.url = Some(database_url.into());
         config.aws.endpoint_url = Some(self.endpoint.clone());
         // Fail fast when a test stops the emulator on purpose.
         config.aws.max_attempts = 2;
