@@ -168,8 +168,12 @@ fn config_recorder(
 ) -> ConfigRecorder {
     let name = recorder.name().unwrap_or_default().to_string();
     let group = recorder.recording_group();
+    // Sorted: Config keeps no order for them.
     let type_names = |types: &[aws_sdk_config::types::ResourceType]| {
-        types.iter().map(|t| t.as_str().to_string()).collect()
+        let mut names: Vec<String> = types.iter().map(|t| t.as_str().to_string()).collect();
+        names.sort();
+        names.dedup();
+        names
     };
     ConfigRecorder {
         service_principal: recorder.service_principal().map(str::to_string),

@@ -198,9 +198,7 @@ fn cluster_record(
         version: cluster.version().map(str::to_string),
         endpoint_public_access: vpc.map(|v| v.endpoint_public_access()).unwrap_or(false),
         endpoint_private_access: vpc.map(|v| v.endpoint_private_access()).unwrap_or(false),
-        public_access_cidrs: vpc
-            .map(|v| v.public_access_cidrs().to_vec())
-            .unwrap_or_default(),
+        public_access_cidrs: sorted(vpc.map(|v| v.public_access_cidrs().to_vec())),
         enabled_log_types,
     }
 }
@@ -377,4 +375,12 @@ async fn resolve_launch_template(
             }
         }
     }
+}
+
+/// A list EKS keeps in no set order, sorted so a reordering is not drift.
+fn sorted(list: Option<Vec<String>>) -> Vec<String> {
+    let mut list = list.unwrap_or_default();
+    list.sort();
+    list.dedup();
+    list
 }

@@ -127,11 +127,14 @@ fn instance_record(
             )
         });
     let engine = instance.engine().unwrap_or_default().to_string();
-    let attached: Vec<&str> = instance
+    // Sorted: the order RDS lists them in means nothing.
+    let mut attached: Vec<&str> = instance
         .vpc_security_groups()
         .iter()
         .filter_map(|m| m.vpc_security_group_id())
         .collect();
+    attached.sort_unstable();
+    attached.dedup();
     let document = match groups {
         Err(error) => Err(format!("security groups {}: {error}", attached.join(", "))),
         Ok(groups) => {
@@ -180,6 +183,27 @@ fn instance_record(
     }
 }
 
+/// A cluster's members by identifier (RDS lists them in no set order).
+fn cluster_members(
+    cluster: &aws_sdk_rds::types::DbCluster,
+    zones: &BTreeMap<String, Option<String>>,
+) -> Vec<ClusterMember> {
+    let mut members: Vec<ClusterMember> = cluster
+        .db_cluster_members()
+        .iter()
+        .map(|m| {
+            let id = m.db_instance_identifier().unwrap_or_default().to_string();
+            ClusterMember {
+                availability_zone: zones.get(&id).cloned().flatten(),
+                writer: m.is_cluster_writer().unwrap_or(false),
+                identifier: id,
+            }
+        })
+        .collect();
+    members.sort_by(|a, b| a.identifier.cmp(&b.identifier));
+    members
+}
+
 /// One cluster's record, its members' zones looked up in `zones`.
 fn cluster_record(
     cluster: &DbCluster,
@@ -211,18 +235,7 @@ fn cluster_record(
         storage_encrypted: cluster.storage_encrypted().unwrap_or(false),
         kms_key_id: cluster.kms_key_id().map(str::to_string),
         backup_retention_days: cluster.backup_retention_period().unwrap_or(0),
-        members: cluster
-            .db_cluster_members()
-            .iter()
-            .map(|m| {
-                let id = m.db_instance_identifier().unwrap_or_default().to_string();
-                ClusterMember {
-                    availability_zone: zones.get(&id).cloned().flatten(),
-                    writer: m.is_cluster_writer().unwrap_or(false),
-                    identifier: id,
-                }
-            })
-            .collect(),
+        members: cluster_members(cluster, zones),
     };
     ResourceRecord {
         arn,

@@ -424,6 +424,12 @@ async fn describe_bucket(
                     destination_region,
                 });
             }
+            // By priority, then id: S3 evaluates by priority, and the
+            // order it returns them in is not a change.
+            rules.sort_by(|a, b| {
+                (a.priority, &a.id, &a.destination_bucket)
+                    .cmp(&(b.priority, &b.id, &b.destination_bucket))
+            });
             Some(Replication {
                 role: Some(config.role().to_string()).filter(|r| !r.is_empty()),
                 rules,
