@@ -191,6 +191,9 @@ impl<'a> Scanner<'a> {
             Ok(aws) if configured == [ALL_REGIONS] => collect::enabled_regions(aws).await,
             _ => Ok(configured.to_vec()),
         };
+        if let Err(error) = connected {
+            warn!(%error, "account unavailable");
+        }
         for (collector, collector_config) in config.enabled_collectors() {
             if self.only_collector.is_some_and(|c| c != collector.name) {
                 continue;
@@ -198,7 +201,6 @@ impl<'a> Scanner<'a> {
             let name = collector.name;
             let Ok(aws) = connected else {
                 if let Err(error) = connected {
-                    warn!(%error, "account unavailable");
                     for region in self.selected(collector.scope_regions(configured)) {
                         let scope = unreachable_account_scope(account, name, &region);
                         let now = Utc::now();

@@ -191,6 +191,49 @@ fn a_scan_that_reaches_no_account_exits_2_and_is_recorded() {
     );
 }
 
+/// A newcomer's first run, with no AWS set up: one short paragraph with
+/// the way out, not the credential chain once per collector.
+#[test]
+fn a_scan_without_credentials_says_so_once_with_the_way_out() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let (_store, url) = rt.block_on(support::database());
+    let home = tempfile::tempdir().expect("empty home");
+    let nowhere = home.path().join("none");
+    let (code, stdout, stderr) = run(driftwatch()
+        .env("DRIFTWATCH_DATABASE_URL", &url)
+        .env("HOME", home.path())
+        .env("AWS_CONFIG_FILE", &nowhere)
+        .env("AWS_SHARED_CREDENTIALS_FILE", &nowhere)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_WEB_IDENTITY_TOKEN_FILE")
+        .env_remove("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
+        .env_remove("AWS_CONTAINER_CREDENTIALS_FULL_URI")
+        .args(["scan", "--once"]));
+    assert_eq!(code, 2, "{stdout}{stderr}");
+    let said = "no AWS credentials found";
+    assert_eq!(stdout.matches(said).count(), 1, "{stdout}");
+    assert!(stderr.matches(said).count() <= 1, "{stderr}");
+    assert!(
+        stdout.contains("AWS_PROFILE") && stdout.contains("scripts/demo"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("Attempted:") && !stderr.contains("Attempted:"),
+        "{stdout}{stderr}"
+    );
+    assert!(
+        stdout.contains(&format!(
+            "{} scans failed the same way",
+            driftwatch::collect::COLLECTORS.len()
+        )),
+        "{stdout}"
+    );
+}
+
 /// The main job with no database configured: driftwatch initialises and
 /// runs its own PostgreSQL under the data directory, and stops it after.
 #[tokio::test]

@@ -160,18 +160,38 @@ fn print_scopes(reports: &[ScopeReport]) {
         ],
         rows,
     );
+    // One paragraph per distinct error, naming every scope it stopped: an
+    // account without credentials fails every collector the same way.
+    let mut by_error: Vec<(&str, Vec<(String, String)>)> = Vec::new();
     for r in reports {
-        if let Some(error) = &r.error {
-            println!(
-                "\n{} {} ({}) {}:",
-                r.scope.collector,
-                r.scope.account_name,
-                r.scope.region,
-                r.status.as_str()
-            );
-            for line in error.lines() {
-                println!("  ! {line}");
+        let Some(error) = &r.error else { continue };
+        let scope = format!(
+            "{} {} ({}) {}",
+            r.scope.collector,
+            r.scope.account_name,
+            r.scope.region,
+            r.status.as_str()
+        );
+        let short = format!("{} {}", r.scope.collector, r.scope.region);
+        match by_error.iter_mut().find(|(e, _)| *e == error.as_str()) {
+            Some((_, scopes)) => scopes.push((scope, short)),
+            None => by_error.push((error, vec![(scope, short)])),
+        }
+    }
+    for (error, scopes) in by_error {
+        match scopes.as_slice() {
+            [(one, _)] => println!("\n{one}:"),
+            many => {
+                let which: Vec<&str> = many.iter().map(|(_, short)| short.as_str()).collect();
+                println!(
+                    "\n{} scans failed the same way ({}):",
+                    many.len(),
+                    which.join(", ")
+                );
             }
+        }
+        for line in error.lines() {
+            println!("  ! {line}");
         }
     }
 }

@@ -25,6 +25,12 @@ use thiserror::Error;
 pub enum CollectError {
     #[error("account {account}: cannot establish credentials: {reason}")]
     Credentials { account: String, reason: String },
+    /// The SDK's whole credential chain came up empty: what a newcomer
+    /// without AWS set up sees first, so it says the way out.
+    #[error(
+        "account {account}: no AWS credentials found (none in the environment, an AWS profile, web identity, ECS or instance metadata). Set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or give the account a profile or role_arn in the config; to try driftwatch without an AWS account, run scripts/demo."
+    )]
+    NoCredentials { account: String },
 }
 
 /// A connected account: credentials resolved and its id known.
@@ -182,10 +188,7 @@ async fn verify(
         .get_caller_identity()
         .send()
         .await
-        .map_err(|e| CollectError::Credentials {
-            account: label.clone(),
-            reason: describe_error(&e),
-        })?;
+        .map_err(|e| credentials_error(&label, describe_error(&e)))?;
     let account_id = identity
         .account()
         .filter(|id| !id.is_empty())
@@ -200,6 +203,21 @@ async fn verify(
         sdk_config,
         endpoint_override: aws.endpoint_url.clone(),
     })
+}
+
+/// The chain's own six-line account of where it looked stays in the debug
+/// log; the error says what to do.
+fn credentials_error(account: &str, reason: String) -> CollectError {
+    if reason.contains("no credentials found in chain") {
+        tracing::debug!(account, chain = %reason, "no credentials");
+        return CollectError::NoCredentials {
+            account: account.to_string(),
+        };
+    }
+    CollectError::Credentials {
+        account: account.to_string(),
+        reason,
+    }
 }
 
 /// The scope region of account-wide collections (S3 buckets, the account
