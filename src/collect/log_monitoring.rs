@@ -152,35 +152,24 @@ async fn alarms_by_metric(
 /// The metrics an alarm reads: its own metric, or each metric of its
 /// metric-math queries.
 fn metrics_read(alarm: &SdkAlarm) -> BTreeSet<MetricKey> {
-    let mut keys = BTreeSet::new();
-    if let (Some(namespace), Some(name)) = (alarm.namespace(), alarm.metric_name()) {
-        let dimensions = alarm
-            .dimensions()
-            .iter()
-            .filter_map(|d| d.name().map(str::to_string));
-        keys.insert((
-            namespace.to_string(),
-            name.to_string(),
-            dimensions.collect(),
-        ));
-    }
-    for query in alarm.metrics() {
-        let Some(metric) = query.metric_stat().and_then(|s| s.metric()) else {
-            continue;
-        };
-        if let (Some(namespace), Some(name)) = (metric.namespace(), metric.metric_name()) {
-            let dimensions = metric
-                .dimensions()
-                .iter()
-                .filter_map(|d| d.name().map(str::to_string));
-            keys.insert((
-                namespace.to_string(),
-                name.to_string(),
-                dimensions.collect(),
-            ));
-        }
-    }
-    keys
+    let own = metric_key(alarm.namespace(), alarm.metric_name(), alarm.dimensions());
+    let in_math = alarm
+        .metrics()
+        .iter()
+        .filter_map(|q| q.metric_stat().and_then(|s| s.metric()))
+        .filter_map(|m| metric_key(m.namespace(), m.metric_name(), m.dimensions()));
+    own.into_iter().chain(in_math).collect()
+}
+
+fn metric_key(
+    namespace: Option<&str>,
+    name: Option<&str>,
+    dimensions: &[aws_sdk_cloudwatch::types::Dimension],
+) -> Option<MetricKey> {
+    let names = dimensions
+        .iter()
+        .filter_map(|d| d.name().map(str::to_string));
+    Some((namespace?.to_string(), name?.to_string(), names.collect()))
 }
 
 fn attach_alarms(filters: &mut [MetricFilter], alarms: &BTreeMap<MetricKey, Vec<MetricAlarm>>) {
