@@ -6,10 +6,7 @@
 mod support;
 
 use aws_sdk_ec2::types::{IpPermission, IpRange};
-use aws_sdk_s3::types::{
-    DeleteMarkerReplication, DeleteMarkerReplicationStatus, Destination, ReplicationConfiguration,
-    ReplicationRule, ReplicationRuleFilter, ReplicationRuleStatus,
-};
+use aws_sdk_s3::types::{ReplicationConfiguration, ReplicationRule, ReplicationRuleStatus};
 use driftwatch::scan::scan_once;
 use support::{Moto, REGION};
 
@@ -23,24 +20,13 @@ fn drift_of(reports: &[driftwatch::scan::ScopeReport]) -> Vec<String> {
 }
 
 fn replication_rule(id: &str, priority: i32, destination: &str) -> ReplicationRule {
-    ReplicationRule::builder()
-        .id(id)
-        .priority(priority)
-        .status(ReplicationRuleStatus::Enabled)
-        .filter(ReplicationRuleFilter::builder().prefix(id).build())
-        .delete_marker_replication(
-            DeleteMarkerReplication::builder()
-                .status(DeleteMarkerReplicationStatus::Disabled)
-                .build(),
-        )
-        .destination(
-            Destination::builder()
-                .bucket(format!("arn:aws:s3:::{destination}"))
-                .build()
-                .expect("destination"),
-        )
-        .build()
-        .expect("rule")
+    support::seed::replication_rule(
+        id,
+        priority,
+        id,
+        destination,
+        ReplicationRuleStatus::Enabled,
+    )
 }
 
 async fn put_replication(s3: &aws_sdk_s3::Client, rules: Vec<ReplicationRule>) {

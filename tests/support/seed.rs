@@ -199,17 +199,19 @@ pub async fn log_to(s3: &aws_sdk_s3::Client, bucket: &str, target: &str) {
         .expect("put logging");
 }
 
-pub async fn replicate(
-    s3: &aws_sdk_s3::Client,
-    bucket: &str,
+/// One replication rule of `prefix` to bucket `destination`.
+pub fn replication_rule(
+    id: &str,
+    priority: i32,
+    prefix: &str,
     destination: &str,
     status: ReplicationRuleStatus,
-) {
-    let rule = ReplicationRule::builder()
-        .id("replicate-all")
-        .priority(1)
+) -> ReplicationRule {
+    ReplicationRule::builder()
+        .id(id)
+        .priority(priority)
         .status(status)
-        .filter(ReplicationRuleFilter::builder().prefix("").build())
+        .filter(ReplicationRuleFilter::builder().prefix(prefix).build())
         .delete_marker_replication(
             DeleteMarkerReplication::builder()
                 .status(DeleteMarkerReplicationStatus::Disabled)
@@ -222,7 +224,16 @@ pub async fn replicate(
                 .expect("destination"),
         )
         .build()
-        .expect("rule");
+        .expect("rule")
+}
+
+pub async fn replicate(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    destination: &str,
+    status: ReplicationRuleStatus,
+) {
+    let rule = replication_rule("replicate-all", 1, "", destination, status);
     s3.put_bucket_replication()
         .bucket(bucket)
         .replication_configuration(
