@@ -320,7 +320,14 @@ async fn supervise(
         error!(error = %e, "cannot start the scheduler");
     }
     tasks.spawn(enqueuer(shared.clone(), ticks, stop.clone()));
-    match crate::waive::sync_config(&shared.store, &shared.config.waivers, Utc::now()).await {
+    let policy = AlertPolicy::from_config(&shared.config.alerts);
+    let sync = crate::waive::sync_config(
+        &shared.store,
+        &shared.config.waivers,
+        Utc::now(),
+        policy.as_ref(),
+    );
+    match sync.await {
         Ok((0, 0)) => {}
         Ok((added, revoked)) => info!(added, revoked, "config waivers recorded"),
         Err(e) => warn!(error = %e, "cannot record the config waivers now; next start retries"),

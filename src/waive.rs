@@ -61,13 +61,15 @@ async fn redecide(
     Ok(())
 }
 
-/// Makes the stored config waivers match the config file's `[[waivers]]`:
-/// new entries recorded, entries no longer in the file revoked. Returns
-/// (added, revoked).
+/// Makes the stored config waivers match the config file's `[[waivers]]`
+/// (new entries recorded, entries no longer in the file revoked) and
+/// re-decides the alerts of every finding whose waiver changed, in one
+/// transaction (invariant 13). Returns (added, revoked).
 pub async fn sync_config(
     store: &Store,
     waivers: &[WaiverConfig],
     now: DateTime<Utc>,
+    alerting: Option<&AlertPolicy>,
 ) -> Result<(usize, usize), StoreError> {
     // `validate` rejected an unparseable expiry before anything runs.
     let wanted: Vec<NewWaiver<'_>> = waivers
@@ -82,5 +84,11 @@ pub async fn sync_config(
             })
         })
         .collect();
-    store.sync_config_waivers(&wanted, now).await
+    let mut tx = store.begin("starting a waiver sync").await?;
+    let sync = tx.sync_config_waivers(&wanted, now).await?;
+    for changed in sync.added.iter().chain(&sync.revoked) {
+        redecide(&mut tx, changed, now, alerting).await?;
+    }
+    tx.commit("committing the waiver sync").await?;
+    Ok((sync.added.len(), sync.revoked.len()))
 }

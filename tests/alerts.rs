@@ -419,6 +419,68 @@ async fn a_waiver_resolves_the_incident_and_its_expiry_pages_again() {
     );
 }
 
+/// Invariant 13 for the config file's `[[waivers]]`: recording one
+/// resolves its finding's incident and removing it pages again, each in the
+/// sync's own transaction, with no scan in between.
+#[tokio::test]
+async fn a_config_waiver_resolves_the_incident_and_its_removal_pages_again() {
+    let Harness {
+        moto,
+        store,
+        url,
+        pd,
+        setup,
+        sender,
+    } = harness(ROUTING_KEY, 0).await;
+    create_bucket(&moto.s3(), "beta").await;
+    scan(&setup.config, &store).await;
+    drain_all(&sender, &url).await;
+    assert_eq!(pd.receiver.actions(), vec![pair("trigger", "beta")]);
+
+    let waivers = toml::from_str::<WaiverFile>(
+        r#"
+        [[waivers]]
+        control = "s3.tls_only"
+        resource = "arn:aws:s3:::beta"
+        reason = "legacy client without TLS, migration ticket SEC-42"
+        approved_by = "ciso@example.com"
+        expires = "2099-01-01"
+        "#,
+    )
+    .expect("waivers")
+    .waivers;
+    let policy = AlertPolicy::from_config(&setup.config.alerts);
+    let sync = |waivers: Vec<driftwatch::config::WaiverConfig>| {
+        let (store, policy) = (&store, policy.as_ref());
+        async move { driftwatch::waive::sync_config(store, &waivers, chrono::Utc::now(), policy).await }
+    };
+    assert_eq!(sync(waivers.clone()).await.expect("sync"), (1, 0));
+    drain_all(&sender, &url).await;
+    assert_eq!(
+        pd.receiver.actions(),
+        vec![pair("trigger", "beta"), pair("resolve", "beta")]
+    );
+    // Unchanged file: nothing recorded, nothing decided.
+    assert_eq!(sync(waivers.clone()).await.expect("sync"), (0, 0));
+    assert_eq!(pending(&url).await, 0);
+
+    assert_eq!(sync(Vec::new()).await.expect("sync"), (0, 1));
+    drain_all(&sender, &url).await;
+    assert_eq!(
+        pd.receiver.actions(),
+        vec![
+            pair("trigger", "beta"),
+            pair("resolve", "beta"),
+            pair("trigger", "beta")
+        ]
+    );
+}
+
+#[derive(serde::Deserialize)]
+struct WaiverFile {
+    waivers: Vec<driftwatch::config::WaiverConfig>,
+}
+
 #[tokio::test]
 async fn a_webhook_sink_gets_the_same_alerts_through_the_outbox() {
     let moto = Moto::start();

@@ -46,9 +46,14 @@ pub struct ListArgs {
 /// Records the config file's `[[waivers]]` (new ones added, removed ones
 /// revoked) before anything reads waivers.
 pub(super) async fn sync_config_waivers(config: &Config, store: &Store) -> Result<()> {
-    crate::waive::sync_config(store, &config.waivers, Utc::now())
-        .await
-        .context("recording the config file's waivers")?;
+    crate::waive::sync_config(
+        store,
+        &config.waivers,
+        Utc::now(),
+        AlertPolicy::from_config(&config.alerts).as_ref(),
+    )
+    .await
+    .context("recording the config file's waivers")?;
     Ok(())
 }
 

@@ -128,25 +128,35 @@ impl Store {
             .collect::<Result<_, _>>()
             .context("reading waivers")
     }
+}
 
+/// What a config-waiver sync changed: the rows it recorded and the rows it
+/// revoked, so the caller can re-decide their findings' alerts.
+#[derive(Debug, Default)]
+pub struct ConfigWaiverSync {
+    pub added: Vec<WaiverRow>,
+    pub revoked: Vec<WaiverRow>,
+}
+
+impl StoreTx {
     /// Makes the stored config waivers match the config file: new entries
     /// are recorded, entries no longer in the file are revoked (by
-    /// `config`). Returns (added, revoked).
+    /// `config`). Serialised across replicas, so two starting together add
+    /// each entry once.
     pub async fn sync_config_waivers(
-        &self,
+        &mut self,
         wanted: &[NewWaiver<'_>],
         now: DateTime<Utc>,
-    ) -> Result<(usize, usize), StoreError> {
-        let mut tx = self.pool.begin().await.context("starting a waiver sync")?;
-        // One replica at a time, so two starting together add each once.
+    ) -> Result<ConfigWaiverSync, StoreError> {
+        let conn = self.conn();
         sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('driftwatch-waiver-sync', 0))")
-            .execute(&mut *tx)
+            .execute(&mut *conn)
             .await
             .context("locking the waiver sync")?;
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM waivers WHERE source = 'config' AND revoked_at IS NULL"
         )))
-        .fetch_all(&mut *tx)
+        .fetch_all(&mut *conn)
         .await
         .context("reading config waivers")?;
         let stored: Vec<WaiverRow> = rows
@@ -154,33 +164,40 @@ impl Store {
             .map(read)
             .collect::<Result<_, _>>()
             .context("reading config waivers")?;
-        let same = |s: &WaiverRow, w: &NewWaiver<'_>| {
-            s.control_id == w.control_id
-                && s.resource_arn == w.resource_arn
-                && s.reason == w.reason
-                && s.approved_by == w.approved_by
-                && s.expires_at == w.expires_at
-        };
-        let mut added = 0;
+        let mut sync = ConfigWaiverSync::default();
         for waiver in wanted {
-            if stored.iter().any(|s| same(s, waiver)) || waiver.expires_at <= now {
+            if stored.iter().any(|s| same_entry(s, waiver)) || waiver.expires_at <= now {
                 continue;
             }
-            insert(&mut tx, waiver, "config", now).await?;
-            added += 1;
+            sync.added.push(insert(conn, waiver, "config", now).await?);
         }
         let gone: Vec<i64> = stored
             .iter()
-            .filter(|s| s.expires_at > now && !wanted.iter().any(|w| same(s, w)))
+            .filter(|s| s.expires_at > now && !wanted.iter().any(|w| same_entry(s, w)))
             .map(|s| s.id)
             .collect();
-        sqlx::query("UPDATE waivers SET revoked_at = $2, revoked_by = 'config' WHERE id = ANY($1)")
-            .bind(&gone)
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .context("revoking waivers removed from the config")?;
-        tx.commit().await.context("committing the waiver sync")?;
-        Ok((added, gone.len()))
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE waivers SET revoked_at = $2, revoked_by = 'config' WHERE id = ANY($1)
+             RETURNING {COLUMNS}"
+        )))
+        .bind(&gone)
+        .bind(now)
+        .fetch_all(&mut *conn)
+        .await
+        .context("revoking waivers removed from the config")?;
+        sync.revoked = rows
+            .iter()
+            .map(read)
+            .collect::<Result<_, _>>()
+            .context("reading the revoked config waivers")?;
+        Ok(sync)
     }
+}
+
+fn same_entry(stored: &WaiverRow, wanted: &NewWaiver<'_>) -> bool {
+    stored.control_id == wanted.control_id
+        && stored.resource_arn == wanted.resource_arn
+        && stored.reason == wanted.reason
+        && stored.approved_by == wanted.approved_by
+        && stored.expires_at == wanted.expires_at
 }
