@@ -112,6 +112,10 @@ pub struct SinkConfig {
     /// PagerDuty: the integration's routing key.
     pub routing_key_env: Option<String>,
     pub routing_key_file: Option<PathBuf>,
+    /// The largest body this receiver accepts: evidence and drift are cut
+    /// to fit, with a link to the whole finding. PagerDuty: at most (and
+    /// by default) 512000; webhook: 262144 by default.
+    pub max_body_bytes: Option<u64>,
 }
 
 /// Alerts matching every given criterion go to `sinks`.
@@ -698,6 +702,20 @@ impl Config {
         .into_iter()
         .map(|(field, value, range, why)| (field.to_string(), value, range, why))
         .collect::<Vec<_>>();
+        for (name, sink) in &alerts.sinks {
+            if let Some(cap) = sink.max_body_bytes {
+                let (most, why) = match sink.kind {
+                    SinkKind::Pagerduty => (512_000, "PagerDuty refuses events over 512 KB"),
+                    SinkKind::Webhook => (64 << 20, "from 16 KiB to 64 MiB"),
+                };
+                numbers.push((
+                    format!("alerts.sinks.{name}.max_body_bytes"),
+                    cap,
+                    crate::alert::fit::SMALLEST_CAP as u64..=most,
+                    why,
+                ));
+            }
+        }
         for (name, collector) in self.collectors.configured() {
             numbers.push((
                 format!("collectors.{name}.concurrency"),

@@ -56,6 +56,15 @@ fn assert_no_panic(output: &Output, what: &str, name: &str) {
     }
 }
 
+/// What a table needs besides the field under test to be read at all.
+fn prelude(table: &str) -> &'static str {
+    match table {
+        "alerts.sinks.pd" => "kind = \"pagerduty\"\nrouting_key_env = \"PD_KEY\"\n",
+        "alerts.sinks.hook" => "kind = \"webhook\"\nurl = \"http://127.0.0.1:9/hook\"\n",
+        _ => "",
+    }
+}
+
 #[tokio::test]
 async fn numeric_config_fields_are_bounded_with_an_error_naming_the_field() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -79,6 +88,8 @@ async fn numeric_config_fields_are_bounded_with_an_error_naming_the_field() {
         ("rules.\"logs.retention\"", "min_retention_days"),
         ("rules.\"iam.password_min_length\"", "min_length"),
         ("rules.\"iam.access_keys_rotated\"", "days"),
+        ("alerts.sinks.pd", "max_body_bytes"),
+        ("alerts.sinks.hook", "max_body_bytes"),
     ];
     let long = long_text();
     for (table, key) in fields {
@@ -88,14 +99,21 @@ async fn numeric_config_fields_are_bounded_with_an_error_naming_the_field() {
             } else {
                 value.to_string()
             };
-            std::fs::write(&path, format!("[{table}]\n{key} = {value}\n")).expect("write config");
+            std::fs::write(
+                &path,
+                format!("[{table}]\n{}{key} = {value}\n", prelude(table)),
+            )
+            .expect("write config");
             let output = driftwatch(&["config", "check"], Some(&path), "postgres://unused");
             let what = format!("[{table}] {key} = {}", &value[..value.len().min(30)]);
             assert_no_panic(&output, &what, key);
         }
         // The largest value is never accepted: every field has a bound.
-        std::fs::write(&path, format!("[{table}]\n{key} = 9223372036854775807\n"))
-            .expect("write config");
+        std::fs::write(
+            &path,
+            format!("[{table}]\n{}{key} = 9223372036854775807\n", prelude(table)),
+        )
+        .expect("write config");
         let output = driftwatch(&["config", "check"], Some(&path), "postgres://unused");
         assert!(
             !output.status.success(),

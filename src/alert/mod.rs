@@ -5,8 +5,10 @@
 //! transaction, the one that changes the findings they follow from; the sender delivers each entry at
 //! least once, in order per (sink, dedup key), and never drops one: a
 //! receiver that is down is retried with backoff, one that refuses an
-//! event (HTTP 400) has the refusal recorded.
+//! event (HTTP 400) has the refusal recorded, after one retry in the
+//! minimal form when the refusal may be about its size ([`fit`]).
 
+pub mod fit;
 pub mod plan;
 pub mod sinks;
 

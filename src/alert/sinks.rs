@@ -1,6 +1,7 @@
 //! Alert destinations: their secrets, their wire formats, and one HTTP
 //! delivery attempt classified into what the sender does next.
 
+use super::fit;
 use crate::config::{AlertsConfig, SinkConfig, SinkKind};
 use crate::store::alerts::IncidentAction;
 use bytes::Bytes;
@@ -15,6 +16,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 use thiserror::Error;
+use tracing::warn;
 
 pub const PAGERDUTY_EVENTS_URL: &str = "https://events.pagerduty.com/v2/enqueue";
 
@@ -66,6 +68,8 @@ pub struct Sink {
     /// Where events are posted (secret for webhooks whose URL holds a token).
     url: Secret,
     routing_key: Option<Secret>,
+    /// Bodies are cut to this many bytes (see `fit`).
+    pub max_body_bytes: usize,
 }
 
 /// Every configured sink with its secrets loaded, so that a missing key is
@@ -182,11 +186,22 @@ fn load_sink(
         )?,
         SinkKind::Webhook => None,
     };
+    let max_body_bytes = match config.kind {
+        SinkKind::Pagerduty => fit::PAGERDUTY_MAX_EVENT_BYTES,
+        SinkKind::Webhook => fit::DEFAULT_WEBHOOK_MAX_BYTES,
+    };
     Ok(Sink {
         name: name.to_string(),
         kind: config.kind,
         url,
         routing_key,
+        max_body_bytes: config
+            .max_body_bytes
+            .map_or(max_body_bytes, |cap| cap.try_into().unwrap_or(usize::MAX))
+            .min(match config.kind {
+                SinkKind::Pagerduty => fit::PAGERDUTY_MAX_EVENT_BYTES,
+                SinkKind::Webhook => usize::MAX,
+            }),
     })
 }
 
@@ -323,7 +338,10 @@ impl Deliverer {
         Ok(Deliverer { client, timeout })
     }
 
-    /// Posts one outbox entry to its sink.
+    /// Posts one outbox entry to its sink, cut to the sink's size cap. A
+    /// receiver that refuses a large one with a 4xx that may be about its
+    /// size (400, 413, 422) gets it again in its minimal form, so no page
+    /// is lost to the size of its evidence.
     pub async fn deliver(
         &self,
         sink: &Sink,
@@ -331,23 +349,59 @@ impl Deliverer {
         action: IncidentAction,
         alert: &Value,
     ) -> Delivery {
-        let body = match sink.kind {
-            SinkKind::Pagerduty => {
-                let mut event = pagerduty_event(dedup_key, action, alert);
-                if let Some(key) = &sink.routing_key {
-                    event["routing_key"] = json!(key.expose());
-                }
-                event
-            }
-            SinkKind::Webhook => webhook_event(dedup_key, action, alert),
+        let (mut body, details) = match sink.kind {
+            SinkKind::Pagerduty => (
+                pagerduty_event(dedup_key, action, alert),
+                "/payload/custom_details",
+            ),
+            SinkKind::Webhook => (webhook_event(dedup_key, action, alert), "/alert"),
         };
+        if let Some(key) = &sink.routing_key {
+            body["routing_key"] = json!(key.expose());
+        }
+        let whole_at = fit::whole_finding_at(alert);
+        let fitted = fit::fit(&mut body, details, sink.max_body_bytes, &whole_at);
+        if fitted != fit::Fitted::Whole {
+            warn!(sink = %sink.name, dedup_key, ?fitted, cap = sink.max_body_bytes, "alert cut to the sink's size limit");
+        }
+        let sent = body.to_string();
+        let sent_bytes = sent.len();
+        let delivery = self.post(sink, sent).await;
+        // No receiver worth paging refuses 16 KiB for its size: a smaller
+        // body's refusal is about its content and is recorded as it is.
+        let may_be_size = sent_bytes > fit::SMALLEST_CAP
+            && matches!(
+                delivery,
+                Delivery::Rejected {
+                    status: 400 | 413 | 422,
+                    ..
+                }
+            );
+        if !may_be_size || fitted == fit::Fitted::Minimal || body.pointer(details).is_none() {
+            return delivery;
+        }
+        let Delivery::Rejected { status, body: said } = delivery else {
+            return delivery;
+        };
+        warn!(sink = %sink.name, dedup_key, status, response = %said, "alert refused; sending it again without evidence");
+        fit::minimal(&mut body, details, sink.max_body_bytes, &whole_at);
+        match self.post(sink, body.to_string()).await {
+            Delivery::Delivered { status: ok, body } => Delivery::Delivered {
+                status: ok,
+                body: format!("sent without evidence after HTTP {status} ({said}); {body}"),
+            },
+            other => other,
+        }
+    }
+
+    async fn post(&self, sink: &Sink, body: String) -> Delivery {
         let request = hyper::Request::post(sink.url.expose())
             .header(hyper::header::CONTENT_TYPE, "application/json")
             .header(
                 hyper::header::USER_AGENT,
                 concat!("driftwatch/", env!("CARGO_PKG_VERSION")),
             )
-            .body(Full::new(Bytes::from(body.to_string())));
+            .body(Full::new(Bytes::from(body)));
         let request = match request {
             Ok(request) => request,
             Err(e) => {
@@ -372,13 +426,9 @@ impl Deliverer {
                 .get(hyper::header::RETRY_AFTER)
                 .and_then(|v| v.to_str().ok())
                 .and_then(parse_retry_after);
-            let bytes = response
-                .into_body()
-                .collect()
+            let body = read_capped(response.into_body(), RESPONSE_KEPT_BYTES)
                 .await
-                .map_err(|e| format!("reading the response: {e}"))?
-                .to_bytes();
-            let body = String::from_utf8_lossy(&bytes[..bytes.len().min(4096)]).into_owned();
+                .map_err(|e| format!("reading the response: {e}"))?;
             Ok::<_, String>((status, retry_after, body))
         };
         match tokio::time::timeout(self.timeout, attempt).await {
@@ -397,6 +447,28 @@ impl Deliverer {
             Ok(Ok((status, retry_after, body))) => classify(status, retry_after, body),
         }
     }
+}
+
+/// How much of a receiver's answer is kept with the attempt.
+const RESPONSE_KEPT_BYTES: usize = 4096;
+
+/// Reads a response body up to `cap` bytes and stops there: a receiver
+/// that answers with gigabytes costs 4 KiB, not the daemon's memory.
+async fn read_capped<B>(mut body: B, cap: usize) -> Result<String, B::Error>
+where
+    B: hyper::body::Body<Data = Bytes> + Unpin,
+{
+    let mut kept = Vec::new();
+    while kept.len() < cap {
+        let Some(frame) = body.frame().await else {
+            break;
+        };
+        if let Ok(data) = frame?.into_data() {
+            let room = cap - kept.len();
+            kept.extend_from_slice(&data[..data.len().min(room)]);
+        }
+    }
+    Ok(String::from_utf8_lossy(&kept).into_owned())
 }
 
 fn classify(status: u16, retry_after: Option<Duration>, body: String) -> Delivery {

@@ -14,6 +14,9 @@ pub struct Args {
     pub status: StatusFilter,
     #[arg(long)]
     pub control: Option<String>,
+    /// One resource, by its ARN.
+    #[arg(long)]
+    pub arn: Option<String>,
     #[arg(long)]
     pub account: Option<String>,
     #[arg(long, value_enum, default_value_t = Format::Table)]
@@ -44,7 +47,7 @@ pub(super) async fn run(args: Args, store: &Store) -> Result<ExitCode> {
         status: args.status.status(),
         control_id: args.control,
         account_id: args.account,
-        arn: None,
+        arn: args.arn,
     };
     let findings = store.findings(&filter).await?;
     match args.format {

@@ -22,6 +22,8 @@ pub enum Fault {
     ServerError,
     /// Accept the connection and never answer.
     Hang,
+    /// Answer 202 with a body that never ends (the event is not kept).
+    EndlessAnswer,
 }
 
 #[derive(Debug, Clone)]
@@ -40,6 +42,9 @@ struct Inner {
     rejected: Vec<(Value, String)>,
     attempts: usize,
     hanging: usize,
+    /// Bodies over this many bytes are refused (PagerDuty: 400; webhook:
+    /// 413), as a receiver with a smaller limit than ours would.
+    max_body: Option<usize>,
 }
 
 #[derive(Clone, Default)]
@@ -71,6 +76,7 @@ impl Receiver {
         let app = Router::new()
             .route("/v2/enqueue", post(enqueue))
             .route("/hook", post(webhook))
+            .layer(axum::extract::DefaultBodyLimit::disable())
             .with_state(receiver.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -96,6 +102,15 @@ impl Receiver {
 
     pub fn fail_always(&self, fault: Option<Fault>) {
         self.lock().always = fault;
+    }
+
+    /// Refuses bodies over `bytes`; without a call, PagerDuty's 512 KB.
+    pub fn limit_body(&self, bytes: usize) {
+        self.lock().max_body = Some(bytes);
+    }
+
+    fn too_large(&self, body: &Bytes) -> bool {
+        body.len() > self.lock().max_body.unwrap_or(PAGERDUTY_MAX_EVENT_BYTES)
     }
 
     pub fn accepted(&self) -> Vec<Value> {
@@ -164,6 +179,9 @@ impl Receiver {
         inner.next.pop_front().or(inner.always)
     }
 }
+
+/// PagerDuty's documented event size limit.
+pub const PAGERDUTY_MAX_EVENT_BYTES: usize = 512_000;
 
 /// What PagerDuty's Events API v2 refuses with 400.
 pub fn validate_event(event: &Value) -> Result<(), String> {
@@ -239,12 +257,29 @@ async fn faulted(receiver: &Receiver) -> Option<Response> {
             tokio::time::sleep(Duration::from_secs(3600)).await;
             Some(StatusCode::GATEWAY_TIMEOUT.into_response())
         }
+        Fault::EndlessAnswer => {
+            let chunk = axum::body::Bytes::from(vec![b'x'; 64 * 1024]);
+            let endless =
+                futures_util::stream::repeat_with(move || Ok::<_, std::io::Error>(chunk.clone()));
+            Some((StatusCode::ACCEPTED, axum::body::Body::from_stream(endless)).into_response())
+        }
     }
 }
 
 async fn enqueue(State(receiver): State<Receiver>, headers: HeaderMap, body: Bytes) -> Response {
     if let Some(response) = faulted(&receiver).await {
         return response;
+    }
+    if receiver.too_large(&body) {
+        receiver
+            .lock()
+            .rejected
+            .push((Value::Null, format!("{} bytes", body.len())));
+        return (
+            StatusCode::BAD_REQUEST,
+            axum::Json(json!({"status": "invalid event", "message": "Event object is invalid", "errors": ["Event is too large"]})),
+        )
+            .into_response();
     }
     let event: Value = match serde_json::from_slice(&body) {
         Ok(v) => v,
@@ -275,6 +310,13 @@ async fn enqueue(State(receiver): State<Receiver>, headers: HeaderMap, body: Byt
 async fn webhook(State(receiver): State<Receiver>, headers: HeaderMap, body: Bytes) -> Response {
     if let Some(response) = faulted(&receiver).await {
         return response;
+    }
+    if receiver.too_large(&body) {
+        receiver
+            .lock()
+            .rejected
+            .push((Value::Null, format!("{} bytes", body.len())));
+        return (StatusCode::PAYLOAD_TOO_LARGE, "payload too large").into_response();
     }
     match serde_json::from_slice::<Value>(&body) {
         Ok(event) if event["text"].is_string() => {
