@@ -6,9 +6,9 @@
 
 use crate::evaluate::FindingStatus;
 use crate::metrics::Metrics;
-use crate::store::{DriftFilter, FindingFilter, Store};
+use crate::store::{DriftCursor, DriftFilter, FindingCursor, FindingFilter, Store, encode_cursor};
 use axum::extract::{Query, Request, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -162,28 +162,90 @@ async fn metrics(State(state): State<ApiState>) -> Response {
         .into_response()
 }
 
+/// A page of a listing: rows in the body (a JSON array, as before paging),
+/// the next page in `Link: <…>; rel="next"` and `X-Next-Cursor` when the
+/// page is full.
+const DEFAULT_PAGE: i64 = 1000;
+const MAX_PAGE: i64 = 10_000;
+
+/// `limit` and `cursor` of a listing's query, or what is wrong with them.
+fn paging<T: serde::de::DeserializeOwned>(
+    limit: Option<i64>,
+    cursor: Option<&str>,
+) -> Result<(i64, Option<T>), String> {
+    let limit = match limit {
+        None => DEFAULT_PAGE,
+        Some(limit) if (1..=MAX_PAGE).contains(&limit) => limit,
+        Some(_) => return Err(format!("limit: must be between 1 and {MAX_PAGE}")),
+    };
+    let after = cursor
+        .map(crate::store::decode_cursor)
+        .transpose()
+        .map_err(|message| format!("cursor: {message}"))?;
+    Ok((limit, after))
+}
+
+fn page<T: serde::Serialize>(uri: &Uri, rows: &[T], limit: i64, next: Option<String>) -> Response {
+    let mut response = Json(rows).into_response();
+    let Some(next) = next.filter(|_| rows.len() as i64 == limit) else {
+        return response;
+    };
+    let kept: Vec<&str> = uri
+        .query()
+        .unwrap_or("")
+        .split('&')
+        .filter(|p| !p.is_empty() && !p.starts_with("cursor="))
+        .collect();
+    let mut query = kept.join("&");
+    if !query.is_empty() {
+        query.push('&');
+    }
+    let link = format!("<{}?{query}cursor={next}>; rel=\"next\"", uri.path());
+    for (name, value) in [("link", link), ("x-next-cursor", next)] {
+        if let Ok(value) = header::HeaderValue::from_str(&value) {
+            response.headers_mut().insert(name, value);
+        }
+    }
+    response
+}
+
 #[derive(Debug, Deserialize)]
 struct FindingsQuery {
     status: Option<String>,
     control: Option<String>,
     account: Option<String>,
     arn: Option<String>,
+    limit: Option<i64>,
+    cursor: Option<String>,
 }
 
-async fn findings(State(state): State<ApiState>, Query(q): Query<FindingsQuery>) -> Response {
+async fn findings(
+    State(state): State<ApiState>,
+    uri: Uri,
+    Query(q): Query<FindingsQuery>,
+) -> Response {
     let status = match q.status.as_deref().map(str::parse::<FindingStatus>) {
         None => None,
         Some(Ok(status)) => Some(status),
         Some(Err(message)) => return bad_request(format!("status: {message}")),
+    };
+    let (limit, after) = match paging(q.limit, q.cursor.as_deref()) {
+        Ok(paging) => paging,
+        Err(message) => return bad_request(message),
     };
     let filter = FindingFilter {
         status,
         control_id: q.control,
         account_id: q.account,
         arn: q.arn,
+        after,
+        limit: Some(limit),
     };
     match state.store.findings(&filter).await {
-        Ok(rows) => Json(rows).into_response(),
+        Ok(rows) => {
+            let next = rows.last().map(|r| encode_cursor(&FindingCursor::after(r)));
+            page(&uri, &rows, limit, next)
+        }
         Err(error) => unavailable(&error),
     }
 }
@@ -193,22 +255,25 @@ struct DriftQuery {
     since: Option<DateTime<Utc>>,
     arn: Option<String>,
     limit: Option<i64>,
+    cursor: Option<String>,
 }
 
-async fn drift(State(state): State<ApiState>, Query(q): Query<DriftQuery>) -> Response {
-    let mut filter = DriftFilter {
+async fn drift(State(state): State<ApiState>, uri: Uri, Query(q): Query<DriftQuery>) -> Response {
+    let (limit, after) = match paging(q.limit, q.cursor.as_deref()) {
+        Ok(paging) => paging,
+        Err(message) => return bad_request(message),
+    };
+    let filter = DriftFilter {
         since: q.since,
         arn: q.arn,
-        ..DriftFilter::default()
+        limit,
+        after,
     };
-    if let Some(limit) = q.limit {
-        if !(1..=10_000).contains(&limit) {
-            return bad_request("limit: must be between 1 and 10000".to_string());
-        }
-        filter.limit = limit;
-    }
     match state.store.drift_events(&filter).await {
-        Ok(rows) => Json(rows).into_response(),
+        Ok(rows) => {
+            let next = rows.last().map(|r| encode_cursor(&DriftCursor::after(r)));
+            page(&uri, &rows, limit, next)
+        }
         Err(error) => unavailable(&error),
     }
 }

@@ -1,7 +1,7 @@
 //! `driftwatch drift`: the drift events stored, by time and resource.
 
-use super::output::{Format, describe_changes, print_json, print_table};
-use crate::store::{DriftFilter, Store};
+use super::output::{Format, JsonArray, describe_changes, print_table};
+use crate::store::{DriftCursor, DriftFilter, Store};
 use anyhow::{Context, Result, bail};
 use chrono::{DateTime, Utc};
 use std::process::ExitCode;
@@ -20,18 +20,39 @@ pub struct Args {
     pub format: Format,
 }
 
+/// Rows read per query when streaming JSON.
+const PAGE: i64 = 1000;
+
 pub(super) async fn run(args: Args, store: &Store) -> Result<ExitCode> {
-    let since = args.since;
-    let events = store
-        .drift_events(&DriftFilter {
-            since,
-            arn: args.arn,
-            limit: args.limit,
-        })
-        .await?;
+    let mut filter = DriftFilter {
+        since: args.since,
+        arn: args.arn,
+        limit: args.limit,
+        after: None,
+    };
     match args.format {
-        Format::Json => print_json(&events)?,
+        Format::Json => {
+            // Page by page up to --limit, so a long history is never held.
+            let mut left = args.limit;
+            let mut out = JsonArray::start()?;
+            while left > 0 {
+                filter.limit = left.min(PAGE);
+                let page = store.drift_events(&filter).await?;
+                for event in &page {
+                    out.push(event)?;
+                }
+                left -= page.len() as i64;
+                match page.last() {
+                    Some(last) if page.len() as i64 == filter.limit => {
+                        filter.after = Some(DriftCursor::after(last));
+                    }
+                    _ => break,
+                }
+            }
+            out.finish()?;
+        }
         Format::Table => {
+            let events = store.drift_events(&filter).await?;
             let rows = events
                 .iter()
                 .map(|e| {

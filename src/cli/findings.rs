@@ -1,8 +1,8 @@
 //! `driftwatch findings`: the current evaluations, failing ones by default.
 
-use super::output::{Format, evidence_message, print_json, print_table};
+use super::output::{Format, JsonArray, evidence_message, print_table};
 use crate::evaluate::FindingStatus;
-use crate::store::{FindingFilter, Store};
+use crate::store::{FindingCursor, FindingFilter, Store};
 use anyhow::Result;
 use clap::ValueEnum;
 use std::process::ExitCode;
@@ -42,17 +42,37 @@ impl StatusFilter {
     }
 }
 
+/// Rows read per query when streaming JSON.
+const PAGE: i64 = 1000;
+
 pub(super) async fn run(args: Args, store: &Store) -> Result<ExitCode> {
-    let filter = FindingFilter {
+    let mut filter = FindingFilter {
         status: args.status.status(),
         control_id: args.control,
         account_id: args.account,
         arn: args.arn,
+        ..FindingFilter::default()
     };
-    let findings = store.findings(&filter).await?;
     match args.format {
-        Format::Json => print_json(&findings)?,
+        Format::Json => {
+            filter.limit = Some(PAGE);
+            let mut out = JsonArray::start()?;
+            loop {
+                let page = store.findings(&filter).await?;
+                for finding in &page {
+                    out.push(finding)?;
+                }
+                match page.last() {
+                    Some(last) if page.len() as i64 == PAGE => {
+                        filter.after = Some(FindingCursor::after(last));
+                    }
+                    _ => break,
+                }
+            }
+            out.finish()?;
+        }
         Format::Table => {
+            let findings = store.findings(&filter).await?;
             let rows = findings
                 .iter()
                 .map(|f| {

@@ -3,6 +3,7 @@
 
 use anyhow::Result;
 use clap::ValueEnum;
+use std::io::Write;
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -53,6 +54,35 @@ pub(super) fn first_line(text: &str) -> String {
     match lines.count() {
         0 => first,
         more => format!("{first} (+{more} more)"),
+    }
+}
+
+/// A JSON array written to stdout one element at a time, so a listing of
+/// any length is never held whole.
+pub(super) struct JsonArray {
+    out: std::io::BufWriter<std::io::StdoutLock<'static>>,
+    written: usize,
+}
+
+impl JsonArray {
+    pub(super) fn start() -> Result<JsonArray> {
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        out.write_all(b"[")?;
+        Ok(JsonArray { out, written: 0 })
+    }
+
+    pub(super) fn push<T: serde::Serialize>(&mut self, value: &T) -> Result<()> {
+        self.out
+            .write_all(if self.written == 0 { b"\n" } else { b",\n" })?;
+        serde_json::to_writer_pretty(&mut self.out, value)?;
+        self.written += 1;
+        Ok(())
+    }
+
+    pub(super) fn finish(mut self) -> Result<()> {
+        self.out.write_all(b"\n]\n")?;
+        self.out.flush()?;
+        Ok(())
     }
 }
 

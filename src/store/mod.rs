@@ -18,7 +18,7 @@ use crate::evaluate::lifecycle::{self, NewStatus, Standing, Transition};
 use crate::evaluate::{Evaluation, FindingStatus, Severity};
 use crate::model::ResourceRecord;
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use sqlx::postgres::{PgPool, PgPoolOptions};
@@ -336,8 +336,8 @@ impl Store {
 
     pub async fn findings(&self, filter: &FindingFilter) -> Result<Vec<FindingRow>, StoreError> {
         let rows = sqlx::query(
-            "SELECT r.arn, r.resource_type, r.account_id, r.region, f.control_id, f.status,
-                    f.severity, f.evidence, f.first_seen_at, f.status_since,
+            "SELECT f.id AS finding_id, r.arn, r.resource_type, r.account_id, r.region,
+                    f.control_id, f.status, f.severity, f.evidence, f.first_seen_at, f.status_since,
                     coalesce(seen.finished_at, f.status_since) AS last_seen_at,
                     f.resolved_at, w.id AS waiver_id, w.expires_at AS waiver_expires_at
                FROM findings f JOIN resources r ON r.id = f.resource_id
@@ -358,20 +358,31 @@ impl Store {
                 AND ($2::text IS NULL OR f.control_id = $2)
                 AND ($3::text IS NULL OR r.account_id = $3)
                 AND ($4::text IS NULL OR r.arn = $4)
+                -- Keyset paging: strictly after the previous page's last row.
+                AND ($5::int IS NULL OR (CASE f.severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1
+                       WHEN 'medium' THEN 2 WHEN 'low' THEN 3 ELSE 4 END, f.control_id, r.arn, f.id)
+                     > ($5, $6, $7, $8))
               ORDER BY CASE f.severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1
                        WHEN 'medium' THEN 2 WHEN 'low' THEN 3 ELSE 4 END,
-                       f.control_id, r.arn",
+                       f.control_id, r.arn, f.id
+              LIMIT $9",
         )
         .bind(filter.status.map(FindingStatus::as_str))
         .bind(filter.control_id.as_deref())
         .bind(filter.account_id.as_deref())
         .bind(filter.arn.as_deref())
+        .bind(filter.after.as_ref().map(|c| c.severity_rank))
+        .bind(filter.after.as_ref().map(|c| c.control_id.as_str()))
+        .bind(filter.after.as_ref().map(|c| c.arn.as_str()))
+        .bind(filter.after.as_ref().map(|c| c.finding_id))
+        .bind(filter.limit)
         .fetch_all(&self.pool)
         .await
         .context("listing findings")?;
         rows.iter()
             .map(|row| {
                 Ok(FindingRow {
+                    finding_id: row.try_get("finding_id")?,
                     arn: row.try_get("arn")?,
                     resource_type: row.try_get("resource_type")?,
                     account_id: row.try_get("account_id")?,
@@ -399,12 +410,15 @@ impl Store {
                FROM drift_events d JOIN resources r ON r.id = d.resource_id
               WHERE ($1::timestamptz IS NULL OR d.detected_at >= $1)
                 AND ($2::text IS NULL OR r.arn = $2)
+                AND ($4::timestamptz IS NULL OR (d.detected_at, d.id) > ($4, $5))
               ORDER BY d.detected_at, d.id
               LIMIT $3",
         )
         .bind(filter.since)
         .bind(filter.arn.as_deref())
         .bind(filter.limit)
+        .bind(filter.after.as_ref().map(|c| c.detected_at))
+        .bind(filter.after.as_ref().map(|c| c.id))
         .fetch_all(&self.pool)
         .await
         .context("listing drift events")?;
@@ -478,10 +492,71 @@ pub struct FindingFilter {
     pub control_id: Option<String>,
     pub account_id: Option<String>,
     pub arn: Option<String>,
+    /// Only rows after this one, in the listing's order (a page's end).
+    pub after: Option<FindingCursor>,
+    /// At most this many rows; `None` for all.
+    pub limit: Option<i64>,
+}
+
+/// Where a page of findings ended: the last row's place in the listing's
+/// order (severity, control, ARN, id). Opaque to clients.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FindingCursor {
+    severity_rank: i32,
+    control_id: String,
+    arn: String,
+    finding_id: i64,
+}
+
+impl FindingCursor {
+    /// The cursor of the page that ends at `row`.
+    pub fn after(row: &FindingRow) -> FindingCursor {
+        FindingCursor {
+            severity_rank: match row.severity.to_string().as_str() {
+                "critical" => 0,
+                "high" => 1,
+                "medium" => 2,
+                "low" => 3,
+                _ => 4,
+            },
+            control_id: row.control_id.clone(),
+            arn: row.arn.clone(),
+            finding_id: row.finding_id,
+        }
+    }
+}
+
+/// Where a page of drift events ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DriftCursor {
+    detected_at: DateTime<Utc>,
+    id: i64,
+}
+
+impl DriftCursor {
+    pub fn after(row: &DriftRow) -> DriftCursor {
+        DriftCursor {
+            detected_at: row.detected_at,
+            id: row.id,
+        }
+    }
+}
+
+/// A cursor as clients see it: hex of its JSON, so it survives any query
+/// string untouched.
+pub fn encode_cursor(cursor: &impl Serialize) -> String {
+    hex::encode(serde_json::to_vec(cursor).unwrap_or_default())
+}
+
+/// A cursor back from a client; an error names what is wrong with it.
+pub fn decode_cursor<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, String> {
+    let bytes = hex::decode(text).map_err(|_| "not a cursor this server issued".to_string())?;
+    serde_json::from_slice(&bytes).map_err(|_| "not a cursor this server issued".to_string())
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct FindingRow {
+    pub finding_id: i64,
     pub arn: String,
     pub resource_type: String,
     pub account_id: String,
@@ -505,6 +580,8 @@ pub struct DriftFilter {
     pub since: Option<DateTime<Utc>>,
     pub arn: Option<String>,
     pub limit: i64,
+    /// Only events after this one (a page's end).
+    pub after: Option<DriftCursor>,
 }
 
 impl Default for DriftFilter {
@@ -512,6 +589,7 @@ impl Default for DriftFilter {
         DriftFilter {
             since: None,
             arn: None,
+            after: None,
             limit: 1000,
         }
     }
