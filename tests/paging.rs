@@ -25,18 +25,13 @@ struct Answer {
 }
 
 async fn get(addr: SocketAddr, path: &str) -> Answer {
-    let mut stream = tokio::net::TcpStream::connect(addr)
-        .await
-        .expect("connect");
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
     stream
         .write_all(format!("GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").as_bytes())
         .await
         .expect("send");
     let mut response = String::new();
-    stream
-        .read_to_string(&mut response)
-        .await
-        .expect("read");
+    stream.read_to_string(&mut response).await.expect("read");
     let (head, body) = response.split_once("\r\n\r\n").expect("a response");
     let status = head
         .split(' ')
@@ -121,7 +116,10 @@ async fn findings_and_drift_page_through_the_whole_listing_once() {
         ids(&paged),
         whole.iter().map(|f| f.finding_id).collect::<Vec<_>>()
     );
-    assert_eq!(pages, whole.len().div_ceil(7) + usize::from(whole.len() % 7 == 0));
+    assert_eq!(
+        pages,
+        whole.len().div_ceil(7) + usize::from(whole.len() % 7 == 0)
+    );
 
     // The filter holds across pages.
     let (failing, _) = follow(addr, "/api/findings?status=fail&limit=3").await;

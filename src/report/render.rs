@@ -564,6 +564,13 @@ fn tenths(value: f64) -> String {
     format!("{value:.1}")
 }
 
+/// Weekly date labels and the last day's, skipping a weekly one that would
+/// overlap the last (a 30-day chart labelled day 28 and day 29 on top of
+/// each other).
+fn date_labelled(i: usize, days: usize) -> bool {
+    i + 1 == days || (i.is_multiple_of(7) && days.saturating_sub(1 + i) >= 4)
+}
+
 /// Compliance % over the trend days, as an inline SVG line chart.
 fn trend_chart(report: &Report) -> Markup {
     let (w, h, left, top, bottom) = (540.0, 220.0, 40.0, 16.0, 30.0);
@@ -605,7 +612,7 @@ fn trend_chart(report: &Report) -> Markup {
                         title { (p.date) ": " (tenths(v)) "%" }
                     }
                 }
-                @if i == 0 || i + 1 == days || i % 7 == 0 {
+                @if date_labelled(i, days) {
                     text x=(x) y=(h - 10.0) font-size="10" text-anchor="middle" fill="#5b6475" {
                         (p.date.format("%m-%d"))
                     }
@@ -859,6 +866,39 @@ fn scopes_section(report: &Report) -> Markup {
     }
 }
 
+/// The evidence's message as a reader's first line, the details folded
+/// beneath it (cut for the page; JSON and CSV carry them whole).
+fn evidence_cell(evidence: &Value) -> Markup {
+    let message = evidence.get("message").and_then(Value::as_str);
+    let mut details = evidence.clone();
+    if let Some(object) = details.as_object_mut() {
+        object.remove("message");
+    }
+    let folded = match &details {
+        Value::Null => None,
+        Value::Object(o) if o.is_empty() => None,
+        other => Some(serde_json::to_string_pretty(other).unwrap_or_default()),
+    };
+    let cut = |text: String| -> String {
+        if text.chars().count() <= 2000 {
+            return text;
+        }
+        let kept: String = text.chars().take(2000).collect();
+        format!("{kept}\n…")
+    };
+    html! {
+        @if let Some(message) = message {
+            span.evidence-message { (message) }
+        }
+        @if let Some(text) = folded {
+            details.evidence-details {
+                summary { @if message.is_some() { "details" } @else { "evidence" } }
+                pre { code { (cut(text)) } }
+            }
+        }
+    }
+}
+
 fn findings_section(report: &Report) -> Markup {
     let rows = report
         .findings
@@ -872,7 +912,7 @@ fn findings_section(report: &Report) -> Markup {
                 td { code { (f.arn) } }
                 td { (f.account_name) " " code { (f.account_id) } " / " (f.region) }
                 td { (f.status_since.format("%Y-%m-%d %H:%M")) }
-                td { code { (brief(&f.evidence, 600)) } }
+                td { (evidence_cell(&f.evidence)) }
             }
         })
         .collect();
@@ -1063,6 +1103,41 @@ pub fn html(report: &Report) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_thirty_day_chart_labels_weeks_and_the_last_day_without_overlap() {
+        let labelled: Vec<usize> = (0..30).filter(|&i| date_labelled(i, 30)).collect();
+        assert_eq!(labelled, [0, 7, 14, 21, 29]);
+        let labelled: Vec<usize> = (0..22).filter(|&i| date_labelled(i, 22)).collect();
+        assert_eq!(labelled, [0, 7, 14, 21]);
+        assert_eq!((0..1).filter(|&i| date_labelled(i, 1)).count(), 1);
+        assert!(
+            (1..60).all(|days| {
+                let l: Vec<usize> = (0..days).filter(|&i| date_labelled(i, days)).collect();
+                l.windows(2).all(|w| w[1] - w[0] >= 4)
+            }),
+            "labels at least four days apart"
+        );
+    }
+
+    #[test]
+    fn evidence_reads_message_first_with_the_details_folded() {
+        let cell = evidence_cell(&serde_json::json!({
+            "message": "bucket policy allows http",
+            "policy": {"Statement": [{"Effect": "Allow", "Principal": "*"}]},
+        }))
+        .into_string();
+        let message = cell.find("bucket policy allows http").expect("message");
+        let folded = cell.find("<details").expect("folded details");
+        assert!(message < folded, "{cell}");
+        assert!(cell.contains("<summary>details</summary>"), "{cell}");
+        assert!(
+            cell.contains("&quot;Principal&quot;: &quot;*&quot;"),
+            "{cell}"
+        );
+        let only_message = evidence_cell(&serde_json::json!({"message": "ok"})).into_string();
+        assert!(!only_message.contains("<details"), "{only_message}");
+    }
 
     #[test]
     fn html_escapes_hostile_strings() {
