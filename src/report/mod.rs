@@ -20,7 +20,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 
@@ -441,7 +441,10 @@ pub async fn build(
         .into_iter()
         .map(Coverage::from)
         .collect();
-    let history = store.status_changes(as_of).await?;
+    let mut trend = TrendTally::new(&waivers, date, as_of);
+    store
+        .for_each_status_history(as_of, |changes| trend.add(changes))
+        .await?;
 
     let tally = Tally::of(&findings);
     let (waivers_in_force, waivers_ended) = waivers_at(&waivers, as_of);
@@ -473,7 +476,7 @@ pub async fn build(
         summary,
         controls: tally.controls(),
         scopes: tally.scopes(),
-        trend: trend(&history, &waivers, date, as_of),
+        trend: trend.points(),
         frameworks: framework_summaries(&tally.by_control),
         findings,
         new_failures,
@@ -678,25 +681,43 @@ fn waivers_at(waivers: &[WaiverRow], as_of: DateTime<Utc>) -> (Vec<WaiverRow>, V
     (waivers_in_force, waivers_ended)
 }
 
-/// Pass/fail/waived/unknown at the end of each of the last 30 days.
-fn trend(
-    history: &[StatusChange],
-    waivers: &[WaiverRow],
-    date: NaiveDate,
-    as_of: DateTime<Utc>,
-) -> Vec<TrendPoint> {
-    let days: Vec<(NaiveDate, DateTime<Utc>)> = (0..TREND_DAYS)
-        .rev()
-        .map(|back| {
-            let day = date - Duration::days(back);
-            let end = (day_start(day) + Duration::days(1) - Duration::microseconds(1)).min(as_of);
-            (day, end)
-        })
-        .collect();
-    let mut counts = vec![Counts::default(); days.len()];
-    // History is ordered by finding, then time.
-    for changes in history.chunk_by(|a, b| a.finding_id == b.finding_id) {
-        for (i, (_, end)) in days.iter().enumerate() {
+/// Pass/fail/waived/unknown at the end of each of the last 30 days, fed
+/// one finding's history at a time.
+struct TrendTally<'w> {
+    days: Vec<(NaiveDate, DateTime<Utc>)>,
+    counts: Vec<Counts>,
+    /// Waivers by (resource, control): a finding looks up its own only.
+    waivers: HashMap<(&'w str, &'w str), Vec<&'w WaiverRow>>,
+}
+
+impl<'w> TrendTally<'w> {
+    fn new(waivers: &'w [WaiverRow], date: NaiveDate, as_of: DateTime<Utc>) -> TrendTally<'w> {
+        let days: Vec<(NaiveDate, DateTime<Utc>)> = (0..TREND_DAYS)
+            .rev()
+            .map(|back| {
+                let day = date - Duration::days(back);
+                let end =
+                    (day_start(day) + Duration::days(1) - Duration::microseconds(1)).min(as_of);
+                (day, end)
+            })
+            .collect();
+        let mut by_finding: HashMap<(&str, &str), Vec<&WaiverRow>> = HashMap::new();
+        for w in waivers {
+            by_finding
+                .entry((w.resource_arn.as_str(), w.control_id.as_str()))
+                .or_default()
+                .push(w);
+        }
+        TrendTally {
+            counts: vec![Counts::default(); days.len()],
+            days,
+            waivers: by_finding,
+        }
+    }
+
+    /// One finding's changes, oldest first.
+    fn add(&mut self, changes: &[StatusChange]) {
+        for (i, (_, end)) in self.days.iter().enumerate() {
             let Some(latest) = changes.iter().take_while(|c| c.at <= *end).last() else {
                 continue;
             };
@@ -707,22 +728,40 @@ fn trend(
                 NewStatus::Fail => FindingStatus::Fail,
                 NewStatus::Unknown => FindingStatus::Unknown,
             };
-            let waived = waivers.iter().any(|w| {
-                w.resource_arn == latest.arn
-                    && w.control_id == latest.control_id
-                    && w.in_force_at(*end)
-            });
-            counts[i].add(ReportStatus::of(status, waived));
+            let waived = self
+                .waivers
+                .get(&(latest.arn.as_str(), latest.control_id.as_str()))
+                .is_some_and(|ws| ws.iter().any(|w| w.in_force_at(*end)));
+            self.counts[i].add(ReportStatus::of(status, waived));
         }
     }
-    days.into_iter()
-        .zip(counts)
-        .map(|((date, _), counts)| TrendPoint {
-            date,
-            compliance_percent: counts.compliance_percent(),
-            counts,
-        })
-        .collect()
+
+    fn points(self) -> Vec<TrendPoint> {
+        self.days
+            .into_iter()
+            .zip(self.counts)
+            .map(|((date, _), counts)| TrendPoint {
+                date,
+                compliance_percent: counts.compliance_percent(),
+                counts,
+            })
+            .collect()
+    }
+}
+
+/// The trend of a history held whole (tests).
+#[cfg(test)]
+fn trend(
+    history: &[StatusChange],
+    waivers: &[WaiverRow],
+    date: NaiveDate,
+    as_of: DateTime<Utc>,
+) -> Vec<TrendPoint> {
+    let mut tally = TrendTally::new(waivers, date, as_of);
+    for changes in history.chunk_by(|a, b| a.finding_id == b.finding_id) {
+        tally.add(changes);
+    }
+    tally.points()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

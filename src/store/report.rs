@@ -113,12 +113,16 @@ impl Store {
             .context("reading findings as of the report time")
     }
 
-    /// Every status change up to `until`, oldest first, for trends.
-    pub async fn status_changes(
+    /// Every status change up to `until`, handed to `each` one finding's
+    /// history at a time (oldest first), so a trend over any number of
+    /// findings holds one finding's history in memory, not all of them.
+    pub async fn for_each_status_history(
         &self,
         until: DateTime<Utc>,
-    ) -> Result<Vec<StatusChange>, StoreError> {
-        let rows = sqlx::query(
+        mut each: impl FnMut(&[StatusChange]),
+    ) -> Result<(), StoreError> {
+        use futures_util::TryStreamExt;
+        let mut rows = sqlx::query(
             "SELECT t.finding_id, r.arn, f.control_id, t.at, t.new_status,
                     least(r.deleted_at, f.retired_at) AS gone_at
                FROM finding_transitions t
@@ -128,11 +132,10 @@ impl Store {
               ORDER BY t.finding_id, t.at, t.id",
         )
         .bind(until)
-        .fetch_all(&self.pool)
-        .await
-        .context("reading finding history")?;
-        rows.iter()
-            .map(|row| {
+        .fetch(&self.pool);
+        let mut history: Vec<StatusChange> = Vec::new();
+        while let Some(row) = rows.try_next().await.context("reading finding history")? {
+            let read = || -> Result<StatusChange, sqlx::Error> {
                 Ok(StatusChange {
                     finding_id: row.try_get("finding_id")?,
                     arn: row.try_get("arn")?,
@@ -141,9 +144,21 @@ impl Store {
                     new_status: row.try_get("new_status")?,
                     gone_at: row.try_get("gone_at")?,
                 })
-            })
-            .collect::<Result<_, sqlx::Error>>()
-            .context("reading finding history")
+            };
+            let change = read().context("reading finding history")?;
+            if history
+                .last()
+                .is_some_and(|h| h.finding_id != change.finding_id)
+            {
+                each(&history);
+                history.clear();
+            }
+            history.push(change);
+        }
+        if !history.is_empty() {
+            each(&history);
+        }
+        Ok(())
     }
 
     /// Regressions, resolutions and new findings in [from, until).
