@@ -705,7 +705,10 @@ impl Config {
         for (name, sink) in &alerts.sinks {
             if let Some(cap) = sink.max_body_bytes {
                 let (most, why) = match sink.kind {
-                    SinkKind::Pagerduty => (512_000, "PagerDuty refuses events over 512 KB"),
+                    SinkKind::Pagerduty => (
+                        crate::alert::fit::PAGERDUTY_MAX_EVENT_BYTES as u64,
+                        "PagerDuty refuses events over 512 KB",
+                    ),
                     SinkKind::Webhook => (64 << 20, "from 16 KiB to 64 MiB"),
                 };
                 numbers.push((

@@ -69,26 +69,17 @@ pub fn minimal(event: &mut Value, details: &str, cap: usize, whole_at: &str) {
     let Some(object) = event.pointer_mut(details) else {
         return;
     };
-    let pick = |key: &str| object.get(key).cloned().unwrap_or(Value::Null);
+    // PagerDuty's custom_details say `control`, a webhook's alert `control_id`.
+    let control = object.get("control").or_else(|| object.get("control_id"));
     let kept = json!({
-        "control": pick("control").or(pick("control_id")),
-        "status": pick("status"),
+        "control": control,
+        "status": object.get("status"),
         "resource": { "arn": object["resource"]["arn"].clone() },
         "truncated": format!(
             "the details did not fit the receiver's {cap}-byte limit; the whole finding: {whole_at}"
         ),
     });
     *object = kept;
-}
-
-trait OrValue {
-    fn or(self, other: Value) -> Value;
-}
-
-impl OrValue for Value {
-    fn or(self, other: Value) -> Value {
-        if self.is_null() { other } else { self }
-    }
 }
 
 fn size(value: &Value) -> usize {
@@ -141,12 +132,9 @@ fn cut_field(event: &mut Value, details: &str, field: &'static str, cap: usize, 
     set(event, prefix(&text, fits));
 }
 
-fn prefix(text: &str, max: usize) -> &str {
-    let mut end = max.min(text.len());
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
+/// The longest prefix of at most `max` bytes that ends on a character.
+pub fn prefix(text: &str, max: usize) -> &str {
+    &text[..text.floor_char_boundary(max)]
 }
 
 #[cfg(test)]

@@ -186,9 +186,12 @@ fn load_sink(
         )?,
         SinkKind::Webhook => None,
     };
-    let max_body_bytes = match config.kind {
-        SinkKind::Pagerduty => fit::PAGERDUTY_MAX_EVENT_BYTES,
-        SinkKind::Webhook => fit::DEFAULT_WEBHOOK_MAX_BYTES,
+    let (default_cap, ceiling) = match config.kind {
+        SinkKind::Pagerduty => (
+            fit::PAGERDUTY_MAX_EVENT_BYTES,
+            fit::PAGERDUTY_MAX_EVENT_BYTES,
+        ),
+        SinkKind::Webhook => (fit::DEFAULT_WEBHOOK_MAX_BYTES, usize::MAX),
     };
     Ok(Sink {
         name: name.to_string(),
@@ -197,11 +200,8 @@ fn load_sink(
         routing_key,
         max_body_bytes: config
             .max_body_bytes
-            .map_or(max_body_bytes, |cap| cap.try_into().unwrap_or(usize::MAX))
-            .min(match config.kind {
-                SinkKind::Pagerduty => fit::PAGERDUTY_MAX_EVENT_BYTES,
-                SinkKind::Webhook => usize::MAX,
-            }),
+            .map_or(default_cap, |cap| cap.try_into().unwrap_or(usize::MAX))
+            .min(ceiling),
     })
 }
 
@@ -219,11 +219,7 @@ fn truncate(text: &str, max: usize) -> String {
     if text.len() <= max {
         return text.to_string();
     }
-    let mut end = max.saturating_sub(3);
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}...", &text[..end])
+    format!("{}...", fit::prefix(text, max.saturating_sub(3)))
 }
 
 /// The Events API v2 body, without the routing key (added at send time so
@@ -369,19 +365,15 @@ impl Deliverer {
         let delivery = self.post(sink, sent).await;
         // No receiver worth paging refuses 16 KiB for its size: a smaller
         // body's refusal is about its content and is recorded as it is.
-        let may_be_size = sent_bytes > fit::SMALLEST_CAP
-            && matches!(
-                delivery,
-                Delivery::Rejected {
-                    status: 400 | 413 | 422,
-                    ..
-                }
-            );
-        if !may_be_size || fitted == fit::Fitted::Minimal || body.pointer(details).is_none() {
-            return delivery;
-        }
-        let Delivery::Rejected { status, body: said } = delivery else {
-            return delivery;
+        let can_shrink = sent_bytes > fit::SMALLEST_CAP
+            && fitted != fit::Fitted::Minimal
+            && body.pointer(details).is_some();
+        let (status, said) = match delivery {
+            Delivery::Rejected {
+                status: status @ (400 | 413 | 422),
+                body,
+            } if can_shrink => (status, body),
+            other => return other,
         };
         warn!(sink = %sink.name, dedup_key, status, response = %said, "alert refused; sending it again without evidence");
         fit::minimal(&mut body, details, sink.max_body_bytes, &whole_at);

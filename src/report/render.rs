@@ -18,7 +18,11 @@ fn pct(value: Option<f64>) -> String {
 /// Compact JSON, cut to `max` characters for tables (the full evidence is
 /// in the JSON and CSV formats).
 fn brief(value: &Value, max: usize) -> String {
-    let text = value.to_string();
+    cut_chars(value.to_string(), max)
+}
+
+/// `text` cut to `max` characters, an ellipsis saying so.
+fn cut_chars(text: String, max: usize) -> String {
     if text.chars().count() <= max {
         return text;
     }
@@ -879,13 +883,6 @@ fn evidence_cell(evidence: &Value) -> Markup {
         Value::Object(o) if o.is_empty() => None,
         other => Some(serde_json::to_string_pretty(other).unwrap_or_default()),
     };
-    let cut = |text: String| -> String {
-        if text.chars().count() <= 2000 {
-            return text;
-        }
-        let kept: String = text.chars().take(2000).collect();
-        format!("{kept}\n…")
-    };
     html! {
         @if let Some(message) = message {
             span.evidence-message { (message) }
@@ -893,7 +890,7 @@ fn evidence_cell(evidence: &Value) -> Markup {
         @if let Some(text) = folded {
             details.evidence-details {
                 summary { @if message.is_some() { "details" } @else { "evidence" } }
-                pre { code { (cut(text)) } }
+                pre { code { (cut_chars(text, 2000)) } }
             }
         }
     }

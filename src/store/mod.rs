@@ -512,12 +512,13 @@ impl FindingCursor {
     /// The cursor of the page that ends at `row`.
     pub fn after(row: &FindingRow) -> FindingCursor {
         FindingCursor {
-            severity_rank: match row.severity.to_string().as_str() {
-                "critical" => 0,
-                "high" => 1,
-                "medium" => 2,
-                "low" => 3,
-                _ => 4,
+            // The listing's ORDER BY CASE, most severe first.
+            severity_rank: match row.severity {
+                Severity::Critical => 0,
+                Severity::High => 1,
+                Severity::Medium => 2,
+                Severity::Low => 3,
+                Severity::Info => 4,
             },
             control_id: row.control_id.clone(),
             arn: row.arn.clone(),
