@@ -148,6 +148,7 @@ async fn main() {
             "s3",
             "global",
             Utc::now(),
+            &driftwatch::clock::Clock::system(),
             Ok((0..resources).map(|i| bucket(i, generation[i])).collect()),
         );
         let wal_before = wal_position(&url).await;

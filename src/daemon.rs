@@ -1,7 +1,7 @@
 //! `driftwatch run`: the long-running service.
 //!
 //! ```text
-//!  cron ticks (tokio-cron-scheduler, one job per collector + retention)
+//!  schedules (one per collector, retention, report; walked on the clock)
 //!      │  (collector, scheduled_for)
 //!      ▼
 //!  enqueuer ── INSERT … ON CONFLICT DO NOTHING ──► scan_jobs (shared by all replicas)
@@ -18,15 +18,17 @@
 //! committed is redone there, never recorded twice.
 
 use crate::alert::{self, plan::AlertPolicy, sinks::Sinks};
+use crate::clock::Clock;
 use crate::config::{Config, ENV_HTTP_TOKEN, parse_schedule};
 use crate::http::{self, ApiState, HttpError};
 use crate::metrics::Metrics;
 use crate::report;
 use crate::retry::{Backoff, retry};
 use crate::scan;
+use crate::schedule::Cadence;
 use crate::store::jobs::{ALL_REGIONS_OF_ENTRY, JobClaim};
 use crate::store::{Store, StoreError};
-use chrono::{Timelike, Utc};
+use chrono::Utc;
 use std::net::SocketAddr;
 use std::ops::ControlFlow;
 use std::sync::Arc;
@@ -35,7 +37,6 @@ use std::time::{Duration, Instant};
 use thiserror::Error;
 use tokio::sync::{Notify, mpsc, watch};
 use tokio::task::JoinSet;
-use tokio_cron_scheduler::{Job, JobScheduler};
 use tracing::{Instrument, error, info, warn};
 
 #[derive(Debug, Error)]
@@ -44,8 +45,6 @@ pub enum DaemonError {
     Http(#[from] HttpError),
     #[error("invalid {field}: {message}")]
     Config { field: String, message: String },
-    #[error("the scheduler failed: {0}")]
-    Scheduler(String),
 }
 
 /// Something the cron scheduler asks for.
@@ -70,6 +69,7 @@ struct Shared {
     /// Set at shutdown: stop claiming, stop retrying the database.
     stopping: AtomicBool,
     lease: Duration,
+    clock: Clock,
 }
 
 /// A started daemon.
@@ -116,6 +116,17 @@ pub async fn start(
     store: Store,
     owner: String,
 ) -> Result<RunningDaemon, DaemonError> {
+    start_by(config, store, owner, Clock::system()).await
+}
+
+/// [`start`], with every decision timed by `clock`: scans, alert
+/// decisions, waivers, leases, retention and the schedules' ticks.
+pub async fn start_by(
+    config: Arc<Config>,
+    store: Store,
+    owner: String,
+    clock: Clock,
+) -> Result<RunningDaemon, DaemonError> {
     let token = http::load_token(
         std::env::var(ENV_HTTP_TOKEN).ok(),
         config.http.token_file.as_deref(),
@@ -148,7 +159,8 @@ pub async fn start(
         .map_err(|message| DaemonError::Config {
             field: "alerts".into(),
             message,
-        })?;
+        })?
+        .with_clock(clock.clone());
         Some(Arc::new(sender))
     };
     let metrics = Arc::new(Metrics::default());
@@ -161,10 +173,11 @@ pub async fn start(
         work: Notify::new(),
         stopping: AtomicBool::new(false),
         lease,
+        clock: clock.clone(),
     });
 
     let (tick_tx, tick_rx) = mpsc::unbounded_channel();
-    let scheduler = schedule(&config, tick_tx).await?;
+    let schedules = schedules(&config)?;
     let (stop_tx, stop_rx) = watch::channel(false);
 
     let api = http::router(ApiState {
@@ -174,11 +187,12 @@ pub async fn start(
         // replica is working.
         stuck_after: lease * 2 + Duration::from_secs(config.daemon.poll_seconds * 5),
         token: token.map(Arc::from),
+        clock,
     });
     let task = tokio::spawn(
         supervise(
             shared,
-            scheduler,
+            (schedules, tick_tx),
             tick_rx,
             stop_rx,
             listener,
@@ -196,87 +210,92 @@ pub async fn start(
     })
 }
 
-/// One scheduler job per enabled collector, and the retention prune. Each
-/// tick is named by the schedule's own occurrence time, so that every
-/// replica enqueues the same tick under the same key.
-async fn schedule(
-    config: &Config,
-    ticks: mpsc::UnboundedSender<Tick>,
-) -> Result<JobScheduler, DaemonError> {
-    let scheduler = JobScheduler::new()
-        .await
-        .map_err(|e| DaemonError::Scheduler(e.to_string()))?;
-    for (collector, collector_config) in config.enabled_collectors() {
-        let collector = collector.name;
-        let cron =
-            parse_schedule(&collector_config.schedule).map_err(|message| DaemonError::Config {
-                field: format!("collectors.{collector}.schedule"),
-                message,
-            })?;
-        let sender = ticks.clone();
-        let job = Job::new_async(collector_config.schedule.as_str(), move |_, _| {
-            let scheduled_for = occurrence_near(&cron, Utc::now());
-            let _ = sender.send(Tick::Collector {
-                collector,
-                scheduled_for,
-            });
-            Box::pin(async {})
-        })
-        .map_err(|e| DaemonError::Config {
-            field: format!("collectors.{collector}.schedule"),
-            message: e.to_string(),
-        })?;
-        scheduler
-            .add(job)
-            .await
-            .map_err(|e| DaemonError::Scheduler(e.to_string()))?;
-    }
-    for (field, schedule, tick) in [
-        (
-            "retention.schedule",
-            &config.retention.schedule,
-            Tick::Retention,
-        ),
-        ("report.schedule", &config.report.schedule, Tick::Report),
-    ] {
-        let sender = ticks.clone();
-        let job = Job::new_async(schedule.as_str(), move |_, _| {
-            let _ = sender.send(tick.clone());
-            Box::pin(async {})
-        })
-        .map_err(|e| DaemonError::Config {
-            field: field.into(),
-            message: e.to_string(),
-        })?;
-        scheduler
-            .add(job)
-            .await
-            .map_err(|e| DaemonError::Scheduler(e.to_string()))?;
-    }
-    Ok(scheduler)
+/// What the occurrences of one schedule ask for.
+#[derive(Debug, Clone, Copy)]
+enum Scheduled {
+    Collector(&'static str),
+    Retention,
+    Report,
 }
 
-/// The occurrence of `cron` nearest to `now`: the tick a firing stands
-/// for. The scheduler fires a little before or after the exact time, and
-/// replicas fire at slightly different moments; the nearest occurrence is
-/// the same for all of them, so they enqueue the same tick.
-fn occurrence_near(cron: &croner::Cron, now: chrono::DateTime<Utc>) -> chrono::DateTime<Utc> {
-    // Occurrences fall on whole seconds; croner keeps the sub-second part
-    // of the time it starts from, so start from a whole second.
-    let second = now.with_nanosecond(0).unwrap_or(now);
-    let previous = cron.find_previous_occurrence(&second, true).ok();
-    let next = cron.find_next_occurrence(&second, false).ok();
-    match (previous, next) {
-        (Some(p), Some(n)) if n - now < now - p => n,
-        (Some(p), _) => p,
-        (None, Some(n)) => n,
-        (None, None) => now,
+impl Scheduled {
+    fn tick(self, at: chrono::DateTime<Utc>) -> Tick {
+        match self {
+            Scheduled::Collector(collector) => Tick::Collector {
+                collector,
+                scheduled_for: at,
+            },
+            Scheduled::Retention => Tick::Retention,
+            Scheduled::Report => Tick::Report,
+        }
+    }
+}
+
+/// Every schedule the daemon walks: one per enabled collector, the
+/// retention prune and the daily report.
+fn schedules(config: &Config) -> Result<Vec<(croner::Cron, Scheduled)>, DaemonError> {
+    let parse = |field: String, expression: &str| {
+        parse_schedule(expression).map_err(|message| DaemonError::Config { field, message })
+    };
+    let mut schedules = Vec::new();
+    for (collector, collector_config) in config.enabled_collectors() {
+        let field = format!("collectors.{}.schedule", collector.name);
+        let cron = parse(field, &collector_config.schedule)?;
+        schedules.push((cron, Scheduled::Collector(collector.name)));
+    }
+    let retention = parse("retention.schedule".into(), &config.retention.schedule)?;
+    schedules.push((retention, Scheduled::Retention));
+    let report = parse("report.schedule".into(), &config.report.schedule)?;
+    schedules.push((report, Scheduled::Report));
+    Ok(schedules)
+}
+
+/// How often a schedule looks at the clock between occurrences, so that a
+/// clock moved forward is noticed.
+const SCHEDULE_POLL: Duration = Duration::from_millis(250);
+
+/// Fires each occurrence of `cron` once, named by its own time (so that
+/// every replica enqueues the same tick under the same key), however late
+/// this task gets to run.
+async fn walk_schedule(
+    cron: croner::Cron,
+    scheduled: Scheduled,
+    clock: Clock,
+    ticks: mpsc::UnboundedSender<Tick>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut cadence = Cadence::starting(cron, clock.now());
+    loop {
+        let due = cadence.due(clock.now());
+        if due.skipped {
+            warn!(
+                ?scheduled,
+                kept = due.fire.len(),
+                "schedule overdue by more than it replays: older occurrences skipped"
+            );
+        }
+        for at in due.fire {
+            if ticks.send(scheduled.tick(at)).is_err() {
+                return;
+            }
+        }
+        let Some(next) = cadence.next() else {
+            return;
+        };
+        let wait = (next - clock.now())
+            .to_std()
+            .unwrap_or(Duration::ZERO)
+            .min(SCHEDULE_POLL);
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = stopped(&mut stop) => return,
+        }
     }
 }
 
 async fn supervise(
     shared: Arc<Shared>,
-    mut scheduler: JobScheduler,
+    (schedules, tick_tx): (Vec<(croner::Cron, Scheduled)>, mpsc::UnboundedSender<Tick>),
     ticks: mpsc::UnboundedReceiver<Tick>,
     mut stop: watch::Receiver<bool>,
     listener: tokio::net::TcpListener,
@@ -316,15 +335,23 @@ async fn supervise(
         }
     }
 
-    if let Err(e) = scheduler.start().await {
-        error!(error = %e, "cannot start the scheduler");
+    for (cron, scheduled) in schedules {
+        let walk = walk_schedule(
+            cron,
+            scheduled,
+            shared.clock.clone(),
+            tick_tx.clone(),
+            stop.clone(),
+        );
+        tasks.spawn(walk);
     }
+    drop(tick_tx);
     tasks.spawn(enqueuer(shared.clone(), ticks, stop.clone()));
     let policy = AlertPolicy::from_config(&shared.config.alerts);
     let sync = crate::waive::sync_config(
         &shared.store,
         &shared.config.waivers,
-        Utc::now(),
+        shared.clock.now(),
         policy.as_ref(),
     );
     match sync.await {
@@ -346,9 +373,6 @@ async fn supervise(
     info!("stopping: no new work; in-flight jobs may finish");
     shared.stopping.store(true, Ordering::Relaxed);
     shared.work.notify_waiters();
-    if let Err(e) = scheduler.shutdown().await {
-        warn!(error = %e, "stopping the scheduler");
-    }
     let grace = Duration::from_secs(shared.config.daemon.grace_seconds);
     let finished = tokio::time::timeout(grace, async {
         while workers.join_next().await.is_some() {}
@@ -463,7 +487,8 @@ fn job_targets(config: &Config, collector: &str) -> Vec<(String, String)> {
 }
 
 async fn prune(shared: &Shared) -> Result<(), StoreError> {
-    let cutoff = Utc::now() - chrono::Duration::days(i64::from(shared.config.retention.days));
+    let cutoff =
+        shared.clock.now() - chrono::Duration::days(i64::from(shared.config.retention.days));
     let report = shared.store.prune(cutoff).await?;
     shared.metrics.prune();
     info!(?report, %cutoff, "retention prune done");
@@ -473,8 +498,9 @@ async fn prune(shared: &Shared) -> Result<(), StoreError> {
 /// Builds (and keeps) yesterday's report and writes its files. Every
 /// replica may do it: the first stored model wins and all write the same.
 async fn daily_report(shared: &Shared) -> Result<(), StoreError> {
-    let yesterday = Utc::now().date_naive() - chrono::Duration::days(1);
-    let report = match report::report_for(&shared.store, yesterday, Utc::now()).await {
+    let now = shared.clock.now();
+    let yesterday = now.date_naive() - chrono::Duration::days(1);
+    let report = match report::report_for(&shared.store, yesterday, now).await {
         Ok(report) => report,
         Err(report::ReportError::Store(e)) => return Err(e),
         Err(e) => {
@@ -539,7 +565,11 @@ async fn worker(shared: Arc<Shared>, stop: watch::Receiver<bool>) {
         if *stop.borrow() || shared.stopping.load(Ordering::Relaxed) {
             return;
         }
-        match shared.store.claim_job(&shared.owner, shared.lease).await {
+        match shared
+            .store
+            .claim_job(&shared.owner, shared.lease, shared.clock.now())
+            .await
+        {
             Ok(Some(job)) => {
                 backoff.reset();
                 let span = tracing::info_span!(
@@ -589,7 +619,11 @@ async fn run_job(shared: &Arc<Shared>, job: JobClaim) {
             let every = shared.lease / 3;
             loop {
                 tokio::time::sleep(every).await;
-                match shared.store.renew_lease(&job, shared.lease).await {
+                match shared
+                    .store
+                    .renew_lease(&job, shared.lease, shared.clock.now())
+                    .await
+                {
                     Ok(true) => {}
                     Ok(false) => {
                         warn!(job_id = job.id, "lease lost to another replica");
@@ -604,7 +638,14 @@ async fn run_job(shared: &Arc<Shared>, job: JobClaim) {
         })
     });
     let started = Instant::now();
-    let outcome = scan::scan_job(&shared.config, &shared.store, &job, &shared.stopping).await;
+    let outcome = scan::scan_job(
+        &shared.config,
+        &shared.store,
+        &job,
+        &shared.stopping,
+        &shared.clock,
+    )
+    .await;
     drop(heartbeat);
     let reports = match outcome {
         Ok(reports) => reports,
@@ -615,7 +656,7 @@ async fn run_job(shared: &Arc<Shared>, job: JobClaim) {
         }
     };
     let elapsed = started.elapsed().as_secs_f64();
-    let finished_at = Utc::now().timestamp() as f64;
+    let finished_at = shared.clock.now().timestamp() as f64;
     for report in &reports {
         // Each scope's own duration is not kept; the job's wall time
         // divided evenly is the honest figure we have.
@@ -625,7 +666,7 @@ async fn run_job(shared: &Arc<Shared>, job: JobClaim) {
     }
     let completed = retry(
         Backoff::new(Duration::from_millis(250), Duration::from_secs(15)),
-        || shared.store.complete_job(&job),
+        || shared.store.complete_job(&job, shared.clock.now()),
         |e, delay| {
             if !e.is_transient() || shared.stopping.load(Ordering::Relaxed) {
                 return ControlFlow::Break(());
@@ -655,25 +696,6 @@ async fn run_job(shared: &Arc<Shared>, job: JobClaim) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::TimeZone;
-
-    #[test]
-    fn a_firing_stands_for_the_nearest_occurrence() {
-        let cron = parse_schedule("*/2 * * * * *").expect("cron");
-        let at = |s: u32, ms: u32| {
-            Utc.with_ymd_and_hms(2026, 11, 22, 3, 12, s)
-                .single()
-                .expect("time")
-                + chrono::Duration::milliseconds(i64::from(ms))
-        };
-        assert_eq!(occurrence_near(&cron, at(4, 0)), at(4, 0));
-        assert_eq!(occurrence_near(&cron, at(4, 30)), at(4, 0), "a late firing");
-        assert_eq!(
-            occurrence_near(&cron, at(3, 990)),
-            at(4, 0),
-            "an early firing"
-        );
-    }
 
     #[test]
     fn ticks_fan_out_per_account_entry_and_known_region() {

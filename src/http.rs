@@ -4,6 +4,7 @@
 //! Loopback by default. Bound anywhere else it refuses to start without a
 //! bearer token, and then every route but `/healthz` requires it.
 
+use crate::clock::Clock;
 use crate::evaluate::FindingStatus;
 use crate::metrics::Metrics;
 use crate::store::{DriftCursor, DriftFilter, FindingCursor, FindingFilter, Store, encode_cursor};
@@ -48,6 +49,8 @@ pub struct ApiState {
     /// Jobs waiting this long with no replica taking them make us not ready.
     pub stuck_after: Duration,
     pub token: Option<Arc<str>>,
+    /// Stuck leases and the outbox's age are judged by this clock.
+    pub clock: Clock,
 }
 
 /// The bearer token: the environment first, then the file.
@@ -135,7 +138,11 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 async fn readyz(State(state): State<ApiState>) -> Response {
-    match state.store.readiness(state.stuck_after).await {
+    match state
+        .store
+        .readiness(state.stuck_after, state.clock.now())
+        .await
+    {
         Ok(problems) if problems.is_empty() => (StatusCode::OK, "ready\n").into_response(),
         Ok(problems) => (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -151,7 +158,7 @@ async fn readyz(State(state): State<ApiState>) -> Response {
 }
 
 async fn metrics(State(state): State<ApiState>) -> Response {
-    let stored = state.store.stored_figures().await.ok();
+    let stored = state.store.stored_figures(state.clock.now()).await.ok();
     (
         [(
             header::CONTENT_TYPE,
@@ -240,6 +247,7 @@ async fn findings(
         arn: q.arn,
         after,
         limit: Some(limit),
+        as_of: Some(state.clock.now()),
     };
     match state.store.findings(&filter).await {
         Ok(rows) => {

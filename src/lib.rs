@@ -8,6 +8,7 @@
 
 pub mod alert;
 pub mod cli;
+pub mod clock;
 pub mod collect;
 pub mod config;
 pub mod daemon;
@@ -20,5 +21,6 @@ pub mod model;
 pub mod report;
 pub mod retry;
 pub mod scan;
+pub mod schedule;
 pub mod store;
 pub mod waive;

@@ -2,6 +2,7 @@
 //! store) → drift and evaluation → record, one transaction per scope.
 
 use crate::alert::{self, plan::AlertPolicy};
+use crate::clock::Clock;
 use crate::collect::{self, Collection, CollectorScope};
 use crate::config::{ALL_REGIONS, AccountConfig, Config};
 use crate::drift::{self, DriftEvent, Observation};
@@ -39,7 +40,16 @@ pub struct ScopeReport {
 /// partial scans and do not stop the others. Only a database failure is an
 /// error: then the results could not be kept.
 pub async fn scan_once(config: &Config, store: &Store) -> Result<Vec<ScopeReport>, StoreError> {
-    let scanner = Scanner::new(config, store);
+    scan_once_by(config, store, &Clock::system()).await
+}
+
+/// [`scan_once`], timed by `clock`.
+pub async fn scan_once_by(
+    config: &Config,
+    store: &Store,
+    clock: &Clock,
+) -> Result<Vec<ScopeReport>, StoreError> {
+    let scanner = Scanner::new(config, store, clock);
     let mut reports = Vec::new();
     for account in config.effective_accounts() {
         scanner.scan_entry(&account, &mut reports).await?;
@@ -57,6 +67,7 @@ pub async fn scan_job(
     store: &Store,
     job: &JobClaim,
     stop: &AtomicBool,
+    clock: &Clock,
 ) -> Result<Vec<ScopeReport>, StoreError> {
     let Some(account) = config
         .effective_accounts()
@@ -66,7 +77,7 @@ pub async fn scan_job(
         warn!(account = %job.account_key, "job for an account no longer configured: nothing to scan");
         return Ok(Vec::new());
     };
-    let mut scanner = Scanner::new(config, store);
+    let mut scanner = Scanner::new(config, store, clock);
     scanner.only_collector = Some(&job.collector);
     if job.region != ALL_REGIONS_OF_ENTRY {
         scanner.only_region = Some(&job.region);
@@ -87,6 +98,7 @@ pub const ORGANIZATION_SCOPE: &str = "organizations";
 struct Scanner<'a> {
     config: &'a Config,
     store: &'a Store,
+    clock: &'a Clock,
     settings: RuleSettings,
     alerting: Option<AlertPolicy>,
     only_collector: Option<&'a str>,
@@ -102,10 +114,11 @@ struct Scanner<'a> {
 }
 
 impl<'a> Scanner<'a> {
-    fn new(config: &'a Config, store: &'a Store) -> Scanner<'a> {
+    fn new(config: &'a Config, store: &'a Store, clock: &'a Clock) -> Scanner<'a> {
         Scanner {
             config,
             store,
+            clock,
             settings: config.rule_settings(),
             alerting: AlertPolicy::from_config(&config.alerts),
             only_collector: None,
@@ -126,7 +139,9 @@ impl<'a> Scanner<'a> {
         let config = self.config;
         let home_region = config.home_region(account);
         let configured: Vec<String> = config.regions_of(account).to_vec();
-        let connected = collect::connect_account(&config.aws, account, &home_region).await;
+        let connected = collect::connect_account(&config.aws, account, &home_region)
+            .await
+            .map(|aws| self.timed(aws));
         let organization = account.organization.as_ref();
         let excluded = |id: &str| organization.is_some_and(|o| o.exclude.iter().any(|x| x == id));
         if !matches!(&connected, Ok(aws) if excluded(&aws.account_id)) {
@@ -150,7 +165,7 @@ impl<'a> Scanner<'a> {
                     account_name: management.name.clone(),
                     region: collect::GLOBAL_SCOPE.to_string(),
                 };
-                let now = Utc::now();
+                let now = self.clock.now();
                 reports.extend(self.record_failed(scope, now, now, &error).await?);
                 return Ok(());
             }
@@ -161,8 +176,9 @@ impl<'a> Scanner<'a> {
             "organization accounts discovered"
         );
         for member in members {
-            let connected =
-                collect::connect_member(&config.aws, management, &member, &home_region).await;
+            let connected = collect::connect_member(&config.aws, management, &member, &home_region)
+                .await
+                .map(|aws| self.timed(aws));
             // Stands for the member where its identity is needed before (or
             // without) a connection: its name and the role ARN's account id.
             let identity = AccountConfig {
@@ -203,7 +219,7 @@ impl<'a> Scanner<'a> {
                 if let Err(error) = connected {
                     for region in self.selected(collector.scope_regions(configured)) {
                         let scope = unreachable_account_scope(account, name, &region);
-                        let now = Utc::now();
+                        let now = self.clock.now();
                         reports.extend(
                             self.record_failed(scope, now, now, &error.to_string())
                                 .await?,
@@ -226,7 +242,7 @@ impl<'a> Scanner<'a> {
                         account_name: aws.name.clone(),
                         region: ALL_REGIONS.to_string(),
                     };
-                    let now = Utc::now();
+                    let now = self.clock.now();
                     reports.extend(self.record_failed(scope, now, now, error).await?);
                     continue;
                 }
@@ -251,6 +267,14 @@ impl<'a> Scanner<'a> {
             }
         }
         Ok(())
+    }
+
+    /// `aws`, its collections timed by this scan's clock.
+    fn timed(&self, aws: collect::AwsAccount) -> collect::AwsAccount {
+        collect::AwsAccount {
+            clock: self.clock.clone(),
+            ..aws
+        }
     }
 
     /// The regions this run covers out of `regions`.

@@ -11,9 +11,10 @@ mod support;
 use driftwatch::alert::Sender;
 use driftwatch::alert::plan::AlertPolicy;
 use driftwatch::alert::sinks::Sinks;
+use driftwatch::clock::{Clock, ClockHand};
 use driftwatch::config::Config;
 use driftwatch::evaluate::FindingStatus;
-use driftwatch::scan::scan_once;
+use driftwatch::scan::{scan_once, scan_once_by};
 use driftwatch::store::Store;
 use driftwatch::store::alerts::OutboxState;
 use driftwatch::store::waivers::NewWaiver;
@@ -73,6 +74,9 @@ struct Harness {
     pd: support::receiver::Running,
     setup: Setup,
     sender: Sender,
+    /// The scans' and the sender's clock, moved instead of slept through.
+    clock: Clock,
+    hand: ClockHand,
 }
 
 async fn harness(routing_key: &str, flap_seconds: u64) -> Harness {
@@ -80,7 +84,8 @@ async fn harness(routing_key: &str, flap_seconds: u64) -> Harness {
     let (store, url) = support::database().await;
     let pd = Receiver::start().await;
     let setup = alerting(&moto, &url, &pd.url(), routing_key, flap_seconds);
-    let sender = sender(&setup.config, &store, "test-sender");
+    let (clock, hand) = Clock::adjustable();
+    let sender = sender(&setup.config, &store, "test-sender").with_clock(clock.clone());
     Harness {
         moto,
         store,
@@ -88,6 +93,8 @@ async fn harness(routing_key: &str, flap_seconds: u64) -> Harness {
         pd,
         setup,
         sender,
+        clock,
+        hand,
     }
 }
 
@@ -127,6 +134,13 @@ fn pair(action: &str, bucket: &str) -> (String, String) {
 
 async fn scan(config: &Config, store: &Store) {
     scan_once(config, store).await.expect("scan recorded");
+}
+
+/// A scan timed by a test's clock.
+async fn scan_at(config: &Config, store: &Store, clock: &Clock) {
+    scan_once_by(config, store, clock)
+        .await
+        .expect("scan recorded");
 }
 
 async fn pending(url: &str) -> i64 {
@@ -182,6 +196,7 @@ async fn regressions_page_once_fixes_resolve_and_an_outage_loses_nothing() {
         pd,
         setup,
         sender,
+        ..
     } = harness(ROUTING_KEY, 0).await;
     let config = &setup.config;
     let s3 = moto.s3();
@@ -281,9 +296,11 @@ async fn a_refused_event_is_recorded_with_the_response_and_not_retried() {
         pd,
         setup,
         sender,
+        clock,
+        hand,
     } = harness("not-a-key", 0).await;
     create_bucket(&moto.s3(), "beta").await;
-    scan(&setup.config, &store).await;
+    scan_at(&setup.config, &store, &clock).await;
     let round = sender.drain(None).await.expect("drain");
     assert_eq!((round.delivered, round.rejected), (0, 1));
     let rows = store.outbox(10).await.expect("outbox");
@@ -297,14 +314,19 @@ async fn a_refused_event_is_recorded_with_the_response_and_not_retried() {
             .is_some_and(|b| b.contains("routing_key must be 32 characters")),
         "{rows:?}"
     );
-    // Not retried, and the figure operators watch shows it.
-    tokio::time::sleep(Duration::from_millis(1200)).await;
+    // Not retried however long one waits, and the figure operators watch
+    // shows it.
+    hand.advance(Duration::from_secs(24 * 3600));
     sender.drain(None).await.expect("drain");
     assert_eq!(pd.receiver.attempts(), 1);
-    let figures = store.outbox_figures().await.expect("figures");
+    let figures = store.outbox_figures(clock.now()).await.expect("figures");
     assert_eq!((figures.pending, figures.failed), (0, 1));
     assert_eq!(pending(&url).await, 0);
 }
+
+/// Long enough that the scans of a loaded machine all fall inside it: the
+/// clock, not the wall, takes the test past it.
+const FLAP_WINDOW: Duration = Duration::from_secs(3600);
 
 #[tokio::test]
 async fn flapping_inside_the_window_pages_once_and_the_resolve_waits_it_out() {
@@ -315,30 +337,37 @@ async fn flapping_inside_the_window_pages_once_and_the_resolve_waits_it_out() {
         pd,
         setup,
         sender,
-    } = harness(ROUTING_KEY, 6).await;
+        clock,
+        hand,
+    } = harness(ROUTING_KEY, FLAP_WINDOW.as_secs()).await;
     let config = &setup.config;
     let s3 = moto.s3();
     create_bucket(&s3, "beta").await;
-    scan(config, &store).await;
+    scan_at(config, &store, &clock).await;
     // fail → pass → fail within the window.
     put_policy(&s3, "beta", &tls_policy("beta")).await;
-    scan(config, &store).await;
+    scan_at(config, &store, &clock).await;
     s3.delete_bucket_policy()
         .bucket("beta")
         .send()
         .await
         .expect("delete policy");
-    scan(config, &store).await;
+    scan_at(config, &store, &clock).await;
     drain_all(&sender, &url).await;
     assert_eq!(pd.receiver.actions(), vec![pair("trigger", "beta")]);
 
     // Fixed for good: no resolve until the window has passed.
     put_policy(&s3, "beta", &tls_policy("beta")).await;
-    scan(config, &store).await;
+    scan_at(config, &store, &clock).await;
     sender.decide().await.expect("decide");
     drain_all(&sender, &url).await;
     assert_eq!(pd.receiver.actions().len(), 1);
-    tokio::time::sleep(Duration::from_secs(7)).await;
+    // Just inside the window: still no resolve.
+    hand.advance(FLAP_WINDOW - Duration::from_secs(60));
+    sender.decide().await.expect("decide");
+    drain_all(&sender, &url).await;
+    assert_eq!(pd.receiver.actions().len(), 1);
+    hand.advance(Duration::from_secs(61));
     sender.decide().await.expect("decide");
     drain_all(&sender, &url).await;
     assert_eq!(
@@ -356,14 +385,16 @@ async fn a_waiver_resolves_the_incident_and_its_expiry_pages_again() {
         pd,
         setup,
         sender,
+        clock,
+        hand,
     } = harness(ROUTING_KEY, 0).await;
     let config = &setup.config;
     create_bucket(&moto.s3(), "beta").await;
-    scan(config, &store).await;
+    scan_at(config, &store, &clock).await;
     drain_all(&sender, &url).await;
 
     let policy = AlertPolicy::from_config(&config.alerts);
-    let now = chrono::Utc::now();
+    let now = clock.now();
     let waiver = driftwatch::waive::add(
         &store,
         &NewWaiver {
@@ -371,7 +402,7 @@ async fn a_waiver_resolves_the_incident_and_its_expiry_pages_again() {
             resource_arn: "arn:aws:s3:::beta",
             reason: "legacy client without TLS, migration ticket SEC-42",
             approved_by: "ciso@example.com",
-            expires_at: now + chrono::Duration::seconds(4),
+            expires_at: now + chrono::Duration::hours(8),
         },
         "cli",
         now,
@@ -401,12 +432,12 @@ async fn a_waiver_resolves_the_incident_and_its_expiry_pages_again() {
     assert_eq!(listed[0].waiver_id, Some(waiver.id));
 
     // A scan while waived does not page.
-    scan(config, &store).await;
+    scan_at(config, &store, &clock).await;
     drain_all(&sender, &url).await;
     assert_eq!(pd.receiver.actions().len(), 2);
 
     // Expired: fails again and pages again, without a scan.
-    tokio::time::sleep(Duration::from_secs(5)).await;
+    hand.advance(Duration::from_secs(8 * 3600 + 1));
     sender.decide().await.expect("decide");
     drain_all(&sender, &url).await;
     assert_eq!(
@@ -431,6 +462,7 @@ async fn a_config_waiver_resolves_the_incident_and_its_removal_pages_again() {
         pd,
         setup,
         sender,
+        ..
     } = harness(ROUTING_KEY, 0).await;
     create_bucket(&moto.s3(), "beta").await;
     scan(&setup.config, &store).await;
@@ -529,10 +561,17 @@ async fn a_sender_killed_mid_delivery_loses_nothing_and_another_replica_delivers
     create_bucket(&moto.s3(), "beta").await;
     create_bucket(&moto.s3(), "delta").await;
     pd.receiver.fail_next(&[Fault::Hang]);
+    let (clock, hand) = Clock::adjustable();
+    let start = |owner: &str| {
+        driftwatch::daemon::start_by(
+            Arc::new(config.clone()),
+            store.clone(),
+            owner.into(),
+            clock.clone(),
+        )
+    };
 
-    let first = driftwatch::daemon::start(Arc::new(config.clone()), store.clone(), "first".into())
-        .await
-        .expect("daemon starts");
+    let first = start("first").await.expect("daemon starts");
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     // One alert delivered (and recorded), the other's request hanging.
     while pd.receiver.hanging() == 0 || pd.receiver.accepted().is_empty() {
@@ -540,12 +579,12 @@ async fn a_sender_killed_mid_delivery_loses_nothing_and_another_replica_delivers
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
-    // Killed while a request is in flight: its claim stays until the lease.
+    // Killed while a request is in flight: its claim stays until the lease
+    // (2 × timeout + 5 s), which the clock then runs past.
     first.kill();
+    hand.advance(Duration::from_secs(60));
 
-    let second = driftwatch::daemon::start(Arc::new(config), store.clone(), "second".into())
-        .await
-        .expect("daemon starts");
+    let second = start("second").await.expect("daemon starts");
     let accepted = pd.receiver.wait_for(2, Duration::from_secs(40)).await;
     second.shutdown().await;
     let mut actions = pd.receiver.actions();
@@ -635,6 +674,7 @@ async fn the_days_report_opened_in_a_browser_shows_the_pages_waiver_fix_and_drif
         pd,
         setup,
         sender,
+        ..
     } = harness(ROUTING_KEY, 0).await;
     let config = &setup.config;
     let day = chrono::Utc::now().date_naive();

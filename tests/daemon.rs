@@ -4,6 +4,7 @@
 
 mod support;
 
+use driftwatch::clock::Clock;
 use driftwatch::config::Config;
 use driftwatch::daemon::{self, RunningDaemon};
 use driftwatch::store::Store;
@@ -88,6 +89,15 @@ async fn wait_for_count(url: &str, sql: &'static str, at_least: i64, within: Dur
             Instant::now() < deadline,
             "only {n} of {at_least} after {within:?}: {sql}"
         );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// Waits until `/readyz` answers 200: migrated and working.
+async fn wait_for_ready(addr: SocketAddr) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while get(addr, "/readyz", None).await.0 != 200 {
+        assert!(Instant::now() < deadline, "never ready");
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
@@ -278,8 +288,17 @@ async fn a_killed_replica_loses_its_job_to_another_when_the_lease_runs_out() {
     let mut config = every_seconds(&proxy.endpoint, &url, 30);
     // One tick only, far from the next: the takeover is what is measured.
     config.collectors.get_mut("s3").schedule = "0 0 0 1 1 *".into();
-    let a = start(&config, &store, "replica-doomed").await;
-    let tick = chrono::Utc::now();
+    let (clock, hand) = Clock::adjustable();
+    let start = |owner: &str| {
+        daemon::start_by(
+            Arc::new(config.clone()),
+            store.clone(),
+            owner.to_string(),
+            clock.clone(),
+        )
+    };
+    let a = start("replica-doomed").await.expect("daemon starts");
+    let tick = clock.now();
     store
         .enqueue_jobs("s3", &[("default".to_string(), "*".to_string())], tick)
         .await
@@ -294,8 +313,21 @@ async fn a_killed_replica_loses_its_job_to_another_when_the_lease_runs_out() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     a.kill();
 
-    let killed_at = Instant::now();
-    let b = start(&config, &store, "replica-survivor").await;
+    let b = start("replica-survivor").await.expect("daemon starts");
+    // The survivor is up and polling (every second), but the lease has
+    // not run out by the clock: the job stays the dead replica's.
+    wait_for_ready(b.http_addr).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        query_i64(
+            &url,
+            "SELECT count(*) FROM scan_jobs WHERE owner = 'replica-doomed' AND state = 'running'"
+        )
+        .await,
+        1,
+        "not taken over before the lease ran out"
+    );
+    hand.advance(Duration::from_secs(config.daemon.lease_seconds + 1));
     wait_for_count(
         &url,
         "SELECT count(*) FROM scan_jobs WHERE owner = 'replica-survivor' AND state = 'done'",
@@ -303,11 +335,6 @@ async fn a_killed_replica_loses_its_job_to_another_when_the_lease_runs_out() {
         Duration::from_secs(30),
     )
     .await;
-    assert!(
-        killed_at.elapsed() >= Duration::from_secs(3),
-        "taken over only after the lease ran out ({:?})",
-        killed_at.elapsed()
-    );
     b.shutdown().await;
     assert_eq!(query_i64(&url, SCANS).await, 1, "recorded once");
     assert_eq!(

@@ -171,6 +171,7 @@ async fn a_document_of_several_megabytes_and_hostile_strings_are_stored_intact()
         "s3",
         "global",
         chrono::Utc::now(),
+        &driftwatch::clock::Clock::system(),
         Ok(vec![ResourceRecord {
             name: storable.clone(),
             ..record(ResourceType::S3Bucket, document.clone())

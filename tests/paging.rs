@@ -92,6 +92,7 @@ async fn findings_and_drift_page_through_the_whole_listing_once() {
         metrics: Arc::new(Metrics::default()),
         stuck_after: Duration::from_secs(600),
         token: None,
+        clock: driftwatch::clock::Clock::system(),
     });
     tokio::spawn(async move { axum::serve(listener, app).await });
 

@@ -60,7 +60,13 @@ async fn record(store: &Store, when: &str, listing: Result<Vec<ResourceRecord>, 
     } else {
         "us-east-1"
     };
-    let mut collection = Collection::finish(collector, region, at(when), listing);
+    let mut collection = Collection::finish(
+        collector,
+        region,
+        at(when),
+        &driftwatch::clock::Clock::system(),
+        listing,
+    );
     collection.finished_at = at(when) + chrono::Duration::seconds(5);
     record_collection(
         store,

@@ -12,6 +12,7 @@ pub mod fit;
 pub mod plan;
 pub mod sinks;
 
+use crate::clock::Clock;
 use crate::retry::{Backoff, retry};
 use crate::store::alerts::{AttemptOutcome, CandidateFilter, OutboxEntry};
 use crate::store::{Store, StoreError, StoreTx};
@@ -49,6 +50,7 @@ pub struct Sender {
     owner: String,
     lease: Duration,
     max_backoff: Duration,
+    clock: Clock,
 }
 
 impl Sender {
@@ -70,7 +72,14 @@ impl Sender {
             // its replica died.
             lease: timeout * 2 + Duration::from_secs(5),
             max_backoff,
+            clock: Clock::system(),
         })
+    }
+
+    /// Decides and claims by `clock` (flap windows, waiver expiry, backoff
+    /// and claim leases).
+    pub fn with_clock(self, clock: Clock) -> Sender {
+        Sender { clock, ..self }
     }
 
     /// Re-decides time-driven alerts (waivers expiring, flap windows
@@ -84,7 +93,7 @@ impl Sender {
             &mut tx,
             &CandidateFilter::default(),
             policy,
-            Utc::now(),
+            self.clock.now(),
             true,
         )
         .await?;
@@ -105,7 +114,7 @@ impl Sender {
             }
             let entries = self
                 .store
-                .claim_alerts(&self.owner, self.lease, BATCH)
+                .claim_alerts(&self.owner, self.lease, BATCH, self.clock.now())
                 .await?;
             if entries.is_empty() {
                 return Ok(total);
@@ -157,7 +166,10 @@ impl Sender {
     ) -> Result<(), crate::store::StoreError> {
         retry(
             Backoff::new(Duration::from_millis(200), Duration::from_secs(5)),
-            || self.store.finish_alert(id, &self.owner, outcome),
+            || {
+                self.store
+                    .finish_alert(id, &self.owner, outcome, self.clock.now())
+            },
             |error: &StoreError, delay| {
                 if !error.is_transient() || delay >= Duration::from_secs(5) {
                     return ControlFlow::Break(());

@@ -483,6 +483,8 @@ pub fn parse_retry_after(value: &str) -> Option<Duration> {
         return Some(Duration::from_secs(seconds));
     }
     let when = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+    // The receiver's date is on the real calendar, not the scan's clock:
+    // the wait is measured against the system time it was sent by.
     let wait = when.with_timezone(&chrono::Utc) - chrono::Utc::now();
     Some(wait.to_std().unwrap_or(Duration::ZERO))
 }

@@ -6,7 +6,6 @@
 use super::arn::{Arn, not_described};
 use super::{AwsAccount, Collection, Described, GLOBAL_SCOPE};
 use crate::model::{Account, ResourceRecord, ResourceType, account_arn, partition_for_region};
-use chrono::Utc;
 
 pub const NAME: &str = "account";
 
@@ -32,11 +31,12 @@ pub const IAM_ACTIONS: &[&str] = &[
 ];
 
 pub async fn collect(account: &AwsAccount) -> Collection {
-    let started_at = Utc::now();
+    let started_at = account.clock.now();
     Collection::finish(
         NAME,
         GLOBAL_SCOPE,
         started_at,
+        &account.clock,
         Ok(vec![record(account).await]),
     )
 }

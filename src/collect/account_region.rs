@@ -17,7 +17,6 @@ use crate::model::{
 };
 use aws_config::SdkConfig;
 use aws_sdk_s3::error::ProvideErrorMetadata;
-use chrono::Utc;
 
 pub const NAME: &str = "account_region";
 
@@ -44,11 +43,12 @@ pub const IAM_ACTIONS: &[&str] = &[
 ];
 
 pub async fn collect(account: &AwsAccount, region: &str) -> Collection {
-    let started_at = Utc::now();
+    let started_at = account.clock.now();
     Collection::finish(
         NAME,
         region,
         started_at,
+        &account.clock,
         Ok(vec![record(account, region).await]),
     )
 }

@@ -12,7 +12,6 @@ use crate::model::{
 };
 use aws_sdk_cloudtrail::types::Trail as SdkTrail;
 use aws_sdk_s3::error::ProvideErrorMetadata;
-use chrono::Utc;
 
 pub const NAME: &str = "cloudtrail";
 
@@ -44,11 +43,12 @@ pub const IAM_ACTIONS: &[&str] = &[
 const DELIVERY_WINDOW: chrono::TimeDelta = chrono::TimeDelta::hours(24);
 
 pub async fn collect(account: &AwsAccount, region: &str) -> Collection {
-    let started_at = Utc::now();
+    let started_at = account.clock.now();
     Collection::finish(
         NAME,
         region,
         started_at,
+        &account.clock,
         collect_region(account, region).await,
     )
 }
@@ -196,7 +196,7 @@ async fn trail_status(account: &AwsAccount, home: &str, arn: &str) -> Result<Tra
     let cloudwatch_delivery = match status.latest_cloud_watch_logs_delivery_time() {
         None => CloudWatchDelivery::Never,
         Some(at) => {
-            let age = Utc::now().timestamp() - at.secs();
+            let age = account.clock.now().timestamp() - at.secs();
             if age <= DELIVERY_WINDOW.num_seconds() {
                 CloudWatchDelivery::WithinLastDay
             } else {

@@ -14,7 +14,6 @@ use super::{AwsAccount, Collection, Described, describe_error};
 use crate::model::{EbsSnapshot, EbsVolume, MachineImage, ResourceRecord, ResourceType, Sharing};
 use aws_sdk_ec2::error::ProvideErrorMetadata;
 use aws_sdk_ec2::types::{Image, Snapshot, SnapshotAttributeName, Volume};
-use chrono::Utc;
 use futures_util::{StreamExt, stream};
 use std::collections::BTreeSet;
 
@@ -43,12 +42,13 @@ pub const IAM_ACTIONS: &[&str] = &[
 ];
 
 pub async fn collect(account: &AwsAccount, region: &str, concurrency: usize) -> Collection {
-    let started_at = Utc::now();
+    let started_at = account.clock.now();
     let ec2 = crate::counted_client!(aws_sdk_ec2, "ec2", &account.in_region(region));
     Collection::finish(
         NAME,
         region,
         started_at,
+        &account.clock,
         collect_region(&ec2, account, region, concurrency).await,
     )
 }

@@ -10,7 +10,6 @@ use crate::model::{
 use aws_sdk_cloudwatchlogs::types::LogGroup as LogGroupState;
 use aws_sdk_ec2::error::ProvideErrorMetadata;
 use aws_sdk_ec2::types::Filter;
-use chrono::Utc;
 use futures_util::{StreamExt, stream};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -43,12 +42,13 @@ pub const IAM_ACTIONS: &[&str] = &[
 ];
 
 pub async fn collect(account: &AwsAccount, region: &str, concurrency: usize) -> Collection {
-    let started_at = Utc::now();
+    let started_at = account.clock.now();
     let ec2 = crate::counted_client!(aws_sdk_ec2, "ec2", &account.in_region(region));
     Collection::finish(
         NAME,
         region,
         started_at,
+        &account.clock,
         collect_region(&ec2, account, region, concurrency).await,
     )
 }

@@ -4,7 +4,6 @@ use super::arn::{Arn, not_described};
 use super::{AwsAccount, Collection, Described, describe_error};
 use crate::model::{EcrRepository, ResourceRecord, ResourceType};
 use aws_sdk_s3::error::ProvideErrorMetadata;
-use chrono::Utc;
 use futures_util::{StreamExt, stream};
 
 pub const NAME: &str = "ecr";
@@ -26,12 +25,13 @@ pub const IAM_ACTIONS: &[&str] = &[
 ];
 
 pub async fn collect(account: &AwsAccount, region: &str, concurrency: usize) -> Collection {
-    let started_at = Utc::now();
+    let started_at = account.clock.now();
     let ecr = crate::counted_client!(aws_sdk_ecr, "ecr", &account.in_region(region));
     Collection::finish(
         NAME,
         region,
         started_at,
+        &account.clock,
         repositories(&ecr, region, concurrency).await,
     )
 }

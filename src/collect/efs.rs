@@ -7,7 +7,6 @@ use super::{AwsAccount, Collection, Described, describe_error};
 use crate::model::{EfsFileSystem, ResourceRecord, ResourceType, partition_for_region};
 use aws_sdk_efs::error::ProvideErrorMetadata;
 use aws_sdk_efs::types::FileSystemDescription;
-use chrono::Utc;
 
 pub const NAME: &str = "efs";
 
@@ -28,14 +27,14 @@ fn client(account: &AwsAccount, region: &str) -> aws_sdk_efs::Client {
 }
 
 pub async fn collect(account: &AwsAccount, region: &str) -> Collection {
-    let started_at = Utc::now();
+    let started_at = account.clock.now();
     let result = file_systems(&client(account, region), None).await.map(|found| {
         found
             .iter()
             .filter_map(|fs| record(fs, account, region))
             .collect()
     });
-    Collection::finish(NAME, region, started_at, result)
+    Collection::finish(NAME, region, started_at, &account.clock, result)
 }
 
 /// The region's file systems, or the one named `id` (none when it is gone).

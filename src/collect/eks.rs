@@ -10,7 +10,6 @@ use crate::model::{
     partition_for_region,
 };
 use aws_sdk_ec2::error::ProvideErrorMetadata;
-use chrono::Utc;
 use futures_util::{StreamExt, stream};
 
 pub const NAME: &str = "eks";
@@ -35,7 +34,7 @@ pub const IAM_ACTIONS: &[&str] = &[
 ];
 
 pub async fn collect(account: &AwsAccount, region: &str, concurrency: usize) -> Collection {
-    let started_at = Utc::now();
+    let started_at = account.clock.now();
     let clients = Clients {
         eks: crate::counted_client!(aws_sdk_eks, "eks", &account.in_region(region)),
         ec2: crate::counted_client!(aws_sdk_ec2, "ec2", &account.in_region(region)),
@@ -44,6 +43,7 @@ pub async fn collect(account: &AwsAccount, region: &str, concurrency: usize) -> 
         NAME,
         region,
         started_at,
+        &account.clock,
         clusters(&clients, account, region, concurrency).await,
     )
 }

@@ -73,7 +73,7 @@ fn client(account: &AwsAccount) -> aws_sdk_iam::Client {
 }
 
 pub async fn collect(account: &AwsAccount) -> Collection {
-    let started_at = Utc::now();
+    let started_at = account.clock.now();
     let iam = client(account);
     let entities = [
         EntityType::User,
@@ -95,7 +95,7 @@ pub async fn collect(account: &AwsAccount) -> Collection {
         records.extend(details.policies.iter().map(policy_record));
         records
     });
-    let mut collection = Collection::finish(NAME, GLOBAL_SCOPE, started_at, listing);
+    let mut collection = Collection::finish(NAME, GLOBAL_SCOPE, started_at, &account.clock, listing);
     match certificates {
         Ok(certificates) => {
             if collection.listing.is_ok() {

@@ -7,7 +7,6 @@ use crate::model::{KeyRotation, KmsKey, ResourceRecord, ResourceType};
 use aws_sdk_kms::types::KeyMetadata;
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_kms::primitives::DateTimeFormat;
-use chrono::Utc;
 use futures_util::{StreamExt, stream};
 
 pub const NAME: &str = "kms";
@@ -30,9 +29,9 @@ pub const IAM_ACTIONS: &[&str] = &[
 ];
 
 pub async fn collect(account: &AwsAccount, region: &str, concurrency: usize) -> Collection {
-    let started_at = Utc::now();
+    let started_at = account.clock.now();
     let kms = crate::counted_client!(aws_sdk_kms, "kms", &account.in_region(region));
-    Collection::finish(NAME, region, started_at, keys(&kms, region, concurrency).await)
+    Collection::finish(NAME, region, started_at, &account.clock, keys(&kms, region, concurrency).await)
 }
 
 async fn keys(

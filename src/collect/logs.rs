@@ -6,7 +6,6 @@ use super::arn::{Arn, not_described};
 use super::{AwsAccount, Collection, Described, describe_error};
 use crate::model::{LogGroup, ResourceRecord, ResourceType, partition_for_region};
 use aws_sdk_cloudwatchlogs::types::LogGroup as LogGroupState;
-use chrono::Utc;
 use std::collections::{BTreeMap, BTreeSet};
 
 pub const NAME: &str = "logs";
@@ -28,11 +27,12 @@ pub const IAM_ACTIONS: &[&str] = &[
 ];
 
 pub async fn collect(account: &AwsAccount, region: &str) -> Collection {
-    let started_at = Utc::now();
+    let started_at = account.clock.now();
     Collection::finish(
         NAME,
         region,
         started_at,
+        &account.clock,
         collect_region(account, region).await,
     )
 }

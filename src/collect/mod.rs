@@ -9,6 +9,7 @@ mod arn;
 mod log_monitoring;
 pub mod organizations;
 
+use crate::clock::Clock;
 use crate::config::{AccountConfig, AwsConfig, RetryMode};
 use crate::model::{ResourceRecord, ResourceType};
 use aws_config::BehaviorVersion;
@@ -43,6 +44,8 @@ pub struct AwsAccount {
     /// Set when API calls go to an emulator: some services then need
     /// path-style addressing or a fixed endpoint.
     pub endpoint_override: Option<String>,
+    /// The scan's clock: collections are timed by it.
+    pub clock: Clock,
 }
 
 impl AwsAccount {
@@ -202,6 +205,7 @@ async fn verify(
         account_id,
         sdk_config,
         endpoint_override: aws.endpoint_url.clone(),
+        clock: Clock::system(),
     })
 }
 
@@ -358,6 +362,7 @@ impl Collection {
         collector: &'static str,
         scope_region: &str,
         started_at: DateTime<Utc>,
+        clock: &Clock,
         listing: Result<Vec<ResourceRecord>, String>,
     ) -> Collection {
         let (listing, mut resources) = match listing {
@@ -369,7 +374,7 @@ impl Collection {
             collector,
             scope_region: scope_region.to_string(),
             started_at,
-            finished_at: Utc::now(),
+            finished_at: clock.now(),
             listing,
             resources,
             warnings: Vec::new(),
@@ -576,6 +581,7 @@ mod tests {
                 .region(aws_config::Region::new("us-east-1"))
                 .build(),
             endpoint_override: None,
+            clock: crate::clock::Clock::system(),
         }
     }
 

@@ -10,7 +10,6 @@ use crate::model::{
 };
 use aws_sdk_ec2::error::ProvideErrorMetadata;
 use aws_sdk_ec2::types::{IpPermission, SecurityGroup as Ec2Group};
-use chrono::Utc;
 use std::collections::{BTreeMap, BTreeSet};
 
 pub const NAME: &str = "network";
@@ -36,12 +35,13 @@ pub const IAM_ACTIONS: &[&str] = &[
 pub(crate) type PrefixLists = BTreeMap<String, Result<Vec<String>, String>>;
 
 pub async fn collect(account: &AwsAccount, region: &str) -> Collection {
-    let started_at = Utc::now();
+    let started_at = account.clock.now();
     let ec2 = crate::counted_client!(aws_sdk_ec2, "ec2", &account.in_region(region));
     Collection::finish(
         NAME,
         region,
         started_at,
+        &account.clock,
         collect_region(&ec2, account, region).await,
     )
 }

@@ -9,7 +9,6 @@ use crate::model::{
     SecurityGroup, partition_for_region,
 };
 use aws_sdk_rds::types::{DbCluster, DbInstance};
-use chrono::Utc;
 use std::collections::{BTreeMap, BTreeSet};
 
 pub const NAME: &str = "rds";
@@ -36,7 +35,7 @@ pub const IAM_ACTIONS: &[&str] = &[
 const SECURITY_GROUP_BATCH: usize = 200;
 
 pub async fn collect(account: &AwsAccount, region: &str) -> Collection {
-    let started_at = Utc::now();
+    let started_at = account.clock.now();
     let config = account.in_region(region);
     let rds = crate::counted_client!(aws_sdk_rds, "rds", &config);
     let ec2 = crate::counted_client!(aws_sdk_ec2, "ec2", &config);
@@ -44,6 +43,7 @@ pub async fn collect(account: &AwsAccount, region: &str) -> Collection {
         NAME,
         region,
         started_at,
+        &account.clock,
         collect_region(&rds, &ec2, account, region).await,
     )
 }

@@ -10,7 +10,6 @@ use super::arn::{Arn, not_described};
 use super::{AwsAccount, Collection, Described, describe_error};
 use crate::model::{RdsSnapshot, ResourceRecord, ResourceType, Sharing};
 use aws_sdk_rds::error::ProvideErrorMetadata;
-use chrono::Utc;
 use futures_util::{StreamExt, stream};
 use std::collections::BTreeSet;
 
@@ -51,12 +50,13 @@ enum Kind {
 }
 
 pub async fn collect(account: &AwsAccount, region: &str, concurrency: usize) -> Collection {
-    let started_at = Utc::now();
+    let started_at = account.clock.now();
     let rds = crate::counted_client!(aws_sdk_rds, "rds", &account.in_region(region));
     Collection::finish(
         NAME,
         region,
         started_at,
+        &account.clock,
         collect_region(&rds, region, concurrency).await,
     )
 }

@@ -11,7 +11,6 @@ use crate::model::{
     partition_for_region, s3_bucket_arn,
 };
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
-use chrono::Utc;
 use futures_util::StreamExt;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
@@ -134,7 +133,7 @@ pub(super) fn home_region(account: &AwsAccount) -> String {
 }
 
 pub async fn collect(account: &AwsAccount, concurrency: usize) -> Collection {
-    let started_at = Utc::now();
+    let started_at = account.clock.now();
     let home_region = home_region(account);
     let partition = partition_for_region(&home_region);
     let clients = RegionalClients::new(account);
@@ -147,7 +146,7 @@ pub async fn collect(account: &AwsAccount, concurrency: usize) -> Collection {
                 collector: NAME,
                 scope_region: super::GLOBAL_SCOPE.to_string(),
                 started_at,
-                finished_at: Utc::now(),
+                finished_at: account.clock.now(),
                 listing: Err(error),
                 resources: Vec::new(),
                 warnings: Vec::new(),
@@ -217,7 +216,7 @@ pub async fn collect(account: &AwsAccount, concurrency: usize) -> Collection {
         collector: NAME,
         scope_region: super::GLOBAL_SCOPE.to_string(),
         started_at,
-        finished_at: Utc::now(),
+        finished_at: account.clock.now(),
         listing: Ok(()),
         resources,
         warnings,

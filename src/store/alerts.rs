@@ -440,15 +440,16 @@ impl Store {
         owner: &str,
         lease: Duration,
         limit: i64,
+        now: DateTime<Utc>,
     ) -> Result<Vec<OutboxEntry>, StoreError> {
         let rows = sqlx::query(
             "UPDATE alert_outbox o
-                SET claimed_by = $1, claimed_until = now() + $2 * interval '1 millisecond',
+                SET claimed_by = $1, claimed_until = $4 + $2 * interval '1 millisecond',
                     attempts = attempts + 1
               WHERE o.id IN (
                     SELECT h.id FROM alert_outbox h
-                     WHERE h.state = 'pending' AND h.next_attempt_at <= now()
-                       AND (h.claimed_until IS NULL OR h.claimed_until < now())
+                     WHERE h.state = 'pending' AND h.next_attempt_at <= $4
+                       AND (h.claimed_until IS NULL OR h.claimed_until < $4)
                        AND NOT EXISTS (SELECT 1 FROM alert_outbox e
                                         WHERE e.sink = h.sink AND e.dedup_key = h.dedup_key
                                           AND e.state = 'pending' AND e.id < h.id)
@@ -460,6 +461,7 @@ impl Store {
         .bind(owner)
         .bind(i64::try_from(lease.as_millis()).unwrap_or(i64::MAX))
         .bind(limit)
+        .bind(now)
         .fetch_all(&self.pool)
         .await
         .context("claiming alerts to deliver")?;
@@ -488,6 +490,7 @@ impl Store {
         id: i64,
         owner: &str,
         outcome: &AttemptOutcome,
+        now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let (state, after_ms, error, status, body) = match outcome {
             AttemptOutcome::Delivered { status, body } => (
@@ -520,9 +523,9 @@ impl Store {
         sqlx::query(
             "UPDATE alert_outbox
                 SET state = $3, claimed_by = NULL, claimed_until = NULL,
-                    next_attempt_at = now() + $4 * interval '1 millisecond',
+                    next_attempt_at = $8 + $4 * interval '1 millisecond',
                     last_error = $5, response_status = $6, response_body = $7,
-                    delivered_at = CASE WHEN $3 = 'delivered' THEN now() END
+                    delivered_at = CASE WHEN $3 = 'delivered' THEN $8 END
               WHERE id = $1 AND claimed_by = $2 AND state = 'pending'",
         )
         .bind(id)
@@ -532,6 +535,7 @@ impl Store {
         .bind(error)
         .bind(status)
         .bind(body)
+        .bind(now)
         .execute(&self.pool)
         .await
         .context("recording an alert delivery")?;
@@ -585,15 +589,17 @@ impl Store {
             .context("reading alerts")
     }
 
-    pub async fn outbox_figures(&self) -> Result<OutboxFigures, StoreError> {
+    /// The outbox's depth, and the age of its oldest pending entry at `now`.
+    pub async fn outbox_figures(&self, now: DateTime<Utc>) -> Result<OutboxFigures, StoreError> {
         let row = sqlx::query(
             "SELECT count(*) FILTER (WHERE state = 'pending') AS pending,
                     count(*) FILTER (WHERE state = 'failed') AS failed,
                     count(*) FILTER (WHERE state = 'delivered') AS delivered,
-                    coalesce(extract(epoch FROM now() - min(created_at)
+                    coalesce(extract(epoch FROM $1 - min(created_at)
                              FILTER (WHERE state = 'pending')), 0)::float8 AS oldest
                FROM alert_outbox",
         )
+        .bind(now)
         .fetch_one(&self.pool)
         .await
         .context("counting alerts")?;

@@ -101,6 +101,7 @@ impl Store {
         &self,
         owner: &str,
         lease: Duration,
+        now: DateTime<Utc>,
     ) -> Result<Option<JobClaim>, StoreError> {
         let mut tx = self.pool.begin().await.context("starting a claim")?;
         sqlx::query("SELECT pg_advisory_xact_lock($1)")
@@ -111,19 +112,19 @@ impl Store {
         let row = sqlx::query(
             "UPDATE scan_jobs j
                 SET state = 'running', owner = $1,
-                    lease_until = now() + make_interval(secs => $2),
-                    attempts = attempts + 1, started_at = COALESCE(started_at, now())
+                    lease_until = $4 + make_interval(secs => $2),
+                    attempts = attempts + 1, started_at = COALESCE(started_at, $4)
               WHERE j.id = (
                     SELECT c.id FROM scan_jobs c
                      WHERE (c.state = 'pending'
-                            OR (c.state = 'running' AND c.lease_until < now()))
+                            OR (c.state = 'running' AND c.lease_until < $4))
                        AND c.attempts < $3
                        AND NOT EXISTS (
                             SELECT 1 FROM scan_jobs o
                              WHERE o.collector = c.collector
                                AND o.account_key = c.account_key
                                AND (o.region = c.region OR o.region = '*' OR c.region = '*')
-                               AND o.state = 'running' AND o.lease_until >= now()
+                               AND o.state = 'running' AND o.lease_until >= $4
                                AND o.id <> c.id)
                      ORDER BY c.scheduled_for, c.id
                      LIMIT 1
@@ -133,6 +134,7 @@ impl Store {
         .bind(owner)
         .bind(lease_interval(lease))
         .bind(MAX_ATTEMPTS)
+        .bind(now)
         .fetch_optional(&mut *tx)
         .await
         .context("claiming a scan job")?;
@@ -152,14 +154,20 @@ impl Store {
     }
 
     /// Extends the lease; `false` when the job is no longer this replica's.
-    pub async fn renew_lease(&self, job: &JobClaim, lease: Duration) -> Result<bool, StoreError> {
+    pub async fn renew_lease(
+        &self,
+        job: &JobClaim,
+        lease: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
         let result = sqlx::query(
-            "UPDATE scan_jobs SET lease_until = now() + make_interval(secs => $3)
+            "UPDATE scan_jobs SET lease_until = $4 + make_interval(secs => $3)
               WHERE id = $1 AND owner = $2 AND state = 'running'",
         )
         .bind(job.id)
         .bind(&job.owner)
         .bind(lease_interval(lease))
+        .bind(now)
         .execute(&self.pool)
         .await
         .context("renewing a job lease")?;
@@ -167,13 +175,18 @@ impl Store {
     }
 
     /// Marks the job done; `false` when another replica had taken it over.
-    pub async fn complete_job(&self, job: &JobClaim) -> Result<bool, StoreError> {
+    pub async fn complete_job(
+        &self,
+        job: &JobClaim,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
         let result = sqlx::query(
-            "UPDATE scan_jobs SET state = 'done', finished_at = now(), lease_until = NULL
+            "UPDATE scan_jobs SET state = 'done', finished_at = $3, lease_until = NULL
               WHERE id = $1 AND owner = $2 AND state = 'running'",
         )
         .bind(job.id)
         .bind(&job.owner)
+        .bind(now)
         .execute(&self.pool)
         .await
         .context("completing a scan job")?;
@@ -223,7 +236,11 @@ impl Store {
     /// Readiness: the database answers, every migration this binary knows
     /// is applied, and no job has sat with an expired lease for longer than
     /// `stuck_after` (no replica is picking work up).
-    pub async fn readiness(&self, stuck_after: Duration) -> Result<Vec<String>, StoreError> {
+    pub async fn readiness(
+        &self,
+        stuck_after: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<String>, StoreError> {
         let mut problems = Vec::new();
         let applied: Vec<i64> =
             sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success")
@@ -244,11 +261,12 @@ impl Store {
         let stuck: i64 = sqlx::query_scalar(
             "SELECT count(*) FROM scan_jobs
               WHERE (state = 'running'
-                     AND lease_until < now() - make_interval(secs => $1))
+                     AND lease_until < $3 - make_interval(secs => $1))
                  OR (state <> 'done' AND attempts >= $2)",
         )
         .bind(stuck_after.as_secs_f64())
         .bind(MAX_ATTEMPTS)
+        .bind(now)
         .fetch_one(&self.pool)
         .await
         .context("looking for stuck scan jobs")?;
@@ -261,7 +279,7 @@ impl Store {
         Ok(problems)
     }
 
-    pub async fn stored_figures(&self) -> Result<StoredFigures, StoreError> {
+    pub async fn stored_figures(&self, now: DateTime<Utc>) -> Result<StoredFigures, StoreError> {
         let findings = sqlx::query(
             "SELECT control_id, status, count(*) AS n FROM findings
               WHERE retired_at IS NULL GROUP BY control_id, status ORDER BY 1, 2",
@@ -302,7 +320,7 @@ impl Store {
             findings,
             drift_events,
             jobs,
-            outbox: self.outbox_figures().await?,
+            outbox: self.outbox_figures(now).await?,
         })
     }
 

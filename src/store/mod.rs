@@ -351,7 +351,10 @@ impl Store {
                LEFT JOIN LATERAL (
                     SELECT id, expires_at FROM waivers
                      WHERE resource_arn = r.arn AND control_id = f.control_id
-                       AND created_at <= now() AND expires_at > now() AND revoked_at IS NULL
+                       -- Waivers in force at the caller's time, or else at
+                       -- the listing's own (the transaction's) time.
+                       AND created_at <= coalesce($10, now()) AND expires_at > coalesce($10, now())
+                       AND revoked_at IS NULL
                      ORDER BY id LIMIT 1) w ON f.status = 'fail'
               WHERE r.deleted_at IS NULL AND f.retired_at IS NULL
                 AND ($1::text IS NULL OR f.status = $1)
@@ -376,6 +379,7 @@ impl Store {
         .bind(filter.after.as_ref().map(|c| c.arn.as_str()))
         .bind(filter.after.as_ref().map(|c| c.finding_id))
         .bind(filter.limit)
+        .bind(filter.as_of)
         .fetch_all(&self.pool)
         .await
         .context("listing findings")?;
@@ -496,6 +500,9 @@ pub struct FindingFilter {
     pub after: Option<FindingCursor>,
     /// At most this many rows; `None` for all.
     pub limit: Option<i64>,
+    /// Waivers are shown as in force at this time; `None` for the time of
+    /// the listing's transaction.
+    pub as_of: Option<DateTime<Utc>>,
 }
 
 /// Where a page of findings ended: the last row's place in the listing's
