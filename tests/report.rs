@@ -286,6 +286,27 @@ async fn the_report_of_a_day_has_the_right_numbers_and_is_the_same_when_asked_ag
     // JSON: the documented schema, findings as OCSF Compliance Findings.
     let json: Value = serde_json::from_str(&read("json")).expect("json");
     assert_eq!(json["schema"], "driftwatch.report/v1");
+    let keys = |v: &Value| -> Vec<String> {
+        let mut keys: Vec<String> = v.as_object().expect("object").keys().cloned().collect();
+        keys.sort();
+        keys
+    };
+    let model = serde_json::to_value(&report).expect("model");
+    assert_eq!(
+        keys(&json),
+        keys(&model),
+        "every model field is in the JSON"
+    );
+    for field in [
+        "summary",
+        "controls",
+        "drift",
+        "coverage",
+        "trend",
+        "frameworks",
+    ] {
+        assert_eq!(json[field], model[field], "{field} as in the model");
+    }
     let findings = json["findings"].as_array().expect("findings");
     assert_eq!(findings.len(), report.findings.len());
     let waived = findings

@@ -63,7 +63,11 @@ pub(super) async fn run(args: Args, config: &Config, store: &Store) -> Result<Ex
             let [format] = formats[..] else {
                 bail!("printing to stdout takes one --format; give --out DIR for several");
             };
-            print!("{}", format.render(&built));
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            format
+                .write(&built, &mut out)
+                .and_then(|()| std::io::Write::flush(&mut out))
+                .context("writing the report to stdout")?;
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -319,8 +319,50 @@ pub struct ReportFinding {
     pub severity: Severity,
     pub status: ReportStatus,
     pub status_since: DateTime<Utc>,
-    pub evidence: Value,
+    pub evidence: Evidence,
     pub waiver_id: Option<i64>,
+}
+
+/// A finding's evidence as compact JSON text, keys in order: a large day
+/// holds it for every finding, and a JSON tree costs several times its
+/// text. Parsed where a rendering needs its parts.
+#[derive(Debug, Clone, Serialize)]
+#[serde(transparent)]
+pub struct Evidence(Box<serde_json::value::RawValue>);
+
+impl Evidence {
+    pub fn of(value: &Value) -> Evidence {
+        // A Value always serialises; `null` stands in if it ever did not.
+        let raw = serde_json::value::to_raw_value(value);
+        Evidence(raw.unwrap_or_else(|_| serde_json::value::RawValue::NULL.to_owned()))
+    }
+
+    /// From stored JSON text, in the one compact form.
+    pub fn from_text(text: &str) -> Evidence {
+        Evidence::of(&serde_json::from_str(text).unwrap_or(Value::Null))
+    }
+
+    pub fn value(&self) -> Value {
+        serde_json::from_str(self.0.get()).unwrap_or(Value::Null)
+    }
+
+    pub fn text(&self) -> &str {
+        self.0.get()
+    }
+}
+
+impl PartialEq for Evidence {
+    fn eq(&self, other: &Evidence) -> bool {
+        self.text() == other.text()
+    }
+}
+
+impl<'de> Deserialize<'de> for Evidence {
+    /// Whatever spacing and key order it was stored with (PostgreSQL's
+    /// JSONB has its own), read back in the one compact form.
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Evidence, D::Error> {
+        Value::deserialize(deserializer).map(|value| Evidence::of(&value))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -390,25 +432,61 @@ pub async fn report_for(
     let end = start + Duration::days(1);
     let complete = now >= end;
     if complete && let Some(stored) = store.stored_report(date).await? {
-        return serde_json::from_value(stored).map_err(|e| ReportError::Stored {
-            date,
-            message: e.to_string(),
-        });
+        return parse_stored(date, stored);
     }
-    let report = build(store, date, now).await?;
+    let mut report = build(store, date, now).await?;
     if !complete {
         return Ok(report);
     }
-    let model = serde_json::to_value(&report).map_err(|e| ReportError::Stored {
+    // As text, not a JSON tree (a large estate's day is hundreds of
+    // megabytes as a tree), and the findings in parts: one JSONB value
+    // holds at most 255 MB.
+    let stored_error = |e: serde_json::Error| ReportError::Stored {
         date,
         message: e.to_string(),
-    })?;
-    let digest = hex::encode(Sha256::digest(model.to_string().as_bytes()));
-    let kept = store.store_report(date, &model, &digest, now).await?;
-    serde_json::from_value(kept).map_err(|e| ReportError::Stored {
+    };
+    let findings = std::mem::take(&mut report.findings);
+    let model = serde_json::to_string(&report).map_err(stored_error)?;
+    drop(report);
+    let parts = findings
+        .chunks(FINDINGS_PER_PART)
+        .map(serde_json::to_string)
+        .collect::<Result<Vec<String>, _>>()
+        .map_err(stored_error)?;
+    drop(findings);
+    let mut digest = Sha256::new();
+    digest.update(model.as_bytes());
+    for part in &parts {
+        digest.update(part.as_bytes());
+    }
+    let digest = hex::encode(digest.finalize());
+    let kept = store
+        .store_report(date, &model, &parts, &digest, now)
+        .await?;
+    drop((model, parts));
+    parse_stored(date, kept)
+}
+
+/// Findings per stored part: a few megabytes of JSON each, far below what
+/// one JSONB value may hold whatever the evidence.
+pub const FINDINGS_PER_PART: usize = 5_000;
+
+/// A stored model and its findings' parts, as one report.
+fn parse_stored(
+    date: NaiveDate,
+    (model, parts): (String, Vec<String>),
+) -> Result<Report, ReportError> {
+    let stored_error = |e: serde_json::Error| ReportError::Stored {
         date,
         message: e.to_string(),
-    })
+    };
+    let mut report: Report = serde_json::from_str(&model).map_err(stored_error)?;
+    drop(model);
+    for part in parts {
+        let findings: Vec<ReportFinding> = serde_json::from_str(&part).map_err(stored_error)?;
+        report.findings.extend(findings);
+    }
+    Ok(report)
 }
 
 /// Builds the report of `date` from the stored history.
@@ -519,7 +597,7 @@ fn report_findings(
                 control_id: f.control_id,
                 severity: f.severity,
                 status_since: f.status_since,
-                evidence: f.evidence,
+                evidence: Evidence::from_text(f.evidence.get()),
                 waiver_id,
             }
         })
@@ -800,6 +878,27 @@ impl Format {
             Format::Markdown => render::markdown(report),
         }
     }
+
+    /// [`Format::render`] written out as it is rendered: the findings,
+    /// the part as long as the estate, never whole in memory as text.
+    pub fn write(self, report: &Report, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        match self {
+            Format::Html => render::write_html(report, out),
+            Format::Json => render::write_json(report, out),
+            Format::Csv => render::write_csv(report, out),
+            Format::Markdown => render::write_markdown(report, out),
+        }
+    }
+}
+
+fn write_file(
+    path: &Path,
+    render: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+    render(&mut out)?;
+    std::io::Write::flush(&mut out)?;
+    out.into_inner().map_err(|e| e.into_error())?.sync_all()
 }
 
 /// Writes `driftwatch-report-<date>.<ext>` for each format into `dir`.
@@ -821,7 +920,7 @@ pub fn write_files(
         ));
         // Written whole, then renamed: a reader never sees half a report.
         let partial = path.with_extension(format!("{}.partial", format.extension()));
-        std::fs::write(&partial, format.render(report))
+        write_file(&partial, |out| format.write(report, out))
             .and_then(|()| std::fs::rename(&partial, &path))
             .map_err(|source| ReportError::Write {
                 path: path.clone(),

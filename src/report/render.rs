@@ -10,6 +10,7 @@ use crate::store::waivers::WaiverRow;
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 use serde_json::{Value, json};
 use std::fmt::Write;
+use std::io;
 
 fn pct(value: Option<f64>) -> String {
     value.map_or_else(|| "n/a".to_string(), |v| format!("{v:.1}%"))
@@ -110,17 +111,87 @@ pub fn ocsf_finding(report: &Report, finding: &ReportFinding) -> Value {
 }
 
 /// The model, with findings as OCSF Compliance Findings
-/// (docs/report-schema.md).
+/// (docs/report-schema.md), written as it is serialised: one finding's
+/// OCSF document in memory at a time.
+pub fn write_json(report: &Report, out: &mut dyn io::Write) -> io::Result<()> {
+    let document = JsonReport::of(report);
+    serde_json::to_writer_pretty(&mut *out, &document).map_err(io::Error::other)?;
+    out.write_all(b"\n")
+}
+
 pub fn json(report: &Report) -> String {
-    let mut value = serde_json::to_value(report).unwrap_or(Value::Null);
-    value["findings"] = Value::Array(
-        report
-            .findings
-            .iter()
-            .map(|f| ocsf_finding(report, f))
-            .collect(),
-    );
-    serde_json::to_string_pretty(&value).unwrap_or_default() + "\n"
+    into_string(|out| write_json(report, out))
+}
+
+/// The report model's fields, findings replaced by their OCSF form. Every
+/// field of [`Report`] is here (a test compares the two).
+#[derive(serde::Serialize)]
+struct JsonReport<'a> {
+    schema: &'a str,
+    date: chrono::NaiveDate,
+    period_start: chrono::DateTime<chrono::Utc>,
+    period_end: chrono::DateTime<chrono::Utc>,
+    as_of: chrono::DateTime<chrono::Utc>,
+    complete: bool,
+    generated_at: chrono::DateTime<chrono::Utc>,
+    generator: &'a str,
+    summary: &'a Summary,
+    controls: &'a [super::ControlSummary],
+    scopes: &'a [super::ScopeSummary],
+    findings: OcsfFindings<'a>,
+    new_failures: &'a [super::Change],
+    resolved: &'a [super::Change],
+    drift: &'a [super::DriftEntry],
+    waivers_in_force: &'a [WaiverRow],
+    waivers_ended: &'a [WaiverRow],
+    coverage: &'a [super::Coverage],
+    trend: &'a [super::TrendPoint],
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    frameworks: &'a [FrameworkSummary],
+}
+
+impl<'a> JsonReport<'a> {
+    fn of(report: &'a Report) -> JsonReport<'a> {
+        JsonReport {
+            schema: &report.schema,
+            date: report.date,
+            period_start: report.period_start,
+            period_end: report.period_end,
+            as_of: report.as_of,
+            complete: report.complete,
+            generated_at: report.generated_at,
+            generator: &report.generator,
+            summary: &report.summary,
+            controls: &report.controls,
+            scopes: &report.scopes,
+            findings: OcsfFindings(report),
+            new_failures: &report.new_failures,
+            resolved: &report.resolved,
+            drift: &report.drift,
+            waivers_in_force: &report.waivers_in_force,
+            waivers_ended: &report.waivers_ended,
+            coverage: &report.coverage,
+            trend: &report.trend,
+            frameworks: &report.frameworks,
+        }
+    }
+}
+
+struct OcsfFindings<'a>(&'a Report);
+
+impl serde::Serialize for OcsfFindings<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let report = self.0;
+        serializer.collect_seq(report.findings.iter().map(|f| ocsf_finding(report, f)))
+    }
+}
+
+/// What a renderer wrote into memory, for callers that want a string.
+fn into_string(render: impl FnOnce(&mut dyn io::Write) -> io::Result<()>) -> String {
+    let mut buffer = Vec::new();
+    // Writing into memory cannot fail, and every renderer writes UTF-8.
+    let _ = render(&mut buffer);
+    String::from_utf8(buffer).unwrap_or_default()
 }
 
 /// The CSV columns, in order: one row per finding.
@@ -181,33 +252,36 @@ fn csv_row(report: &Report, f: &ReportFinding) -> [String; CSV_COLUMNS.len()] {
         waiver
             .map(|w| w.expires_at.to_rfc3339())
             .unwrap_or_default(),
-        f.evidence.to_string(),
+        f.evidence.text().to_string(),
     ]
 }
 
 /// RFC 4180 text (CRLF line ends, quotes only where a field needs them)
-/// with every data cell defused.
-fn csv_document<const N: usize>(
+/// with every data cell defused, written row by row.
+fn write_csv_document<const N: usize>(
     columns: &[&str; N],
     rows: impl IntoIterator<Item = [String; N]>,
-) -> anyhow::Result<String> {
+    out: &mut dyn io::Write,
+) -> io::Result<()> {
     // The writer ends records with a bare LF unless told: RFC 4180 is CRLF.
     let mut writer = csv::WriterBuilder::new()
         .terminator(csv::Terminator::CRLF)
-        .from_writer(Vec::new());
+        .from_writer(out);
     writer.write_record(columns)?;
     for row in rows {
         writer.write_record(row.map(defuse_formula))?;
     }
-    Ok(String::from_utf8(writer.into_inner()?)?)
+    writer.flush()
 }
 
 /// One row per finding (every evaluation as of the report time).
-pub fn csv(report: &Report) -> String {
+pub fn write_csv(report: &Report, out: &mut dyn io::Write) -> io::Result<()> {
     let rows = report.findings.iter().map(|f| csv_row(report, f));
-    // Writing into memory has no I/O to fail, every row has the header's
-    // width and every field is UTF-8: there is no error to hand on.
-    csv_document(&CSV_COLUMNS, rows).unwrap_or_default()
+    write_csv_document(&CSV_COLUMNS, rows, out)
+}
+
+pub fn csv(report: &Report) -> String {
+    into_string(|out| write_csv(report, out))
 }
 
 pub(super) fn md(text: &str) -> String {
@@ -225,21 +299,29 @@ pub(super) fn md(text: &str) -> String {
     out
 }
 
-pub fn markdown(report: &Report) -> String {
-    let mut out = String::new();
-    md_heading(&mut out, report);
-    md_controls(&mut out, report);
+/// The report as Markdown; the failing resources, the one section as long
+/// as the estate, are written row by row.
+pub fn write_markdown(report: &Report, out: &mut dyn io::Write) -> io::Result<()> {
+    let mut text = String::new();
+    md_heading(&mut text, report);
+    md_controls(&mut text, report);
     for framework in &report.frameworks {
-        md_framework(&mut out, framework);
+        md_framework(&mut text, framework);
     }
-    md_scopes(&mut out, report);
-    md_failing(&mut out, report);
-    md_waivers(&mut out, report);
-    md_changes(&mut out, report);
-    md_drift(&mut out, report);
-    md_coverage(&mut out, report);
-    md_trend(&mut out, report);
-    out
+    md_scopes(&mut text, report);
+    out.write_all(text.as_bytes())?;
+    text.clear();
+    md_failing(out, report)?;
+    md_waivers(&mut text, report);
+    md_changes(&mut text, report);
+    md_drift(&mut text, report);
+    md_coverage(&mut text, report);
+    md_trend(&mut text, report);
+    out.write_all(text.as_bytes())
+}
+
+pub fn markdown(report: &Report) -> String {
+    into_string(|out| write_markdown(report, out))
 }
 
 /// The title, the period and the summary figures in one sentence.
@@ -360,32 +442,42 @@ fn md_scopes(out: &mut String, report: &Report) {
     md_table(out, "Accounts and regions", &columns, rows);
 }
 
-fn md_failing(out: &mut String, report: &Report) {
-    let rows = report
+fn md_failing(out: &mut dyn io::Write, report: &Report) -> io::Result<()> {
+    let mut text = String::new();
+    md_table_head(
+        &mut text,
+        "Failing resources",
+        &[
+            "severity", "control", "resource", "account", "region", "since", "evidence",
+        ],
+    );
+    let failing = report
         .findings
         .iter()
-        .filter(|f| f.status == ReportStatus::Fail)
-        .map(|f| {
-            vec![
+        .filter(|f| f.status == ReportStatus::Fail);
+    for f in failing {
+        md_row(
+            &mut text,
+            &[
                 f.severity.to_string(),
                 f.control_id.clone(),
                 f.arn.clone(),
                 f.account_id.clone(),
                 f.region.clone(),
                 f.status_since.to_rfc3339(),
-                brief(&f.evidence, 200),
-            ]
-        })
-        .collect();
-    md_table(
-        out,
-        "Failing resources",
-        &[
-            "severity", "control", "resource", "account", "region", "since", "evidence",
-        ],
-        rows,
-    );
+                cut_chars(f.evidence.text().to_string(), 200),
+            ],
+        );
+        if text.len() >= FLUSH_BYTES {
+            out.write_all(text.as_bytes())?;
+            text.clear();
+        }
+    }
+    out.write_all(text.as_bytes())
 }
+
+/// How much rendered text a streamed section keeps before writing it out.
+const FLUSH_BYTES: usize = 64 * 1024;
 
 fn md_waiver_row(w: &WaiverRow, end: String) -> Vec<String> {
     vec![
@@ -524,6 +616,13 @@ fn md_trend(out: &mut String, report: &Report) {
 /// A Markdown section with a table; a column named `name:` is numeric
 /// (right-aligned). Every cell is escaped.
 pub(super) fn md_table(out: &mut String, heading: &str, columns: &[&str], rows: Vec<Vec<String>>) {
+    md_table_head(out, heading, columns);
+    for row in rows {
+        md_row(out, &row);
+    }
+}
+
+fn md_table_head(out: &mut String, heading: &str, columns: &[&str]) {
     let names: Vec<&str> = columns.iter().map(|c| c.trim_end_matches(':')).collect();
     let rules: Vec<&str> = columns
         .iter()
@@ -535,10 +634,11 @@ pub(super) fn md_table(out: &mut String, heading: &str, columns: &[&str], rows: 
         names.join(" | "),
         rules.join("|")
     );
-    for row in rows {
-        let cells: Vec<String> = row.iter().map(|c| md(c)).collect();
-        let _ = writeln!(out, "| {} |", cells.join(" | "));
-    }
+}
+
+fn md_row(out: &mut String, row: &[String]) {
+    let cells: Vec<String> = row.iter().map(|c| md(c)).collect();
+    let _ = writeln!(out, "| {} |", cells.join(" | "));
 }
 
 const CSS: &str = "
@@ -896,23 +996,20 @@ fn evidence_cell(evidence: &Value) -> Markup {
     }
 }
 
-fn findings_section(report: &Report) -> Markup {
-    let rows = report
+/// The failing, waived and unknown findings: the one section as long as
+/// the estate, written row by row (the markup of [`table`]).
+fn write_findings_section(report: &Report, out: &mut dyn io::Write) -> io::Result<()> {
+    let mut shown = report
         .findings
         .iter()
         .filter(|f| f.status != ReportStatus::Pass)
-        .map(|f| {
-            html! {
-                (status_cell(f.status.as_str()))
-                td { (f.severity) }
-                td { (f.control_id) }
-                td { code { (f.arn) } }
-                td { (f.account_name) " " code { (f.account_id) } " / " (f.region) }
-                td { (f.status_since.format("%Y-%m-%d %H:%M")) }
-                td { (evidence_cell(&f.evidence)) }
-            }
-        })
-        .collect();
+        .peekable();
+    let heading = html! { h2 { "Failing, waived and unknown resources" } };
+    out.write_all(heading.into_string().as_bytes())?;
+    if shown.peek().is_none() {
+        let empty = html! { p.empty id="failing" { "No failing resources." } };
+        return out.write_all(empty.into_string().as_bytes());
+    }
     let headers = [
         "status",
         "severity",
@@ -922,10 +1019,29 @@ fn findings_section(report: &Report) -> Markup {
         "since",
         "evidence",
     ];
-    html! {
-        h2 { "Failing, waived and unknown resources" }
-        (table("failing", &headers, rows, "No failing resources."))
+    let head = html! { thead { tr { @for header in headers { th { (header) } } } } };
+    write!(out, "<table id=\"failing\">{}<tbody>", head.into_string())?;
+    let mut text = String::new();
+    for f in shown {
+        let row = html! {
+            tr {
+                (status_cell(f.status.as_str()))
+                td { (f.severity) }
+                td { (f.control_id) }
+                td { code { (f.arn) } }
+                td { (f.account_name) " " code { (f.account_id) } " / " (f.region) }
+                td { (f.status_since.format("%Y-%m-%d %H:%M")) }
+                td { (evidence_cell(&f.evidence.value())) }
+            }
+        };
+        text.push_str(&row.into_string());
+        if text.len() >= FLUSH_BYTES {
+            out.write_all(text.as_bytes())?;
+            text.clear();
+        }
     }
+    out.write_all(text.as_bytes())?;
+    out.write_all(b"</tbody></table>")
 }
 
 /// When an ended waiver stopped applying: revoked (by whom) if that came
@@ -1064,7 +1180,10 @@ fn coverage_section(report: &Report) -> Markup {
 }
 
 /// A self-contained page: inline CSS and SVG, no script, no external fetch.
-pub fn html(report: &Report) -> String {
+/// Where the streamed findings section goes in the page's markup.
+const FINDINGS_PLACE: &str = "<!--driftwatch:findings-->";
+
+pub fn write_html(report: &Report, out: &mut dyn io::Write) -> io::Result<()> {
     let page = html! {
         (DOCTYPE)
         html lang="en" {
@@ -1079,7 +1198,7 @@ pub fn html(report: &Report) -> String {
                         (framework_section(framework))
                     }
                     (scopes_section(report))
-                    (findings_section(report))
+                    (PreEscaped(FINDINGS_PLACE))
                     (waivers_sections(report))
                     (changes_section(report))
                     (drift_section(report))
@@ -1094,7 +1213,18 @@ pub fn html(report: &Report) -> String {
             }
         }
     };
-    page.into_string() + "\n"
+    let page = page.into_string();
+    // Every string in the page is escaped, so the marker's `<!--` can only
+    // be the one placed above.
+    let (before, after) = page.split_once(FINDINGS_PLACE).unwrap_or((&page, ""));
+    out.write_all(before.as_bytes())?;
+    write_findings_section(report, out)?;
+    out.write_all(after.as_bytes())?;
+    out.write_all(b"\n")
+}
+
+pub fn html(report: &Report) -> String {
+    into_string(|out| write_html(report, out))
 }
 
 #[cfg(test)]
@@ -1164,17 +1294,19 @@ mod tests {
     #[test]
     fn csv_quotes_and_defuses_formulas() {
         let row = |fields: [&str; 5]| fields.map(str::to_string);
-        let document = csv_document(
-            &["a", "b", "c", "d", "e"],
-            [row([
-                "plain",
-                "a,b",
-                "say \"hi\"",
-                "=HYPERLINK(\"x\")",
-                "-1",
-            ])],
-        )
-        .unwrap_or_default();
+        let document = into_string(|out| {
+            write_csv_document(
+                &["a", "b", "c", "d", "e"],
+                [row([
+                    "plain",
+                    "a,b",
+                    "say \"hi\"",
+                    "=HYPERLINK(\"x\")",
+                    "-1",
+                ])],
+                out,
+            )
+        });
         assert_eq!(
             document,
             "a,b,c,d,e\r\nplain,\"a,b\",\"say \"\"hi\"\"\",\"'=HYPERLINK(\"\"x\"\")\",'-1\r\n"

@@ -6,7 +6,6 @@ use super::{Context, DriftRow, ScanStatus, Store, StoreError};
 use crate::evaluate::lifecycle::{NewStatus, TransitionKind};
 use crate::evaluate::{FindingStatus, Severity};
 use chrono::{DateTime, NaiveDate, Utc};
-use serde_json::Value;
 use sqlx::Row;
 
 /// A finding as it stood at a moment.
@@ -23,7 +22,8 @@ pub struct FindingAt {
     pub severity: Severity,
     pub status: FindingStatus,
     pub status_since: DateTime<Utc>,
-    pub evidence: Value,
+    /// As stored: JSON text, not a tree (a large estate has a lot of it).
+    pub evidence: Box<serde_json::value::RawValue>,
 }
 
 /// One status change, for trends.
@@ -66,11 +66,31 @@ pub struct ScopeScans {
     pub last_error: Option<String>,
 }
 
+fn finding_at(row: &sqlx::postgres::PgRow) -> Result<FindingAt, sqlx::Error> {
+    Ok(FindingAt {
+        finding_id: row.try_get("finding_id")?,
+        arn: row.try_get("arn")?,
+        name: row.try_get("name")?,
+        resource_type: row.try_get("resource_type")?,
+        account_id: row.try_get("account_id")?,
+        account_name: row.try_get("account_name")?,
+        region: row.try_get("region")?,
+        control_id: row.try_get("control_id")?,
+        severity: row.try_get("severity")?,
+        status: row.try_get("new_status")?,
+        status_since: row.try_get("at")?,
+        evidence: row
+            .try_get::<sqlx::types::Json<Box<serde_json::value::RawValue>>, _>("evidence")?
+            .0,
+    })
+}
+
 impl Store {
     /// Every finding's status at `at` (the latest transition at or before
     /// it), with the evidence recorded when it entered that status.
     pub async fn findings_at(&self, at: DateTime<Utc>) -> Result<Vec<FindingAt>, StoreError> {
-        let rows = sqlx::query(
+        use futures_util::TryStreamExt;
+        let mut rows = sqlx::query(
             "SELECT * FROM (
                 SELECT DISTINCT ON (t.finding_id)
                        t.finding_id, t.new_status, t.at, coalesce(t.evidence, f.evidence) AS evidence,
@@ -89,28 +109,18 @@ impl Store {
               ORDER BY account_id, region, control_id, arn",
         )
         .bind(at)
-        .fetch_all(&self.pool)
-        .await
-        .context("reading findings as of the report time")?;
-        rows.iter()
-            .map(|row| {
-                Ok(FindingAt {
-                    finding_id: row.try_get("finding_id")?,
-                    arn: row.try_get("arn")?,
-                    name: row.try_get("name")?,
-                    resource_type: row.try_get("resource_type")?,
-                    account_id: row.try_get("account_id")?,
-                    account_name: row.try_get("account_name")?,
-                    region: row.try_get("region")?,
-                    control_id: row.try_get("control_id")?,
-                    severity: row.try_get("severity")?,
-                    status: row.try_get("new_status")?,
-                    status_since: row.try_get("at")?,
-                    evidence: row.try_get("evidence")?,
-                })
-            })
-            .collect::<Result<_, sqlx::Error>>()
-            .context("reading findings as of the report time")
+        .fetch(&self.pool);
+        // Row by row: the raw rows of a large estate are not kept beside
+        // the findings made of them.
+        let mut findings = Vec::new();
+        while let Some(row) = rows
+            .try_next()
+            .await
+            .context("reading findings as of the report time")?
+        {
+            findings.push(finding_at(&row).context("reading findings as of the report time")?);
+        }
+        Ok(findings)
     }
 
     /// Every status change up to `until`, handed to `each` one finding's
@@ -281,34 +291,77 @@ impl Store {
     }
 
     /// The stored report of a day, if one was kept.
-    pub async fn stored_report(&self, date: NaiveDate) -> Result<Option<Value>, StoreError> {
-        sqlx::query_scalar("SELECT model FROM reports WHERE report_date = $1")
-            .bind(date)
-            .fetch_optional(&self.pool)
-            .await
-            .context("reading a stored report")
+    /// A finished day's stored model as JSON text, and its findings'
+    /// parts in order (none for reports stored with findings inline).
+    /// Parsed once, by the caller: no intermediate JSON tree.
+    pub async fn stored_report(
+        &self,
+        date: NaiveDate,
+    ) -> Result<Option<(String, Vec<String>)>, StoreError> {
+        let model: Option<String> = sqlx::query_scalar(
+            "SELECT coalesce(model_text, model::text) FROM reports WHERE report_date = $1",
+        )
+        .bind(date)
+        .fetch_optional(&self.pool)
+        .await
+        .context("reading a stored report")?;
+        let Some(model) = model else {
+            return Ok(None);
+        };
+        let parts: Vec<String> = sqlx::query_scalar(
+            "SELECT findings::text FROM report_findings WHERE report_date = $1 ORDER BY part",
+        )
+        .bind(date)
+        .fetch_all(&self.pool)
+        .await
+        .context("reading a stored report's findings")?;
+        Ok(Some((model, parts)))
     }
 
-    /// Keeps a day's report; the first one stored for a day stays (two
-    /// replicas building it at once keep one). Returns the stored model.
+    /// Keeps a day's report (`model`: its JSON text without findings;
+    /// `parts`: its findings as JSON arrays, in order) in one transaction;
+    /// the first one stored for a day stays (two replicas building it at
+    /// once keep one). Returns the stored report.
     pub async fn store_report(
         &self,
         date: NaiveDate,
-        model: &Value,
+        model: &str,
+        parts: &[String],
         sha256: &str,
         now: DateTime<Utc>,
-    ) -> Result<Value, StoreError> {
-        sqlx::query(
-            "INSERT INTO reports (report_date, generated_at, model, sha256)
+    ) -> Result<(String, Vec<String>), StoreError> {
+        let mut tx = self
+            .pool
+            .begin()
+            .await
+            .context("starting to store a report")?;
+        let inserted = sqlx::query(
+            "INSERT INTO reports (report_date, generated_at, model_text, sha256)
              VALUES ($1, $2, $3, $4) ON CONFLICT (report_date) DO NOTHING",
         )
         .bind(date)
         .bind(now)
         .bind(model)
         .bind(sha256)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
-        .context("storing a report")?;
+        .context("storing a report")?
+        .rows_affected();
+        if inserted == 1 {
+            for (part, findings) in (0_i32..).zip(parts) {
+                sqlx::query(
+                    "INSERT INTO report_findings (report_date, part, findings)
+                     VALUES ($1, $2, $3::jsonb)",
+                )
+                .bind(date)
+                .bind(part)
+                .bind(findings)
+                .execute(&mut *tx)
+                .await
+                .context("storing a report's findings")?;
+            }
+        }
+        tx.commit().await.context("committing a stored report")?;
         self.stored_report(date)
             .await?
             .ok_or_else(|| StoreError::Inconsistent(format!("report of {date} vanished")))
