@@ -93,11 +93,12 @@ async fn wait_for_count(url: &str, sql: &'static str, at_least: i64, within: Dur
     }
 }
 
-/// Waits until `/readyz` answers 200: migrated and working.
-async fn wait_for_ready(addr: SocketAddr) {
-    let deadline = Instant::now() + Duration::from_secs(30);
+/// Waits until `/readyz` answers 200 (migrated and working), or fails
+/// after `within`.
+async fn wait_for_ready(addr: SocketAddr, within: Duration) {
+    let deadline = Instant::now() + within;
     while get(addr, "/readyz", None).await.0 != 200 {
-        assert!(Instant::now() < deadline, "never ready");
+        assert!(Instant::now() < deadline, "not ready after {within:?}");
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
@@ -316,7 +317,7 @@ async fn a_killed_replica_loses_its_job_to_another_when_the_lease_runs_out() {
     let b = start("replica-survivor").await.expect("daemon starts");
     // The survivor is up and polling (every second), but the lease has
     // not run out by the clock: the job stays the dead replica's.
-    wait_for_ready(b.http_addr).await;
+    wait_for_ready(b.http_addr, Duration::from_secs(30)).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(
         query_i64(
@@ -374,15 +375,7 @@ async fn postgres_stopped_and_restarted_under_a_running_daemon_loses_no_tick() {
     let before = query_i64(&url, SCANS).await;
     // The ticks of the outage are enqueued late, then scanned.
     wait_for_count(&url, SCANS, before + 4, Duration::from_secs(40)).await;
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let (status, _) = get(addr, "/readyz", None).await;
-        if status == 200 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "never ready again");
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+    wait_for_ready(addr, Duration::from_secs(20)).await;
     daemon.shutdown().await;
 
     let gaps = query_i64(

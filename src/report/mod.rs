@@ -441,18 +441,14 @@ pub async fn report_for(
     // As text, not a JSON tree (a large estate's day is hundreds of
     // megabytes as a tree), and the findings in parts: one JSONB value
     // holds at most 255 MB.
-    let stored_error = |e: serde_json::Error| ReportError::Stored {
-        date,
-        message: e.to_string(),
-    };
     let findings = std::mem::take(&mut report.findings);
-    let model = serde_json::to_string(&report).map_err(stored_error)?;
+    let model = serde_json::to_string(&report).map_err(stored_error(date))?;
     drop(report);
     let parts = findings
         .chunks(FINDINGS_PER_PART)
         .map(serde_json::to_string)
         .collect::<Result<Vec<String>, _>>()
-        .map_err(stored_error)?;
+        .map_err(stored_error(date))?;
     drop(findings);
     let mut digest = Sha256::new();
     digest.update(model.as_bytes());
@@ -460,30 +456,40 @@ pub async fn report_for(
         digest.update(part.as_bytes());
     }
     let digest = hex::encode(digest.finalize());
-    let kept = store
+    // Ours kept: it is the stored text, no need to read it back.
+    match store
         .store_report(date, &model, &parts, &digest, now)
-        .await?;
-    drop((model, parts));
-    parse_stored(date, kept)
+        .await?
+    {
+        None => parse_stored(date, (model, parts)),
+        Some(kept_before) => {
+            drop((model, parts));
+            parse_stored(date, kept_before)
+        }
+    }
 }
 
 /// Findings per stored part: a few megabytes of JSON each, far below what
 /// one JSONB value may hold whatever the evidence.
 pub const FINDINGS_PER_PART: usize = 5_000;
 
+fn stored_error(date: NaiveDate) -> impl Fn(serde_json::Error) -> ReportError {
+    move |e| ReportError::Stored {
+        date,
+        message: e.to_string(),
+    }
+}
+
 /// A stored model and its findings' parts, as one report.
 fn parse_stored(
     date: NaiveDate,
     (model, parts): (String, Vec<String>),
 ) -> Result<Report, ReportError> {
-    let stored_error = |e: serde_json::Error| ReportError::Stored {
-        date,
-        message: e.to_string(),
-    };
-    let mut report: Report = serde_json::from_str(&model).map_err(stored_error)?;
+    let mut report: Report = serde_json::from_str(&model).map_err(stored_error(date))?;
     drop(model);
     for part in parts {
-        let findings: Vec<ReportFinding> = serde_json::from_str(&part).map_err(stored_error)?;
+        let findings: Vec<ReportFinding> =
+            serde_json::from_str(&part).map_err(stored_error(date))?;
         report.findings.extend(findings);
     }
     Ok(report)

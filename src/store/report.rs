@@ -290,7 +290,6 @@ impl Store {
             .context("reading scan coverage")
     }
 
-    /// The stored report of a day, if one was kept.
     /// A finished day's stored model as JSON text, and its findings'
     /// parts in order (none for reports stored with findings inline).
     /// Parsed once, by the caller: no intermediate JSON tree.
@@ -321,7 +320,8 @@ impl Store {
     /// Keeps a day's report (`model`: its JSON text without findings;
     /// `parts`: its findings as JSON arrays, in order) in one transaction;
     /// the first one stored for a day stays (two replicas building it at
-    /// once keep one). Returns the stored report.
+    /// once keep one). `None` when this one was kept, else the report
+    /// kept before it.
     pub async fn store_report(
         &self,
         date: NaiveDate,
@@ -329,7 +329,7 @@ impl Store {
         parts: &[String],
         sha256: &str,
         now: DateTime<Utc>,
-    ) -> Result<(String, Vec<String>), StoreError> {
+    ) -> Result<Option<(String, Vec<String>)>, StoreError> {
         let mut tx = self
             .pool
             .begin()
@@ -362,8 +362,12 @@ impl Store {
             }
         }
         tx.commit().await.context("committing a stored report")?;
+        if inserted == 1 {
+            return Ok(None);
+        }
         self.stored_report(date)
             .await?
+            .map(Some)
             .ok_or_else(|| StoreError::Inconsistent(format!("report of {date} vanished")))
     }
 }
