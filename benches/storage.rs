@@ -59,7 +59,7 @@ fn bucket(i: usize, generation: usize) -> ResourceRecord {
         resource_type: ResourceType::S3Bucket,
         name,
         region: "us-east-1".into(),
-        document: serde_json::to_value(&record).map_err(|e| e.to_string()),
+        document: driftwatch::model::Document::of(&record).map_err(|e| e.to_string()),
     }
 }
 

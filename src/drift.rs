@@ -4,6 +4,7 @@
 //! Pure functions over documents; the store supplies the previous documents
 //! and persists the events.
 
+use crate::model::Document;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -135,7 +136,7 @@ fn push_key(path: &mut String, key: &str) {
 /// How a scan saw one resource, as drift needs it.
 pub enum Observation<'a> {
     /// Described successfully: the document is current state.
-    Collected(&'a Value),
+    Collected(&'a Document),
     /// Listed, but describing it failed: state unknown, no drift.
     Failed,
 }
@@ -153,6 +154,21 @@ pub fn detect(
     observed: &BTreeMap<String, Observation<'_>>,
     listing_complete: bool,
 ) -> Vec<DriftEvent> {
+    let mut events = changes(previous, observed);
+    if listing_complete {
+        events.extend(deletions(
+            previous.keys().filter(|arn| !observed.contains_key(*arn)),
+        ));
+    }
+    events
+}
+
+/// The resources of `observed` that appeared or changed. `previous` needs
+/// only the entries of `observed` (a scan passes one batch at a time).
+pub fn changes(
+    previous: &BTreeMap<String, Option<&Value>>,
+    observed: &BTreeMap<String, Observation<'_>>,
+) -> Vec<DriftEvent> {
     let mut events = Vec::new();
     for (arn, observation) in observed {
         match (previous.get(arn), observation) {
@@ -163,7 +179,7 @@ pub fn detect(
                 changes: Vec::new(),
             }),
             (Some(Some(old)), Observation::Collected(new)) => {
-                let changes = diff(old, new);
+                let changes = diff(old, &new.to_value());
                 if !changes.is_empty() {
                     events.push(DriftEvent {
                         arn: arn.clone(),
@@ -177,18 +193,19 @@ pub fn detect(
             (Some(None), _) | (Some(Some(_)), Observation::Failed) => {}
         }
     }
-    if listing_complete {
-        for arn in previous.keys() {
-            if !observed.contains_key(arn) {
-                events.push(DriftEvent {
-                    arn: arn.clone(),
-                    kind: DriftKind::Deleted,
-                    changes: Vec::new(),
-                });
-            }
-        }
-    }
     events
+}
+
+/// A deletion for each of `gone`: live resources a complete listing no
+/// longer has.
+pub fn deletions<'a>(gone: impl IntoIterator<Item = &'a String>) -> Vec<DriftEvent> {
+    gone.into_iter()
+        .map(|arn| DriftEvent {
+            arn: arn.clone(),
+            kind: DriftKind::Deleted,
+            changes: Vec::new(),
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -279,6 +296,7 @@ mod tests {
         let entries = [("a", Some(a_old)), ("b", Some(json!({})))];
         let prev = previous(&entries);
         let mut observed = BTreeMap::new();
+        let (a_new, c) = (Document::from_value(&a_new), Document::from_value(&c));
         observed.insert("a".to_string(), Observation::Collected(&a_new));
         observed.insert("c".to_string(), Observation::Collected(&c));
         let events = detect(&prev, &observed, true);
@@ -323,7 +341,7 @@ mod tests {
     fn a_live_resource_never_described_is_not_created_twice() {
         let entries = [("a", None)];
         let prev = previous(&entries);
-        let doc = json!({"v": 1});
+        let doc = Document::from_value(&json!({"v": 1}));
         let mut observed = BTreeMap::new();
         observed.insert("a".to_string(), Observation::Collected(&doc));
         assert!(detect(&prev, &observed, true).is_empty());

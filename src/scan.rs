@@ -12,7 +12,8 @@ use crate::model::ResourceRecord;
 use crate::retry::{Backoff, retry};
 use crate::store::jobs::{ALL_REGIONS_OF_ENTRY, JobClaim};
 use crate::store::{
-    ScanRecord, ScanStatus, Scope, Store, StoreError, postgres_safe_record, postgres_safe_text,
+    ChunkRecord, ScanHeader, ScanStatus, Scope, ScopeTransaction, Store, StoreError, document_hash,
+    postgres_safe_record, postgres_safe_text,
 };
 use chrono::Utc;
 use std::collections::{BTreeMap, BTreeSet};
@@ -523,35 +524,7 @@ pub async fn record_collection(
         .await;
     }
     let mut tx = store.begin_scope_for_job(&scope, job).await?;
-    let previous = tx.previous_state().await?;
-    let previous_documents: BTreeMap<String, Option<&serde_json::Value>> = previous
-        .iter()
-        .map(|(arn, p)| (arn.clone(), p.document.as_ref().map(|(doc, _)| doc)))
-        .collect();
-    let observed: BTreeMap<String, Observation<'_>> = collection
-        .resources
-        .iter()
-        .map(|r| {
-            let observation = match &r.document {
-                Ok(doc) => Observation::Collected(doc),
-                Err(_) => Observation::Failed,
-            };
-            (r.arn.clone(), observation)
-        })
-        .collect();
     let complete = collection.is_complete();
-    let drift_events = drift::detect(&previous_documents, &observed, complete);
-    let evaluations: BTreeMap<String, Vec<Evaluation>> = collection
-        .resources
-        .iter()
-        .map(|r| {
-            (
-                r.arn.clone(),
-                evaluate::evaluate(r, settings, collection.finished_at),
-            )
-        })
-        .collect();
-
     let failed: Vec<String> = collection
         .resources
         .iter()
@@ -565,21 +538,41 @@ pub async fn record_collection(
         ScanStatus::Partial
     };
     let error = (!problems.is_empty()).then(|| problems.join("\n"));
-
-    let summary = tx
-        .record(
-            ScanRecord {
-                started_at: collection.started_at,
-                finished_at: collection.finished_at,
-                status,
-                error: error.clone(),
-                resources: &collection.resources,
-                drift: &drift_events,
-                evaluations: &evaluations,
-            },
-            &previous,
-        )
+    let scan_id = tx
+        .begin_scan(&ScanHeader {
+            started_at: collection.started_at,
+            finished_at: collection.finished_at,
+            status,
+            error: error.as_deref(),
+            resource_count: collection.resources.len(),
+            failed_count: failed.len(),
+        })
         .await?;
+
+    // A scope is recorded a batch at a time inside its one transaction, so
+    // that what is derived from the resources (documents bound for the
+    // database, evaluations, drift) is held for one batch, not for them all.
+    let resources = distinct_by_arn(&collection.resources);
+    let mut drift_events = Vec::new();
+    let mut transitions = Vec::new();
+    for chunk in resources.chunks(RECORD_BATCH) {
+        let (events, recorded) =
+            record_batch(&mut tx, scan_id, chunk, settings, collection.finished_at).await?;
+        drift_events.extend(events);
+        transitions.extend(recorded);
+    }
+    if complete {
+        let listed: Vec<&str> = resources.iter().map(|r| r.arn.as_str()).collect();
+        let gone = tx.live_resources_except(&listed).await?;
+        let mut arns: Vec<&String> = gone.keys().collect();
+        arns.sort();
+        let deletions = drift::deletions(arns);
+        transitions.extend(
+            tx.record_deletions(scan_id, &deletions, &gone, collection.finished_at)
+                .await?,
+        );
+        drift_events.extend(deletions);
+    }
     if let Some(policy) = alerting {
         let scope_findings = tx.findings_of_scope();
         alert::decide_in(
@@ -593,7 +586,7 @@ pub async fn record_collection(
     }
     tx.commit().await?;
     info!(
-        scan_id = summary.scan_id,
+        scan_id,
         status = status.as_str(),
         resources = collection.resources.len(),
         failed = failed.len(),
@@ -602,12 +595,87 @@ pub async fn record_collection(
     );
     Ok(ScopeReport {
         scope,
-        scan_id: summary.scan_id,
+        scan_id,
         status,
         error,
         resources: collection.resources.len(),
         failed_resources: failed.len(),
         drift: drift_events,
-        transitions: summary.transitions,
+        transitions,
     })
+}
+
+/// Resources recorded per batch of a scope's transaction.
+const RECORD_BATCH: usize = 1000;
+
+/// The resources of a collection in ARN order, one per ARN (the last one
+/// listed, should a listing repeat one).
+fn distinct_by_arn(resources: &[ResourceRecord]) -> Vec<&ResourceRecord> {
+    let by_arn: BTreeMap<&str, &ResourceRecord> =
+        resources.iter().map(|r| (r.arn.as_str(), r)).collect();
+    by_arn.into_values().collect()
+}
+
+/// One batch of a scope: its drift against the stored state, its
+/// evaluations, written. Returns the batch's drift and transitions.
+async fn record_batch(
+    tx: &mut ScopeTransaction<'_>,
+    scan_id: i64,
+    resources: &[&ResourceRecord],
+    settings: &RuleSettings,
+    observed_at: chrono::DateTime<Utc>,
+) -> Result<(Vec<DriftEvent>, Vec<Transition>), StoreError> {
+    let arns: Vec<&str> = resources.iter().map(|r| r.arn.as_str()).collect();
+    let previous = tx.previous_of(&arns).await?;
+    let hashes: Vec<Option<String>> = resources
+        .iter()
+        .map(|r| r.document.as_ref().ok().map(|d| document_hash(d.as_str())))
+        .collect();
+    // Only a resource whose document hash changed is compared, against
+    // the previous document read back for it.
+    let stored_hash = |arn: &str| {
+        previous
+            .get(arn)
+            .and_then(|p| p.collected.as_ref())
+            .map(|(hash, _)| hash.as_str())
+    };
+    let maybe_changed: Vec<(&ResourceRecord, Option<&str>)> = resources
+        .iter()
+        .zip(&hashes)
+        .filter(|(r, hash)| hash.is_none() || stored_hash(&r.arn) != hash.as_deref())
+        .map(|(r, _)| (*r, stored_hash(&r.arn)))
+        .collect();
+    let wanted: Vec<&str> = maybe_changed.iter().filter_map(|(_, h)| *h).collect();
+    let bodies = tx.document_bodies(&wanted).await?;
+    let mut before: BTreeMap<String, Option<&serde_json::Value>> = BTreeMap::new();
+    let mut observed: BTreeMap<String, Observation<'_>> = BTreeMap::new();
+    for (resource, stored) in &maybe_changed {
+        let observation = match &resource.document {
+            Ok(document) => Observation::Collected(document),
+            Err(_) => Observation::Failed,
+        };
+        observed.insert(resource.arn.clone(), observation);
+        if previous.contains_key(&resource.arn) {
+            before.insert(resource.arn.clone(), stored.and_then(|h| bodies.get(h)));
+        }
+    }
+    let events = drift::changes(&before, &observed);
+    let evaluations: Vec<Vec<Evaluation>> = resources
+        .iter()
+        .map(|r| evaluate::evaluate(r, settings, observed_at))
+        .collect();
+    let transitions = tx
+        .record_chunk(
+            scan_id,
+            ChunkRecord {
+                resources,
+                hashes: &hashes,
+                drift: &events,
+                evaluations: &evaluations,
+            },
+            &previous,
+            observed_at,
+        )
+        .await?;
+    Ok((events, transitions))
 }

@@ -13,7 +13,7 @@ use aws_sdk_ec2::types::{
 use aws_sdk_eks::types::LaunchTemplateSpecification;
 use driftwatch::collect::{self, AwsAccount, Collector, Described, GLOBAL_SCOPE};
 use driftwatch::config::{AccountConfig, AwsConfig};
-use driftwatch::model::ResourceRecord;
+use driftwatch::model::{Document, ResourceRecord};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use support::fault_proxy::{Action, Fault, FaultProxy, Seen};
@@ -40,7 +40,8 @@ fn comparable(
     collector: &Collector,
     record: &ResourceRecord,
 ) -> (String, String, String, String, Result<Value, String>) {
-    let document = record.document.clone().map(|mut document| {
+    let document = record.document.as_ref().map(|document| {
+        let mut document = document.to_value();
         if let Some(fields) = document.as_object_mut() {
             for field in collector.scope_derived_fields {
                 fields.remove(*field);
@@ -48,6 +49,7 @@ fn comparable(
         }
         document
     });
+    let document = document.map_err(Clone::clone);
     (
         record.arn.clone(),
         record.resource_type.to_string(),
@@ -93,7 +95,8 @@ async fn describe_matches_collect(
             record.arn
         );
         for field in collector.scope_derived_fields {
-            let value = described.document.as_ref().ok().and_then(|d| d.get(*field));
+            let document = described.document.as_ref().ok().map(Document::to_value);
+            let value = document.as_ref().and_then(|d| d.get(*field));
             assert!(
                 value.is_none_or(is_empty),
                 "{}: describe leaves {field} empty, got {value:?}",
@@ -128,11 +131,12 @@ fn record<'a>(records: &'a [ResourceRecord], name: &str) -> &'a ResourceRecord {
         .unwrap_or_else(|| panic!("{name} was collected"))
 }
 
-fn document(record: &ResourceRecord) -> &Value {
+fn document(record: &ResourceRecord) -> Value {
     record
         .document
         .as_ref()
         .unwrap_or_else(|e| panic!("{}: {e}", record.arn))
+        .to_value()
 }
 
 async fn assert_gone(collector: &Collector, account: &AwsAccount, arn: &str) {
@@ -1214,7 +1218,7 @@ async fn iam_resources_are_described_as_scanned() {
     );
 }
 
-fn document_of<'a>(records: &'a [ResourceRecord], name: &str) -> &'a Value {
+fn document_of(records: &[ResourceRecord], name: &str) -> Value {
     document(record(records, name))
 }
 

@@ -85,7 +85,7 @@ fn record(resource_type: ResourceType, document: Value) -> ResourceRecord {
         resource_type,
         name: "b".into(),
         region: "us-east-1".into(),
-        document: Ok(document),
+        document: Ok(driftwatch::model::Document::from_value(&document)),
     }
 }
 

@@ -40,7 +40,7 @@ fn bucket(name: &str, tls_only: bool) -> ResourceRecord {
         resource_type: ResourceType::S3Bucket,
         name: name.into(),
         region: "us-east-1".into(),
-        document: serde_json::to_value(&record).map_err(|e| e.to_string()),
+        document: driftwatch::model::Document::of(&record).map_err(|e| e.to_string()),
     }
 }
 

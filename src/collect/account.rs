@@ -75,7 +75,7 @@ async fn record(account: &AwsAccount) -> ResourceRecord {
                 multi_region_trails,
                 s3_public_access_block,
             };
-            serde_json::to_value(&record)
+            crate::model::Document::of(&record)
                 .map_err(|e| format!("cannot serialise account record: {e}"))
         });
     ResourceRecord {

@@ -71,7 +71,7 @@ async fn record(account: &AwsAccount, region: &str) -> ResourceRecord {
         name: format!("{} in {region}", account.name),
         region: region.to_string(),
         document: record.and_then(|r| {
-            serde_json::to_value(&r).map_err(|e| format!("cannot serialise account region: {e}"))
+            crate::model::Document::of(&r).map_err(|e| format!("cannot serialise account region: {e}"))
         }),
     }
 }

@@ -142,7 +142,7 @@ async fn trail_record(
     let document = describe_trail(account, region, trail, account_block)
         .await
         .and_then(|record| {
-            serde_json::to_value(&record).map_err(|e| format!("cannot serialise trail record: {e}"))
+            crate::model::Document::of(&record).map_err(|e| format!("cannot serialise trail record: {e}"))
         });
     ResourceRecord {
         arn,

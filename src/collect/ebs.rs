@@ -322,7 +322,7 @@ fn to_record<T: serde::Serialize>(
         resource_type,
         name,
         region: region.to_string(),
-        document: serde_json::to_value(record)
+        document: crate::model::Document::of(record)
             .map_err(|e| format!("cannot serialise {} record: {e}", resource_type.label())),
     }
 }

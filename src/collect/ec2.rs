@@ -442,7 +442,7 @@ async fn launch_template_record(
             region: region.to_string(),
             versions,
         };
-        serde_json::to_value(&record)
+        crate::model::Document::of(&record)
             .map_err(|e| format!("cannot serialise launch template record: {e}"))
     });
     Some(ResourceRecord {
@@ -594,7 +594,7 @@ fn record_of<T: serde::Serialize>(
         resource_type,
         name: name.to_string(),
         region: region.to_string(),
-        document: serde_json::to_value(record)
+        document: crate::model::Document::of(record)
             .map_err(|e| format!("cannot serialise {resource_type} record: {e}")),
     }
 }

@@ -90,7 +90,7 @@ async fn repository_record(
             region: region.to_string(),
             lifecycle_policy,
         };
-        serde_json::to_value(&record)
+        crate::model::Document::of(&record)
             .map_err(|e| format!("cannot serialise ECR repository record: {e}"))
     });
     Some(ResourceRecord {

@@ -88,7 +88,7 @@ fn record(fs: &FileSystemDescription, account: &AwsAccount, region: &str) -> Opt
         resource_type: ResourceType::EfsFileSystem,
         name: fs.name().map(str::to_string).unwrap_or_else(|| id.clone()),
         region: region.to_string(),
-        document: serde_json::to_value(&record)
+        document: crate::model::Document::of(&record)
             .map_err(|e| format!("cannot serialise EFS file system record: {e}")),
     })
 }

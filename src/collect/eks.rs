@@ -160,7 +160,7 @@ fn cluster_resource(
         Ok(cluster) => {
             let arn = cluster.arn().map(str::to_string).unwrap_or(fallback_arn);
             let record = cluster_record(cluster, name, &arn, region);
-            let document = serde_json::to_value(&record)
+            let document = crate::model::Document::of(&record)
                 .map_err(|e| format!("cannot serialise EKS cluster record: {e}"));
             (arn, document)
         }
@@ -262,7 +262,7 @@ async fn nodegroup_resource(
                     status: nodegroup.status().map(|s| s.as_str().to_string()),
                     launch_template,
                 };
-                serde_json::to_value(&record)
+                crate::model::Document::of(&record)
                     .map_err(|e| format!("cannot serialise EKS node group record: {e}"))
             });
             (arn, document)

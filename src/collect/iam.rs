@@ -523,7 +523,7 @@ fn resource<T: Serialize>(
         name: name.to_string(),
         region: GLOBAL_SCOPE.to_string(),
         document: document.and_then(|record| {
-            serde_json::to_value(&record)
+            crate::model::Document::of(&record)
                 .map_err(|e| format!("cannot serialise {}: {e}", resource_type.label()))
         }),
     }

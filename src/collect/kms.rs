@@ -92,7 +92,7 @@ async fn record(
     metadata: Result<KeyMetadata, String>,
 ) -> ResourceRecord {
     let document = match metadata {
-        Ok(metadata) => serde_json::to_value(key(kms, region, &metadata).await)
+        Ok(metadata) => crate::model::Document::of(&key(kms, region, &metadata).await)
             .map_err(|e| format!("cannot serialise KMS key record: {e}")),
         Err(reason) => Err(reason),
     };

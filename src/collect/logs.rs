@@ -160,7 +160,7 @@ fn log_group_record(
         resource_type: ResourceType::LogGroup,
         name,
         region: region.to_string(),
-        document: serde_json::to_value(&record)
+        document: crate::model::Document::of(&record)
             .map_err(|e| format!("cannot serialise log group record: {e}")),
     }
 }

@@ -223,7 +223,7 @@ fn group_record(
         resource_type: ResourceType::Ec2SecurityGroup,
         name: id,
         region: region.to_string(),
-        document: serde_json::to_value(&record)
+        document: crate::model::Document::of(&record)
             .map_err(|e| format!("cannot serialise security group record: {e}")),
     }
 }
@@ -261,7 +261,7 @@ fn acl_record(
         resource_type: ResourceType::NetworkAcl,
         name: id,
         region: region.to_string(),
-        document: serde_json::to_value(&record)
+        document: crate::model::Document::of(&record)
             .map_err(|e| format!("cannot serialise network ACL record: {e}")),
     }
 }

@@ -170,7 +170,7 @@ fn instance_record(
                     })
                     .collect(),
             };
-            serde_json::to_value(&record)
+            crate::model::Document::of(&record)
                 .map_err(|e| format!("cannot serialise instance record: {e}"))
         }
     };
@@ -242,7 +242,7 @@ fn cluster_record(
         resource_type: ResourceType::RdsCluster,
         name: identifier,
         region: region.to_string(),
-        document: serde_json::to_value(&record)
+        document: crate::model::Document::of(&record)
             .map_err(|e| format!("cannot serialise cluster record: {e}")),
     }
 }

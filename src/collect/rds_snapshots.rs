@@ -167,7 +167,7 @@ async fn snapshot_record(
         resource_type,
         name: snapshot.identifier,
         region: region.to_string(),
-        document: serde_json::to_value(&record)
+        document: crate::model::Document::of(&record)
             .map_err(|e| format!("cannot serialise RDS snapshot record: {e}")),
     })
 }

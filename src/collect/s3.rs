@@ -236,7 +236,7 @@ fn bucket_record(
         Ok(mut bucket) => {
             receives_access_logs_from.sort();
             bucket.receives_access_logs_from = receives_access_logs_from;
-            serde_json::to_value(&bucket)
+            crate::model::Document::of(&bucket)
                 .map_err(|e| format!("cannot serialise bucket record: {e}"))
         }
         Err(DescribeError::Vanished) => return None,

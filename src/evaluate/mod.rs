@@ -15,7 +15,7 @@ include!(concat!(env!("OUT_DIR"), "/rule_modules.rs"));
 
 pub use catalog::{CONTROLS, Control, ControlSettings, control, controls_for};
 
-use crate::model::{ResourceRecord, ResourceType};
+use crate::model::{Document, ResourceRecord, ResourceType};
 pub use catalog::ControlConfig;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -239,7 +239,7 @@ pub struct Subject {
 impl Subject {
     pub fn read(
         resource_type: ResourceType,
-        document: &Value,
+        document: &Document,
         observed_at: DateTime<Utc>,
     ) -> Result<Subject, String> {
         let record = resource_type.read_record(document).map_err(|e| {
@@ -330,7 +330,7 @@ pub(crate) fn verdicts_at(
         resource_type,
         name: "test".into(),
         region: "eu-west-1".into(),
-        document: Ok(document.clone()),
+        document: Ok(Document::from_value(document)),
     };
     evaluate(&record, settings, observed_at)
         .into_iter()
@@ -409,7 +409,7 @@ mod tests {
     #[test]
     fn an_unreadable_document_is_unknown_for_every_control_of_its_type() {
         let record = ResourceRecord {
-            document: Ok(json!({ "name": 3 })),
+            document: Ok(Document::from_value(&json!({ "name": 3 }))),
             ..failed_bucket()
         };
         let evaluations = evaluate(&record, &RuleSettings::default(), Utc::now());

@@ -16,14 +16,14 @@ pub mod waivers;
 use crate::drift::{DriftEvent, DriftKind};
 use crate::evaluate::lifecycle::{self, NewStatus, Standing, Transition};
 use crate::evaluate::{Evaluation, FindingStatus, Severity};
-use crate::model::ResourceRecord;
+use crate::model::{Document, ResourceRecord};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{Postgres, Row, Transaction};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::time::Duration;
 use thiserror::Error;
 
@@ -215,26 +215,30 @@ pub struct PreviousResource {
     pub resource_type: String,
     pub name: String,
     pub region: String,
-    /// The last successfully collected document, and the scan that saw it.
-    pub document: Option<(Value, i64)>,
+    /// The hash of the last successfully collected document, and the scan
+    /// that saw it.
+    pub collected: Option<(String, i64)>,
 }
 
-/// Everything one scan produced, ready to be written.
-pub struct ScanRecord<'a> {
+/// The scan row: known from the collection before any resource is written.
+pub struct ScanHeader<'a> {
     pub started_at: DateTime<Utc>,
     pub finished_at: DateTime<Utc>,
     pub status: ScanStatus,
-    pub error: Option<String>,
-    pub resources: &'a [ResourceRecord],
-    pub drift: &'a [DriftEvent],
-    /// Evaluations per resource ARN.
-    pub evaluations: &'a BTreeMap<String, Vec<Evaluation>>,
+    pub error: Option<&'a str>,
+    pub resource_count: usize,
+    pub failed_count: usize,
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct ScanSummary {
-    pub scan_id: i64,
-    pub transitions: Vec<Transition>,
+/// One batch of a scope's resources with what was derived from them, ready
+/// to be written. The slices are aligned: `hashes[i]` and `evaluations[i]`
+/// belong to `resources[i]`.
+pub struct ChunkRecord<'a> {
+    pub resources: &'a [&'a ResourceRecord],
+    /// Each document's hash; `None` where describing the resource failed.
+    pub hashes: &'a [Option<String>],
+    pub drift: &'a [DriftEvent],
+    pub evaluations: &'a [Vec<Evaluation>],
 }
 
 /// A transaction the caller holds across store calls and the pure
@@ -650,42 +654,7 @@ pub struct ScanRow {
     pub failed_count: i32,
 }
 
-/// Canonical JSON (object keys sorted at every depth) so that equal
-/// documents hash equally whatever order they were built in.
-pub fn canonical_json(value: &Value) -> String {
-    fn write(value: &Value, out: &mut String) {
-        match value {
-            Value::Object(map) => {
-                let mut keys: Vec<&String> = map.keys().collect();
-                keys.sort();
-                out.push('{');
-                for (i, key) in keys.into_iter().enumerate() {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    out.push_str(&Value::String(key.clone()).to_string());
-                    out.push(':');
-                    write(&map[key], out);
-                }
-                out.push('}');
-            }
-            Value::Array(items) => {
-                out.push('[');
-                for (i, item) in items.iter().enumerate() {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    write(item, out);
-                }
-                out.push(']');
-            }
-            scalar => out.push_str(&scalar.to_string()),
-        }
-    }
-    let mut out = String::new();
-    write(value, &mut out);
-    out
-}
+pub use crate::model::canonical_json;
 
 /// PostgreSQL cannot store U+0000 in text or jsonb. AWS data and error
 /// messages rarely hold it, but one that does must not abort a scan: it is
@@ -732,7 +701,11 @@ pub fn postgres_safe_record(record: &ResourceRecord) -> Option<ResourceRecord> {
         .iter()
         .any(|t| t.contains('\0'));
     let document = match &record.document {
-        Ok(value) => postgres_safe_json(value).map(Ok),
+        // JSON text escapes U+0000 as `\u0000`; only then is the tree walked.
+        Ok(document) if document.as_str().contains("\\u0000") => {
+            postgres_safe_json(&document.to_value()).map(|safe| Ok(Document::from_value(&safe)))
+        }
+        Ok(_) => None,
         Err(error) if error.contains('\0') => Some(Err(postgres_safe_text(error).into_owned())),
         Err(_) => None,
     };
@@ -750,6 +723,26 @@ pub fn postgres_safe_record(record: &ResourceRecord) -> Option<ResourceRecord> {
 
 pub fn document_hash(canonical: &str) -> String {
     hex::encode(Sha256::digest(canonical.as_bytes()))
+}
+
+/// The live resources of a scope with their latest collected document,
+/// where `$4` (the ARNs) selects which.
+macro_rules! previous_query {
+    ($arn_condition:literal) => {
+        concat!(
+            "SELECT r.id, r.arn, r.resource_type, r.name, r.region, s.document_hash, s.scan_id
+               FROM resources r
+               LEFT JOIN LATERAL (
+                    SELECT rs.document_hash, rs.scan_id
+                      FROM resource_snapshots rs
+                     WHERE rs.resource_id = r.id AND rs.document_hash IS NOT NULL
+                     ORDER BY rs.scan_id DESC
+                     LIMIT 1) s ON TRUE
+              WHERE r.collector = $1 AND r.account_id = $2 AND r.scope_region = $3
+                AND r.deleted_at IS NULL AND ",
+            $arn_condition
+        )
+    };
 }
 
 pub struct ScopeTransaction<'s> {
@@ -781,67 +774,11 @@ impl<'s> ScopeTransaction<'s> {
         }
     }
 
-    /// The live resources of the scope, each with its last successfully
-    /// collected document.
-    pub async fn previous_state(
-        &mut self,
-    ) -> Result<BTreeMap<String, PreviousResource>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT r.id, r.arn, r.resource_type, r.name, r.region, d.body, s.scan_id
-               FROM resources r
-               LEFT JOIN LATERAL (
-                    SELECT rs.document_hash, rs.scan_id
-                      FROM resource_snapshots rs
-                     WHERE rs.resource_id = r.id AND rs.document_hash IS NOT NULL
-                     ORDER BY rs.scan_id DESC
-                     LIMIT 1) s ON TRUE
-               LEFT JOIN documents d ON d.hash = s.document_hash
-              WHERE r.collector = $1 AND r.account_id = $2 AND r.scope_region = $3
-                AND r.deleted_at IS NULL",
-        )
-        .bind(&self.scope.collector)
-        .bind(&self.scope.account_id)
-        .bind(&self.scope.region)
-        .fetch_all(self.tx.conn())
-        .await
-        .context("reading the previous state of the scope")?;
-        let mut previous = BTreeMap::new();
-        for row in rows {
-            let arn: String = row.try_get("arn").context("reading previous state")?;
-            let resource_id: i64 = row.try_get("id").context("reading previous state")?;
-            let body: Option<Value> = row.try_get("body").context("reading previous state")?;
-            let scan_id: Option<i64> = row.try_get("scan_id").context("reading previous state")?;
-            previous.insert(
-                arn,
-                PreviousResource {
-                    resource_id,
-                    resource_type: row
-                        .try_get("resource_type")
-                        .context("reading previous state")?,
-                    name: row.try_get("name").context("reading previous state")?,
-                    region: row.try_get("region").context("reading previous state")?,
-                    document: body.zip(scan_id),
-                },
-            );
-        }
-        Ok(previous)
-    }
-
-    /// Writes the scan: resources, snapshots, drift, findings and their
-    /// transitions. Nothing is visible until [`ScopeTransaction::commit`],
-    /// so what follows from the findings (alert decisions) is written in
-    /// the same transaction.
-    pub async fn record(
-        &mut self,
-        scan: ScanRecord<'_>,
-        previous: &BTreeMap<String, PreviousResource>,
-    ) -> Result<ScanSummary, StoreError> {
-        let failed_count = scan
-            .resources
-            .iter()
-            .filter(|r| r.document.is_err())
-            .count();
+    /// Inserts the scan's row, fenced by the job's lease: everything the
+    /// scan writes after this references it.
+    pub async fn begin_scan(&mut self, header: &ScanHeader<'_>) -> Result<i64, StoreError> {
         self.check_job_ownership().await?;
+        let count = |n: usize| i32::try_from(n).unwrap_or(i32::MAX);
         let scan_id: i64 = sqlx::query_scalar(
             "INSERT INTO scans (account_id, account_name, region, collector, started_at,
                                 finished_at, status, error, resource_count, failed_count, job_id)
@@ -851,34 +788,133 @@ impl<'s> ScopeTransaction<'s> {
         .bind(&self.scope.account_name)
         .bind(&self.scope.region)
         .bind(&self.scope.collector)
-        .bind(scan.started_at)
-        .bind(scan.finished_at)
-        .bind(scan.status.as_str())
-        .bind(&scan.error)
-        .bind(i32::try_from(scan.resources.len()).unwrap_or(i32::MAX))
-        .bind(i32::try_from(failed_count).unwrap_or(i32::MAX))
+        .bind(header.started_at)
+        .bind(header.finished_at)
+        .bind(header.status.as_str())
+        .bind(header.error)
+        .bind(count(header.resource_count))
+        .bind(count(header.failed_count))
         .bind(self.job.map(|j| j.id))
         .fetch_one(self.tx.conn())
         .await
         .context("inserting the scan")?;
+        Ok(scan_id)
+    }
 
-        let now = scan.finished_at;
-        let resource_ids = self.upsert_resources(scan.resources, previous, now).await?;
-        self.insert_snapshots(scan_id, scan.resources, &resource_ids)
+    /// Those of `arns` that are live resources of the scope, each with its
+    /// last successfully collected document's hash.
+    pub async fn previous_of(
+        &mut self,
+        arns: &[&str],
+    ) -> Result<HashMap<String, PreviousResource>, StoreError> {
+        let query = previous_query!("r.arn = ANY($4)");
+        self.previous_where(query, arns).await
+    }
+
+    /// The live resources of the scope that are not among `arns`: what a
+    /// complete listing of `arns` no longer has.
+    pub async fn live_resources_except(
+        &mut self,
+        arns: &[&str],
+    ) -> Result<HashMap<String, PreviousResource>, StoreError> {
+        let query = previous_query!("NOT (r.arn = ANY($4))");
+        self.previous_where(query, arns).await
+    }
+
+    async fn previous_where(
+        &mut self,
+        query: &'static str,
+        arns: &[&str],
+    ) -> Result<HashMap<String, PreviousResource>, StoreError> {
+        let rows = sqlx::query(query)
+            .bind(&self.scope.collector)
+            .bind(&self.scope.account_id)
+            .bind(&self.scope.region)
+            .bind(arns)
+            .fetch_all(self.tx.conn())
+            .await
+            .context("reading the previous state of the scope")?;
+        let mut previous = HashMap::with_capacity(rows.len());
+        for row in rows {
+            let read = "reading previous state";
+            let hash: Option<String> = row.try_get("document_hash").context(read)?;
+            let scan_id: Option<i64> = row.try_get("scan_id").context(read)?;
+            previous.insert(
+                row.try_get("arn").context(read)?,
+                PreviousResource {
+                    resource_id: row.try_get("id").context(read)?,
+                    resource_type: row.try_get("resource_type").context(read)?,
+                    name: row.try_get("name").context(read)?,
+                    region: row.try_get("region").context(read)?,
+                    collected: hash.zip(scan_id),
+                },
+            );
+        }
+        Ok(previous)
+    }
+
+    /// The stored documents of `hashes`, as trees (what drift compares).
+    pub async fn document_bodies(
+        &mut self,
+        hashes: &[&str],
+    ) -> Result<HashMap<String, Value>, StoreError> {
+        if hashes.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let rows: Vec<(String, Value)> =
+            sqlx::query_as("SELECT hash, body FROM documents WHERE hash = ANY($1)")
+                .bind(hashes)
+                .fetch_all(self.tx.conn())
+                .await
+                .context("reading previous documents")?;
+        Ok(rows.into_iter().collect())
+    }
+
+    /// Writes one batch of the scan: resources, snapshots, drift, findings
+    /// and their transitions. Nothing is visible until
+    /// [`ScopeTransaction::commit`], so what follows from the findings
+    /// (alert decisions) is written in the same transaction.
+    pub async fn record_chunk(
+        &mut self,
+        scan_id: i64,
+        chunk: ChunkRecord<'_>,
+        previous: &HashMap<String, PreviousResource>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Transition>, StoreError> {
+        let resource_ids = self
+            .upsert_resources(chunk.resources, previous, now)
             .await?;
-        self.insert_drift(scan_id, scan.drift, previous, &resource_ids, now)
+        self.insert_snapshots(scan_id, &chunk, &resource_ids)
             .await?;
-        let mut transitions = self
-            .upsert_findings(scan_id, scan.evaluations, &resource_ids, now)
+        self.insert_drift(scan_id, chunk.drift, previous, &resource_ids, now)
             .await?;
-        transitions.extend(
-            self.resolve_deleted(scan_id, scan.drift, previous, now)
-                .await?,
-        );
-        Ok(ScanSummary {
-            scan_id,
-            transitions,
-        })
+        self.upsert_findings(scan_id, &chunk, &resource_ids, now)
+            .await
+    }
+
+    /// Records the deletions a complete listing found (`gone`, with their
+    /// drift events) and ends their findings as the lifecycle says.
+    pub async fn record_deletions(
+        &mut self,
+        scan_id: i64,
+        drift: &[DriftEvent],
+        gone: &HashMap<String, PreviousResource>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Transition>, StoreError> {
+        self.insert_drift(scan_id, drift, gone, &HashMap::new(), now)
+            .await?;
+        let deleted: Vec<i64> = drift
+            .iter()
+            .filter(|e| e.kind == DriftKind::Deleted)
+            .filter_map(|e| gone.get(&e.arn).map(|p| p.resource_id))
+            .collect();
+        sqlx::query("UPDATE resources SET deleted_at = $2 WHERE id = ANY($1)")
+            .bind(&deleted)
+            .bind(now)
+            .execute(self.tx.conn())
+            .await
+            .context("marking deleted resources")?;
+        self.resolve_deleted(scan_id, &deleted, now).await
     }
 
     /// The transaction, for what is decided from the scan before it commits.
@@ -931,8 +967,8 @@ impl<'s> ScopeTransaction<'s> {
 
     async fn upsert_resources(
         &mut self,
-        resources: &[ResourceRecord],
-        previous: &BTreeMap<String, PreviousResource>,
+        resources: &[&ResourceRecord],
+        previous: &HashMap<String, PreviousResource>,
         now: DateTime<Utc>,
     ) -> Result<HashMap<String, i64>, StoreError> {
         // A live resource of this scope whose identity is unchanged keeps
@@ -940,7 +976,7 @@ impl<'s> ScopeTransaction<'s> {
         // version and its WAL per resource per scan for nothing.
         let mut ids = HashMap::with_capacity(resources.len());
         let mut changed = Vec::new();
-        for resource in resources {
+        for &resource in resources {
             match previous.get(&resource.arn) {
                 Some(p)
                     if p.resource_type == resource.resource_type.as_str()
@@ -996,31 +1032,35 @@ impl<'s> ScopeTransaction<'s> {
     async fn insert_snapshots(
         &mut self,
         scan_id: i64,
-        resources: &[ResourceRecord],
+        chunk: &ChunkRecord<'_>,
         resource_ids: &HashMap<String, i64>,
     ) -> Result<(), StoreError> {
         let mut hashes = Vec::new();
         let mut bodies = Vec::new();
         let mut sizes = Vec::new();
         let mut snapshot_ids = Vec::new();
-        let mut snapshot_hashes: Vec<Option<String>> = Vec::new();
+        let mut snapshot_hashes: Vec<Option<&str>> = Vec::new();
         let mut snapshot_errors: Vec<Option<&str>> = Vec::new();
-        for resource in resources {
+        for (resource, hash) in chunk.resources.iter().zip(chunk.hashes) {
             let id = *resource_ids
                 .get(&resource.arn)
                 .ok_or_else(|| StoreError::Inconsistent(format!("no id for {}", resource.arn)))?;
             snapshot_ids.push(id);
-            match &resource.document {
-                Ok(document) => {
-                    let canonical = canonical_json(document);
-                    let hash = document_hash(&canonical);
-                    sizes.push(i32::try_from(canonical.len()).unwrap_or(i32::MAX));
-                    snapshot_hashes.push(Some(hash.clone()));
+            match (&resource.document, hash) {
+                (Ok(document), Some(hash)) => {
+                    sizes.push(i32::try_from(document.as_str().len()).unwrap_or(i32::MAX));
+                    snapshot_hashes.push(Some(hash.as_str()));
                     snapshot_errors.push(None);
-                    hashes.push(hash);
-                    bodies.push(canonical);
+                    hashes.push(hash.as_str());
+                    bodies.push(document.as_str());
                 }
-                Err(error) => {
+                (Ok(_), None) => {
+                    return Err(StoreError::Inconsistent(format!(
+                        "no document hash for {}",
+                        resource.arn
+                    )));
+                }
+                (Err(error), _) => {
                     snapshot_hashes.push(None);
                     snapshot_errors.push(Some(error.as_str()));
                 }
@@ -1072,11 +1112,11 @@ impl<'s> ScopeTransaction<'s> {
             .zip(&snapshot_errors)
         {
             let unchanged = latest.get(id).is_some_and(|(latest_hash, latest_error)| {
-                latest_hash == hash && latest_error.as_deref() == *error
+                latest_hash.as_deref() == *hash && latest_error.as_deref() == *error
             });
             if !unchanged {
                 changed_ids.push(*id);
-                changed_hashes.push(hash.as_deref());
+                changed_hashes.push(*hash);
                 changed_errors.push(*error);
             }
         }
@@ -1099,7 +1139,7 @@ impl<'s> ScopeTransaction<'s> {
         &mut self,
         scan_id: i64,
         drift: &[DriftEvent],
-        previous: &BTreeMap<String, PreviousResource>,
+        previous: &HashMap<String, PreviousResource>,
         resource_ids: &HashMap<String, i64>,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
@@ -1119,7 +1159,7 @@ impl<'s> ScopeTransaction<'s> {
             ids.push(id);
             kinds.push(event.kind.as_str());
             changes.push(serde_json::to_string(&event.changes).unwrap_or_else(|_| "[]".into()));
-            from_scans.push(before.and_then(|p| p.document.as_ref().map(|(_, scan)| *scan)));
+            from_scans.push(before.and_then(|p| p.collected.as_ref().map(|(_, scan)| *scan)));
         }
         sqlx::query(
             "INSERT INTO drift_events (resource_id, kind, changes, from_scan_id, to_scan_id, detected_at)
@@ -1138,29 +1178,19 @@ impl<'s> ScopeTransaction<'s> {
         .await
         .context("storing drift events")?;
 
-        let deleted: Vec<i64> = drift
-            .iter()
-            .filter(|e| e.kind == DriftKind::Deleted)
-            .filter_map(|e| previous.get(&e.arn).map(|p| p.resource_id))
-            .collect();
-        sqlx::query("UPDATE resources SET deleted_at = $2 WHERE id = ANY($1)")
-            .bind(&deleted)
-            .bind(now)
-            .execute(self.tx.conn())
-            .await
-            .context("marking deleted resources")?;
         Ok(())
     }
 
     async fn upsert_findings(
         &mut self,
         scan_id: i64,
-        evaluations: &BTreeMap<String, Vec<Evaluation>>,
+        chunk: &ChunkRecord<'_>,
         resource_ids: &HashMap<String, i64>,
         now: DateTime<Utc>,
     ) -> Result<Vec<Transition>, StoreError> {
         let mut batch = FindingBatch::default();
-        for (arn, evaluations) in evaluations {
+        for (resource, evaluations) in chunk.resources.iter().zip(chunk.evaluations) {
+            let arn = &resource.arn;
             let Some(&resource_id) = resource_ids.get(arn) else {
                 return Err(StoreError::Inconsistent(format!(
                     "findings for unknown resource {arn}"
@@ -1272,9 +1302,10 @@ impl<'s> ScopeTransaction<'s> {
 
         // Controls evaluated before but not now no longer apply: retire them
         // rather than leave a stale status listed as current.
-        let evaluated: Vec<i64> = evaluations
-            .keys()
-            .filter_map(|arn| resource_ids.get(arn).copied())
+        let evaluated: Vec<i64> = chunk
+            .resources
+            .iter()
+            .filter_map(|r| resource_ids.get(&r.arn).copied())
             .collect();
         sqlx::query(
             "UPDATE findings f SET retired_at = $4
@@ -1299,22 +1330,16 @@ impl<'s> ScopeTransaction<'s> {
     async fn resolve_deleted(
         &mut self,
         scan_id: i64,
-        drift: &[DriftEvent],
-        previous: &BTreeMap<String, PreviousResource>,
+        deleted: &[i64],
         now: DateTime<Utc>,
     ) -> Result<Vec<Transition>, StoreError> {
-        let deleted: Vec<i64> = drift
-            .iter()
-            .filter(|e| e.kind == DriftKind::Deleted)
-            .filter_map(|e| previous.get(&e.arn).map(|p| p.resource_id))
-            .collect();
         let rows = sqlx::query(
             "SELECT f.id, r.arn, f.control_id, f.status, f.decided_status
                FROM findings f JOIN resources r ON r.id = f.resource_id
               WHERE f.resource_id = ANY($1) AND f.resolved_at IS NULL
               ORDER BY f.id",
         )
-        .bind(&deleted)
+        .bind(deleted)
         .fetch_all(self.tx.conn())
         .await
         .context("reading findings of deleted resources")?;
