@@ -77,7 +77,7 @@ async fn each_region_scanned_is_a_resource_and_turning_ebs_encryption_on_is_drif
     let resolutions: Vec<_> = reports
         .iter()
         .flat_map(|r| &r.transitions)
-        .map(|t| (t.control_id.as_str(), t.kind))
+        .map(|t| (&*t.control_id, t.kind))
         .collect();
     assert_eq!(
         resolutions,

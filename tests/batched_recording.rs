@@ -117,7 +117,7 @@ async fn drift_and_findings_are_exact_across_batches() {
         .transitions
         .iter()
         .filter(|t| t.kind == TransitionKind::Resolution && t.control_id == "s3.versioning")
-        .map(|t| t.arn.as_str())
+        .map(|t| &*t.arn)
         .collect();
     // Fixed, and gone (the risk went with it).
     assert_eq!(resolved, vec![five.as_str(), last.as_str(), gone.as_str()]);

@@ -197,7 +197,7 @@ async fn flow_logs_and_imdsv2_then_an_instance_falls_back_to_imdsv1() {
     let transitions: Vec<_> = reports
         .iter()
         .flat_map(|r| r.transitions.iter())
-        .map(|t| (t.control_id.as_str(), t.kind))
+        .map(|t| (&*t.control_id, t.kind))
         .collect();
     assert_eq!(
         transitions,

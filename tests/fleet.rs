@@ -349,7 +349,7 @@ async fn two_accounts_two_regions_every_control_in_both_states_then_one_flip_per
                 (
                     r.scope.region.clone(),
                     resource_name(&t.arn),
-                    t.control_id.clone(),
+                    t.control_id.to_string(),
                     t.kind,
                 )
             })

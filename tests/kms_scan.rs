@@ -123,7 +123,7 @@ async fn rotation_and_scheduled_deletion_fail_and_pass_as_kms_reports_them() {
         .iter()
         .flat_map(|r| &r.transitions)
         .filter(|t| t.kind == TransitionKind::Resolution)
-        .map(|t| (name(&t.arn), t.control_id.as_str()))
+        .map(|t| (name(&t.arn), &*t.control_id))
         .collect();
     resolutions.sort();
     assert_eq!(

@@ -175,7 +175,7 @@ async fn rds_controls_across_two_regions_then_a_flipped_setting_regresses() {
     let transitions: Vec<_> = reports
         .iter()
         .flat_map(|r| r.transitions.iter())
-        .map(|t| (t.control_id.as_str(), t.kind))
+        .map(|t| (&*t.control_id, t.kind))
         .collect();
     assert_eq!(
         transitions,

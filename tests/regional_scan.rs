@@ -81,7 +81,7 @@ fn kinds(reports: &[ScopeReport]) -> BTreeMap<String, TransitionKind> {
     reports
         .iter()
         .flat_map(|r| &r.transitions)
-        .map(|t| (t.control_id.clone(), t.kind))
+        .map(|t| (t.control_id.to_string(), t.kind))
         .collect()
 }
 

@@ -291,7 +291,7 @@ async fn removing_a_tls_policy_is_one_drift_event_and_one_regression() {
     let transitions: Vec<_> = report
         .transitions
         .iter()
-        .map(|t| (t.arn.as_str(), t.control_id.as_str(), t.kind))
+        .map(|t| (&*t.arn, &*t.control_id, t.kind))
         .collect();
     assert_eq!(
         transitions,
@@ -321,7 +321,7 @@ async fn removing_a_tls_policy_is_one_drift_event_and_one_regression() {
     let kinds: Vec<_> = fixed
         .transitions
         .iter()
-        .map(|t| (t.control_id.as_str(), t.kind))
+        .map(|t| (&*t.control_id, t.kind))
         .collect();
     assert_eq!(kinds, vec![("s3.tls_only", TransitionKind::Resolution)]);
     let finding = store
@@ -369,7 +369,7 @@ async fn a_deleted_bucket_is_reported_by_a_complete_scan_and_its_failures_resolv
         .transitions
         .iter()
         .filter(|t| t.kind == TransitionKind::Resolution && t.new_status == "deleted")
-        .map(|t| t.control_id.as_str())
+        .map(|t| &*t.control_id)
         .filter(|id| ALL_S3.contains(id))
         .collect();
     assert_eq!(resolved, ALL_S3.into_iter().collect());

@@ -8,7 +8,7 @@ use crate::config::Config;
 use crate::evaluate::FindingStatus;
 use crate::evaluate::lifecycle::TransitionKind;
 use crate::scan::{self, ScopeReport};
-use crate::store::{FindingFilter, ScanStatus, Store};
+use crate::store::{FindingCursor, FindingFilter, FindingRow, ScanStatus, Store};
 use anyhow::{Context, Result, bail};
 use std::process::ExitCode;
 
@@ -83,15 +83,17 @@ async fn deliver_alerts(config: &Config, store: &Store, sinks: Sinks) -> Result<
     Ok(())
 }
 
+/// Rows of each list the summary prints: a first scan of a large estate
+/// finds tens of thousands; the rest are a command away.
+const SUMMARY_ROWS: usize = 50;
+
+/// Findings read per query while counting the failing ones.
+const PAGE: i64 = 1000;
+
 async fn print_summary(store: &Store, reports: &[ScopeReport]) -> Result<()> {
     print_scopes(reports);
-    let failing = store
-        .findings(&FindingFilter {
-            status: Some(FindingStatus::Fail),
-            ..FindingFilter::default()
-        })
-        .await?;
-    println!("\nFailing controls ({})", failing.len());
+    let (failing, total) = first_failing(store).await?;
+    println!("\nFailing controls ({total})");
     print_table(
         &["SEVERITY", "CONTROL", "RESOURCE", "EVIDENCE"],
         failing
@@ -106,10 +108,13 @@ async fn print_summary(store: &Store, reports: &[ScopeReport]) -> Result<()> {
             })
             .collect(),
     );
+    print_more(total, failing.len(), "driftwatch findings --status fail");
 
+    let total: usize = reports.iter().map(|r| r.drift.len()).sum();
     let drift: Vec<_> = reports
         .iter()
         .flat_map(|r| r.drift.iter())
+        .take(SUMMARY_ROWS)
         .map(|e| {
             vec![
                 e.kind.as_str().to_string(),
@@ -118,9 +123,43 @@ async fn print_summary(store: &Store, reports: &[ScopeReport]) -> Result<()> {
             ]
         })
         .collect();
-    println!("\nDrift in this scan ({})", drift.len());
+    println!("\nDrift in this scan ({total})");
+    let shown = drift.len();
     print_table(&["KIND", "RESOURCE", "CHANGES"], drift);
+    print_more(total, shown, "driftwatch drift --since 1h");
     Ok(())
+}
+
+/// The first [`SUMMARY_ROWS`] failing findings in the listing's order, and
+/// how many there are, read a page at a time.
+async fn first_failing(store: &Store) -> Result<(Vec<FindingRow>, usize)> {
+    let mut filter = FindingFilter {
+        status: Some(FindingStatus::Fail),
+        limit: Some(PAGE),
+        ..FindingFilter::default()
+    };
+    let mut shown = Vec::new();
+    let mut total = 0;
+    loop {
+        let page = store.findings(&filter).await?;
+        total += page.len();
+        let next = match page.last() {
+            Some(last) if page.len() as i64 == PAGE => Some(FindingCursor::after(last)),
+            _ => None,
+        };
+        let room = SUMMARY_ROWS.saturating_sub(shown.len());
+        shown.extend(page.into_iter().take(room));
+        match next {
+            Some(cursor) => filter.after = Some(cursor),
+            None => return Ok((shown, total)),
+        }
+    }
+}
+
+fn print_more(total: usize, shown: usize, command: &str) {
+    if total > shown {
+        println!("… and {} more: `{command}`", total - shown);
+    }
 }
 
 /// One row per scope scanned, then each scope's errors in full (the table

@@ -51,7 +51,12 @@ async fn collect_region(
     account: &AwsAccount,
     region: &str,
 ) -> Result<Vec<ResourceRecord>, String> {
+    // Each page is turned into records as it arrives: a region of 100 000
+    // groups held as SDK structures is ~2 KB each. The prefix lists the
+    // rules reference are known only once every page is in, so they are
+    // resolved into the records afterwards.
     let mut groups = Vec::new();
+    let mut referenced = BTreeSet::new();
     let mut pages = ec2
         .describe_security_groups()
         .max_results(1000)
@@ -59,12 +64,21 @@ async fn collect_region(
         .send();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| format!("DescribeSecurityGroups: {}", describe_error(&e)))?;
-        groups.extend(page.security_groups().iter().cloned());
+        referenced.extend(referenced_prefix_lists(page.security_groups()));
+        groups.extend(
+            (page.security_groups().iter())
+                .map(|group| group_model(group, &PrefixLists::new(), account, region)),
+        );
     }
-    let lists = prefix_lists(ec2, &referenced_prefix_lists(&groups)).await;
+    let lists = prefix_lists(ec2, &referenced).await;
     let mut resources: Vec<ResourceRecord> = groups
-        .iter()
-        .map(|group| group_record(group, &lists, account, region))
+        .into_iter()
+        .map(|mut group| {
+            if !referenced.is_empty() {
+                resolve_prefix_lists(&mut group, &lists);
+            }
+            group_record(group)
+        })
         .collect();
 
     let mut pages = ec2
@@ -193,12 +207,21 @@ fn prefix_list_source(id: &str, lists: &PrefixLists) -> PrefixListSource {
     }
 }
 
-fn group_record(
+/// The prefix lists of `group`'s rules, read from `lists`.
+fn resolve_prefix_lists(group: &mut Ec2SecurityGroup, lists: &PrefixLists) {
+    for rule in group.ingress.iter_mut().chain(group.egress.iter_mut()) {
+        for source in &mut rule.prefix_lists {
+            *source = prefix_list_source(&source.id, lists);
+        }
+    }
+}
+
+fn group_model(
     group: &Ec2Group,
     lists: &PrefixLists,
     account: &AwsAccount,
     region: &str,
-) -> ResourceRecord {
+) -> Ec2SecurityGroup {
     let id = group.group_id().unwrap_or_default().to_string();
     let arn = format!(
         "arn:{}:ec2:{region}:{}:security-group/{id}",
@@ -206,9 +229,9 @@ fn group_record(
         account.account_id
     );
     let name = group.group_name().unwrap_or_default().to_string();
-    let record = Ec2SecurityGroup {
-        id: id.clone(),
-        arn: arn.clone(),
+    Ec2SecurityGroup {
+        id,
+        arn,
         region: region.to_string(),
         // Every VPC has exactly one group named `default`, and no other
         // group may take that name.
@@ -217,14 +240,17 @@ fn group_record(
         vpc_id: group.vpc_id().map(str::to_string),
         ingress: rules(group.ip_permissions(), lists),
         egress: rules(group.ip_permissions_egress(), lists),
-    };
+    }
+}
+
+fn group_record(group: Ec2SecurityGroup) -> ResourceRecord {
     ResourceRecord {
-        arn,
-        resource_type: ResourceType::Ec2SecurityGroup,
-        name: id,
-        region: region.to_string(),
-        document: crate::model::Document::of(&record)
+        document: crate::model::Document::of(&group)
             .map_err(|e| format!("cannot serialise security group record: {e}")),
+        resource_type: ResourceType::Ec2SecurityGroup,
+        name: group.id,
+        region: group.region,
+        arn: group.arn,
     }
 }
 
@@ -319,7 +345,7 @@ async fn describe_group(
         return Ok(None);
     };
     let lists = prefix_lists(ec2, &referenced_prefix_lists(&groups)).await;
-    Ok(Some(group_record(group, &lists, account, region)))
+    Ok(Some(group_record(group_model(group, &lists, account, region))))
 }
 
 async fn describe_acl(

@@ -4,6 +4,8 @@
 
 use super::FindingStatus;
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
+use std::sync::Arc;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -103,14 +105,21 @@ impl PartialEq<&str> for NewStatus {
     }
 }
 
-/// One change of a finding, as recorded in its history.
+/// One change of a finding, as recorded in its history. A first scan of a
+/// large estate returns one per finding: the resource's ARN is shared by
+/// its findings' transitions and a built-in control's id is not copied.
 #[derive(Debug, Clone, Serialize)]
 pub struct Transition {
-    pub arn: String,
-    pub control_id: String,
+    #[serde(serialize_with = "serialize_str")]
+    pub arn: Arc<str>,
+    pub control_id: Cow<'static, str>,
     pub old_status: Option<FindingStatus>,
     pub new_status: NewStatus,
     pub kind: TransitionKind,
+}
+
+fn serialize_str<S: serde::Serializer>(text: &Arc<str>, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(text)
 }
 
 /// A finding as it stood before an evaluation.

@@ -23,7 +23,9 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{Postgres, Row, Transaction};
+use std::borrow::Cow;
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 use thiserror::Error;
 
@@ -1196,8 +1198,9 @@ impl<'s> ScopeTransaction<'s> {
                     "findings for unknown resource {arn}"
                 )));
             };
+            let arn: Arc<str> = Arc::from(arn.as_str());
             for evaluation in evaluations {
-                batch.push(arn, resource_id, evaluation);
+                batch.push(&arn, resource_id, evaluation);
             }
         }
 
@@ -1251,8 +1254,8 @@ impl<'s> ScopeTransaction<'s> {
             }
             if let Some(kind) = step.kind {
                 transitions.push(Transition {
-                    arn: batch.arns[i].to_string(),
-                    control_id: batch.control_ids[i].to_string(),
+                    arn: batch.arns[i].clone(),
+                    control_id: Cow::Borrowed(batch.control_ids[i]),
                     old_status: before.map(|b| b.standing.status),
                     new_status: batch.statuses[i].into(),
                     kind,
@@ -1363,11 +1366,13 @@ impl<'s> ScopeTransaction<'s> {
             );
             transitions.push(Transition {
                 arn: row
-                    .try_get("arn")
-                    .context("reading findings of deleted resources")?,
-                control_id: row
-                    .try_get("control_id")
-                    .context("reading findings of deleted resources")?,
+                    .try_get::<String, _>("arn")
+                    .context("reading findings of deleted resources")?
+                    .into(),
+                control_id: Cow::Owned(
+                    row.try_get("control_id")
+                        .context("reading findings of deleted resources")?,
+                ),
                 old_status: Some(standing.status),
                 new_status: NewStatus::Deleted,
                 kind,
@@ -1392,8 +1397,8 @@ impl<'s> ScopeTransaction<'s> {
         transitions: &[Transition],
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let arns: Vec<&str> = transitions.iter().map(|t| t.arn.as_str()).collect();
-        let controls: Vec<&str> = transitions.iter().map(|t| t.control_id.as_str()).collect();
+        let arns: Vec<&str> = transitions.iter().map(|t| &*t.arn).collect();
+        let controls: Vec<&str> = transitions.iter().map(|t| &*t.control_id).collect();
         let old: Vec<Option<FindingStatus>> = transitions.iter().map(|t| t.old_status).collect();
         let new: Vec<NewStatus> = transitions.iter().map(|t| t.new_status).collect();
         let kinds: Vec<_> = transitions.iter().map(|t| t.kind).collect();
@@ -1422,8 +1427,8 @@ impl<'s> ScopeTransaction<'s> {
 }
 
 #[derive(Default)]
-struct FindingBatch<'a> {
-    arns: Vec<&'a str>,
+struct FindingBatch {
+    arns: Vec<Arc<str>>,
     resource_ids: Vec<i64>,
     control_ids: Vec<&'static str>,
     statuses: Vec<FindingStatus>,
@@ -1431,9 +1436,9 @@ struct FindingBatch<'a> {
     evidence: Vec<String>,
 }
 
-impl<'a> FindingBatch<'a> {
-    fn push(&mut self, arn: &'a str, resource_id: i64, evaluation: &Evaluation) {
-        self.arns.push(arn);
+impl FindingBatch {
+    fn push(&mut self, arn: &Arc<str>, resource_id: i64, evaluation: &Evaluation) {
+        self.arns.push(arn.clone());
         self.resource_ids.push(resource_id);
         self.control_ids.push(evaluation.control_id);
         self.statuses.push(evaluation.status);
@@ -1467,7 +1472,7 @@ struct FindingWrites<'b> {
 }
 
 impl<'b> FindingWrites<'b> {
-    fn push(&mut self, batch: &'b FindingBatch<'_>, i: usize, decided: Option<FindingStatus>) {
+    fn push(&mut self, batch: &'b FindingBatch, i: usize, decided: Option<FindingStatus>) {
         self.resource_ids.push(batch.resource_ids[i]);
         self.control_ids.push(batch.control_ids[i]);
         self.statuses.push(batch.statuses[i]);
