@@ -16,7 +16,7 @@ use crate::store::{
     postgres_safe_record, postgres_safe_text,
 };
 use chrono::Utc;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -553,17 +553,22 @@ pub async fn record_collection(
     // that what is derived from the resources (documents bound for the
     // database, evaluations, drift) is held for one batch, not for them all.
     let resources = distinct_by_arn(&collection.resources);
+    let live_before = tx.live_resource_ids().await?;
+    let mut seen = HashSet::with_capacity(live_before.len());
     let mut drift_events = Vec::new();
     let mut transitions = Vec::new();
     for chunk in resources.chunks(RECORD_BATCH) {
-        let (events, recorded) =
-            record_batch(&mut tx, scan_id, chunk, settings, collection.finished_at).await?;
-        drift_events.extend(events);
-        transitions.extend(recorded);
+        let batch = record_batch(&mut tx, scan_id, chunk, settings, collection.finished_at).await?;
+        drift_events.extend(batch.drift);
+        transitions.extend(batch.transitions);
+        seen.extend(batch.previous_ids);
     }
     if complete {
-        let listed: Vec<&str> = resources.iter().map(|r| r.arn.as_str()).collect();
-        let gone = tx.live_resources_except(&listed).await?;
+        let unseen: Vec<i64> = live_before
+            .into_iter()
+            .filter(|id| !seen.contains(id))
+            .collect();
+        let gone = tx.previous_by_id(&unseen).await?;
         let mut arns: Vec<&String> = gone.keys().collect();
         arns.sort();
         let deletions = drift::deletions(arns);
@@ -616,15 +621,23 @@ fn distinct_by_arn(resources: &[ResourceRecord]) -> Vec<&ResourceRecord> {
     by_arn.into_values().collect()
 }
 
+/// What recording one batch of a scope came to.
+struct BatchRecorded {
+    drift: Vec<DriftEvent>,
+    transitions: Vec<Transition>,
+    /// The resources of the batch that were live before the scan.
+    previous_ids: Vec<i64>,
+}
+
 /// One batch of a scope: its drift against the stored state, its
-/// evaluations, written. Returns the batch's drift and transitions.
+/// evaluations, written.
 async fn record_batch(
     tx: &mut ScopeTransaction<'_>,
     scan_id: i64,
     resources: &[&ResourceRecord],
     settings: &RuleSettings,
     observed_at: chrono::DateTime<Utc>,
-) -> Result<(Vec<DriftEvent>, Vec<Transition>), StoreError> {
+) -> Result<BatchRecorded, StoreError> {
     let arns: Vec<&str> = resources.iter().map(|r| r.arn.as_str()).collect();
     let previous = tx.previous_of(&arns).await?;
     let hashes: Vec<Option<String>> = resources
@@ -677,5 +690,9 @@ async fn record_batch(
             observed_at,
         )
         .await?;
-    Ok((events, transitions))
+    Ok(BatchRecorded {
+        drift: events,
+        transitions,
+        previous_ids: previous.values().map(|p| p.resource_id).collect(),
+    })
 }

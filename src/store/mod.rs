@@ -809,30 +809,52 @@ impl<'s> ScopeTransaction<'s> {
         &mut self,
         arns: &[&str],
     ) -> Result<HashMap<String, PreviousResource>, StoreError> {
-        let query = previous_query!("r.arn = ANY($4)");
+        // A semi-join on the ARN index: `arn = ANY($4)` may instead be
+        // checked against every listed ARN for every row of the scope.
+        let query = previous_query!("r.arn IN (SELECT unnest($4::text[]))");
         self.previous_where(query, arns).await
     }
 
-    /// The live resources of the scope that are not among `arns`: what a
-    /// complete listing of `arns` no longer has.
-    pub async fn live_resources_except(
+    /// The ids of the scope's live resources, read before a scan writes
+    /// any: with those its batches saw, what a complete listing no longer
+    /// has.
+    pub async fn live_resource_ids(&mut self) -> Result<Vec<i64>, StoreError> {
+        let ids = sqlx::query_scalar(
+            "SELECT id FROM resources
+              WHERE collector = $1 AND account_id = $2 AND scope_region = $3
+                AND deleted_at IS NULL",
+        )
+        .bind(&self.scope.collector)
+        .bind(&self.scope.account_id)
+        .bind(&self.scope.region)
+        .fetch_all(self.tx.conn())
+        .await
+        .context("reading the live resources of the scope")?;
+        Ok(ids)
+    }
+
+    /// The live resources of the scope among `ids`.
+    pub async fn previous_by_id(
         &mut self,
-        arns: &[&str],
+        ids: &[i64],
     ) -> Result<HashMap<String, PreviousResource>, StoreError> {
-        let query = previous_query!("NOT (r.arn = ANY($4))");
-        self.previous_where(query, arns).await
+        let query = previous_query!("r.id IN (SELECT unnest($4::bigint[]))");
+        self.previous_where(query, ids).await
     }
 
-    async fn previous_where(
+    async fn previous_where<T>(
         &mut self,
         query: &'static str,
-        arns: &[&str],
-    ) -> Result<HashMap<String, PreviousResource>, StoreError> {
+        selection: &[T],
+    ) -> Result<HashMap<String, PreviousResource>, StoreError>
+    where
+        for<'q> &'q [T]: sqlx::Encode<'q, Postgres> + sqlx::Type<Postgres>,
+    {
         let rows = sqlx::query(query)
             .bind(&self.scope.collector)
             .bind(&self.scope.account_id)
             .bind(&self.scope.region)
-            .bind(arns)
+            .bind(selection)
             .fetch_all(self.tx.conn())
             .await
             .context("reading the previous state of the scope")?;
