@@ -524,12 +524,15 @@ pub async fn record_collection(
         .await;
     }
     let mut tx = store.begin_scope_for_job(&scope, job).await?;
-    let complete = collection.is_complete();
-    let failed: Vec<String> = collection
-        .resources
+    // One record per ARN: should a listing repeat one, the last is kept,
+    // and what is counted and reported is what is recorded.
+    let resources = distinct_by_arn(&collection.resources);
+    let failed: Vec<String> = resources
         .iter()
         .filter_map(|r| r.document.as_ref().err().map(|e| format!("{}: {e}", r.arn)))
         .collect();
+    let complete =
+        collection.listing.is_ok() && collection.warnings.is_empty() && failed.is_empty();
     let mut problems = collection.warnings.clone();
     problems.extend(failed.iter().cloned());
     let status = if complete {
@@ -544,7 +547,7 @@ pub async fn record_collection(
             finished_at: collection.finished_at,
             status,
             error: error.as_deref(),
-            resource_count: collection.resources.len(),
+            resource_count: resources.len(),
             failed_count: failed.len(),
         })
         .await?;
@@ -552,7 +555,6 @@ pub async fn record_collection(
     // A scope is recorded a batch at a time inside its one transaction, so
     // that what is derived from the resources (documents bound for the
     // database, evaluations, drift) is held for one batch, not for them all.
-    let resources = distinct_by_arn(&collection.resources);
     let live_before = tx.live_resource_ids().await?;
     let mut seen = HashSet::with_capacity(live_before.len());
     let mut drift_events = Vec::new();
@@ -593,7 +595,7 @@ pub async fn record_collection(
     info!(
         scan_id,
         status = status.as_str(),
-        resources = collection.resources.len(),
+        resources = resources.len(),
         failed = failed.len(),
         drift = drift_events.len(),
         "scan recorded"
@@ -603,7 +605,7 @@ pub async fn record_collection(
         scan_id,
         status,
         error,
-        resources: collection.resources.len(),
+        resources: resources.len(),
         failed_resources: failed.len(),
         drift: drift_events,
         transitions,

@@ -82,13 +82,16 @@ async fn drift_and_findings_are_exact_across_batches() {
     );
 
     // Changes in the first and last batch, one deletion in the middle, one
-    // new resource, and a listing that repeats one.
+    // new resource, and a listing that repeats two: a known one as it is,
+    // and a new one whose last copy (the one kept) differs.
     let second = || {
         let mut listed: Vec<ResourceRecord> = (0..=BUCKETS)
             .filter(|&i| i != 1_500)
             .map(|i| bucket(i, i == 5 || i == 2_400))
             .collect();
+        listed.insert(10, bucket(BUCKETS + 1, false));
         listed.push(bucket(42, false));
+        listed.push(bucket(BUCKETS + 1, true));
         listed
     };
     let report = record(&store, second()).await;
@@ -99,14 +102,31 @@ async fn drift_and_findings_are_exact_across_batches() {
         .map(|e| (e.arn.as_str(), e.kind))
         .collect();
     let (five, last, gone, new) = (arn(5), arn(2_400), arn(1_500), arn(BUCKETS));
+    let repeated = arn(BUCKETS + 1);
     assert_eq!(
         drift,
         vec![
             (five.as_str(), DriftKind::Modified),
             (last.as_str(), DriftKind::Modified),
             (new.as_str(), DriftKind::Created),
+            (repeated.as_str(), DriftKind::Created),
             (gone.as_str(), DriftKind::Deleted),
         ]
+    );
+    assert_eq!(report.resources, BUCKETS + 1, "one record per ARN");
+    let versioning = store
+        .findings(&FindingFilter {
+            arn: Some(repeated.clone()),
+            control_id: Some("s3.versioning".into()),
+            ..FindingFilter::default()
+        })
+        .await
+        .expect("findings");
+    assert_eq!(versioning.len(), 1);
+    assert_eq!(
+        versioning[0].status,
+        FindingStatus::Pass,
+        "the last copy listed is the one recorded"
     );
     let changed = &report.drift[0].changes;
     assert!(
@@ -134,9 +154,9 @@ async fn drift_and_findings_are_exact_across_batches() {
         .fetch_one(&mut conn)
         .await
         .expect("counts");
-    assert_eq!(live as usize, BUCKETS, "one deleted, one created");
-    // Only what changed gets a snapshot: two modified, one new.
-    assert_eq!(snapshots, 3);
+    assert_eq!(live as usize, BUCKETS + 1, "one deleted, two created");
+    // Only what changed gets a snapshot: two modified, two new.
+    assert_eq!(snapshots, 4);
 
     // A description that fails is unknown, neither drift nor a deletion,
     // and the listing is then partial: nothing else is deleted either.
@@ -162,7 +182,7 @@ async fn drift_and_findings_are_exact_across_batches() {
         .fetch_one(&mut conn)
         .await
         .expect("counts");
-    assert_eq!(live as usize, BUCKETS);
+    assert_eq!(live as usize, BUCKETS + 1);
     assert_eq!(snapshots, 1, "the failure is recorded");
 
     // The second listing again: the failed one is described again, and

@@ -8,7 +8,7 @@ use crate::config::Config;
 use crate::evaluate::FindingStatus;
 use crate::evaluate::lifecycle::TransitionKind;
 use crate::scan::{self, ScopeReport};
-use crate::store::{FindingCursor, FindingFilter, FindingRow, ScanStatus, Store};
+use crate::store::{FindingFilter, FindingRow, ScanStatus, Store};
 use anyhow::{Context, Result, bail};
 use std::process::ExitCode;
 
@@ -87,9 +87,6 @@ async fn deliver_alerts(config: &Config, store: &Store, sinks: Sinks) -> Result<
 /// finds tens of thousands; the rest are a command away.
 const SUMMARY_ROWS: usize = 50;
 
-/// Findings read per query while counting the failing ones.
-const PAGE: i64 = 1000;
-
 async fn print_summary(store: &Store, reports: &[ScopeReport]) -> Result<()> {
     print_scopes(reports);
     let (failing, total) = first_failing(store).await?;
@@ -131,29 +128,17 @@ async fn print_summary(store: &Store, reports: &[ScopeReport]) -> Result<()> {
 }
 
 /// The first [`SUMMARY_ROWS`] failing findings in the listing's order, and
-/// how many there are, read a page at a time.
+/// how many there are.
 async fn first_failing(store: &Store) -> Result<(Vec<FindingRow>, usize)> {
-    let mut filter = FindingFilter {
-        status: Some(FindingStatus::Fail),
-        limit: Some(PAGE),
-        ..FindingFilter::default()
-    };
-    let mut shown = Vec::new();
-    let mut total = 0;
-    loop {
-        let page = store.findings(&filter).await?;
-        total += page.len();
-        let next = match page.last() {
-            Some(last) if page.len() as i64 == PAGE => Some(FindingCursor::after(last)),
-            _ => None,
-        };
-        let room = SUMMARY_ROWS.saturating_sub(shown.len());
-        shown.extend(page.into_iter().take(room));
-        match next {
-            Some(cursor) => filter.after = Some(cursor),
-            None => return Ok((shown, total)),
-        }
-    }
+    let shown = store
+        .findings(&FindingFilter {
+            status: Some(FindingStatus::Fail),
+            limit: Some(SUMMARY_ROWS as i64),
+            ..FindingFilter::default()
+        })
+        .await?;
+    let total = store.count_findings(FindingStatus::Fail).await?;
+    Ok((shown, usize::try_from(total).unwrap_or(usize::MAX)))
 }
 
 fn print_more(total: usize, shown: usize, command: &str) {

@@ -340,6 +340,20 @@ impl Store {
         })
     }
 
+    /// How many current findings have `status` (what [`Store::findings`]
+    /// lists for that status, counted without reading them).
+    pub async fn count_findings(&self, status: FindingStatus) -> Result<i64, StoreError> {
+        let count = sqlx::query_scalar(
+            "SELECT count(*) FROM findings f JOIN resources r ON r.id = f.resource_id
+              WHERE r.deleted_at IS NULL AND f.retired_at IS NULL AND f.status = $1",
+        )
+        .bind(status.as_str())
+        .fetch_one(&self.pool)
+        .await
+        .context("counting findings")?;
+        Ok(count)
+    }
+
     pub async fn findings(&self, filter: &FindingFilter) -> Result<Vec<FindingRow>, StoreError> {
         let rows = sqlx::query(
             "SELECT f.id AS finding_id, r.arn, r.resource_type, r.account_id, r.region,
@@ -728,7 +742,7 @@ pub fn document_hash(canonical: &str) -> String {
 }
 
 /// The live resources of a scope with their latest collected document,
-/// where `$4` (the ARNs) selects which.
+/// where `$4` (ARNs or ids) selects which.
 macro_rules! previous_query {
     ($arn_condition:literal) => {
         concat!(
