@@ -141,30 +141,12 @@ pub enum Observation<'a> {
     Failed,
 }
 
-/// Drift for one scan scope.
+/// The resources of `observed` that appeared or changed.
 ///
-/// * `previous`: for every live resource of the scope, its last successfully
-///   collected document (`None` when it was never collected successfully).
+/// * `previous`: for each of `observed` that was a live resource of the
+///   scope, its last successfully collected document (`None` when it was
+///   never collected successfully). A scan passes one batch at a time.
 /// * `observed`: what this scan saw.
-/// * `listing_complete`: only a scan that enumerated the whole scope without
-///   error may declare resources deleted; anything else would turn an API
-///   failure into a false "deleted".
-pub fn detect(
-    previous: &BTreeMap<String, Option<&Value>>,
-    observed: &BTreeMap<String, Observation<'_>>,
-    listing_complete: bool,
-) -> Vec<DriftEvent> {
-    let mut events = changes(previous, observed);
-    if listing_complete {
-        events.extend(deletions(
-            previous.keys().filter(|arn| !observed.contains_key(*arn)),
-        ));
-    }
-    events
-}
-
-/// The resources of `observed` that appeared or changed. `previous` needs
-/// only the entries of `observed` (a scan passes one batch at a time).
 pub fn changes(
     previous: &BTreeMap<String, Option<&Value>>,
     observed: &BTreeMap<String, Observation<'_>>,
@@ -197,7 +179,9 @@ pub fn changes(
 }
 
 /// A deletion for each of `gone`: live resources a complete listing no
-/// longer has.
+/// longer has. Only a scan that enumerated the whole scope without error
+/// may declare resources deleted; anything else would turn an API failure
+/// into a false "deleted".
 pub fn deletions<'a>(gone: impl IntoIterator<Item = &'a String>) -> Vec<DriftEvent> {
     gone.into_iter()
         .map(|arn| DriftEvent {
@@ -279,6 +263,29 @@ mod tests {
     #[test]
     fn scalar_root_change_uses_dollar() {
         assert_eq!(diff(&json!(1), &json!(2))[0].path, "$");
+    }
+
+    /// Drift for one scan scope, as a scan composes it from [`changes`] and
+    /// [`deletions`].
+    ///
+    /// * `previous`: for every live resource of the scope, its last successfully
+    ///   collected document (`None` when it was never collected successfully).
+    /// * `observed`: what this scan saw.
+    /// * `listing_complete`: only a scan that enumerated the whole scope without
+    ///   error may declare resources deleted; anything else would turn an API
+    ///   failure into a false "deleted".
+    fn detect(
+        previous: &BTreeMap<String, Option<&Value>>,
+        observed: &BTreeMap<String, Observation<'_>>,
+        listing_complete: bool,
+    ) -> Vec<DriftEvent> {
+        let mut events = changes(previous, observed);
+        if listing_complete {
+            events.extend(deletions(
+                previous.keys().filter(|arn| !observed.contains_key(*arn)),
+            ));
+        }
+        events
     }
 
     fn previous<'a>(entries: &'a [(&str, Option<Value>)]) -> BTreeMap<String, Option<&'a Value>> {

@@ -531,8 +531,7 @@ pub async fn record_collection(
         .iter()
         .filter_map(|r| r.document.as_ref().err().map(|e| format!("{}: {e}", r.arn)))
         .collect();
-    let complete =
-        collection.listing.is_ok() && collection.warnings.is_empty() && failed.is_empty();
+    let complete = collection.listed_completely() && failed.is_empty();
     let mut problems = collection.warnings.clone();
     problems.extend(failed.iter().cloned());
     let status = if complete {
@@ -660,7 +659,12 @@ async fn record_batch(
         .filter(|(r, hash)| hash.is_none() || stored_hash(&r.arn) != hash.as_deref())
         .map(|(r, _)| (*r, stored_hash(&r.arn)))
         .collect();
-    let wanted: Vec<&str> = maybe_changed.iter().filter_map(|(_, h)| *h).collect();
+    // A failed description is never diffed: its previous body is not needed.
+    let wanted: Vec<&str> = maybe_changed
+        .iter()
+        .filter(|(r, _)| r.document.is_ok())
+        .filter_map(|(_, h)| *h)
+        .collect();
     let bodies = tx.document_bodies(&wanted).await?;
     let mut before: BTreeMap<String, Option<&serde_json::Value>> = BTreeMap::new();
     let mut observed: BTreeMap<String, Observation<'_>> = BTreeMap::new();

@@ -10,7 +10,7 @@ use driftwatch::collect::Collection;
 use driftwatch::drift::DriftKind;
 use driftwatch::evaluate::FindingStatus;
 use driftwatch::evaluate::lifecycle::TransitionKind;
-use driftwatch::model::{Document, ResourceRecord, ResourceType, S3Bucket, Versioning};
+use driftwatch::model::{ResourceRecord, S3Bucket, Versioning};
 use driftwatch::scan::{ScopeReport, record_collection};
 use driftwatch::store::{FindingFilter, Scope, Store};
 use sqlx::Connection;
@@ -25,23 +25,16 @@ fn name(i: usize) -> String {
 fn bucket(i: usize, versioned: bool) -> ResourceRecord {
     let name = name(i);
     let arn = format!("arn:aws:s3:::{name}");
-    let record = S3Bucket {
-        name: name.clone(),
-        arn: arn.clone(),
+    support::bucket_record(&S3Bucket {
+        name,
+        arn,
         region: "us-east-1".into(),
         versioning: Versioning {
             status: versioned.then(|| "Enabled".to_string()),
             mfa_delete: None,
         },
         ..S3Bucket::default()
-    };
-    ResourceRecord {
-        arn,
-        resource_type: ResourceType::S3Bucket,
-        name,
-        region: "us-east-1".into(),
-        document: Document::of(&record).map_err(|e| e.to_string()),
-    }
+    })
 }
 
 fn scope() -> Scope {

@@ -6,7 +6,7 @@ mod support;
 
 use chrono::{Duration, Utc};
 use driftwatch::collect::Collection;
-use driftwatch::model::{ResourceRecord, ResourceType, S3Bucket};
+use driftwatch::model::{ResourceRecord, S3Bucket};
 use driftwatch::report::{self, FINDINGS_PER_PART, Format};
 use driftwatch::scan::record_collection;
 use driftwatch::store::Scope;
@@ -18,19 +18,12 @@ const BUCKETS: usize = 14_500;
 fn bucket(i: usize) -> ResourceRecord {
     let name = format!("scale-bucket-{i:06}");
     let arn = format!("arn:aws:s3:::{name}");
-    let record = S3Bucket {
-        name: name.clone(),
-        arn: arn.clone(),
+    support::bucket_record(&S3Bucket {
+        name,
+        arn,
         region: "us-east-1".into(),
         ..S3Bucket::default()
-    };
-    ResourceRecord {
-        arn,
-        resource_type: ResourceType::S3Bucket,
-        name,
-        region: "us-east-1".into(),
-        document: driftwatch::model::Document::of(&record).map_err(|e| e.to_string()),
-    }
+    })
 }
 
 #[tokio::test]

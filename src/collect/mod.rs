@@ -384,9 +384,13 @@ impl Collection {
     /// Complete only when everything was listed and described: the one case
     /// in which an absent resource may be declared deleted.
     pub fn is_complete(&self) -> bool {
-        self.listing.is_ok()
-            && self.warnings.is_empty()
-            && self.resources.iter().all(|r| r.document.is_ok())
+        self.listed_completely() && self.resources.iter().all(|r| r.document.is_ok())
+    }
+
+    /// The listing finished without error or warning (whether every
+    /// resource in it was described is [`Collection::is_complete`]'s part).
+    pub fn listed_completely(&self) -> bool {
+        self.listing.is_ok() && self.warnings.is_empty()
     }
 }
 

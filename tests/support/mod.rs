@@ -138,6 +138,18 @@ pub fn pairs(items: &[(&str, &str)]) -> BTreeSet<(String, String)> {
         .collect()
 }
 
+/// The resource record of a synthetic S3 bucket, for tests that feed the
+/// recording path directly.
+pub fn bucket_record(bucket: &driftwatch::model::S3Bucket) -> driftwatch::model::ResourceRecord {
+    driftwatch::model::ResourceRecord {
+        arn: bucket.arn.clone(),
+        resource_type: driftwatch::model::ResourceType::S3Bucket,
+        name: bucket.name.clone(),
+        region: bucket.region.clone(),
+        document: driftwatch::model::Document::of(bucket).map_err(|e| e.to_string()),
+    }
+}
+
 /// A readable name for a resource ARN: bucket, VPC id, log group name,
 /// node group name (its ARN ends in a unique id), DB identifier, …
 pub fn resource_name(arn: &str) -> String {
