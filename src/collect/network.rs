@@ -51,12 +51,12 @@ async fn collect_region(
     account: &AwsAccount,
     region: &str,
 ) -> Result<Vec<ResourceRecord>, String> {
-    // Each page is turned into records as it arrives: a region of 100 000
-    // groups held as SDK structures is ~2 KB each. The prefix lists the
-    // rules reference are known only once every page is in, so they are
-    // resolved into the records afterwards.
-    let mut groups = Vec::new();
-    let mut referenced = BTreeSet::new();
+    // Each page becomes records as it arrives: a region of 100 000 groups
+    // held as models until the last page is ~60 MB. The prefix lists a page
+    // references are read before its groups are modelled, each list once
+    // per collection however many pages name it.
+    let mut lists = PrefixLists::new();
+    let mut resources = Vec::new();
     let mut pages = ec2
         .describe_security_groups()
         .max_results(1000)
@@ -64,22 +64,16 @@ async fn collect_region(
         .send();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| format!("DescribeSecurityGroups: {}", describe_error(&e)))?;
-        referenced.extend(referenced_prefix_lists(page.security_groups()));
-        groups.extend(
+        let unread: BTreeSet<String> = referenced_prefix_lists(page.security_groups())
+            .into_iter()
+            .filter(|id| !lists.contains_key(id))
+            .collect();
+        lists.extend(prefix_lists(ec2, &unread).await);
+        resources.extend(
             (page.security_groups().iter())
-                .map(|group| group_model(group, &PrefixLists::new(), account, region)),
+                .map(|group| group_record(group_model(group, &lists, account, region))),
         );
     }
-    let lists = prefix_lists(ec2, &referenced).await;
-    let mut resources: Vec<ResourceRecord> = groups
-        .into_iter()
-        .map(|mut group| {
-            if !referenced.is_empty() {
-                resolve_prefix_lists(&mut group, &lists);
-            }
-            group_record(group)
-        })
-        .collect();
 
     let mut pages = ec2
         .describe_network_acls()
@@ -204,15 +198,6 @@ fn prefix_list_source(id: &str, lists: &PrefixLists) -> PrefixListSource {
         id: id.to_string(),
         cidrs,
         unreadable,
-    }
-}
-
-/// The prefix lists of `group`'s rules, read from `lists`.
-fn resolve_prefix_lists(group: &mut Ec2SecurityGroup, lists: &PrefixLists) {
-    for rule in group.ingress.iter_mut().chain(group.egress.iter_mut()) {
-        for source in &mut rule.prefix_lists {
-            *source = prefix_list_source(&source.id, lists);
-        }
     }
 }
 
