@@ -4,6 +4,7 @@
 //! the stored documents, never AWS SDK types and never SQL.
 
 pub mod catalog;
+pub mod custom;
 pub mod exposure;
 pub mod filter_pattern;
 pub mod lifecycle;

@@ -1,0 +1,648 @@
+//! A team's own controls, written in Rego over the stored documents.
+//!
+//! Each control is a `.rego` module (Rego v1) with a sidecar `.toml` of the
+//! same name holding what the catalog shows (id, title, resource types,
+//! severity, rationale, remediation, the framework requirements it
+//! evidences). A `.rego` file without a sidecar is a library or test
+//! module: loaded, importable, not a control.
+//!
+//! The module decides one resource, its stored document as `input`:
+//! - `deny` — a set of messages (strings, or objects with `msg` and any
+//!   evidence): empty is pass, anything in it is fail;
+//! - `applicable` (optional) — when declared and not true, the control
+//!   does not apply to this resource.
+//!
+//! An error, a timeout or a malformed `deny` is `unknown` with the error as
+//! evidence, never pass. Every verdict carries the control's version (a
+//! hash of its sources), so a finding says which version decided it.
+
+mod recursion;
+
+use super::{Severity, Verdict};
+use crate::model::ResourceType;
+use regorus::{Engine, Value as RegoValue};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+/// Evaluations of one control that time out in a row before the control is
+/// decided `unknown` without running, until a run of it succeeds again: a
+/// looping policy costs a scan a few timeouts, not one per resource.
+const TIMEOUTS_BEFORE_SKIPPING: u32 = 3;
+
+/// One custom control, as the catalog shows it.
+#[derive(Debug)]
+pub struct CustomControl {
+    pub id: String,
+    pub title: String,
+    pub resource_types: Vec<ResourceType>,
+    pub default_severity: Severity,
+    pub rationale: String,
+    pub remediation: String,
+    /// Framework id → the requirements of it this control evidences.
+    pub requirements: BTreeMap<String, Vec<String>>,
+    /// The `.rego` module, as found under the configured paths.
+    pub source: PathBuf,
+    /// A hash of the module, its sidecar and every library module: changes
+    /// whenever anything that could change a verdict does.
+    pub version: String,
+    /// `data.<package>`: where `deny` and `applicable` live.
+    package: String,
+    declares_applicable: bool,
+    timeouts_in_a_row: AtomicU32,
+}
+
+/// The sidecar: what a person writes beside the module.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Metadata {
+    id: String,
+    title: String,
+    resource_types: Vec<String>,
+    severity: String,
+    rationale: String,
+    remediation: String,
+    #[serde(default)]
+    requirements: BTreeMap<String, Vec<String>>,
+}
+
+/// A problem with one file, at a line and column when one is known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadIssue {
+    pub file: PathBuf,
+    pub position: Option<(u64, u64)>,
+    pub message: String,
+}
+
+impl fmt::Display for LoadIssue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.position {
+            Some((line, col)) => {
+                write!(f, "{}:{line}:{col}: {}", self.file.display(), self.message)
+            }
+            None => write!(f, "{}: {}", self.file.display(), self.message),
+        }
+    }
+}
+
+/// Every custom control of the configured paths, ready to evaluate.
+pub struct CustomControls {
+    controls: Vec<CustomControl>,
+    /// Every module loaded; evaluations run on clones of it.
+    engine: Engine,
+    idle: Mutex<Vec<Engine>>,
+}
+
+impl fmt::Debug for CustomControls {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CustomControls")
+            .field("controls", &self.controls)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for CustomControls {
+    fn default() -> Self {
+        CustomControls::new(Vec::new(), Engine::new())
+    }
+}
+
+impl CustomControls {
+    fn new(controls: Vec<CustomControl>, engine: Engine) -> Self {
+        CustomControls {
+            controls,
+            engine,
+            idle: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Loads every `.rego` module under `paths` (files or folders, read
+    /// recursively). `timeout` bounds one evaluation. Returns every problem
+    /// found rather than the first, each naming its file (and line).
+    pub fn load(
+        paths: &[PathBuf],
+        timeout: Duration,
+        is_built_in: impl Fn(&str) -> bool,
+    ) -> Result<CustomControls, Vec<LoadIssue>> {
+        let mut files = Vec::new();
+        let mut issues = Vec::new();
+        for path in paths {
+            collect_rego_files(path, &mut files, &mut issues);
+        }
+        files.sort();
+        files.dedup();
+        let mut engine = new_engine(timeout);
+        let mut modules = Vec::new();
+        for file in &files {
+            match load_module(&mut engine, file) {
+                Ok(module) => modules.push(module),
+                Err(issue) => issues.push(issue),
+            }
+        }
+        if let Some(cycle) = engine
+            .get_ast_as_json()
+            .ok()
+            .and_then(|text| serde_json::from_str(&text).ok())
+            .and_then(|ast| recursion::find(&ast))
+        {
+            issues.push(LoadIssue {
+                file: PathBuf::from(cycle.file),
+                position: Some((cycle.line, cycle.col)),
+                message: format!(
+                    "function recursion is not allowed in Rego: {}",
+                    cycle.cycle.join(" -> ")
+                ),
+            });
+        }
+        if issues.is_empty()
+            && let Err(error) = engine.eval_query("true".to_string(), false)
+        {
+            issues.push(analysis_issue(&error.to_string()));
+        }
+        let libraries = library_digest(&modules);
+        let mut controls: Vec<CustomControl> = Vec::new();
+        for module in &modules {
+            let Some(sidecar) = &module.sidecar else {
+                continue;
+            };
+            match control_of(module, sidecar, &libraries, &engine, &is_built_in) {
+                Ok(control) => {
+                    if let Some(other) = controls.iter().find(|c| c.id == control.id) {
+                        issues.push(LoadIssue {
+                            file: sidecar.path.clone(),
+                            position: None,
+                            message: format!(
+                                "id `{}` is already the id of {}",
+                                control.id,
+                                other.source.display()
+                            ),
+                        });
+                    } else {
+                        controls.push(control);
+                    }
+                }
+                Err(issue) => issues.push(issue),
+            }
+        }
+        if issues.is_empty() {
+            Ok(CustomControls::new(controls, engine))
+        } else {
+            Err(issues)
+        }
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &CustomControl> {
+        self.controls.iter()
+    }
+
+    pub fn get(&self, id: &str) -> Option<&CustomControl> {
+        self.controls.iter().find(|c| c.id == id)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.controls.is_empty()
+    }
+
+    /// The controls that apply to `resource_type`.
+    pub fn for_type(&self, resource_type: ResourceType) -> impl Iterator<Item = &CustomControl> {
+        self.controls
+            .iter()
+            .filter(move |c| c.resource_types.contains(&resource_type))
+    }
+
+    /// A document read as Rego input, once for every control of it.
+    pub fn input(document: &str) -> Result<RegoValue, String> {
+        RegoValue::from_json_str(document).map_err(|e| format!("document is not JSON: {e}"))
+    }
+
+    /// Decides `control` for one resource; `None` when the control
+    /// declares `applicable` and it is not true for this input.
+    pub fn decide(&self, control: &CustomControl, input: &RegoValue) -> Option<Verdict> {
+        if control.timeouts_in_a_row.load(Ordering::Relaxed) >= TIMEOUTS_BEFORE_SKIPPING {
+            return Some(control.unknown(
+                format!(
+                    "not evaluated: the last {TIMEOUTS_BEFORE_SKIPPING} evaluations of {} timed out",
+                    control.id
+                ),
+                "timed out",
+            ));
+        }
+        let mut engine = self.checkout();
+        engine.set_input(input.clone());
+        let outcome = run(&mut engine, control);
+        self.checkin(engine);
+        match outcome {
+            Ok(verdict) => {
+                control.timeouts_in_a_row.store(0, Ordering::Relaxed);
+                verdict
+            }
+            Err(error) => {
+                if error.timed_out {
+                    control.timeouts_in_a_row.fetch_add(1, Ordering::Relaxed);
+                } else {
+                    control.timeouts_in_a_row.store(0, Ordering::Relaxed);
+                }
+                Some(control.unknown(
+                    format!("{} could not be evaluated: {}", control.id, error.message),
+                    &error.message,
+                ))
+            }
+        }
+    }
+
+    fn checkout(&self) -> Engine {
+        let reused = self.idle.lock().ok().and_then(|mut idle| idle.pop());
+        reused.unwrap_or_else(|| self.engine.clone())
+    }
+
+    fn checkin(&self, engine: Engine) {
+        if let Ok(mut idle) = self.idle.lock() {
+            idle.push(engine);
+        }
+    }
+}
+
+fn new_engine(timeout: Duration) -> Engine {
+    let mut engine = Engine::new();
+    engine.set_rego_v0(false);
+    engine.set_execution_timer_config(regorus::utils::limits::ExecutionTimerConfig {
+        limit: timeout,
+        check_interval: std::num::NonZeroU32::MIN.saturating_add(63),
+    });
+    engine
+}
+
+/// Why an evaluation gave no verdict.
+struct EvalError {
+    message: String,
+    timed_out: bool,
+}
+
+impl EvalError {
+    fn of(error: &anyhow::Error) -> Self {
+        EvalError {
+            message: one_line(&error.to_string()),
+            timed_out: matches!(
+                error.downcast_ref::<regorus::LimitError>(),
+                Some(regorus::LimitError::TimeLimitExceeded { .. })
+            ),
+        }
+    }
+
+    fn malformed(message: String) -> Self {
+        EvalError {
+            message,
+            timed_out: false,
+        }
+    }
+}
+
+/// `deny` and `applicable` of the control's package, read into a verdict.
+fn run(engine: &mut Engine, control: &CustomControl) -> Result<Option<Verdict>, EvalError> {
+    let eval = |engine: &mut Engine, rule: &str| {
+        engine
+            .eval_rule(format!("{}.{rule}", control.package))
+            .map_err(|e| EvalError::of(&e))
+    };
+    if control.declares_applicable && eval(engine, "applicable")? != RegoValue::from(true) {
+        return Ok(None);
+    }
+    let deny = eval(engine, "deny")?;
+    let violations: Vec<Value> = match &deny {
+        RegoValue::Set(items) => items.iter().map(to_json).collect::<Result<_, _>>()?,
+        RegoValue::Array(items) => items.iter().map(to_json).collect::<Result<_, _>>()?,
+        RegoValue::Undefined => Vec::new(),
+        other => {
+            return Err(EvalError::malformed(format!(
+                "`deny` must be a set of messages, not {}",
+                to_json(other)?
+            )));
+        }
+    };
+    Ok(Some(control.verdict(violations)))
+}
+
+fn to_json(value: &RegoValue) -> Result<Value, EvalError> {
+    serde_json::to_value(value)
+        .map_err(|e| EvalError::malformed(format!("a value of `deny` is not JSON: {e}")))
+}
+
+impl CustomControl {
+    fn verdict(&self, violations: Vec<Value>) -> Verdict {
+        let details = |extra: Value| {
+            let mut details = json!({
+                "control_version": self.version,
+                "control_source": self.source.display().to_string(),
+            });
+            if let (Value::Object(target), Value::Object(extra)) = (&mut details, extra) {
+                target.extend(extra);
+            }
+            details
+        };
+        if violations.is_empty() {
+            return Verdict::pass("no deny rule matched", details(json!({})));
+        }
+        let messages: Vec<String> = violations.iter().map(message_of).collect();
+        Verdict::fail(
+            messages.join("; "),
+            details(json!({ "violations": violations })),
+        )
+    }
+
+    fn unknown(&self, message: String, error: &str) -> Verdict {
+        Verdict::unknown(
+            message,
+            json!({
+                "error": error,
+                "control_version": self.version,
+                "control_source": self.source.display().to_string(),
+            }),
+        )
+    }
+}
+
+/// What a `deny` entry says: itself when a string, its `msg` when an object.
+fn message_of(violation: &Value) -> String {
+    match violation {
+        Value::String(text) => text.clone(),
+        Value::Object(map) => match map.get("msg") {
+            Some(Value::String(text)) => text.clone(),
+            _ => violation.to_string(),
+        },
+        other => other.to_string(),
+    }
+}
+
+/// A loaded module and, when it is a control, its sidecar.
+struct Module {
+    path: PathBuf,
+    text: String,
+    package: String,
+    sidecar: Option<Sidecar>,
+}
+
+struct Sidecar {
+    path: PathBuf,
+    text: String,
+}
+
+fn collect_rego_files(path: &Path, files: &mut Vec<PathBuf>, issues: &mut Vec<LoadIssue>) {
+    let unreadable = |e: std::io::Error| LoadIssue {
+        file: path.to_path_buf(),
+        position: None,
+        message: format!("cannot read: {e}"),
+    };
+    let metadata = match std::fs::metadata(path) {
+        Ok(metadata) => metadata,
+        Err(e) => return issues.push(unreadable(e)),
+    };
+    if metadata.is_file() {
+        files.push(path.to_path_buf());
+        return;
+    }
+    let entries = match std::fs::read_dir(path) {
+        Ok(entries) => entries,
+        Err(e) => return issues.push(unreadable(e)),
+    };
+    for entry in entries.filter_map(Result::ok) {
+        let child = entry.path();
+        if child.is_dir() {
+            collect_rego_files(&child, files, issues);
+        } else if child.extension().is_some_and(|e| e == "rego") {
+            files.push(child);
+        }
+    }
+}
+
+fn load_module(engine: &mut Engine, path: &Path) -> Result<Module, LoadIssue> {
+    let issue = |position, message: String| LoadIssue {
+        file: path.to_path_buf(),
+        position,
+        message,
+    };
+    let text =
+        std::fs::read_to_string(path).map_err(|e| issue(None, format!("cannot read: {e}")))?;
+    let package = engine
+        .add_policy(path.display().to_string(), text.clone())
+        .map_err(|e| {
+            let (position, message) = parse_error(&e.to_string());
+            issue(position, message)
+        })?;
+    let sidecar_path = path.with_extension("toml");
+    let sidecar = match std::fs::read_to_string(&sidecar_path) {
+        Ok(text) => Some(Sidecar {
+            path: sidecar_path,
+            text,
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => {
+            return Err(LoadIssue {
+                file: sidecar_path,
+                position: None,
+                message: format!("cannot read: {e}"),
+            });
+        }
+    };
+    Ok(Module {
+        path: path.to_path_buf(),
+        text,
+        package,
+        sidecar,
+    })
+}
+
+/// regorus reports `--> file:line:col`, the source line, then
+/// `error: message`; the position and the message are what a person needs.
+fn parse_error(text: &str) -> (Option<(u64, u64)>, String) {
+    let position = text
+        .lines()
+        .find_map(|line| line.trim_start().strip_prefix("--> "))
+        .and_then(|location| {
+            let mut parts = location.rsplitn(3, ':');
+            let col = parts.next()?.trim().parse().ok()?;
+            let line = parts.next()?.trim().parse().ok()?;
+            Some((line, col))
+        });
+    let message = text
+        .lines()
+        .find_map(|line| line.trim_start().strip_prefix("error: "))
+        .map(str::to_string)
+        .unwrap_or_else(|| one_line(text));
+    (position, message)
+}
+
+/// What the analysis of all modules together refused (an unsafe variable,
+/// an unknown function), at the file and line regorus names.
+fn analysis_issue(text: &str) -> LoadIssue {
+    let file = text
+        .lines()
+        .find_map(|line| line.trim_start().strip_prefix("--> "))
+        .and_then(|location| location.rsplitn(3, ':').nth(2))
+        .unwrap_or("(custom controls)");
+    let (position, message) = parse_error(text);
+    LoadIssue {
+        file: PathBuf::from(file),
+        position,
+        message,
+    }
+}
+
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// One hash over every module that is not a control: a library change may
+/// change any control's verdicts.
+fn library_digest(modules: &[Module]) -> Vec<u8> {
+    let mut hasher = Sha256::new();
+    for module in modules.iter().filter(|m| m.sidecar.is_none()) {
+        hasher.update(module.path.display().to_string().as_bytes());
+        hasher.update([0]);
+        hasher.update(module.text.as_bytes());
+        hasher.update([0]);
+    }
+    hasher.finalize().to_vec()
+}
+
+fn control_of(
+    module: &Module,
+    sidecar: &Sidecar,
+    libraries: &[u8],
+    engine: &Engine,
+    is_built_in: &impl Fn(&str) -> bool,
+) -> Result<CustomControl, LoadIssue> {
+    let issue = |message: String| LoadIssue {
+        file: sidecar.path.clone(),
+        position: None,
+        message,
+    };
+    let metadata: Metadata = toml::from_str(&sidecar.text).map_err(|e| {
+        let message = one_line(e.message());
+        let position = e.span().map(|span| line_col(&sidecar.text, span.start));
+        LoadIssue {
+            file: sidecar.path.clone(),
+            position,
+            message,
+        }
+    })?;
+    check_id(&metadata.id, is_built_in).map_err(issue)?;
+    let resource_types = metadata
+        .resource_types
+        .iter()
+        .map(|name| {
+            name.parse::<ResourceType>()
+                .map_err(|e| issue(format!("resource_types: {e}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if resource_types.is_empty() {
+        return Err(issue(
+            "resource_types: name at least one resource type".into(),
+        ));
+    }
+    let default_severity = metadata
+        .severity
+        .parse::<Severity>()
+        .map_err(|e| issue(format!("severity: {e}")))?;
+    check_requirements(&metadata.requirements).map_err(issue)?;
+    for (field, text) in [
+        ("title", &metadata.title),
+        ("rationale", &metadata.rationale),
+        ("remediation", &metadata.remediation),
+    ] {
+        if text.trim().is_empty() {
+            return Err(issue(format!("{field}: must not be empty")));
+        }
+    }
+    let package = format!("data.{}", module.package.trim_start_matches("data."));
+    let declares = |rule: &str| {
+        engine
+            .has_declared_rule_rooted_at(&module.path.display().to_string(), rule)
+            .unwrap_or(false)
+    };
+    if !declares("deny") {
+        return Err(LoadIssue {
+            file: module.path.clone(),
+            position: None,
+            message: format!(
+                "{package} declares no `deny` rule (a control is `deny contains msg if {{ ... }}`)"
+            ),
+        });
+    }
+    let mut hasher = Sha256::new();
+    hasher.update(module.text.as_bytes());
+    hasher.update([0]);
+    hasher.update(sidecar.text.as_bytes());
+    hasher.update([0]);
+    hasher.update(libraries);
+    let version = hex::encode(&hasher.finalize()[..8]);
+    Ok(CustomControl {
+        id: metadata.id,
+        title: metadata.title,
+        resource_types,
+        default_severity,
+        rationale: metadata.rationale,
+        remediation: metadata.remediation,
+        requirements: metadata.requirements,
+        source: module.path.clone(),
+        version,
+        package,
+        declares_applicable: declares("applicable"),
+        timeouts_in_a_row: AtomicU32::new(0),
+    })
+}
+
+/// The shape of built-in ids (`service.name`, lower case), and none of them.
+fn check_id(id: &str, is_built_in: &impl Fn(&str) -> bool) -> Result<(), String> {
+    let shaped = id
+        .split_once('.')
+        .is_some_and(|(service, name)| !service.is_empty() && !name.is_empty())
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '_');
+    if !shaped {
+        return Err(format!(
+            "id: `{id}` must look like `team.control_name` (lower case, digits, `_`, one or more dots)"
+        ));
+    }
+    if is_built_in(id) {
+        return Err(format!("id: `{id}` is the id of a built-in control"));
+    }
+    Ok(())
+}
+
+/// Every framework and requirement named exists.
+fn check_requirements(requirements: &BTreeMap<String, Vec<String>>) -> Result<(), String> {
+    for (framework_id, ids) in requirements {
+        let Some(framework) = crate::frameworks::framework(framework_id) else {
+            return Err(format!(
+                "requirements: `{framework_id}` is not a framework (known: {})",
+                crate::frameworks::ids().join(", ")
+            ));
+        };
+        for id in ids {
+            if !framework.requirements.iter().any(|r| &r.id == id) {
+                return Err(format!(
+                    "requirements.{framework_id}: `{id}` is not a requirement of {}",
+                    framework.title
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn line_col(text: &str, offset: usize) -> (u64, u64) {
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line as u64, col as u64)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,394 @@
+use super::*;
+use crate::evaluate::FindingStatus;
+
+const TAGS_REGO: &str = r#"package team.bucket_tags
+
+required := ["owner", "data-classification"]
+
+deny contains msg if {
+    some tag in required
+    not input.tags[tag]
+    msg := sprintf("bucket %s has no `%s` tag", [input.name, tag])
+}
+"#;
+
+fn sidecar(id: &str, types: &str) -> String {
+    format!(
+        "id = \"{id}\"\ntitle = \"Buckets carry ownership tags\"\nresource_types = [{types}]\n\
+         severity = \"medium\"\nrationale = \"An untagged bucket has no owner to ask.\"\n\
+         remediation = \"aws s3api put-bucket-tagging --bucket NAME --tagging ...\"\n"
+    )
+}
+
+struct Dir(tempfile::TempDir);
+
+impl Dir {
+    fn new() -> Dir {
+        Dir(tempfile::tempdir().expect("temp dir"))
+    }
+
+    fn file(&self, name: &str, text: &str) -> &Dir {
+        let path = self.0.path().join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).expect("dir");
+        }
+        std::fs::write(path, text).expect("write");
+        self
+    }
+
+    fn control(&self, stem: &str, id: &str, rego: &str) -> &Dir {
+        self.file(&format!("{stem}.rego"), rego)
+            .file(&format!("{stem}.toml"), &sidecar(id, "\"s3.bucket\""))
+    }
+
+    fn load(&self) -> Result<CustomControls, Vec<LoadIssue>> {
+        self.load_with(Duration::from_millis(500))
+    }
+
+    fn load_with(&self, timeout: Duration) -> Result<CustomControls, Vec<LoadIssue>> {
+        CustomControls::load(&[self.0.path().to_path_buf()], timeout, |id| {
+            crate::evaluate::control(id).is_some()
+        })
+    }
+
+    fn issues(&self) -> Vec<String> {
+        match self.load() {
+            Ok(_) => panic!("expected the load to fail"),
+            Err(issues) => issues
+                .iter()
+                .map(|i| {
+                    i.to_string()
+                        .replace(&self.0.path().display().to_string(), "")
+                })
+                .collect(),
+        }
+    }
+}
+
+fn decide(controls: &CustomControls, id: &str, document: Value) -> Option<Verdict> {
+    let control = controls.get(id).expect("loaded");
+    let input = CustomControls::input(&document.to_string()).expect("json");
+    controls.decide(control, &input)
+}
+
+#[test]
+fn a_deny_rule_decides_pass_and_fail_with_the_messages_and_the_version() {
+    let dir = Dir::new();
+    dir.control("tags", "team.bucket_tags", TAGS_REGO);
+    let controls = dir.load().expect("loads");
+    let control = controls.get("team.bucket_tags").expect("loaded");
+    assert_eq!(control.resource_types, [ResourceType::S3Bucket]);
+    assert_eq!(control.default_severity, Severity::Medium);
+    assert_eq!(control.version.len(), 16);
+
+    let tagged = json!({"name": "a", "tags": {"owner": "x", "data-classification": "internal"}});
+    let verdict = decide(&controls, "team.bucket_tags", tagged).expect("applies");
+    assert_eq!(verdict.status, FindingStatus::Pass);
+    assert_eq!(
+        verdict.evidence["control_version"],
+        control.version.as_str()
+    );
+
+    let verdict = decide(
+        &controls,
+        "team.bucket_tags",
+        json!({"name": "b", "tags": {"owner": "x"}}),
+    )
+    .expect("applies");
+    assert_eq!(verdict.status, FindingStatus::Fail);
+    assert_eq!(
+        verdict.evidence["message"],
+        "bucket b has no `data-classification` tag"
+    );
+    let verdict = decide(&controls, "team.bucket_tags", json!({"name": "c"})).expect("applies");
+    assert_eq!(
+        verdict.evidence["violations"].as_array().map(Vec::len),
+        Some(2)
+    );
+}
+
+#[test]
+fn objects_in_deny_carry_their_own_evidence() {
+    let dir = Dir::new();
+    dir.control(
+        "ports",
+        "team.no_postgres_port",
+        "package team.ports\n\ndeny contains {\"msg\": \"5432 is open\", \"rule\": r} if {\n    some r in input.rules\n    r.port == 5432\n}\n",
+    );
+    let controls = dir.load().expect("loads");
+    let verdict = decide(
+        &controls,
+        "team.no_postgres_port",
+        json!({"rules": [{"port": 22}, {"port": 5432, "cidr": "0.0.0.0/0"}]}),
+    )
+    .expect("applies");
+    assert_eq!(verdict.status, FindingStatus::Fail);
+    assert_eq!(verdict.evidence["message"], "5432 is open");
+    assert_eq!(
+        verdict.evidence["violations"][0]["rule"]["cidr"],
+        "0.0.0.0/0"
+    );
+}
+
+#[test]
+fn applicable_when_declared_must_be_true() {
+    let dir = Dir::new();
+    dir.control(
+        "prod",
+        "team.prod_versioned",
+        "package team.prod\n\napplicable if input.tags.env == \"prod\"\n\ndeny contains \"not versioned\" if not input.versioning.enabled\n",
+    );
+    let controls = dir.load().expect("loads");
+    let id = "team.prod_versioned";
+    assert_eq!(decide(&controls, id, json!({"tags": {"env": "dev"}})), None);
+    assert_eq!(decide(&controls, id, json!({})), None);
+    let verdict = decide(&controls, id, json!({"tags": {"env": "prod"}})).expect("applies");
+    assert_eq!(verdict.status, FindingStatus::Fail);
+}
+
+#[test]
+fn a_parse_error_names_the_file_line_and_column() {
+    let dir = Dir::new();
+    dir.control(
+        "bad",
+        "team.bad",
+        "package team.bad\n\ndeny contains msg if {\n  input.a ==\n}\n",
+    );
+    let issues = dir.issues();
+    assert_eq!(issues.len(), 1, "{issues:?}");
+    assert!(issues[0].starts_with("/bad.rego:5:1: "), "{issues:?}");
+}
+
+#[test]
+fn an_unsafe_variable_is_refused_at_load_with_its_file() {
+    let dir = Dir::new();
+    dir.control(
+        "unsafe",
+        "team.unsafe",
+        "package team.unsafe\n\ndeny contains msg if {\n  x == 1\n  msg := \"x\"\n}\n",
+    );
+    let issues = dir.issues();
+    assert_eq!(issues.len(), 1, "{issues:?}");
+    assert!(issues[0].starts_with("/unsafe.rego:"), "{issues:?}");
+}
+
+#[test]
+fn sidecar_mistakes_are_named_with_their_field() {
+    let cases = [
+        (sidecar("team.x", "\"s3.bukket\""), "resource_types: "),
+        (sidecar("team.x", ""), "resource_types: name at least one"),
+        (
+            sidecar("s3.versioning", "\"s3.bucket\""),
+            "is the id of a built-in control",
+        ),
+        (
+            sidecar("Team X", "\"s3.bucket\""),
+            "must look like `team.control_name`",
+        ),
+        (
+            sidecar("team.x", "\"s3.bucket\"").replace("medium", "urgent"),
+            "severity: unknown severity `urgent`",
+        ),
+        (
+            format!("{}owner = \"me\"\n", sidecar("team.x", "\"s3.bucket\"")),
+            "unknown field `owner`",
+        ),
+        (
+            format!(
+                "{}[requirements]\nsoc2 = [\"CC99.9\"]\n",
+                sidecar("team.x", "\"s3.bucket\"")
+            ),
+            "requirements.soc2: `CC99.9` is not a requirement",
+        ),
+        (
+            format!(
+                "{}[requirements]\nnist = [\"AC-1\"]\n",
+                sidecar("team.x", "\"s3.bucket\"")
+            ),
+            "requirements: `nist` is not a framework",
+        ),
+    ];
+    for (text, expected) in cases {
+        let dir = Dir::new();
+        dir.file("x.rego", TAGS_REGO).file("x.toml", &text);
+        let issues = dir.issues();
+        assert_eq!(issues.len(), 1, "{issues:?}");
+        assert!(issues[0].starts_with("/x.toml"), "{issues:?}");
+        assert!(issues[0].contains(expected), "{expected}: {issues:?}");
+    }
+}
+
+#[test]
+fn two_controls_with_one_id_and_a_module_without_deny_are_refused() {
+    let dir = Dir::new();
+    dir.control("a", "team.same", TAGS_REGO)
+        .control(
+            "b",
+            "team.same",
+            &TAGS_REGO.replace("team.bucket_tags", "team.other"),
+        )
+        .control("c", "team.nodeny", "package team.nodeny\n\nallow := true\n");
+    let issues = dir.issues();
+    assert_eq!(issues.len(), 2, "{issues:?}");
+    assert!(
+        issues.iter().any(|i| i.contains("is already the id of")),
+        "{issues:?}"
+    );
+    assert!(
+        issues
+            .iter()
+            .any(|i| i.starts_with("/c.rego") && i.contains("no `deny` rule")),
+        "{issues:?}"
+    );
+}
+
+#[test]
+fn recursive_functions_are_refused_at_load_instead_of_overflowing_the_stack() {
+    let shapes = [
+        "package team.r\n\nf(x) := y if { y := f(x) }\ndeny contains m if { m := f(1) }\n",
+        "package team.r\n\nf(x) := g(x)\ng(x) := y if { y := data.team.r.f(x) }\ndeny contains m if { m := f(1) }\n",
+        "package team.r\n\nimport data.team.r as me\n\nf(x) := me.f(x)\ndeny contains m if { m := f(1) }\n",
+    ];
+    for rego in shapes {
+        let dir = Dir::new();
+        dir.control("r", "team.r", rego);
+        let issues = dir.issues();
+        assert_eq!(issues.len(), 1, "{rego}: {issues:?}");
+        assert!(
+            issues[0].contains("function recursion is not allowed"),
+            "{issues:?}"
+        );
+        assert!(issues[0].starts_with("/r.rego:"), "{issues:?}");
+    }
+}
+
+#[test]
+fn recursion_between_rules_is_unknown_never_a_crash() {
+    let dir = Dir::new();
+    dir.control(
+        "r",
+        "team.r",
+        "package team.r\n\na if b\nb if a\ndeny contains \"x\" if a\n",
+    );
+    match dir.load() {
+        Ok(controls) => {
+            let verdict = decide(&controls, "team.r", json!({})).expect("applies");
+            assert_eq!(verdict.status, FindingStatus::Unknown);
+        }
+        Err(issues) => assert!(issues[0].to_string().contains("/r.rego"), "{issues:?}"),
+    }
+}
+
+#[test]
+fn a_slow_policy_times_out_as_unknown_then_is_skipped() {
+    let dir = Dir::new();
+    dir.control(
+        "slow",
+        "team.slow",
+        // Iterations the timer can interrupt: a single built-in call that
+        // builds a huge value (numbers.range(1, 1e9)) runs to completion.
+        "package team.slow\n\nn := numbers.range(1, 3000)\n\ndeny contains \"never\" if {\n  some i in n\n  some j in n\n  some k in n\n  i * j * k == 0\n}\n",
+    );
+    let controls = dir.load_with(Duration::from_millis(50)).expect("loads");
+    for _ in 0..TIMEOUTS_BEFORE_SKIPPING {
+        let verdict = decide(&controls, "team.slow", json!({})).expect("applies");
+        assert_eq!(verdict.status, FindingStatus::Unknown);
+        let error = verdict.evidence["error"].as_str().unwrap_or_default();
+        assert!(error.contains("time limit"), "{error}");
+    }
+    let started = std::time::Instant::now();
+    let verdict = decide(&controls, "team.slow", json!({})).expect("applies");
+    assert_eq!(verdict.status, FindingStatus::Unknown);
+    assert!(
+        verdict.evidence["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("not evaluated")),
+        "{verdict:?}"
+    );
+    assert!(started.elapsed() < Duration::from_millis(50));
+}
+
+#[test]
+fn a_deny_that_is_not_a_set_or_a_runtime_error_is_unknown() {
+    let dir = Dir::new();
+    dir.control("num", "team.num", "package team.num\n\ndeny := 3\n")
+        .control(
+            "div",
+            "team.div",
+            "package team.div\n\ndeny contains m if { m := sprintf(\"%d\", [1 / input.zero]) }\n",
+        );
+    let controls = dir.load().expect("loads");
+    let verdict = decide(&controls, "team.num", json!({})).expect("applies");
+    assert_eq!(verdict.status, FindingStatus::Unknown);
+    assert!(
+        verdict.evidence["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("set of messages")
+    );
+    let verdict = decide(&controls, "team.div", json!({"zero": 0})).expect("applies");
+    assert_ne!(verdict.status, FindingStatus::Pass, "{verdict:?}");
+}
+
+#[test]
+fn a_library_module_is_importable_and_part_of_every_version() {
+    let lib = "package team.lib\n\nmissing(tags, name) if not tags[name]\n";
+    let rego = "package team.tags\n\nimport data.team.lib\n\ndeny contains \"no owner\" if lib.missing(input.tags, \"owner\")\n";
+    let dir = Dir::new();
+    dir.file("lib/tags.rego", lib)
+        .control("tags", "team.tags", rego);
+    let controls = dir.load().expect("loads");
+    assert_eq!(controls.iter().count(), 1);
+    let before = controls.get("team.tags").expect("loaded").version.clone();
+    let verdict = decide(&controls, "team.tags", json!({"tags": {}})).expect("applies");
+    assert_eq!(verdict.status, FindingStatus::Fail);
+
+    dir.file(
+        "lib/tags.rego",
+        &lib.replace("not tags[name]", "not tags[name] == \"\""),
+    );
+    let after = dir.load().expect("loads");
+    assert_ne!(after.get("team.tags").expect("loaded").version, before);
+}
+
+#[test]
+fn a_missing_path_is_named() {
+    let issues = match CustomControls::load(
+        &[PathBuf::from("/nonexistent/controls")],
+        Duration::from_millis(100),
+        |_| false,
+    ) {
+        Ok(_) => panic!("must fail"),
+        Err(issues) => issues,
+    };
+    assert_eq!(issues.len(), 1);
+    assert!(
+        issues[0]
+            .to_string()
+            .starts_with("/nonexistent/controls: cannot read")
+    );
+}
+
+#[test]
+fn engines_are_reused_across_evaluations_and_threads() {
+    let dir = Dir::new();
+    dir.control("tags", "team.bucket_tags", TAGS_REGO);
+    let controls = dir.load().expect("loads");
+    std::thread::scope(|scope| {
+        for i in 0..4 {
+            let controls = &controls;
+            scope.spawn(move || {
+                for _ in 0..50 {
+                    let verdict = decide(
+                        controls,
+                        "team.bucket_tags",
+                        json!({"name": format!("b{i}")}),
+                    )
+                    .expect("applies");
+                    assert_eq!(verdict.status, FindingStatus::Fail);
+                }
+            });
+        }
+    });
+    assert!(controls.idle.lock().map(|idle| idle.len()).unwrap_or(0) <= 4);
+}
