@@ -1,12 +1,14 @@
 //! Configuration: a TOML file (see `config/driftwatch.toml`), then
 //! environment overrides, then validation that names every bad field.
 
-use crate::evaluate::{self, RuleSettings, Severity};
+use crate::evaluate::{self, CustomControls, RuleSettings, Severity};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
 use thiserror::Error;
 
 pub const ENV_DATABASE_URL: &str = "DRIFTWATCH_DATABASE_URL";
@@ -47,6 +49,34 @@ pub struct Config {
     pub waivers: Vec<WaiverConfig>,
     #[serde(default)]
     pub report: ReportConfig,
+    /// `[custom_controls]`: where a team's Rego controls are.
+    #[serde(default)]
+    pub custom_controls: CustomControlsConfig,
+    /// The custom controls loaded from `custom_controls.paths` (by
+    /// [`Config::load`] or [`Config::load_custom_controls`]).
+    #[serde(skip)]
+    pub custom: Arc<CustomControls>,
+}
+
+/// `[custom_controls]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CustomControlsConfig {
+    /// `.rego` files or folders (read recursively); relative paths are
+    /// relative to the config file's folder.
+    pub paths: Vec<PathBuf>,
+    /// The longest one evaluation of one control may run before it is
+    /// `unknown`.
+    pub timeout_ms: u64,
+}
+
+impl Default for CustomControlsConfig {
+    fn default() -> Self {
+        CustomControlsConfig {
+            paths: Vec::new(),
+            timeout_ms: 250,
+        }
+    }
 }
 
 /// Where regressions page, and when.
@@ -546,12 +576,48 @@ impl Config {
             None => (Config::defaults(), "(built-in defaults)".to_string()),
         };
         config.apply_env(|key| std::env::var(key).ok());
-        let issues = config.validate();
+        let base = path.and_then(Path::parent).unwrap_or(Path::new("."));
+        let mut issues = config.load_custom_controls(base);
+        issues.extend(config.validate());
         if issues.is_empty() {
             Ok(config)
         } else {
             Err(ConfigError::Invalid { origin, issues })
         }
+    }
+
+    /// Loads the custom controls of `[custom_controls]`, relative paths
+    /// from `base` (they are kept resolved, for reloads); each problem is
+    /// an issue naming its file.
+    pub fn load_custom_controls(&mut self, base: &Path) -> Vec<ConfigIssue> {
+        for path in &mut self.custom_controls.paths {
+            *path = base.join(&*path);
+        }
+        self.reload_custom_controls()
+    }
+
+    /// Loads the custom controls again from the paths already resolved.
+    pub fn reload_custom_controls(&mut self) -> Vec<ConfigIssue> {
+        let paths = &self.custom_controls.paths;
+        let timeout = Duration::from_millis(self.custom_controls.timeout_ms);
+        match CustomControls::load(paths, timeout, |id| evaluate::control(id).is_some()) {
+            Ok(custom) => {
+                self.custom = Arc::new(custom);
+                Vec::new()
+            }
+            Err(problems) => problems
+                .into_iter()
+                .map(|p| ConfigIssue {
+                    field: "custom_controls".into(),
+                    message: p.to_string(),
+                })
+                .collect(),
+        }
+    }
+
+    /// Whether `id` is a control of the catalog: built-in or custom.
+    pub fn knows_control(&self, id: &str) -> bool {
+        evaluate::control(id).is_some() || self.custom.get(id).is_some()
     }
 
     pub fn defaults() -> Config {
@@ -607,7 +673,7 @@ impl Config {
         self.validate_alerts(&mut issue);
         self.validate_waivers(&mut issue);
         self.validate_report(&mut issue);
-        for problem in RuleSettings::from_tables(&self.rules).1 {
+        for problem in RuleSettings::from_tables(&self.rules, self.custom.clone()).1 {
             issue(problem.field, problem.message);
         }
         issues
@@ -643,6 +709,12 @@ impl Config {
                 aws.call_timeout_seconds,
                 1..=DAY,
                 "one call with its retries, up to a day",
+            ),
+            (
+                "custom_controls.timeout_ms",
+                self.custom_controls.timeout_ms,
+                1..=60_000,
+                "one evaluation of one resource, up to a minute",
             ),
             (
                 "alerts.flap_window_seconds",
@@ -872,7 +944,7 @@ impl Config {
     fn validate_waivers(&self, issue: &mut impl FnMut(String, String)) {
         for (i, waiver) in self.waivers.iter().enumerate() {
             let at = |field: &str| format!("waivers[{i}].{field}");
-            if evaluate::control(&waiver.control).is_none() {
+            if !self.knows_control(&waiver.control) {
                 issue(
                     at("control"),
                     format!("`{}` is not a control", waiver.control),
@@ -980,7 +1052,7 @@ impl Config {
                 }
             }
             for (j, control) in route.controls.iter().enumerate() {
-                if evaluate::control(control).is_none() {
+                if !self.knows_control(control) {
                     issue(
                         format!("alerts.routes[{i}].controls[{j}]"),
                         format!("`{control}` is not a control"),
@@ -1008,7 +1080,7 @@ impl Config {
     /// The controls' settings (assuming `validate` passed: an invalid
     /// table is left at its defaults).
     pub fn rule_settings(&self) -> RuleSettings {
-        RuleSettings::from_tables(&self.rules).0
+        RuleSettings::from_tables(&self.rules, self.custom.clone()).0
     }
 
     /// Where report files go: `report.out_dir`, or `reports` in the data

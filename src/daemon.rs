@@ -19,7 +19,7 @@
 
 use crate::alert::{self, plan::AlertPolicy, sinks::Sinks};
 use crate::clock::Clock;
-use crate::config::{Config, ENV_HTTP_TOKEN, parse_schedule};
+use crate::config::{Config, ConfigIssue, ENV_HTTP_TOKEN, parse_schedule};
 use crate::http::{self, ApiState, HttpError};
 use crate::metrics::Metrics;
 use crate::report;
@@ -60,7 +60,9 @@ enum Tick {
 }
 
 struct Shared {
-    config: Arc<Config>,
+    /// Swapped whole when SIGHUP reloads the custom controls; every use
+    /// takes the current one.
+    config: std::sync::RwLock<Arc<Config>>,
     store: Store,
     owner: String,
     metrics: Arc<Metrics>,
@@ -78,9 +80,45 @@ pub struct RunningDaemon {
     pub owner: String,
     stop: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
+    shared: Arc<Shared>,
+}
+
+impl Shared {
+    fn config(&self) -> Arc<Config> {
+        match self.config.read() {
+            Ok(config) => config.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
 }
 
 impl RunningDaemon {
+    /// Reloads the custom controls from the configured paths (SIGHUP):
+    /// scans that start afterwards run the new set. A set that does not
+    /// load, or that the rest of the config no longer agrees with (a route
+    /// naming a control that is gone), is refused whole, each problem
+    /// logged, and the running set is kept.
+    pub fn reload_custom_controls(&self) -> Result<usize, Vec<ConfigIssue>> {
+        let mut next = (*self.shared.config()).clone();
+        let mut issues = next.reload_custom_controls();
+        if issues.is_empty() {
+            issues = next.validate();
+        }
+        if !issues.is_empty() {
+            for issue in &issues {
+                warn!(%issue, "custom controls not reloaded; the running ones are kept");
+            }
+            return Err(issues);
+        }
+        let count = next.custom.iter().count();
+        match self.shared.config.write() {
+            Ok(mut config) => *config = Arc::new(next),
+            Err(poisoned) => *poisoned.into_inner() = Arc::new(next),
+        }
+        info!(custom_controls = count, "custom controls reloaded");
+        Ok(count)
+    }
+
     /// Graceful stop: no new work, in-flight jobs get the grace period,
     /// then unfinished ones are handed back to the queue.
     pub async fn shutdown(self) {
@@ -151,7 +189,7 @@ pub async fn start_by(
         let sender = alert::Sender::new(
             store.clone(),
             sinks,
-            AlertPolicy::from_config(&config.alerts),
+            AlertPolicy::from_config(&config.alerts, &config.custom),
             Duration::from_secs(config.alerts.timeout_seconds),
             Duration::from_secs(config.alerts.max_backoff_seconds),
             owner.clone(),
@@ -166,7 +204,7 @@ pub async fn start_by(
     let metrics = Arc::new(Metrics::default());
     let lease = Duration::from_secs(config.daemon.lease_seconds);
     let shared = Arc::new(Shared {
-        config: config.clone(),
+        config: std::sync::RwLock::new(config.clone()),
         store: store.clone(),
         owner: owner.clone(),
         metrics: metrics.clone(),
@@ -191,7 +229,7 @@ pub async fn start_by(
     });
     let task = tokio::spawn(
         supervise(
-            shared,
+            shared.clone(),
             (schedules, tick_tx),
             tick_rx,
             stop_rx,
@@ -207,6 +245,7 @@ pub async fn start_by(
         owner,
         stop: stop_tx,
         task,
+        shared,
     })
 }
 
@@ -347,10 +386,11 @@ async fn supervise(
     }
     drop(tick_tx);
     tasks.spawn(enqueuer(shared.clone(), ticks, stop.clone()));
-    let policy = AlertPolicy::from_config(&shared.config.alerts);
+    let config = shared.config();
+    let policy = AlertPolicy::from_config(&config.alerts, &config.custom);
     let sync = crate::waive::sync_config(
         &shared.store,
-        &shared.config.waivers,
+        &config.waivers,
         shared.clock.now(),
         policy.as_ref(),
     );
@@ -363,7 +403,7 @@ async fn supervise(
         tasks.spawn(alerting(shared.clone(), sender, stop.clone()));
     }
     let mut workers = JoinSet::new();
-    for n in 0..shared.config.daemon.workers {
+    for n in 0..shared.config().daemon.workers {
         workers.spawn(
             worker(shared.clone(), stop.clone()).instrument(tracing::info_span!("worker", n)),
         );
@@ -373,7 +413,7 @@ async fn supervise(
     info!("stopping: no new work; in-flight jobs may finish");
     shared.stopping.store(true, Ordering::Relaxed);
     shared.work.notify_waiters();
-    let grace = Duration::from_secs(shared.config.daemon.grace_seconds);
+    let grace = Duration::from_secs(shared.config().daemon.grace_seconds);
     let finished = tokio::time::timeout(grace, async {
         while workers.join_next().await.is_some() {}
     })
@@ -449,7 +489,7 @@ async fn handle_tick(shared: &Shared, tick: &Tick) -> Result<(), StoreError> {
             collector,
             scheduled_for,
         } => {
-            let targets = job_targets(&shared.config, collector);
+            let targets = job_targets(&shared.config(), collector);
             let new = shared
                 .store
                 .enqueue_jobs(collector, &targets, *scheduled_for)
@@ -488,7 +528,7 @@ fn job_targets(config: &Config, collector: &str) -> Vec<(String, String)> {
 
 async fn prune(shared: &Shared) -> Result<(), StoreError> {
     let cutoff =
-        shared.clock.now() - chrono::Duration::days(i64::from(shared.config.retention.days));
+        shared.clock.now() - chrono::Duration::days(i64::from(shared.config().retention.days));
     let report = shared.store.prune(cutoff).await?;
     shared.metrics.prune();
     info!(?report, %cutoff, "retention prune done");
@@ -500,22 +540,23 @@ async fn prune(shared: &Shared) -> Result<(), StoreError> {
 async fn daily_report(shared: &Shared) -> Result<(), StoreError> {
     let now = shared.clock.now();
     let yesterday = now.date_naive() - chrono::Duration::days(1);
-    let report = match report::report_for(&shared.store, yesterday, now).await {
-        Ok(report) => report,
-        Err(report::ReportError::Store(e)) => return Err(e),
-        Err(e) => {
-            error!(error = %e, date = %yesterday, "cannot build the daily report");
-            return Ok(());
-        }
-    };
+    let report =
+        match report::report_for(&shared.store, &shared.config().custom, yesterday, now).await {
+            Ok(report) => report,
+            Err(report::ReportError::Store(e)) => return Err(e),
+            Err(e) => {
+                error!(error = %e, date = %yesterday, "cannot build the daily report");
+                return Ok(());
+            }
+        };
     let formats: Vec<report::Format> = shared
-        .config
+        .config()
         .report
         .formats
         .iter()
         .filter_map(|f| report::Format::parse(f))
         .collect();
-    match report::write_files(&report, &formats, &shared.config.report_dir()) {
+    match report::write_files(&report, &formats, &shared.config().report_dir()) {
         Ok(files) => info!(date = %yesterday, ?files, "daily report written"),
         Err(e) => error!(error = %e, date = %yesterday, "cannot write the daily report"),
     }
@@ -529,7 +570,7 @@ async fn alerting(
     sender: Arc<alert::Sender>,
     mut stop: watch::Receiver<bool>,
 ) {
-    let poll = Duration::from_secs(shared.config.alerts.poll_seconds);
+    let poll = Duration::from_secs(shared.config().alerts.poll_seconds);
     loop {
         if let Err(e) = sender.decide().await {
             shared.metrics.store_error();
@@ -559,7 +600,7 @@ async fn alerting(
 }
 
 async fn worker(shared: Arc<Shared>, stop: watch::Receiver<bool>) {
-    let poll = Duration::from_secs(shared.config.daemon.poll_seconds);
+    let poll = Duration::from_secs(shared.config().daemon.poll_seconds);
     let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(15));
     loop {
         if *stop.borrow() || shared.stopping.load(Ordering::Relaxed) {
@@ -639,7 +680,7 @@ async fn run_job(shared: &Arc<Shared>, job: JobClaim) {
     });
     let started = Instant::now();
     let outcome = scan::scan_job(
-        &shared.config,
+        &shared.config(),
         &shared.store,
         &job,
         &shared.stopping,

@@ -121,6 +121,23 @@ pub fn requirements_of(framework_id: &str, control: &Control) -> Vec<&'static st
         .unwrap_or_default()
 }
 
+/// `framework` with the custom controls that evidence its requirements
+/// (each custom control names them in its sidecar) added to them.
+pub fn with_custom(framework: &Framework, custom: &crate::evaluate::CustomControls) -> Framework {
+    let mut framework = framework.clone();
+    for requirement in &mut framework.requirements {
+        for control in custom.iter() {
+            if control
+                .requirements_of(&framework.id)
+                .contains(&requirement.id)
+            {
+                requirement.controls.push(control.id.clone());
+            }
+        }
+    }
+    framework
+}
+
 /// The framework ids whose mappings the report shows per control.
 pub const SOC2: &str = "soc2";
 pub const PCI_DSS: &str = "pci-dss-4.0";

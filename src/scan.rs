@@ -121,7 +121,7 @@ impl<'a> Scanner<'a> {
             store,
             clock,
             settings: config.rule_settings(),
-            alerting: AlertPolicy::from_config(&config.alerts),
+            alerting: AlertPolicy::from_config(&config.alerts, &config.custom),
             only_collector: None,
             only_region: None,
             job: None,

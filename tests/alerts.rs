@@ -113,7 +113,7 @@ fn sender(config: &Config, store: &Store, owner: &str) -> Sender {
     Sender::new(
         store.clone(),
         sinks,
-        AlertPolicy::from_config(&config.alerts),
+        AlertPolicy::from_config(&config.alerts, &config.custom),
         Duration::from_secs(config.alerts.timeout_seconds),
         Duration::from_secs(config.alerts.max_backoff_seconds),
         owner.to_string(),
@@ -393,7 +393,7 @@ async fn a_waiver_resolves_the_incident_and_its_expiry_pages_again() {
     scan_at(config, &store, &clock).await;
     drain_all(&sender, &url).await;
 
-    let policy = AlertPolicy::from_config(&config.alerts);
+    let policy = AlertPolicy::from_config(&config.alerts, &config.custom);
     let now = clock.now();
     let waiver = driftwatch::waive::add(
         &store,
@@ -481,7 +481,7 @@ async fn a_config_waiver_resolves_the_incident_and_its_removal_pages_again() {
     )
     .expect("waivers")
     .waivers;
-    let policy = AlertPolicy::from_config(&setup.config.alerts);
+    let policy = AlertPolicy::from_config(&setup.config.alerts, &setup.config.custom);
     let sync = |waivers: Vec<driftwatch::config::WaiverConfig>| {
         let (store, policy) = (&store, policy.as_ref());
         async move { driftwatch::waive::sync_config(store, &waivers, chrono::Utc::now(), policy).await }
@@ -707,7 +707,7 @@ async fn the_days_report_opened_in_a_browser_shows_the_pages_waiver_fix_and_drif
         },
         "cli",
         now,
-        AlertPolicy::from_config(&config.alerts).as_ref(),
+        AlertPolicy::from_config(&config.alerts, &config.custom).as_ref(),
     )
     .await
     .expect("waiver");

@@ -110,7 +110,7 @@ proptest! {
         let resource_type = ResourceType::ALL[which];
         let evaluations = evaluate::evaluate(&record(resource_type, document), &RuleSettings::default(), chrono::Utc::now());
         for e in &evaluations {
-            let control = evaluate::control(e.control_id).expect("a known control");
+            let control = evaluate::control(&e.control_id).expect("a known control");
             prop_assert!(control.resource_types.contains(&resource_type));
         }
     }

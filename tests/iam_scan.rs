@@ -413,7 +413,7 @@ async fn credentials_age_against_the_collection_time() {
     let collection = collect::iam::collect(&account).await;
     assert!(collection.is_complete(), "{collection:?}");
     let later = collection.finished_at + chrono::Duration::days(100);
-    let judged = |name: &str, at| -> BTreeMap<&'static str, FindingStatus> {
+    let judged = |name: &str, at| -> BTreeMap<String, FindingStatus> {
         let record = collection
             .resources
             .iter()
@@ -421,7 +421,7 @@ async fn credentials_age_against_the_collection_time() {
             .unwrap_or_else(|| panic!("{name} collected"));
         driftwatch::evaluate::evaluate(record, &RuleSettings::default(), at)
             .into_iter()
-            .map(|e| (e.control_id, e.status))
+            .map(|e| (e.control_id.into_owned(), e.status))
             .collect()
     };
     let now = judged("carol", collection.finished_at);

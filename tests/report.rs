@@ -161,7 +161,7 @@ async fn the_report_of_a_day_has_the_right_numbers_and_is_the_same_when_asked_ag
     let (store, url) = support::database().await;
     scripted_history(&store).await;
     let march3 = date("2026-03-03");
-    let report = report::report_for(&store, march3, Utc::now())
+    let report = report::report_for(&store, &Default::default(), march3, Utc::now())
         .await
         .expect("report");
     assert!(report.complete);
@@ -265,7 +265,7 @@ async fn the_report_of_a_day_has_the_right_numbers_and_is_the_same_when_asked_ag
         Ok(vec![bucket("ok", false)]),
     )
     .await;
-    let again = report::report_for(&store, march3, Utc::now())
+    let again = report::report_for(&store, &Default::default(), march3, Utc::now())
         .await
         .expect("report again");
     assert_eq!(again, report);
@@ -381,7 +381,7 @@ fn parse_csv(text: &str) -> Vec<Vec<String>> {
 async fn scripted_day_in_chromium() -> (Report, String) {
     let (store, _url) = support::database().await;
     scripted_history(&store).await;
-    let report = report::report_for(&store, date("2026-03-03"), Utc::now())
+    let report = report::report_for(&store, &Default::default(), date("2026-03-03"), Utc::now())
         .await
         .expect("report");
     let html = Format::Html.render(&report);

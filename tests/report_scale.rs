@@ -50,7 +50,7 @@ async fn a_day_of_over_100_000_findings_is_stored_in_parts_and_read_back_whole()
         .expect("recorded");
     drop(collection);
 
-    let built = report::report_for(&store, yesterday, Utc::now())
+    let built = report::report_for(&store, &Default::default(), yesterday, Utc::now())
         .await
         .expect("the day's report is built and stored");
     let findings = built.findings.len();
@@ -75,7 +75,7 @@ async fn a_day_of_over_100_000_findings_is_stored_in_parts_and_read_back_whole()
     assert!(model > 0 && model < 1 << 30, "{model} bytes");
 
     // Asked again, the day is the stored one, findings in the same order.
-    let again = report::report_for(&store, yesterday, Utc::now())
+    let again = report::report_for(&store, &Default::default(), yesterday, Utc::now())
         .await
         .expect("the stored report");
     assert_eq!(again, built);

@@ -8,11 +8,12 @@
 //! edge (a crash, a restart) is corrected by the next decision.
 
 use crate::config::{AlertsConfig, RouteConfig};
-use crate::evaluate::{self, FindingStatus, Severity};
+use crate::evaluate::{self, CustomControls, FindingStatus, Severity};
 pub use crate::store::alerts::{AlertAction, AlertCandidate, IncidentAction, OpenIncident};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
+use std::sync::Arc;
 
 /// Routing and timing, from `[alerts]`.
 #[derive(Debug, Clone)]
@@ -22,6 +23,8 @@ pub struct AlertPolicy {
     pub sinks: Vec<String>,
     pub routes: Vec<Route>,
     pub link_base_url: Option<String>,
+    /// The custom controls, for a page's title and mappings.
+    pub custom: Arc<CustomControls>,
 }
 
 #[derive(Debug, Clone)]
@@ -34,7 +37,7 @@ pub struct Route {
 
 impl AlertPolicy {
     /// `None` when no sink is configured: nothing is decided or queued.
-    pub fn from_config(config: &AlertsConfig) -> Option<AlertPolicy> {
+    pub fn from_config(config: &AlertsConfig, custom: &Arc<CustomControls>) -> Option<AlertPolicy> {
         if config.sinks.is_empty() {
             return None;
         }
@@ -57,6 +60,7 @@ impl AlertPolicy {
             sinks: config.sinks.keys().cloned().collect(),
             routes: config.routes.iter().map(route).collect(),
             link_base_url: config.link_base_url.clone(),
+            custom: custom.clone(),
         })
     }
 
@@ -178,8 +182,7 @@ pub fn alert_body(
     action: IncidentAction,
     now: DateTime<Utc>,
 ) -> Value {
-    let control = evaluate::control(&candidate.control_id);
-    let title = control.map(|c| c.title).unwrap_or("");
+    let (title, soc2, pci_dss) = control_facts(&candidate.control_id, &policy.custom);
     let summary = match action {
         IncidentAction::Trigger => format!(
             "{} fails {}: {} ({} in {}/{})",
@@ -211,8 +214,8 @@ pub fn alert_body(
         "control_id": candidate.control_id,
         "control_title": title,
         "severity": candidate.severity,
-        "soc2": control.map(|c| crate::frameworks::requirements_of(crate::frameworks::SOC2, c)).unwrap_or_default(),
-        "pci_dss": control.map(|c| crate::frameworks::requirements_of(crate::frameworks::PCI_DSS, c)).unwrap_or_default(),
+        "soc2": soc2,
+        "pci_dss": pci_dss,
         "resource": {
             "arn": candidate.arn,
             "type": candidate.resource_type,
@@ -228,6 +231,28 @@ pub fn alert_body(
         "link": link,
         "decided_at": now,
     })
+}
+
+/// A control's title and its SOC 2 and PCI DSS requirements, built-in or
+/// custom; empty for a control no longer in the catalog.
+fn control_facts(id: &str, custom: &CustomControls) -> (String, Vec<String>, Vec<String>) {
+    use crate::frameworks::{PCI_DSS, SOC2, requirements_of};
+    if let Some(c) = evaluate::control(id) {
+        let owned = |ids: Vec<&str>| ids.into_iter().map(str::to_string).collect();
+        return (
+            c.title.to_string(),
+            owned(requirements_of(SOC2, c)),
+            owned(requirements_of(PCI_DSS, c)),
+        );
+    }
+    match custom.get(id) {
+        Some(c) => (
+            c.title.clone(),
+            c.requirements_of(SOC2).to_vec(),
+            c.requirements_of(PCI_DSS).to_vec(),
+        ),
+        None => (String::new(), Vec::new(), Vec::new()),
+    }
 }
 
 fn percent_encode(text: &str) -> String {
@@ -253,6 +278,7 @@ mod tests {
             sinks: vec!["pd".into()],
             routes: Vec::new(),
             link_base_url: Some("https://dw.example".into()),
+            custom: Arc::default(),
         }
     }
 

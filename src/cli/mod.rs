@@ -83,12 +83,14 @@ pub enum Command {
 }
 
 pub async fn run(cli: Cli) -> Result<ExitCode> {
-    // The catalog is the same whatever the config says.
+    let config = Config::load(cli.config.as_deref())?;
     if let Command::Controls(args) = &cli.command {
-        controls::run(args)?;
+        if let Some(controls::Action::Test { paths }) = &args.action {
+            return controls::test(paths, &config);
+        }
+        controls::run(args, &config)?;
         return Ok(ExitCode::SUCCESS);
     }
-    let config = Config::load(cli.config.as_deref())?;
     match cli.command {
         Command::Config {
             command: ConfigCommand::Check,

@@ -49,7 +49,7 @@ pub(super) async fn run(args: Args, config: &Config, store: &Store) -> Result<Ex
                 .with_context(|| format!("--format `{name}` is not one of html, json, csv, md"))?,
         );
     }
-    let built = report::report_for(store, date, now)
+    let built = report::report_for(store, &config.custom, date, now)
         .await
         .with_context(|| format!("building the report of {date}"))?
         .with_frameworks(&args.framework);

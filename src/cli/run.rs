@@ -24,20 +24,27 @@ pub(super) async fn run(config: Config) -> Result<ExitCode> {
     )
     .await
     .context("starting the daemon")?;
-    shutdown_signal().await?;
+    wait_for_shutdown(&daemon).await?;
     tracing::info!("shutdown requested");
     daemon.shutdown().await;
     database.close().await;
     Ok(ExitCode::SUCCESS)
 }
 
-/// SIGTERM (what orchestrators send) or SIGINT (Ctrl-C).
-async fn shutdown_signal() -> Result<()> {
+/// Until SIGTERM (what orchestrators send) or SIGINT (Ctrl-C); each SIGHUP
+/// meanwhile reloads the custom controls.
+async fn wait_for_shutdown(daemon: &crate::daemon::RunningDaemon) -> Result<()> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut term = signal(SignalKind::terminate()).context("listening for SIGTERM")?;
-    tokio::select! {
-        _ = term.recv() => {}
-        result = tokio::signal::ctrl_c() => result.context("listening for SIGINT")?,
+    let mut hangup = signal(SignalKind::hangup()).context("listening for SIGHUP")?;
+    loop {
+        tokio::select! {
+            _ = term.recv() => return Ok(()),
+            result = tokio::signal::ctrl_c() => return result.context("listening for SIGINT"),
+            _ = hangup.recv() => {
+                // Refusals are logged by the reload; the daemon goes on.
+                let _ = daemon.reload_custom_controls();
+            }
+        }
     }
-    Ok(())
 }

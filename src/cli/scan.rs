@@ -64,7 +64,7 @@ async fn deliver_alerts(config: &Config, store: &Store, sinks: Sinks) -> Result<
     let sender = alert::Sender::new(
         store.clone(),
         sinks,
-        AlertPolicy::from_config(&config.alerts),
+        AlertPolicy::from_config(&config.alerts, &config.custom),
         std::time::Duration::from_secs(config.alerts.timeout_seconds),
         std::time::Duration::from_secs(config.alerts.max_backoff_seconds),
         crate::daemon::replica_name(),

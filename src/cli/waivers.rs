@@ -50,7 +50,7 @@ pub(super) async fn sync_config_waivers(config: &Config, store: &Store) -> Resul
         store,
         &config.waivers,
         Utc::now(),
-        AlertPolicy::from_config(&config.alerts).as_ref(),
+        AlertPolicy::from_config(&config.alerts, &config.custom).as_ref(),
     )
     .await
     .context("recording the config file's waivers")?;
@@ -65,7 +65,7 @@ pub(super) async fn waive(args: WaiveArgs, config: &Config, store: &Store) -> Re
         until,
         by,
     } = args;
-    if crate::evaluate::control(&control).is_none() {
+    if !config.knows_control(&control) {
         bail!("`{control}` is not a control (see `driftwatch findings --status all`)");
     }
     if !resource.starts_with("arn:") {
@@ -91,7 +91,7 @@ pub(super) async fn waive(args: WaiveArgs, config: &Config, store: &Store) -> Re
         },
         "cli",
         now,
-        AlertPolicy::from_config(&config.alerts).as_ref(),
+        AlertPolicy::from_config(&config.alerts, &config.custom).as_ref(),
     )
     .await?;
     let known = store
@@ -120,7 +120,7 @@ pub(super) async fn unwaive(args: UnwaiveArgs, config: &Config, store: &Store) -
         args.id,
         &args.by,
         Utc::now(),
-        AlertPolicy::from_config(&config.alerts).as_ref(),
+        AlertPolicy::from_config(&config.alerts, &config.custom).as_ref(),
     )
     .await?;
     match revoked {

@@ -309,58 +309,64 @@ impl Control {
     /// Reads a `[rules."<id>"]` table: `enabled`, `severity`, and the
     /// control's declared settings, each validated.
     pub fn configure(&self, table: &toml::Table) -> Result<ControlConfig, Vec<SettingsIssue>> {
-        let mut config = ControlConfig::default();
-        let mut issues = Vec::new();
-        for (key, value) in table {
-            let mut problem = |suffix: &str, message: String| {
-                issues.push(SettingsIssue {
-                    field: format!(".{key}{suffix}"),
-                    message,
-                })
-            };
-            match key.as_str() {
-                "enabled" => match value.as_bool() {
-                    Some(enabled) => config.enabled = Some(enabled),
-                    None => problem("", "must be true or false".into()),
-                },
-                "severity" => match value.as_str().map(str::parse::<Severity>) {
-                    Some(Ok(severity)) => config.severity = Some(severity),
-                    Some(Err(message)) => problem("", message),
-                    None => problem("", "must be a string".into()),
-                },
-                _ => match self.settings.iter().find(|s| s.name() == key) {
-                    Some(setting) => match setting.parse(value) {
-                        Ok(parsed) => {
-                            config.settings.values.insert(setting.name(), parsed);
-                        }
-                        Err(problems) => {
-                            for (suffix, message) in problems {
-                                problem(&suffix, message);
-                            }
-                        }
-                    },
-                    None => problem("", self.unknown_setting_message()),
-                },
-            }
-        }
-        if issues.is_empty() {
-            Ok(config)
-        } else {
-            Err(issues)
-        }
+        configure(self.id, self.settings, table)
     }
+}
 
-    fn unknown_setting_message(&self) -> String {
-        let names: Vec<&str> = ["enabled", "severity"]
-            .into_iter()
-            .chain(self.settings.iter().map(Setting::name))
-            .collect();
-        format!(
-            "not a setting of {} (it takes {})",
-            self.id,
-            names.join(", ")
-        )
+/// Reads a `[rules."<id>"]` table for the control `id` declaring
+/// `settings` (a custom control declares none).
+pub fn configure(
+    id: &str,
+    settings: &[Setting],
+    table: &toml::Table,
+) -> Result<ControlConfig, Vec<SettingsIssue>> {
+    let mut config = ControlConfig::default();
+    let mut issues = Vec::new();
+    for (key, value) in table {
+        let mut problem = |suffix: &str, message: String| {
+            issues.push(SettingsIssue {
+                field: format!(".{key}{suffix}"),
+                message,
+            })
+        };
+        match key.as_str() {
+            "enabled" => match value.as_bool() {
+                Some(enabled) => config.enabled = Some(enabled),
+                None => problem("", "must be true or false".into()),
+            },
+            "severity" => match value.as_str().map(str::parse::<Severity>) {
+                Some(Ok(severity)) => config.severity = Some(severity),
+                Some(Err(message)) => problem("", message),
+                None => problem("", "must be a string".into()),
+            },
+            _ => match settings.iter().find(|s| s.name() == key) {
+                Some(setting) => match setting.parse(value) {
+                    Ok(parsed) => {
+                        config.settings.values.insert(setting.name(), parsed);
+                    }
+                    Err(problems) => {
+                        for (suffix, message) in problems {
+                            problem(&suffix, message);
+                        }
+                    }
+                },
+                None => problem("", unknown_setting_message(id, settings)),
+            },
+        }
     }
+    if issues.is_empty() {
+        Ok(config)
+    } else {
+        Err(issues)
+    }
+}
+
+fn unknown_setting_message(id: &str, settings: &[Setting]) -> String {
+    let names: Vec<&str> = ["enabled", "severity"]
+        .into_iter()
+        .chain(settings.iter().map(Setting::name))
+        .collect();
+    format!("not a setting of {id} (it takes {})", names.join(", "))
 }
 
 /// Every control, grouped by service (rule module), in the order reports

@@ -15,15 +15,18 @@ pub mod policy;
 include!(concat!(env!("OUT_DIR"), "/rule_modules.rs"));
 
 pub use catalog::{CONTROLS, Control, ControlSettings, control, controls_for};
+pub use custom::{CustomControl, CustomControls};
 
 use crate::model::{Document, ResourceRecord, ResourceType};
 pub use catalog::ControlConfig;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -108,10 +111,12 @@ impl FromStr for FindingStatus {
 }
 
 /// Per-control configuration (`[rules."<id>"]`), validated against each
-/// control's declared settings.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// control's declared settings, and the custom controls loaded from
+/// `[custom_controls]`, which run beside the built-in ones.
+#[derive(Debug, Clone, Default)]
 pub struct RuleSettings {
-    controls: BTreeMap<&'static str, ControlConfig>,
+    controls: BTreeMap<String, ControlConfig>,
+    custom: Arc<CustomControls>,
 }
 
 /// A problem in `[rules]`: the field path below `rules` and the message.
@@ -123,25 +128,34 @@ pub struct RuleIssue {
 
 impl RuleSettings {
     /// Reads `[rules."<id>"]` tables, checking each id against the catalog
-    /// and each field against that control's settings.
+    /// (built-in and custom) and each field against that control's settings.
     pub fn from_tables<'t>(
         tables: impl IntoIterator<Item = (&'t String, &'t toml::Table)>,
+        custom: Arc<CustomControls>,
     ) -> (RuleSettings, Vec<RuleIssue>) {
-        let mut settings = RuleSettings::default();
+        let mut controls = BTreeMap::new();
         let mut issues = Vec::new();
         for (id, table) in tables {
             let field = format!("rules.\"{id}\"");
-            let Some(control) = control(id) else {
-                let known: Vec<&str> = CONTROLS.iter().map(|c| c.id).collect();
-                issues.push(RuleIssue {
-                    field,
-                    message: format!("no such control (known: {})", known.join(", ")),
-                });
-                continue;
+            let configured = match (control(id), custom.get(id)) {
+                (Some(control), _) => control.configure(table),
+                (None, Some(custom)) => catalog::configure(&custom.id, &[], table),
+                (None, None) => {
+                    let known: Vec<&str> = CONTROLS
+                        .iter()
+                        .map(|c| c.id)
+                        .chain(custom.iter().map(|c| c.id.as_str()))
+                        .collect();
+                    issues.push(RuleIssue {
+                        field,
+                        message: format!("no such control (known: {})", known.join(", ")),
+                    });
+                    continue;
+                }
             };
-            match control.configure(table) {
+            match configured {
                 Ok(config) => {
-                    settings.controls.insert(control.id, config);
+                    controls.insert(id.clone(), config);
                 }
                 Err(problems) => issues.extend(problems.into_iter().map(|p| RuleIssue {
                     field: format!("{field}{}", p.field),
@@ -149,14 +163,14 @@ impl RuleSettings {
                 })),
             }
         }
-        (settings, issues)
+        (RuleSettings { controls, custom }, issues)
     }
 
     /// Settings from TOML text shaped like the `[rules]` table, for tests.
     #[cfg(test)]
     pub(crate) fn for_test(text: &str) -> RuleSettings {
         let tables: BTreeMap<String, toml::Table> = toml::from_str(text).expect("rules TOML");
-        let (settings, issues) = RuleSettings::from_tables(&tables);
+        let (settings, issues) = RuleSettings::from_tables(&tables, Arc::default());
         assert_eq!(issues, vec![], "test rules are valid");
         settings
     }
@@ -166,26 +180,23 @@ impl RuleSettings {
         self.controls.get(id)
     }
 
-    fn config_of(&self, control: &Control) -> Option<&ControlConfig> {
-        self.controls.get(control.id)
+    /// The custom controls these settings run.
+    pub fn custom(&self) -> &CustomControls {
+        &self.custom
     }
 
-    fn severity(&self, control: &Control) -> Severity {
-        self.config_of(control)
-            .and_then(|c| c.severity)
-            .unwrap_or(control.default_severity)
+    fn severity(&self, id: &str, default: Severity) -> Severity {
+        self.of(id).and_then(|c| c.severity).unwrap_or(default)
     }
 
-    fn enabled(&self, control: &Control) -> bool {
-        self.config_of(control)
-            .and_then(|c| c.enabled)
-            .unwrap_or(true)
+    fn enabled(&self, id: &str) -> bool {
+        self.of(id).and_then(|c| c.enabled).unwrap_or(true)
     }
 
     fn settings_of(&self, control: &Control) -> &ControlSettings {
         static DEFAULTS: std::sync::LazyLock<ControlSettings> =
             std::sync::LazyLock::new(ControlSettings::default);
-        self.config_of(control)
+        self.of(control.id)
             .map(|c| &c.settings)
             .unwrap_or(&DEFAULTS)
     }
@@ -194,7 +205,8 @@ impl RuleSettings {
 /// The result of one control on one resource in one scan.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Evaluation {
-    pub control_id: &'static str,
+    /// A built-in control's `'static` id, or a custom control's own.
+    pub control_id: Cow<'static, str>,
     pub status: FindingStatus,
     pub severity: Severity,
     /// Always an object with at least `message`.
@@ -268,7 +280,8 @@ impl Subject {
     }
 }
 
-/// Evaluates every enabled control that applies to the resource.
+/// Evaluates every enabled control that applies to the resource, built-in
+/// then custom.
 ///
 /// A resource whose collection failed yields `unknown` for each control, with
 /// the collection error as evidence: a control is never passed on data we
@@ -278,30 +291,64 @@ pub fn evaluate(
     settings: &RuleSettings,
     observed_at: DateTime<Utc>,
 ) -> Vec<Evaluation> {
-    let subject = resource
-        .document
-        .as_ref()
-        .map_err(|error| {
-            Verdict::unknown(
-                format!("collection of this resource failed: {error}"),
-                json!({ "collection_error": error }),
-            )
-        })
-        .and_then(|document| {
-            Subject::read(resource.resource_type, document, observed_at)
-                .map_err(|message| Verdict::unknown(message, json!({})))
-        });
-    controls_for(resource.resource_type)
-        .filter(|control| settings.enabled(control))
+    let collected = resource.document.as_ref().map_err(|error| {
+        Verdict::unknown(
+            format!("collection of this resource failed: {error}"),
+            json!({ "collection_error": error }),
+        )
+    });
+    let subject = collected.clone().and_then(|document| {
+        Subject::read(resource.resource_type, document, observed_at)
+            .map_err(|message| Verdict::unknown(message, json!({})))
+    });
+    let mut evaluations: Vec<Evaluation> = controls_for(resource.resource_type)
+        .filter(|control| settings.enabled(control.id))
         .filter_map(|control| {
             let verdict = match &subject {
                 Ok(subject) => (control.rule)(subject, settings.settings_of(control))?,
                 Err(unknown) => unknown.clone(),
             };
             Some(Evaluation {
-                control_id: control.id,
+                control_id: Cow::Borrowed(control.id),
                 status: verdict.status,
-                severity: settings.severity(control),
+                severity: settings.severity(control.id, control.default_severity),
+                evidence: verdict.evidence,
+            })
+        })
+        .collect();
+    evaluations.extend(evaluate_custom(resource.resource_type, collected, settings));
+    evaluations
+}
+
+/// The custom controls of the resource's type, on its document as stored
+/// (they read the JSON, not the typed record).
+fn evaluate_custom(
+    resource_type: ResourceType,
+    collected: Result<&Document, Verdict>,
+    settings: &RuleSettings,
+) -> Vec<Evaluation> {
+    let custom = settings.custom();
+    let controls: Vec<&CustomControl> = custom
+        .for_type(resource_type)
+        .filter(|c| settings.enabled(&c.id))
+        .collect();
+    if controls.is_empty() {
+        return Vec::new();
+    }
+    let input = collected.and_then(|document| {
+        CustomControls::input(document.as_str()).map_err(|m| Verdict::unknown(m, json!({})))
+    });
+    controls
+        .into_iter()
+        .filter_map(|control| {
+            let verdict = match &input {
+                Ok(input) => custom.decide(control, input)?,
+                Err(unknown) => unknown.clone(),
+            };
+            Some(Evaluation {
+                control_id: Cow::Owned(control.id.clone()),
+                status: verdict.status,
+                severity: settings.severity(&control.id, control.default_severity),
                 evidence: verdict.evidence,
             })
         })
@@ -336,11 +383,14 @@ pub(crate) fn verdicts_at(
     evaluate(&record, settings, observed_at)
         .into_iter()
         .map(|e| {
+            let id = control(&e.control_id)
+                .expect("rule tests run built-in controls")
+                .id;
             let verdict = Verdict {
                 status: e.status,
                 evidence: e.evidence,
             };
-            (e.control_id, verdict)
+            (id, verdict)
         })
         .collect()
 }
@@ -382,7 +432,7 @@ mod tests {
             "[\"s3.versioning\"]\nseverity = \"critical\"\n[\"s3.access_logging\"]\nenabled = false\n",
         )
         .expect("toml");
-        let (settings, issues) = RuleSettings::from_tables(&tables);
+        let (settings, issues) = RuleSettings::from_tables(&tables, Arc::default());
         assert_eq!(issues, vec![]);
         let evaluations = evaluate(&failed_bucket(), &settings, Utc::now());
         assert_eq!(evaluations.len(), bucket_controls() - 1);
@@ -402,7 +452,7 @@ mod tests {
     fn misspelt_control_ids_are_refused() {
         let tables: BTreeMap<String, toml::Table> =
             toml::from_str("[\"s3.versionning\"]\nenabled = false\n").expect("toml");
-        let (_, issues) = RuleSettings::from_tables(&tables);
+        let (_, issues) = RuleSettings::from_tables(&tables, Arc::default());
         assert_eq!(issues.len(), 1);
         assert_eq!(issues[0].field, "rules.\"s3.versionning\"");
     }

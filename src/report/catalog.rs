@@ -3,14 +3,42 @@
 //! a test fails when the file is stale). Pure over the declarations.
 
 use super::render::{md, md_table};
-use crate::evaluate::{CONTROLS, Control};
+use crate::evaluate::{CONTROLS, Control, CustomControl, CustomControls};
 use crate::frameworks::{self, Framework};
 use serde_json::{Value, json};
 use std::fmt::Write;
 
-/// Every control with its settings, remediation and mappings.
-pub fn controls_json() -> Value {
-    Value::Array(CONTROLS.iter().map(|c| control_json(c)).collect())
+/// Every control with its settings, remediation and mappings: the
+/// built-in ones, then the custom ones loaded from the config.
+pub fn controls_json(custom: &CustomControls) -> Value {
+    Value::Array(
+        CONTROLS
+            .iter()
+            .map(|c| control_json(c))
+            .chain(custom.iter().map(custom_json))
+            .collect(),
+    )
+}
+
+fn custom_json(c: &CustomControl) -> Value {
+    let mappings: serde_json::Map<String, Value> = frameworks::all()
+        .iter()
+        .map(|f| (f.id.clone(), json!(c.requirements_of(&f.id))))
+        .collect();
+    json!({
+        "id": c.id,
+        "title": c.title,
+        "resource_types": c.resource_types.iter().map(|t| t.as_str()).collect::<Vec<_>>(),
+        "default_severity": c.default_severity,
+        "rationale": c.rationale,
+        "remediation": { "text": c.remediation },
+        "settings": [],
+        "frameworks": mappings,
+        "custom": {
+            "source": c.source.display().to_string(),
+            "version": c.version,
+        },
+    })
 }
 
 fn control_json(c: &Control) -> Value {
@@ -61,8 +89,32 @@ pub fn framework_json(f: &Framework) -> Value {
 }
 
 /// Rows of the controls table: id, severity, resource types, title, and
-/// one column of requirement ids per framework.
-pub fn controls_rows() -> (Vec<String>, Vec<Vec<String>>) {
+/// one column of requirement ids per framework; custom controls after the
+/// built-in ones.
+pub fn controls_rows(custom: &CustomControls) -> (Vec<String>, Vec<Vec<String>>) {
+    let (headers, mut rows) = built_in_rows();
+    rows.extend(custom.iter().map(|c| {
+        let mut row = vec![
+            c.id.clone(),
+            c.default_severity.to_string(),
+            c.resource_types
+                .iter()
+                .map(|t| t.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            c.title.clone(),
+        ];
+        row.extend(
+            frameworks::all()
+                .iter()
+                .map(|f| c.requirements_of(&f.id).join(", ")),
+        );
+        row
+    }));
+    (headers, rows)
+}
+
+fn built_in_rows() -> (Vec<String>, Vec<Vec<String>>) {
     let mut headers: Vec<String> = ["control", "severity", "resources", "title"]
         .map(String::from)
         .to_vec();
@@ -130,7 +182,7 @@ pub fn markdown() -> String {
          `driftwatch controls --format md`; do not edit by hand (a test fails when \
          this file is stale).\n",
     );
-    let (headers, rows) = controls_rows();
+    let (headers, rows) = built_in_rows();
     let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
     md_table(&mut out, "Controls", &headers, rows);
     for c in CONTROLS.iter() {

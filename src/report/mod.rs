@@ -11,7 +11,7 @@ pub mod render;
 
 use crate::drift::DriftKind;
 use crate::evaluate::lifecycle::{NewStatus, TransitionKind};
-use crate::evaluate::{self, Control, FindingStatus, Severity};
+use crate::evaluate::{self, Control, CustomControls, FindingStatus, Severity};
 use crate::frameworks;
 use crate::store::report::{FindingAt, ScopeScans, StatusChange};
 use crate::store::waivers::WaiverRow;
@@ -240,9 +240,13 @@ pub struct RequirementSummary {
 
 /// Each shipped framework's requirements with the counts of the controls
 /// that evidence them.
-fn framework_summaries(by_control: &BTreeMap<&str, Counts>) -> Vec<FrameworkSummary> {
+fn framework_summaries(
+    by_control: &BTreeMap<&str, Counts>,
+    custom: &CustomControls,
+) -> Vec<FrameworkSummary> {
     frameworks::all()
         .iter()
+        .map(|f| frameworks::with_custom(f, custom))
         .map(|f| {
             let requirements: Vec<RequirementSummary> = f
                 .requirements
@@ -296,6 +300,10 @@ pub struct ControlSummary {
     pub pci_dss: Vec<String>,
     pub counts: Counts,
     pub compliance_percent: Option<f64>,
+    /// A custom control's version (the hash its verdicts carry as
+    /// `control_version`); none for a built-in control.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom_version: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -422,6 +430,7 @@ pub fn day_start(date: NaiveDate) -> DateTime<Utc> {
 /// built now (and stored if the day is over).
 pub async fn report_for(
     store: &Store,
+    custom: &CustomControls,
     date: NaiveDate,
     now: DateTime<Utc>,
 ) -> Result<Report, ReportError> {
@@ -434,7 +443,7 @@ pub async fn report_for(
     if complete && let Some(stored) = store.stored_report(date).await? {
         return parse_stored(date, stored);
     }
-    let mut report = build(store, date, now).await?;
+    let mut report = build(store, custom, date, now).await?;
     if !complete {
         return Ok(report);
     }
@@ -498,6 +507,7 @@ fn parse_stored(
 /// Builds the report of `date` from the stored history.
 pub async fn build(
     store: &Store,
+    custom: &CustomControls,
     date: NaiveDate,
     now: DateTime<Utc>,
 ) -> Result<Report, ReportError> {
@@ -558,10 +568,10 @@ pub async fn build(
         generated_at: now,
         generator: format!("driftwatch {}", env!("CARGO_PKG_VERSION")),
         summary,
-        controls: tally.controls(),
+        controls: tally.controls(custom),
         scopes: tally.scopes(),
         trend: trend.points(),
-        frameworks: framework_summaries(&tally.by_control),
+        frameworks: framework_summaries(&tally.by_control, custom),
         findings,
         new_failures,
         resolved,
@@ -647,30 +657,40 @@ impl<'f> Tally<'f> {
         tally
     }
 
-    /// Every control of the catalog, with the mappings it has today
-    /// (copied: renderings never read the catalog).
-    fn controls(&self) -> Vec<ControlSummary> {
+    /// Every control of the catalog, built-in then custom, with the
+    /// mappings it has today (copied: renderings never read the catalog).
+    fn controls(&self, custom: &CustomControls) -> Vec<ControlSummary> {
         let mapped = |framework: &str, c: &Control| -> Vec<String> {
             frameworks::requirements_of(framework, c)
                 .into_iter()
                 .map(str::to_string)
                 .collect()
         };
-        evaluate::CONTROLS
-            .iter()
-            .map(|c| {
-                let counts = self.by_control.get(c.id).copied().unwrap_or_default();
-                ControlSummary {
-                    id: c.id.to_string(),
-                    title: c.title.to_string(),
-                    severity: c.default_severity,
-                    soc2: mapped(frameworks::SOC2, c),
-                    pci_dss: mapped(frameworks::PCI_DSS, c),
-                    compliance_percent: counts.compliance_percent(),
-                    counts,
-                }
-            })
-            .collect()
+        let summary = |id: &str, title: &str, severity: Severity| {
+            let counts = self.by_control.get(id).copied().unwrap_or_default();
+            ControlSummary {
+                id: id.to_string(),
+                title: title.to_string(),
+                severity,
+                soc2: Vec::new(),
+                pci_dss: Vec::new(),
+                compliance_percent: counts.compliance_percent(),
+                counts,
+                custom_version: None,
+            }
+        };
+        let built_in = evaluate::CONTROLS.iter().map(|c| ControlSummary {
+            soc2: mapped(frameworks::SOC2, c),
+            pci_dss: mapped(frameworks::PCI_DSS, c),
+            ..summary(c.id, c.title, c.default_severity)
+        });
+        let custom = custom.iter().map(|c| ControlSummary {
+            soc2: c.requirements_of(frameworks::SOC2).to_vec(),
+            pci_dss: c.requirements_of(frameworks::PCI_DSS).to_vec(),
+            custom_version: Some(c.version.clone()),
+            ..summary(&c.id, &c.title, c.default_severity)
+        });
+        built_in.chain(custom).collect()
     }
 
     fn scopes(&self) -> Vec<ScopeSummary> {

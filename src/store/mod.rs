@@ -1291,7 +1291,7 @@ impl<'s> ScopeTransaction<'s> {
             if let Some(kind) = step.kind {
                 transitions.push(Transition {
                     arn: batch.arns[i].clone(),
-                    control_id: Cow::Borrowed(batch.control_ids[i]),
+                    control_id: batch.controls[i].clone(),
                     old_status: before.map(|b| b.standing.status),
                     new_status: batch.statuses[i].into(),
                     kind,
@@ -1463,20 +1463,24 @@ impl<'s> ScopeTransaction<'s> {
 }
 
 #[derive(Default)]
-struct FindingBatch {
+struct FindingBatch<'e> {
     arns: Vec<Arc<str>>,
     resource_ids: Vec<i64>,
-    control_ids: Vec<&'static str>,
+    /// Borrowed from the evaluations: the text to bind, and the id a
+    /// transition keeps (a built-in's is `'static`, so cloning it is free).
+    control_ids: Vec<&'e str>,
+    controls: Vec<&'e Cow<'static, str>>,
     statuses: Vec<FindingStatus>,
     severities: Vec<Severity>,
     evidence: Vec<String>,
 }
 
-impl FindingBatch {
-    fn push(&mut self, arn: &Arc<str>, resource_id: i64, evaluation: &Evaluation) {
+impl<'e> FindingBatch<'e> {
+    fn push(&mut self, arn: &Arc<str>, resource_id: i64, evaluation: &'e Evaluation) {
         self.arns.push(arn.clone());
         self.resource_ids.push(resource_id);
-        self.control_ids.push(evaluation.control_id);
+        self.control_ids.push(&evaluation.control_id);
+        self.controls.push(&evaluation.control_id);
         self.statuses.push(evaluation.status);
         self.severities.push(evaluation.severity);
         self.evidence.push(canonical_json(&evaluation.evidence));
@@ -1500,7 +1504,7 @@ struct StoredFinding {
 #[derive(Default)]
 struct FindingWrites<'b> {
     resource_ids: Vec<i64>,
-    control_ids: Vec<&'static str>,
+    control_ids: Vec<&'b str>,
     statuses: Vec<FindingStatus>,
     decided: Vec<Option<FindingStatus>>,
     severities: Vec<Severity>,
@@ -1508,7 +1512,7 @@ struct FindingWrites<'b> {
 }
 
 impl<'b> FindingWrites<'b> {
-    fn push(&mut self, batch: &'b FindingBatch, i: usize, decided: Option<FindingStatus>) {
+    fn push(&mut self, batch: &'b FindingBatch<'_>, i: usize, decided: Option<FindingStatus>) {
         self.resource_ids.push(batch.resource_ids[i]);
         self.control_ids.push(batch.control_ids[i]);
         self.statuses.push(batch.statuses[i]);

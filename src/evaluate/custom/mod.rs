@@ -10,13 +10,20 @@
 //! - `deny` — a set of messages (strings, or objects with `msg` and any
 //!   evidence): empty is pass, anything in it is fail;
 //! - `applicable` (optional) — when declared and not true, the control
-//!   does not apply to this resource.
+//!   does not apply to this resource;
+//! - `unknown` (optional) — a set of reasons the control cannot be
+//!   decided (a prefix list whose entries could not be read): with nothing
+//!   in `deny`, any reason here is `unknown`, never pass.
 //!
 //! An error, a timeout or a malformed `deny` is `unknown` with the error as
 //! evidence, never pass. Every verdict carries the control's version (a
 //! hash of its sources), so a finding says which version decided it.
 
+mod ast;
 mod recursion;
+mod testing;
+
+pub use testing::TestOutcome;
 
 use super::{Severity, Verdict};
 use crate::model::ResourceType;
@@ -55,6 +62,7 @@ pub struct CustomControl {
     /// `data.<package>`: where `deny` and `applicable` live.
     package: String,
     declares_applicable: bool,
+    declares_unknown: bool,
     timeouts_in_a_row: AtomicU32,
 }
 
@@ -313,27 +321,44 @@ fn run(engine: &mut Engine, control: &CustomControl) -> Result<Option<Verdict>, 
     if control.declares_applicable && eval(engine, "applicable")? != RegoValue::from(true) {
         return Ok(None);
     }
-    let deny = eval(engine, "deny")?;
-    let violations: Vec<Value> = match &deny {
-        RegoValue::Set(items) => items.iter().map(to_json).collect::<Result<_, _>>()?,
-        RegoValue::Array(items) => items.iter().map(to_json).collect::<Result<_, _>>()?,
-        RegoValue::Undefined => Vec::new(),
-        other => {
-            return Err(EvalError::malformed(format!(
-                "`deny` must be a set of messages, not {}",
-                to_json(other)?
-            )));
-        }
-    };
-    Ok(Some(control.verdict(violations)))
+    let violations = messages(&eval(engine, "deny")?, "deny")?;
+    if !violations.is_empty() || !control.declares_unknown {
+        return Ok(Some(control.verdict(violations)));
+    }
+    let reasons = messages(&eval(engine, "unknown")?, "unknown")?;
+    if reasons.is_empty() {
+        return Ok(Some(control.verdict(Vec::new())));
+    }
+    Ok(Some(control.undecided(reasons)))
+}
+
+/// The entries of a set rule (`deny`, `unknown`); undefined is empty.
+fn messages(value: &RegoValue, rule: &str) -> Result<Vec<Value>, EvalError> {
+    match value {
+        RegoValue::Set(items) => items.iter().map(to_json).collect(),
+        RegoValue::Array(items) => items.iter().map(to_json).collect(),
+        RegoValue::Undefined => Ok(Vec::new()),
+        other => Err(EvalError::malformed(format!(
+            "`{rule}` must be a set of messages, not {}",
+            to_json(other)?
+        ))),
+    }
 }
 
 fn to_json(value: &RegoValue) -> Result<Value, EvalError> {
     serde_json::to_value(value)
-        .map_err(|e| EvalError::malformed(format!("a value of `deny` is not JSON: {e}")))
+        .map_err(|e| EvalError::malformed(format!("a rule's value is not JSON: {e}")))
 }
 
 impl CustomControl {
+    /// The requirements of `framework_id` this control evidences.
+    pub fn requirements_of(&self, framework_id: &str) -> &[String] {
+        self.requirements
+            .get(framework_id)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+    }
+
     fn verdict(&self, violations: Vec<Value>) -> Verdict {
         let details = |extra: Value| {
             let mut details = json!({
@@ -352,6 +377,19 @@ impl CustomControl {
         Verdict::fail(
             messages.join("; "),
             details(json!({ "violations": violations })),
+        )
+    }
+
+    /// Nothing denied, but the module says why it cannot decide.
+    fn undecided(&self, reasons: Vec<Value>) -> Verdict {
+        let messages: Vec<String> = reasons.iter().map(message_of).collect();
+        Verdict::unknown(
+            messages.join("; "),
+            json!({
+                "reasons": reasons,
+                "control_version": self.version,
+                "control_source": self.source.display().to_string(),
+            }),
         )
     }
 
@@ -593,6 +631,7 @@ fn control_of(
         version,
         package,
         declares_applicable: declares("applicable"),
+        declares_unknown: declares("unknown"),
         timeouts_in_a_row: AtomicU32::new(0),
     })
 }

@@ -12,6 +12,7 @@
 //! (`data.pkg.f(x)`), or through an import (`import data.lib` then
 //! `lib.f(x)`). Built-ins resolve to nothing and add no edge.
 
+use super::ast::dotted;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -177,16 +178,4 @@ fn collect_calls(node: &Value, found: &mut impl FnMut(Vec<String>)) {
         Value::Array(items) => items.iter().for_each(|item| collect_calls(item, found)),
         _ => {}
     }
-}
-
-/// `a.b.c` from a `Var` or a chain of `RefDot`s; `None` for anything else
-/// (a bracketed reference names no function statically).
-fn dotted(node: &Value) -> Option<Vec<String>> {
-    if let Some(var) = node.get("Var") {
-        return Some(vec![var["value"].as_str()?.to_string()]);
-    }
-    let dot = node.get("RefDot")?;
-    let mut path = dotted(&dot["refr"])?;
-    path.push(dot["field"].get(1)?.as_str()?.to_string());
-    Some(path)
 }

@@ -392,3 +392,25 @@ fn engines_are_reused_across_evaluations_and_threads() {
     });
     assert!(controls.idle.lock().map(|idle| idle.len()).unwrap_or(0) <= 4);
 }
+
+#[test]
+fn an_unknown_reason_without_a_denial_is_unknown_and_a_denial_wins() {
+    let dir = Dir::new();
+    dir.control(
+        "pl",
+        "team.pl",
+        "package team.pl\n\ndeny contains \"open\" if input.open\n\n\
+         unknown contains sprintf(\"prefix list %s unreadable\", [p.id]) if {\n  some p in input.lists\n  p.unreadable\n}\n",
+    );
+    let controls = dir.load().expect("loads");
+    let unreadable = json!({"lists": [{"id": "pl-1", "unreadable": "AccessDenied"}]});
+    let verdict = decide(&controls, "team.pl", unreadable.clone()).expect("applies");
+    assert_eq!(verdict.status, FindingStatus::Unknown);
+    assert_eq!(verdict.evidence["message"], "prefix list pl-1 unreadable");
+    let mut open = unreadable;
+    open["open"] = json!(true);
+    let verdict = decide(&controls, "team.pl", open).expect("applies");
+    assert_eq!(verdict.status, FindingStatus::Fail);
+    let verdict = decide(&controls, "team.pl", json!({"lists": []})).expect("applies");
+    assert_eq!(verdict.status, FindingStatus::Pass);
+}
