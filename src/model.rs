@@ -6,6 +6,7 @@
 //! diffed, so a field added here is automatically tracked for drift.
 
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
@@ -220,6 +221,16 @@ pub struct S3Bucket {
     /// `s3.access_logging`, so the rule shows this as context.
     #[serde(default)]
     pub receives_access_logs_from: Vec<String>,
+    /// The bucket's tags (GetBucketTagging). Left out of the document when
+    /// there are none, so an untagged bucket's document is what it was
+    /// before tags were read.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
+    /// Why the tags could not be read (a missing s3:GetBucketTagging
+    /// permission): controls over tags are then unknown, the others are
+    /// decided as usual.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags_unreadable: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -143,6 +143,9 @@ async fn list_calls_answer_what_they_can_and_a_rescan_costs_the_same() {
         "?versioning",
         "?publicAccessBlock",
         "?logging",
+        // Read by no built-in control: kept as context for custom
+        // controls (tag policies) and for drift.
+        "?tagging",
     ] {
         assert_eq!(
             count(&format!("s3:{subresource}")),

@@ -20,6 +20,7 @@ use sqlx::Connection;
 use std::path::Path;
 use std::process::Command;
 use support::Moto;
+use support::fault_proxy::{Action, Fault, FaultProxy};
 use support::seed::{create_bucket, enable_versioning, replicate};
 
 const CONTROL: &str = "team.payments_replicate_eu";
@@ -195,6 +196,33 @@ async fn a_rego_control_is_scanned_paged_waived_and_reported_like_a_built_in() {
     let version = config.custom.get(CONTROL).expect("loaded").version.clone();
     assert_eq!(failing.evidence["control_version"], version.as_str());
     assert_eq!(failing.severity, driftwatch::evaluate::Severity::High);
+
+    // `controls eval` shows the same verdict on the stored document, with
+    // each rule's value.
+    write(
+        base.path(),
+        "driftwatch.toml",
+        "[custom_controls]\npaths = [\"controls\"]\n",
+    );
+    let output = Command::new(env!("CARGO_BIN_EXE_driftwatch"))
+        .arg("--config")
+        .arg(base.path().join("driftwatch.toml"))
+        .args(["controls", "eval", "--control", CONTROL, "--resource"])
+        .arg("arn:aws:s3:::payments-us")
+        .env_remove("DRIFTWATCH_CONFIG")
+        .env("DRIFTWATCH_DATABASE_URL", &url)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run controls eval");
+    assert!(output.status.success(), "{output:?}");
+    let shown: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    assert_eq!(shown["verdict"]["status"], "fail", "{shown}");
+    assert_eq!(shown["control_version"], version.as_str());
+    assert_eq!(shown["rules"]["applicable"], true);
+    assert_eq!(
+        shown["rules"]["deny"],
+        serde_json::json!(["payments-us does not replicate to eu-west-1"])
+    );
 
     // Paged at its severity, with its own title, like a built-in.
     assert_eq!(
@@ -532,7 +560,7 @@ fn controls_test_passes_the_shipped_examples_and_fails_a_broken_fixture() {
     let (code, stdout, stderr) = run(&shipped);
     assert_eq!(code, 0, "{stdout}{stderr}");
     assert!(
-        stdout.contains("2 controls, 24 tests: 24 passed, 0 failed"),
+        stdout.contains("3 controls, 34 tests: 34 passed, 0 failed"),
         "{stdout}"
     );
 
@@ -550,7 +578,7 @@ fn controls_test_passes_the_shipped_examples_and_fails_a_broken_fixture() {
     std::fs::write(&shape, text.replace("\"versioning\"", "\"versionning\"")).expect("write");
     let (code, stdout, _) = run(broken.path());
     assert_eq!(code, 1, "{stdout}");
-    assert!(stdout.contains("22 passed, 2 failed"), "{stdout}");
+    assert!(stdout.contains("32 passed, 2 failed"), "{stdout}");
     assert!(
         stdout.contains("FAIL examples.postgres_from_vpn_only internet.json")
             && stdout.contains("expected Pass, got Fail"),
@@ -560,5 +588,78 @@ fn controls_test_passes_the_shipped_examples_and_fails_a_broken_fixture() {
         stdout.contains("FAIL examples.payments_replication replicated.json")
             && stdout.contains("not a stored S3 bucket record"),
         "{stdout}"
+    );
+}
+
+#[tokio::test]
+async fn the_tag_policy_example_reads_the_collected_tags_and_is_unknown_when_they_are_not() {
+    let moto = Moto::start();
+    let (store, url) = support::database().await;
+    let s3 = moto.s3();
+    for bucket in ["tagged", "untagged", "mislabelled"] {
+        create_bucket(&s3, bucket).await;
+    }
+    let tag = |key: &str, value: &str| {
+        aws_sdk_s3::types::Tag::builder()
+            .key(key)
+            .value(value)
+            .build()
+            .expect("tag")
+    };
+    for (bucket, level) in [("tagged", "internal"), ("mislabelled", "top-secret")] {
+        s3.put_bucket_tagging()
+            .bucket(bucket)
+            .tagging(
+                aws_sdk_s3::types::Tagging::builder()
+                    .tag_set(tag("owner", "payments-team"))
+                    .tag_set(tag("data-classification", level))
+                    .build()
+                    .expect("tagging"),
+            )
+            .send()
+            .await
+            .expect("put tags");
+    }
+    let base = tempfile::tempdir().expect("temp dir");
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("controls/examples"),
+        &base.path().join("controls"),
+    );
+    let proxy = FaultProxy::start(&moto.endpoint).await;
+    let mut config = moto.config(&url, &["s3"]);
+    config.aws.endpoint_url = Some(proxy.endpoint.clone());
+    config.custom_controls.paths = vec!["controls".into()];
+    assert_eq!(config.load_custom_controls(base.path()), vec![]);
+
+    const TAGS: &str = "examples.bucket_tags";
+    scan_once(&config, &store).await.expect("scan");
+    let findings = findings_of(&store, TAGS).await;
+    assert_eq!(status_of(&findings, "tagged"), Some(FindingStatus::Pass));
+    assert_eq!(status_of(&findings, "untagged"), Some(FindingStatus::Fail));
+    assert_eq!(
+        status_of(&findings, "mislabelled"),
+        Some(FindingStatus::Fail)
+    );
+
+    // Without s3:GetBucketTagging the tag policy cannot be decided; the
+    // built-in controls still are.
+    proxy.inject(
+        Fault::new(Action::AccessDenied)
+            .service("s3")
+            .target_contains("?tagging"),
+    );
+    scan_once(&config, &store).await.expect("rescan");
+    let findings = findings_of(&store, TAGS).await;
+    for bucket in ["tagged", "untagged", "mislabelled"] {
+        assert_eq!(
+            status_of(&findings, bucket),
+            Some(FindingStatus::Unknown),
+            "{bucket}"
+        );
+    }
+    let versioning = findings_of(&store, "s3.versioning").await;
+    assert!(
+        versioning.iter().all(|f| f.status == FindingStatus::Fail),
+        "{versioning:#?}"
     );
 }

@@ -259,8 +259,8 @@ async fn s3_buckets_are_described_as_scanned_with_their_region_found() {
     let via_proxy = account_at(&proxy.endpoint).await;
     let evidence = "arn:aws:s3:::evidence";
     let calls = calls_of(&proxy, (collector.describe)(&via_proxy, evidence)).await;
-    // Region, account block, the six configurations, and the replication
-    // destination's region.
+    // Region, account block, the six configurations, the tags, and the
+    // replication destination's region.
     let expected = [
         "s3:?location",
         "s3:?location",
@@ -272,6 +272,7 @@ async fn s3_buckets_are_described_as_scanned_with_their_region_found() {
         "s3:?publicAccessBlock",
         "s3:?versioning",
         "s3:?logging",
+        "s3:?tagging",
     ];
     assert_eq!(calls, strings(&expected));
 

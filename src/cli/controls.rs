@@ -4,11 +4,15 @@
 
 use super::output::{print_json, print_table};
 use crate::config::Config;
-use crate::evaluate::CustomControls;
+use crate::evaluate::{CustomControls, Verdict};
 use crate::frameworks;
+use crate::model::{Document, ResourceRecord, ResourceType};
 use crate::report::catalog;
+use crate::store::Store;
+use anyhow::Context;
 use anyhow::{Result, bail};
 use clap::ValueEnum;
+use serde_json::json;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -41,6 +45,115 @@ pub enum Action {
         /// `custom_controls.paths`.
         paths: Vec<PathBuf>,
     },
+    /// Evaluate one control against a resource's stored document and
+    /// print the verdict with its trace (each rule's value, what `print`
+    /// wrote), as JSON: for writing and debugging controls.
+    Eval {
+        /// A custom control of the config (or a built-in one).
+        #[arg(long)]
+        control: String,
+        /// The resource's ARN, as `driftwatch findings` lists it.
+        #[arg(long)]
+        resource: String,
+    },
+}
+
+/// `controls eval`: one control on the stored document of one resource.
+pub(super) async fn eval(
+    control: &str,
+    arn: &str,
+    config: &Config,
+    store: &Store,
+) -> Result<ExitCode> {
+    let snapshot = store
+        .current_snapshot(arn)
+        .await
+        .context("reading the resource")?
+        .with_context(|| format!("--resource {arn}: no such resource has been collected"))?;
+    let resource_type: ResourceType = snapshot
+        .resource_type
+        .parse()
+        .map_err(|e| anyhow::anyhow!("the stored resource's type: {e}"))?;
+    let mut out = json!({
+        "control": control,
+        "resource": arn,
+        "resource_type": resource_type.as_str(),
+        "recorded_at": snapshot.observed_at,
+        "deleted_at": snapshot.deleted_at,
+    });
+    if let Some(custom) = config.custom.get(control) {
+        out["control_version"] = json!(custom.version);
+        out["control_source"] = json!(custom.source.display().to_string());
+        if !custom.resource_types.contains(&resource_type) {
+            bail!(
+                "{control} applies to {}, not to {resource_type}",
+                types_text(&custom.resource_types)
+            );
+        }
+        let input = snapshot
+            .document
+            .as_deref()
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "{arn}: its last description failed ({e}); the control would be unknown"
+                )
+            })
+            .and_then(|text| CustomControls::input(text).map_err(anyhow::Error::msg))?;
+        let explained = config.custom.explain(custom, &input);
+        out["verdict"] = verdict_json(explained.verdict.as_ref());
+        out["rules"] = explained
+            .rules
+            .into_iter()
+            .collect::<serde_json::Map<_, _>>()
+            .into();
+        out["prints"] = json!(explained.prints);
+    } else if let Some(built_in) = crate::evaluate::control(control) {
+        if !built_in.resource_types.contains(&resource_type) {
+            bail!(
+                "{control} applies to {}, not to {resource_type}",
+                types_text(built_in.resource_types)
+            );
+        }
+        let record = ResourceRecord {
+            arn: arn.to_string(),
+            resource_type,
+            name: String::new(),
+            region: String::new(),
+            document: snapshot.document.and_then(|text| {
+                serde_json::from_str(&text)
+                    .map(|value| Document::from_value(&value))
+                    .map_err(|e| format!("stored document is not JSON: {e}"))
+            }),
+        };
+        let verdict =
+            crate::evaluate::evaluate(&record, &config.rule_settings(), snapshot.observed_at)
+                .into_iter()
+                .find(|e| e.control_id == control)
+                .map(|e| Verdict {
+                    status: e.status,
+                    evidence: e.evidence,
+                });
+        out["verdict"] = verdict_json(verdict.as_ref());
+    } else {
+        bail!("--control {control}: not a control (see `driftwatch controls`)");
+    }
+    print_json(&out)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn verdict_json(verdict: Option<&Verdict>) -> serde_json::Value {
+    match verdict {
+        None => json!({ "status": "not_applicable" }),
+        Some(v) => json!({ "status": v.status, "evidence": v.evidence }),
+    }
+}
+
+fn types_text(types: &[ResourceType]) -> String {
+    types
+        .iter()
+        .map(|t| t.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// `controls test`: loads the modules (a load problem fails the run, each

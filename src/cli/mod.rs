@@ -85,11 +85,14 @@ pub enum Command {
 pub async fn run(cli: Cli) -> Result<ExitCode> {
     let config = Config::load(cli.config.as_deref())?;
     if let Command::Controls(args) = &cli.command {
-        if let Some(controls::Action::Test { paths }) = &args.action {
-            return controls::test(paths, &config);
+        match &args.action {
+            Some(controls::Action::Test { paths }) => return controls::test(paths, &config),
+            Some(controls::Action::Eval { .. }) => {}
+            None => {
+                controls::run(args, &config)?;
+                return Ok(ExitCode::SUCCESS);
+            }
         }
-        controls::run(args, &config)?;
-        return Ok(ExitCode::SUCCESS);
     }
     match cli.command {
         Command::Config {
@@ -117,6 +120,10 @@ async fn run_with_store(command: Command, config: &Config, store: &Store) -> Res
         Command::Unwaive(args) => waivers::unwaive(args, config, store).await,
         Command::Waivers(args) => waivers::list(args, config, store).await,
         Command::Alerts(args) => alerts::run(args, store).await,
+        Command::Controls(controls::Args {
+            action: Some(controls::Action::Eval { control, resource }),
+            ..
+        }) => controls::eval(&control, &resource, config, store).await,
         Command::Config { .. } | Command::Run | Command::Controls(_) => {
             unreachable!("handled before the database is opened")
         }

@@ -37,6 +37,7 @@ pub const IAM_ACTIONS: &[&str] = &[
     "s3:GetBucketPublicAccessBlock",
     "s3:GetBucketVersioning",
     "s3:GetBucketLogging",
+    "s3:GetBucketTagging",
     "s3:GetAccountPublicAccessBlock",
     "sts:GetCallerIdentity",
 ];
@@ -361,13 +362,14 @@ async fn describe_bucket(
     region: &str,
     account_block: &AccountPublicAccessBlock,
 ) -> Result<S3Bucket, DescribeError> {
-    let (policy, replication, encryption, public_access_block, versioning, logging) = tokio::join!(
+    let (policy, replication, encryption, public_access_block, versioning, logging, tagging) = tokio::join!(
         client.get_bucket_policy().bucket(name).send(),
         client.get_bucket_replication().bucket(name).send(),
         client.get_bucket_encryption().bucket(name).send(),
         client.get_public_access_block().bucket(name).send(),
         client.get_bucket_versioning().bucket(name).send(),
         client.get_bucket_logging().bucket(name).send(),
+        client.get_bucket_tagging().bucket(name).send(),
     );
 
     // Report every failing call, not just the first, so one look at the
@@ -391,6 +393,25 @@ async fn describe_bucket(
     ));
     let versioning = outcome.keep(classify("GetBucketVersioning", versioning, &[]));
     let logging = outcome.keep(classify("GetBucketLogging", logging, &[]));
+    // Tags are context no built-in control reads: a failure to read them
+    // is kept in the document (their controls are unknown), not a failed
+    // description of the bucket.
+    let (tags, tags_unreadable) = match classify("GetBucketTagging", tagging, &["NoSuchTagSet"]) {
+        Ok(Fetched::Present(output)) => (
+            output
+                .tag_set()
+                .iter()
+                .map(|t| (t.key().to_string(), t.value().to_string()))
+                .collect(),
+            None,
+        ),
+        Ok(Fetched::Absent) => (BTreeMap::new(), None),
+        Err(DescribeError::Vanished) => {
+            outcome.vanished = true;
+            (BTreeMap::new(), None)
+        }
+        Err(DescribeError::Failed(reason)) => (BTreeMap::new(), Some(reason)),
+    };
     if outcome.vanished {
         return Err(DescribeError::Vanished);
     }
@@ -483,6 +504,8 @@ async fn describe_bucket(
         versioning,
         logging,
         receives_access_logs_from: Vec::new(),
+        tags,
+        tags_unreadable,
     })
 }
 

@@ -452,6 +452,42 @@ impl Store {
             .context("reading drift events")
     }
 
+    /// What is stored now of the resource `arn`: its latest snapshot (a
+    /// document, or the reason describing it failed). `None` when no such
+    /// resource was ever collected.
+    pub async fn current_snapshot(&self, arn: &str) -> Result<Option<CurrentSnapshot>, StoreError> {
+        let row = sqlx::query(
+            "SELECT r.resource_type, r.deleted_at, s.collection_error, d.body::text AS body,
+                    sc.finished_at
+               FROM resources r
+               JOIN LATERAL (SELECT * FROM resource_snapshots
+                              WHERE resource_id = r.id ORDER BY scan_id DESC LIMIT 1) s ON true
+               JOIN scans sc ON sc.id = s.scan_id
+               LEFT JOIN documents d ON d.hash = s.document_hash
+              WHERE r.arn = $1",
+        )
+        .bind(arn)
+        .fetch_optional(&self.pool)
+        .await
+        .context("reading the resource's latest snapshot")?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let read = || -> Result<CurrentSnapshot, sqlx::Error> {
+            let body: Option<String> = row.try_get("body")?;
+            let error: Option<String> = row.try_get("collection_error")?;
+            Ok(CurrentSnapshot {
+                resource_type: row.try_get("resource_type")?,
+                document: body.ok_or_else(|| error.unwrap_or_default()),
+                observed_at: row.try_get("finished_at")?,
+                deleted_at: row.try_get("deleted_at")?,
+            })
+        };
+        read()
+            .map(Some)
+            .context("reading the resource's latest snapshot")
+    }
+
     pub async fn scans(&self, limit: i64) -> Result<Vec<ScanRow>, StoreError> {
         let rows = sqlx::query(
             "SELECT id, account_id, account_name, region, collector, started_at, finished_at,
@@ -508,6 +544,17 @@ pub struct StorageCounts {
     pub documents: i64,
     pub document_bytes: i64,
     pub snapshots: i64,
+}
+
+/// A resource's latest snapshot, as [`Store::current_snapshot`] reads it.
+#[derive(Debug, Clone)]
+pub struct CurrentSnapshot {
+    pub resource_type: String,
+    /// The document's JSON text, or why describing the resource failed.
+    pub document: Result<String, String>,
+    /// When the scan that recorded it finished.
+    pub observed_at: DateTime<Utc>,
+    pub deleted_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, Default)]

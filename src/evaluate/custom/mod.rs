@@ -35,13 +35,51 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Evaluations of one control that time out in a row before the control is
-/// decided `unknown` without running, until a run of it succeeds again: a
+/// decided `unknown` without running for [`PAUSE_AFTER_TIMEOUTS`]: a
 /// looping policy costs a scan a few timeouts, not one per resource.
 const TIMEOUTS_BEFORE_SKIPPING: u32 = 3;
+
+/// How long a control that keeps timing out is skipped before one
+/// evaluation is tried again (a success resumes it, a timeout skips again).
+const PAUSE_AFTER_TIMEOUTS: Duration = Duration::from_secs(60);
+
+/// Whether a control runs, given how its last evaluations ended.
+#[derive(Debug, Default)]
+struct Breaker {
+    state: Mutex<BreakerState>,
+}
+
+#[derive(Debug, Default)]
+struct BreakerState {
+    timeouts_in_a_row: u32,
+    skipping_until: Option<Instant>,
+}
+
+impl Breaker {
+    fn allows(&self, now: Instant) -> bool {
+        self.state
+            .lock()
+            .map(|s| s.skipping_until.is_none_or(|until| now >= until))
+            .unwrap_or(true)
+    }
+
+    fn record(&self, timed_out: bool, now: Instant, pause: Duration) {
+        let Ok(mut state) = self.state.lock() else {
+            return;
+        };
+        if !timed_out {
+            *state = BreakerState::default();
+            return;
+        }
+        state.timeouts_in_a_row = state.timeouts_in_a_row.saturating_add(1);
+        if state.timeouts_in_a_row >= TIMEOUTS_BEFORE_SKIPPING {
+            state.skipping_until = Some(now + pause);
+        }
+    }
+}
 
 /// One custom control, as the catalog shows it.
 #[derive(Debug)]
@@ -63,7 +101,7 @@ pub struct CustomControl {
     package: String,
     declares_applicable: bool,
     declares_unknown: bool,
-    timeouts_in_a_row: AtomicU32,
+    breaker: Breaker,
 }
 
 /// The sidecar: what a person writes beside the module.
@@ -78,6 +116,17 @@ struct Metadata {
     remediation: String,
     #[serde(default)]
     requirements: BTreeMap<String, Vec<String>>,
+}
+
+/// One evaluation, shown whole (`driftwatch controls eval`).
+#[derive(Debug)]
+pub struct Explanation {
+    /// `None`: the control does not apply to this resource.
+    pub verdict: Option<Verdict>,
+    /// `applicable`, `deny`, `unknown` (those declared) and their values.
+    pub rules: Vec<(String, Value)>,
+    /// What the module's `print` calls wrote, in order.
+    pub prints: Vec<String>,
 }
 
 /// A problem with one file, at a line and column when one is known.
@@ -105,6 +154,8 @@ pub struct CustomControls {
     /// Every module loaded; evaluations run on clones of it.
     engine: Engine,
     idle: Mutex<Vec<Engine>>,
+    /// [`PAUSE_AFTER_TIMEOUTS`], shorter in tests.
+    pause: Duration,
 }
 
 impl fmt::Debug for CustomControls {
@@ -127,6 +178,7 @@ impl CustomControls {
             controls,
             engine,
             idle: Mutex::new(Vec::new()),
+            pause: PAUSE_AFTER_TIMEOUTS,
         }
     }
 
@@ -232,11 +284,13 @@ impl CustomControls {
     /// Decides `control` for one resource; `None` when the control
     /// declares `applicable` and it is not true for this input.
     pub fn decide(&self, control: &CustomControl, input: &RegoValue) -> Option<Verdict> {
-        if control.timeouts_in_a_row.load(Ordering::Relaxed) >= TIMEOUTS_BEFORE_SKIPPING {
+        if !control.breaker.allows(Instant::now()) {
             return Some(control.unknown(
                 format!(
-                    "not evaluated: the last {TIMEOUTS_BEFORE_SKIPPING} evaluations of {} timed out",
-                    control.id
+                    "not evaluated: {} timed out {TIMEOUTS_BEFORE_SKIPPING} times in a row; \
+                     it is tried again {} s after the last",
+                    control.id,
+                    self.pause.as_secs()
                 ),
                 "timed out",
             ));
@@ -245,22 +299,58 @@ impl CustomControls {
         engine.set_input(input.clone());
         let outcome = run(&mut engine, control);
         self.checkin(engine);
+        let timed_out = outcome.as_ref().err().is_some_and(|e| e.timed_out);
+        control
+            .breaker
+            .record(timed_out, Instant::now(), self.pause);
         match outcome {
-            Ok(verdict) => {
-                control.timeouts_in_a_row.store(0, Ordering::Relaxed);
-                verdict
-            }
-            Err(error) => {
-                if error.timed_out {
-                    control.timeouts_in_a_row.fetch_add(1, Ordering::Relaxed);
-                } else {
-                    control.timeouts_in_a_row.store(0, Ordering::Relaxed);
-                }
-                Some(control.unknown(
-                    format!("{} could not be evaluated: {}", control.id, error.message),
-                    &error.message,
-                ))
-            }
+            Ok(verdict) => verdict,
+            Err(error) => Some(control.unknown(
+                format!("{} could not be evaluated: {}", control.id, error.message),
+                &error.message,
+            )),
+        }
+    }
+
+    /// [`CustomControls::decide`] for a person writing the control: the
+    /// verdict, the value of each of its rules, and what `print` wrote.
+    /// Runs even a control skipped for timeouts.
+    pub fn explain(&self, control: &CustomControl, input: &RegoValue) -> Explanation {
+        let mut engine = self.engine.clone();
+        engine.set_gather_prints(true);
+        engine.set_input(input.clone());
+        let verdict = match run(&mut engine, control) {
+            Ok(verdict) => verdict,
+            Err(error) => Some(control.unknown(
+                format!("{} could not be evaluated: {}", control.id, error.message),
+                &error.message,
+            )),
+        };
+        let rules = ["applicable", "deny", "unknown"]
+            .into_iter()
+            .filter(|rule| match *rule {
+                "applicable" => control.declares_applicable,
+                "unknown" => control.declares_unknown,
+                _ => true,
+            })
+            .map(|rule| {
+                let value = engine
+                    .eval_rule(format!("{}.{rule}", control.package))
+                    .map_err(|e| one_line(&e.to_string()))
+                    .and_then(|v| match v {
+                        RegoValue::Undefined => Ok(json!("undefined")),
+                        v => serde_json::to_value(&v).map_err(|e| e.to_string()),
+                    });
+                (
+                    rule.to_string(),
+                    value.unwrap_or_else(|e| json!({ "error": e })),
+                )
+            })
+            .collect();
+        Explanation {
+            verdict,
+            rules,
+            prints: engine.take_prints().unwrap_or_default(),
         }
     }
 
@@ -632,7 +722,7 @@ fn control_of(
         package,
         declares_applicable: declares("applicable"),
         declares_unknown: declares("unknown"),
-        timeouts_in_a_row: AtomicU32::new(0),
+        breaker: Breaker::default(),
     })
 }
 

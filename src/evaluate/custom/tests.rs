@@ -289,23 +289,52 @@ fn a_slow_policy_times_out_as_unknown_then_is_skipped() {
         // builds a huge value (numbers.range(1, 1e9)) runs to completion.
         "package team.slow\n\nn := numbers.range(1, 3000)\n\ndeny contains \"never\" if {\n  some i in n\n  some j in n\n  some k in n\n  i * j * k == 0\n}\n",
     );
-    let controls = dir.load_with(Duration::from_millis(50)).expect("loads");
+    let mut controls = dir.load_with(Duration::from_millis(50)).expect("loads");
+    controls.pause = Duration::from_millis(300);
     for _ in 0..TIMEOUTS_BEFORE_SKIPPING {
         let verdict = decide(&controls, "team.slow", json!({})).expect("applies");
         assert_eq!(verdict.status, FindingStatus::Unknown);
         let error = verdict.evidence["error"].as_str().unwrap_or_default();
         assert!(error.contains("time limit"), "{error}");
     }
-    let started = std::time::Instant::now();
-    let verdict = decide(&controls, "team.slow", json!({})).expect("applies");
-    assert_eq!(verdict.status, FindingStatus::Unknown);
-    assert!(
-        verdict.evidence["message"]
+    let skipped = |controls: &CustomControls| {
+        let started = std::time::Instant::now();
+        let verdict = decide(controls, "team.slow", json!({})).expect("applies");
+        assert_eq!(verdict.status, FindingStatus::Unknown);
+        let message = verdict.evidence["message"]
             .as_str()
-            .is_some_and(|m| m.contains("not evaluated")),
-        "{verdict:?}"
+            .unwrap_or_default()
+            .to_string();
+        (message.contains("not evaluated"), started.elapsed())
+    };
+    let (was_skipped, took) = skipped(&controls);
+    assert!(was_skipped);
+    assert!(took < Duration::from_millis(50), "{took:?}");
+    // After the pause one evaluation is tried again; it times out, so the
+    // control is skipped again at once.
+    std::thread::sleep(Duration::from_millis(350));
+    assert!(!skipped(&controls).0, "tried again after the pause");
+    assert!(skipped(&controls).0, "skipped again after another timeout");
+}
+
+#[test]
+fn a_success_after_timeouts_resumes_the_control() {
+    let breaker = Breaker::default();
+    let now = Instant::now();
+    let pause = Duration::from_secs(60);
+    for _ in 0..TIMEOUTS_BEFORE_SKIPPING - 1 {
+        breaker.record(true, now, pause);
+    }
+    assert!(breaker.allows(now), "two timeouts do not skip");
+    breaker.record(true, now, pause);
+    assert!(!breaker.allows(now + Duration::from_secs(59)));
+    assert!(breaker.allows(now + pause));
+    breaker.record(false, now + pause, pause);
+    breaker.record(true, now + pause, pause);
+    assert!(
+        breaker.allows(now + pause),
+        "one timeout after a success does not skip"
     );
-    assert!(started.elapsed() < Duration::from_millis(50));
 }
 
 #[test]
