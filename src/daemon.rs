@@ -572,7 +572,12 @@ async fn alerting(
 ) {
     let poll = Duration::from_secs(shared.config().alerts.poll_seconds);
     loop {
-        if let Err(e) = sender.decide().await {
+        let config = shared.config();
+        let decided = match AlertPolicy::from_config(&config.alerts, &config.custom) {
+            Some(policy) => sender.decide_with(&policy).await,
+            None => Ok(0),
+        };
+        if let Err(e) = decided {
             shared.metrics.store_error();
             warn!(error = %e, "cannot decide alerts now; retrying");
         }

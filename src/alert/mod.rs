@@ -85,9 +85,19 @@ impl Sender {
     /// Re-decides time-driven alerts (waivers expiring, flap windows
     /// ending). Scans decide their own findings when they are recorded.
     pub async fn decide(&self) -> Result<usize, crate::store::StoreError> {
-        let Some(policy) = &self.policy else {
-            return Ok(0);
-        };
+        match &self.policy {
+            Some(policy) => self.decide_with(policy).await,
+            None => Ok(0),
+        }
+    }
+
+    /// [`Sender::decide`] under `policy`: the daemon passes the one of
+    /// its current config, whose custom controls a SIGHUP may have
+    /// reloaded since this sender was built.
+    pub async fn decide_with(
+        &self,
+        policy: &AlertPolicy,
+    ) -> Result<usize, crate::store::StoreError> {
         let mut tx = self.store.begin("starting alert decisions").await?;
         let decided = decide_in(
             &mut tx,

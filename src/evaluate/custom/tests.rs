@@ -297,24 +297,24 @@ fn a_slow_policy_times_out_as_unknown_then_is_skipped() {
         let error = verdict.evidence["error"].as_str().unwrap_or_default();
         assert!(error.contains("time limit"), "{error}");
     }
+    // Skipped: decided without running (no timer error in the evidence).
     let skipped = |controls: &CustomControls| {
-        let started = std::time::Instant::now();
         let verdict = decide(controls, "team.slow", json!({})).expect("applies");
         assert_eq!(verdict.status, FindingStatus::Unknown);
-        let message = verdict.evidence["message"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-        (message.contains("not evaluated"), started.elapsed())
+        let message = verdict.evidence["message"].as_str().unwrap_or_default();
+        let error = verdict.evidence["error"].as_str().unwrap_or_default();
+        assert_eq!(
+            message.contains("not evaluated"),
+            !error.contains("time limit")
+        );
+        message.contains("not evaluated")
     };
-    let (was_skipped, took) = skipped(&controls);
-    assert!(was_skipped);
-    assert!(took < Duration::from_millis(50), "{took:?}");
+    assert!(skipped(&controls));
     // After the pause one evaluation is tried again; it times out, so the
     // control is skipped again at once.
     std::thread::sleep(Duration::from_millis(350));
-    assert!(!skipped(&controls).0, "tried again after the pause");
-    assert!(skipped(&controls).0, "skipped again after another timeout");
+    assert!(!skipped(&controls), "tried again after the pause");
+    assert!(skipped(&controls), "skipped again after another timeout");
 }
 
 #[test]
