@@ -1,6 +1,7 @@
 # Every bucket carries an `owner` and a `data-classification` tag, the
 # classification one of the organisation's levels. Tag keys are matched
-# exactly: AWS tag keys are case-sensitive (`Owner` is another key).
+# exactly, as AWS compares them (`Owner` is another key); the level is
+# compared without regard to case, a choice of this policy.
 package examples.bucket_tags
 
 import rego.v1

@@ -10,10 +10,12 @@ vpn_range := "10.8.0.0/16"
 
 port := 5432
 
-admits_port(rule) if lower(rule.protocol) in {"-1", "all"}
+protocol(rule) := lower(trim_space(rule.protocol))
+
+admits_port(rule) if protocol(rule) in {"-1", "all"}
 
 admits_port(rule) if {
-	lower(rule.protocol) in {"tcp", "6"}
+	protocol(rule) in {"tcp", "6"}
 	in_range(object.get(rule, "from_port", null), object.get(rule, "to_port", null))
 }
 
@@ -50,7 +52,7 @@ deny contains {"msg": msg, "cidr": cidr} if {
 	admits_port(rule)
 	some cidr in sources(rule)
 	outside_vpn(cidr)
-	msg := sprintf("%s admits TCP %d from %s, outside the VPN range %s", [input.id, port, cidr, vpn_range])
+	msg := sprintf("%s admits port %d (PostgreSQL) from %s, outside the VPN range %s", [input.id, port, cidr, vpn_range])
 }
 
 unknown contains msg if {

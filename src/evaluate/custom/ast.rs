@@ -4,11 +4,17 @@
 
 use serde_json::Value;
 
-/// `a.b.c` from a `Var` or a chain of `RefDot`s; `None` for anything else
-/// (a bracketed reference names no rule statically).
+/// `a.b.c` from a `Var` and a chain of `RefDot`s or of brackets holding a
+/// string (`a["b"]`, which regorus resolves like `a.b`); `None` for
+/// anything else (a computed index names no rule statically).
 pub(super) fn dotted(node: &Value) -> Option<Vec<String>> {
     if let Some(var) = node.get("Var") {
         return Some(vec![var["value"].as_str()?.to_string()]);
+    }
+    if let Some(bracket) = node.get("RefBrack") {
+        let mut path = dotted(&bracket["refr"])?;
+        path.push(bracket["index"]["String"]["value"].as_str()?.to_string());
+        return Some(path);
     }
     let dot = node.get("RefDot")?;
     let mut path = dotted(&dot["refr"])?;

@@ -205,20 +205,25 @@ impl CustomControls {
                 Err(issue) => issues.push(issue),
             }
         }
-        if let Some(cycle) = engine
-            .get_ast_as_json()
-            .ok()
-            .and_then(|text| serde_json::from_str(&text).ok())
-            .and_then(|ast| recursion::find(&ast))
-        {
-            issues.push(LoadIssue {
-                file: PathBuf::from(cycle.file),
-                position: Some((cycle.line, cycle.col)),
-                message: format!(
-                    "function recursion is not allowed in Rego: {}",
-                    cycle.cycle.join(" -> ")
-                ),
-            });
+        // Fails closed: modules that cannot be checked are not loaded.
+        match syntax_tree(&engine) {
+            Ok(ast) => {
+                if let Some(cycle) = recursion::find(&ast) {
+                    issues.push(LoadIssue {
+                        file: PathBuf::from(cycle.file),
+                        position: Some((cycle.line, cycle.col)),
+                        message: format!(
+                            "function recursion is not allowed in Rego: {}",
+                            cycle.cycle.join(" -> ")
+                        ),
+                    });
+                }
+            }
+            Err(message) => issues.push(LoadIssue {
+                file: paths.first().cloned().unwrap_or_default(),
+                position: None,
+                message: format!("cannot check the modules for recursive functions: {message}"),
+            }),
         }
         if issues.is_empty()
             && let Err(error) = engine.eval_query("true".to_string(), false)
@@ -233,7 +238,17 @@ impl CustomControls {
             };
             match control_of(module, sidecar, &libraries, &engine, &is_built_in) {
                 Ok(control) => {
-                    if let Some(other) = controls.iter().find(|c| c.id == control.id) {
+                    if let Some(other) = controls.iter().find(|c| c.package == control.package) {
+                        issues.push(LoadIssue {
+                            file: module.path.clone(),
+                            position: None,
+                            message: format!(
+                                "package {} is also the package of the control {}: each control needs its own package",
+                                control.package.trim_start_matches("data."),
+                                other.source.display()
+                            ),
+                        });
+                    } else if let Some(other) = controls.iter().find(|c| c.id == control.id) {
                         issues.push(LoadIssue {
                             file: sidecar.path.clone(),
                             position: None,
@@ -295,20 +310,30 @@ impl CustomControls {
                 "timed out",
             ));
         }
-        let mut engine = self.checkout();
-        engine.set_input(input.clone());
-        let outcome = run(&mut engine, control);
-        self.checkin(engine);
-        let timed_out = outcome.as_ref().err().is_some_and(|e| e.timed_out);
+        let (verdict, timed_out) = self.run_once(control, input);
         control
             .breaker
             .record(timed_out, Instant::now(), self.pause);
+        verdict
+    }
+
+    /// One evaluation, whatever the breaker says (fixtures are all run),
+    /// and whether it ran out of time.
+    fn run_once(&self, control: &CustomControl, input: &RegoValue) -> (Option<Verdict>, bool) {
+        let mut engine = self.checkout();
+        engine.set_input(input.clone());
+        let outcome = run(&mut engine, control);
+        let _ = engine.take_prints();
+        self.checkin(engine);
         match outcome {
-            Ok(verdict) => verdict,
-            Err(error) => Some(control.unknown(
-                format!("{} could not be evaluated: {}", control.id, error.message),
-                &error.message,
-            )),
+            Ok(verdict) => (verdict, false),
+            Err(error) => (
+                Some(control.unknown(
+                    format!("{} could not be evaluated: {}", control.id, error.message),
+                    &error.message,
+                )),
+                error.timed_out,
+            ),
         }
     }
 
@@ -366,9 +391,20 @@ impl CustomControls {
     }
 }
 
+/// The parsed modules as JSON (what `ast` and `recursion` read).
+fn syntax_tree(engine: &Engine) -> Result<Value, String> {
+    let text = engine
+        .get_ast_as_json()
+        .map_err(|e| one_line(&e.to_string()))?;
+    serde_json::from_str(&text).map_err(|e| e.to_string())
+}
+
 fn new_engine(timeout: Duration) -> Engine {
     let mut engine = Engine::new();
     engine.set_rego_v0(false);
+    // `print` in a module must not write to the daemon's stderr (it would
+    // copy documents into the logs); `controls eval` shows it instead.
+    engine.set_gather_prints(true);
     engine.set_execution_timer_config(regorus::utils::limits::ExecutionTimerConfig {
         limit: timeout,
         check_interval: std::num::NonZeroU32::MIN.saturating_add(63),
@@ -384,13 +420,14 @@ struct EvalError {
 
 impl EvalError {
     fn of(error: &anyhow::Error) -> Self {
-        EvalError {
-            message: one_line(&error.to_string()),
-            timed_out: matches!(
-                error.downcast_ref::<regorus::LimitError>(),
-                Some(regorus::LimitError::TimeLimitExceeded { .. })
-            ),
-        }
+        let message = one_line(&error.to_string());
+        // regorus re-wraps an error raised inside a function as text, so
+        // the limit is also recognised by its message.
+        let timed_out = matches!(
+            error.downcast_ref::<regorus::LimitError>(),
+            Some(regorus::LimitError::TimeLimitExceeded { .. })
+        ) || message.contains("exceeded time limit");
+        EvalError { message, timed_out }
     }
 
     fn malformed(message: String) -> Self {
@@ -408,8 +445,19 @@ fn run(engine: &mut Engine, control: &CustomControl) -> Result<Option<Verdict>, 
             .eval_rule(format!("{}.{rule}", control.package))
             .map_err(|e| EvalError::of(&e))
     };
-    if control.declares_applicable && eval(engine, "applicable")? != RegoValue::from(true) {
-        return Ok(None);
+    if control.declares_applicable {
+        // `applicable if ...` is undefined when its body does not hold;
+        // a value that is not a boolean is a mistake, not "does not apply".
+        match eval(engine, "applicable")? {
+            RegoValue::Bool(true) => {}
+            RegoValue::Bool(false) | RegoValue::Undefined => return Ok(None),
+            other => {
+                return Err(EvalError::malformed(format!(
+                    "`applicable` must be true or false, not {}",
+                    to_json(&other)?
+                )));
+            }
+        }
     }
     let violations = messages(&eval(engine, "deny")?, "deny")?;
     if !violations.is_empty() || !control.declares_unknown {
@@ -422,12 +470,17 @@ fn run(engine: &mut Engine, control: &CustomControl) -> Result<Option<Verdict>, 
     Ok(Some(control.undecided(reasons)))
 }
 
-/// The entries of a set rule (`deny`, `unknown`); undefined is empty.
+/// The entries of a set rule (`deny`, `unknown`). A partial set
+/// (`deny contains ...`) is empty, never undefined, when nothing matches;
+/// undefined comes from a complete rule whose body did not hold (data
+/// missing, say), which decides nothing.
 fn messages(value: &RegoValue, rule: &str) -> Result<Vec<Value>, EvalError> {
     match value {
         RegoValue::Set(items) => items.iter().map(to_json).collect(),
         RegoValue::Array(items) => items.iter().map(to_json).collect(),
-        RegoValue::Undefined => Ok(Vec::new()),
+        RegoValue::Undefined => Err(EvalError::malformed(format!(
+            "`{rule}` is undefined (write it as `{rule} contains msg if {{ ... }}`)"
+        ))),
         other => Err(EvalError::malformed(format!(
             "`{rule}` must be a set of messages, not {}",
             to_json(other)?
@@ -538,8 +591,18 @@ fn collect_rego_files(path: &Path, files: &mut Vec<PathBuf>, issues: &mut Vec<Lo
         Ok(entries) => entries,
         Err(e) => return issues.push(unreadable(e)),
     };
-    for entry in entries.filter_map(Result::ok) {
-        let child = entry.path();
+    for entry in entries {
+        let child = match entry {
+            Ok(entry) => entry.path(),
+            Err(e) => {
+                issues.push(LoadIssue {
+                    file: path.to_path_buf(),
+                    position: None,
+                    message: format!("cannot read an entry: {e}"),
+                });
+                continue;
+            }
+        };
         if child.is_dir() {
             collect_rego_files(&child, files, issues);
         } else if child.extension().is_some_and(|e| e == "rego") {

@@ -92,14 +92,19 @@ fn functions(ast: &Value) -> BTreeMap<String, Function> {
         };
         let imports = imports(tree, contents);
         for rule in tree["rules"].as_array().into_iter().flatten() {
-            let spec = &rule["Spec"];
-            let head = &spec["head"]["Func"];
+            // A function's bodies, or its default value (`default f(_) :=
+            // g(0)` runs when no body matches).
+            let (definition, head) = match (rule.get("Spec"), rule.get("Default")) {
+                (Some(spec), _) => (spec, &spec["head"]["Func"]),
+                (None, Some(default)) if default.get("args").is_some() => (default, default),
+                _ => continue,
+            };
             let Some(name) = dotted(&head["refr"]) else {
                 continue;
             };
             let mut calls = BTreeSet::new();
-            collect_calls(spec, &mut |callee: Vec<String>| {
-                calls.insert(resolve(&callee, &package, &imports));
+            collect_calls(definition, &mut |callee: Vec<String>| {
+                calls.extend(resolve(&callee, &package, &imports));
             });
             let span = &head["span"];
             functions
@@ -140,29 +145,43 @@ fn imports(tree: &Value, contents: &str) -> BTreeMap<String, Vec<String>> {
     imports
 }
 
-/// The full path (without `data.`) a call names.
+/// The full paths (without `data.`) a call may name. Through an import
+/// both readings are kept: regorus follows the import only when the
+/// function exists there, and otherwise looks in the calling package.
 fn resolve(
     callee: &[String],
     package: &[String],
     imports: &BTreeMap<String, Vec<String>>,
-) -> String {
-    let full: Vec<String> = match callee.split_first() {
-        Some((root, rest)) if root == "data" => rest.to_vec(),
+) -> Vec<String> {
+    let local = || {
+        package
+            .iter()
+            .chain(callee)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(".")
+    };
+    match callee.split_first() {
+        Some((root, rest)) if root == "data" => vec![rest.join(".")],
         Some((root, rest)) => match imports.get(root) {
-            Some(path) => path
-                .iter()
-                .skip_while(|p| *p == "data")
-                .chain(rest)
-                .cloned()
-                .collect(),
-            None => package.iter().chain(callee).cloned().collect(),
+            Some(path) => {
+                let imported: Vec<String> = path
+                    .iter()
+                    .skip_while(|p| *p == "data")
+                    .chain(rest)
+                    .cloned()
+                    .collect();
+                vec![imported.join("."), local()]
+            }
+            None => vec![local()],
         },
         None => Vec::new(),
-    };
-    full.join(".")
+    }
 }
 
-/// Calls found anywhere below `node`, each as the dotted name it calls.
+/// Calls found anywhere below `node`, each as the dotted name it calls; a
+/// `with f as g` counts as a call of `g` (what replaces `f` runs where `f`
+/// is called).
 fn collect_calls(node: &Value, found: &mut impl FnMut(Vec<String>)) {
     match node {
         Value::Object(map) => {
@@ -170,6 +189,16 @@ fn collect_calls(node: &Value, found: &mut impl FnMut(Vec<String>)) {
                 && let Some(name) = dotted(&call["fcn"])
             {
                 found(name);
+            }
+            for modifier in map
+                .get("with_mods")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                if let Some(name) = dotted(&modifier["as"]) {
+                    found(name);
+                }
             }
             for value in map.values() {
                 collect_calls(value, found);

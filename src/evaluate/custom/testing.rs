@@ -56,12 +56,16 @@ impl CustomControls {
     }
 
     fn rule_tests(&self) -> Vec<TestOutcome> {
-        let ast = self
-            .engine
-            .get_ast_as_json()
-            .ok()
-            .and_then(|text| serde_json::from_str(&text).ok())
-            .unwrap_or_default();
+        let ast = match super::syntax_tree(&self.engine) {
+            Ok(ast) => ast,
+            Err(message) => {
+                return vec![TestOutcome {
+                    name: "test_ rules".into(),
+                    file: PathBuf::new(),
+                    failure: Some(format!("cannot list the test rules: {message}")),
+                }];
+            }
+        };
         let mut engine = self.checkout();
         let outcomes = ast::test_rules(&ast)
             .into_iter()
@@ -88,15 +92,31 @@ impl CustomControls {
         let Some(dir) = fixture_dir(&control.source) else {
             return Vec::new();
         };
-        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-            .map(|entries| {
-                entries
-                    .filter_map(Result::ok)
-                    .map(|e| e.path())
-                    .filter(|p| p.extension().is_some_and(|e| e == "json"))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) => {
+                return vec![TestOutcome {
+                    name: format!("{} fixtures", control.id),
+                    failure: Some(format!("cannot read the fixtures: {e}")),
+                    file: dir,
+                }];
+            }
+        };
+        let mut files = Vec::new();
+        let mut unreadable = Vec::new();
+        for entry in entries {
+            match entry {
+                Ok(entry) if entry.path().extension().is_some_and(|e| e == "json") => {
+                    files.push(entry.path())
+                }
+                Ok(_) => {}
+                Err(e) => unreadable.push(TestOutcome {
+                    name: format!("{} fixtures", control.id),
+                    failure: Some(format!("cannot read a fixture's entry: {e}")),
+                    file: dir.clone(),
+                }),
+            }
+        }
         files.sort();
         files
             .into_iter()
@@ -105,6 +125,7 @@ impl CustomControls {
                 failure: self.fixture_failure(control, &file).err(),
                 file,
             })
+            .chain(unreadable)
             .collect()
     }
 
@@ -115,7 +136,7 @@ impl CustomControls {
         let document = Document::from_value(&fixture.document);
         readable_as_one_of(&control.resource_types, &document)?;
         let input = CustomControls::input(document.as_str())?;
-        let verdict = self.decide(control, &input);
+        let verdict = self.run_once(control, &input).0;
         let got = match &verdict {
             None => Expected::NotApplicable,
             Some(v) => match v.status {

@@ -248,6 +248,12 @@ fn recursive_functions_are_refused_at_load_instead_of_overflowing_the_stack() {
         "package team.r\n\nf(x) := y if { y := f(x) }\ndeny contains m if { m := f(1) }\n",
         "package team.r\n\nf(x) := g(x)\ng(x) := y if { y := data.team.r.f(x) }\ndeny contains m if { m := f(1) }\n",
         "package team.r\n\nimport data.team.r as me\n\nf(x) := me.f(x)\ndeny contains m if { m := f(1) }\n",
+        // A bracketed name is resolved like a dotted one.
+        "package team.r\n\nf(x) := data.team.r[\"f\"](x)\ndeny contains m if { m := f(1) }\n",
+        // `with h as f` runs f wherever g calls h.
+        "package team.r\n\nf(x) := g(x)\ng(x) := y if { y := h(x) with h as f }\nh(x) := x\ndeny contains m if { m := f(1) }\n",
+        // A default value runs when no body matches.
+        "package team.r\n\nf(x) := 1 if { x == 0 }\ndefault f(_) := g(0)\ng(x) := f(x)\ndeny contains m if { m := f(1) }\n",
     ];
     for rego in shapes {
         let dir = Dir::new();
@@ -442,4 +448,66 @@ fn an_unknown_reason_without_a_denial_is_unknown_and_a_denial_wins() {
     assert_eq!(verdict.status, FindingStatus::Fail);
     let verdict = decide(&controls, "team.pl", json!({"lists": []})).expect("applies");
     assert_eq!(verdict.status, FindingStatus::Pass);
+}
+
+#[test]
+fn an_undefined_deny_or_a_non_boolean_applicable_is_unknown_not_pass() {
+    let dir = Dir::new();
+    dir.control(
+        "complete",
+        "team.complete",
+        "package team.complete\n\ndeny := {\"open\"} if input.open\n",
+    )
+    .control(
+        "yes",
+        "team.yes",
+        "package team.yes\n\napplicable := \"yes\"\n\ndeny contains \"x\" if input.x\n",
+    );
+    let controls = dir.load().expect("loads");
+    let verdict = decide(&controls, "team.complete", json!({})).expect("applies");
+    assert_eq!(verdict.status, FindingStatus::Unknown, "{verdict:?}");
+    assert!(
+        verdict.evidence["error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("`deny` is undefined")
+    );
+    let verdict = decide(&controls, "team.yes", json!({})).expect("decided");
+    assert_eq!(verdict.status, FindingStatus::Unknown, "{verdict:?}");
+}
+
+#[test]
+fn two_controls_in_one_package_are_refused() {
+    let dir = Dir::new();
+    dir.control("a", "team.a", TAGS_REGO)
+        .control("b", "team.b", TAGS_REGO);
+    let issues = dir.issues();
+    assert_eq!(issues.len(), 1, "{issues:?}");
+    assert!(
+        issues[0].contains("each control needs its own package"),
+        "{issues:?}"
+    );
+}
+
+#[test]
+fn a_timeout_inside_a_function_counts_toward_skipping() {
+    let dir = Dir::new();
+    dir.control(
+        "slow",
+        "team.slow",
+        "package team.slow\n\nn := numbers.range(1, 3000)\n\nslow(x) if {\n  some i in n\n  some j in n\n  some k in n\n  i * j * k == x\n}\n\ndeny contains \"never\" if slow(0)\n",
+    );
+    let controls = dir.load_with(Duration::from_millis(50)).expect("loads");
+    for _ in 0..TIMEOUTS_BEFORE_SKIPPING {
+        let verdict = decide(&controls, "team.slow", json!({})).expect("applies");
+        assert_eq!(verdict.status, FindingStatus::Unknown, "{verdict:?}");
+    }
+    let verdict = decide(&controls, "team.slow", json!({})).expect("applies");
+    assert!(
+        verdict.evidence["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("not evaluated"),
+        "{verdict:?}"
+    );
 }
