@@ -94,22 +94,13 @@ pub fn framework_json(f: &Framework) -> Value {
 pub fn controls_rows(custom: &CustomControls) -> (Vec<String>, Vec<Vec<String>>) {
     let (headers, mut rows) = built_in_rows();
     rows.extend(custom.iter().map(|c| {
-        let mut row = vec![
-            c.id.clone(),
-            c.default_severity.to_string(),
-            c.resource_types
-                .iter()
-                .map(|t| t.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
-            c.title.clone(),
-        ];
-        row.extend(
-            frameworks::all()
-                .iter()
-                .map(|f| c.requirements_of(&f.id).join(", ")),
-        );
-        row
+        catalog_row(
+            &c.id,
+            c.default_severity,
+            &c.resource_types,
+            &c.title,
+            |framework| c.requirements_of(framework).join(", "),
+        )
     }));
     (headers, rows)
 }
@@ -122,25 +113,38 @@ fn built_in_rows() -> (Vec<String>, Vec<Vec<String>>) {
     let rows = CONTROLS
         .iter()
         .map(|c| {
-            let mut row = vec![
-                c.id.to_string(),
-                c.default_severity.to_string(),
-                c.resource_types
-                    .iter()
-                    .map(|t| t.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                c.title.to_string(),
-            ];
-            row.extend(
-                frameworks::all()
-                    .iter()
-                    .map(|f| frameworks::requirements_of(&f.id, c).join(", ")),
-            );
-            row
+            catalog_row(
+                c.id,
+                c.default_severity,
+                c.resource_types,
+                c.title,
+                |framework| frameworks::requirements_of(framework, c).join(", "),
+            )
         })
         .collect();
     (headers, rows)
+}
+
+/// One row of the controls table, built-in or custom alike.
+fn catalog_row(
+    id: &str,
+    severity: crate::evaluate::Severity,
+    resource_types: &[crate::model::ResourceType],
+    title: &str,
+    requirements: impl Fn(&str) -> String,
+) -> Vec<String> {
+    let mut row = vec![
+        id.to_string(),
+        severity.to_string(),
+        resource_types
+            .iter()
+            .map(|t| t.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+        title.to_string(),
+    ];
+    row.extend(frameworks::all().iter().map(|f| requirements(&f.id)));
+    row
 }
 
 /// Rows of one framework's table: requirement, title, automated (CIS),
