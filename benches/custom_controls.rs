@@ -195,6 +195,7 @@ fn bucket(i: usize) -> ResourceRecord {
                 destination_bucket: format!("arn:aws:s3:::{name}-replica"),
                 destination_account: None,
                 destination_region: Some(if i.is_multiple_of(2) { "eu-west-1" } else { "us-west-2" }.into()),
+                filter: None,
             }],
         }),
         encryption: Some(Encryption {

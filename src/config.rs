@@ -1,7 +1,9 @@
 //! Configuration: a TOML file (see `config/driftwatch.toml`), then
 //! environment overrides, then validation that names every bad field.
 
+use crate::collect;
 use crate::evaluate::{self, CustomControls, RuleSettings, Severity};
+use crate::model::ResourceType;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -65,6 +67,10 @@ pub struct CustomControlsConfig {
     /// `.rego` files or folders (read recursively); relative paths are
     /// relative to the config file's folder.
     pub paths: Vec<PathBuf>,
+    /// A team's own framework files (`.toml` shaped like `frameworks/`,
+    /// files or folders), whose requirements may list custom controls;
+    /// relative to the config file's folder.
+    pub frameworks: Vec<PathBuf>,
     /// The longest one evaluation of one control may run before it is
     /// `unknown`.
     pub timeout_ms: u64,
@@ -74,6 +80,7 @@ impl Default for CustomControlsConfig {
     fn default() -> Self {
         CustomControlsConfig {
             paths: Vec::new(),
+            frameworks: Vec::new(),
             timeout_ms: 250,
         }
     }
@@ -590,7 +597,8 @@ impl Config {
     /// from `base` (they are kept resolved, for reloads); each problem is
     /// an issue naming its file.
     pub fn load_custom_controls(&mut self, base: &Path) -> Vec<ConfigIssue> {
-        for path in &mut self.custom_controls.paths {
+        let controls = &mut self.custom_controls;
+        for path in controls.paths.iter_mut().chain(&mut controls.frameworks) {
             *path = base.join(&*path);
         }
         self.reload_custom_controls()
@@ -601,9 +609,21 @@ impl Config {
         let paths = &self.custom_controls.paths;
         let timeout = Duration::from_millis(self.custom_controls.timeout_ms);
         match CustomControls::load(paths, timeout, |id| evaluate::control(id).is_some()) {
-            Ok(custom) => {
-                self.custom = Arc::new(custom);
-                Vec::new()
+            Ok(mut custom) => {
+                let mut issues = data_outside_scope(&custom);
+                issues.extend(
+                    custom
+                        .load_frameworks(&self.custom_controls.frameworks)
+                        .into_iter()
+                        .map(|p| ConfigIssue {
+                            field: "custom_controls.frameworks".into(),
+                            message: p.to_string(),
+                        }),
+                );
+                if issues.is_empty() {
+                    self.custom = Arc::new(custom);
+                }
+                issues
             }
             Err(problems) => problems
                 .into_iter()
@@ -1207,6 +1227,36 @@ fn check_role_arn(arn: &str) -> Result<(), String> {
     }
 }
 
+/// A control's `data` must come from the collection its resources come
+/// from: documents read together, at the same moment, in the same scope.
+pub(crate) fn data_outside_scope(custom: &CustomControls) -> Vec<ConfigIssue> {
+    let mut issues = Vec::new();
+    for control in custom.iter() {
+        for wanted in &control.data {
+            let Some(outside) = control
+                .resource_types
+                .iter()
+                .find(|t| !collect::same_collection(**t, *wanted))
+            else {
+                continue;
+            };
+            let collector =
+                |t: ResourceType| collect::collector_of(t).map_or("no collector", |c| c.name);
+            issues.push(ConfigIssue {
+                field: "custom_controls".into(),
+                message: format!(
+                    "{}: data: `{wanted}` is collected by `{}` but `{outside}` by `{}`; \
+                     a control reads data from its own resource's collection",
+                    control.source.with_extension("toml").display(),
+                    collector(*wanted),
+                    collector(*outside),
+                ),
+            });
+        }
+    }
+    issues
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1493,5 +1543,31 @@ mod tests {
         assert!(check_region("eu-west").is_err());
         assert!(check_role_arn("arn:aws:iam::123456789012:role/path/audit").is_ok());
         assert!(check_role_arn("arn:aws:iam::123456789012:user/audit").is_err());
+    }
+    #[test]
+    fn a_controls_data_must_come_from_its_resources_collection() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(
+            dir.path().join("x.rego"),
+            "package team.x\n\ndeny contains \"x\" if false\n",
+        )
+        .expect("module");
+        std::fs::write(
+            dir.path().join("x.toml"),
+            "id = \"team.x\"\ntitle = \"t\"\nresource_types = [\"s3.bucket\"]\n\
+             data = [\"iam.policy\"]\nseverity = \"low\"\nrationale = \"r\"\nremediation = \"m\"\n",
+        )
+        .expect("sidecar");
+        let mut config = Config::defaults();
+        config.custom_controls.paths = vec![dir.path().to_path_buf()];
+        let issues = config.reload_custom_controls();
+        assert_eq!(issues.len(), 1, "{issues:?}");
+        assert!(
+            issues[0].message.contains(
+                "x.toml: data: `iam.policy` is collected by `iam` but `s3.bucket` by `s3`"
+            ),
+            "{issues:?}"
+        );
+        assert!(config.custom.is_empty(), "a refused set is not installed");
     }
 }

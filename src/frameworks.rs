@@ -54,6 +54,16 @@ const BUILT_IN: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/frameworks
 /// Parses and checks one framework file: every requirement id unique,
 /// every control it names a control of the catalog.
 pub fn parse(file: &str, text: &str) -> Result<Framework, FrameworkError> {
+    parse_with(file, text, |id| evaluate::control(id).is_some())
+}
+
+/// [`parse`] against a catalog that `knows` (built-in and custom ids, for
+/// a team's own framework file).
+pub fn parse_with(
+    file: &str,
+    text: &str,
+    knows: impl Fn(&str) -> bool,
+) -> Result<Framework, FrameworkError> {
     let invalid = |message: String| FrameworkError::Invalid {
         file: file.to_string(),
         message,
@@ -68,7 +78,7 @@ pub fn parse(file: &str, text: &str) -> Result<Framework, FrameworkError> {
             )));
         }
         for (j, control) in requirement.controls.iter().enumerate() {
-            if evaluate::control(control).is_none() {
+            if !knows(control) {
                 return Err(invalid(format!(
                     "requirements[{i}].controls[{j}]: `{control}` (under {}) is not a control of the catalog",
                     requirement.id
@@ -136,6 +146,27 @@ pub fn with_custom(framework: &Framework, custom: &crate::evaluate::CustomContro
         }
     }
     framework
+}
+
+/// Every framework the catalog and the report show: the shipped ones,
+/// each with the custom controls whose sidecars name its requirements,
+/// then the team's own framework files.
+pub fn every(custom: &crate::evaluate::CustomControls) -> Vec<Framework> {
+    all()
+        .iter()
+        .map(|f| with_custom(f, custom))
+        .chain(custom.frameworks().iter().cloned())
+        .collect()
+}
+
+/// The requirements of `framework` that the control `id` evidences.
+pub fn requirements_in<'f>(framework: &'f Framework, id: &str) -> Vec<&'f str> {
+    framework
+        .requirements
+        .iter()
+        .filter(|r| r.controls.iter().any(|c| c == id))
+        .map(|r| r.id.as_str())
+        .collect()
 }
 
 /// The framework ids whose mappings the report shows per control.

@@ -249,6 +249,20 @@ pub struct ReplicationRule {
     /// Region of the destination bucket when it could be determined
     /// (GetBucketLocation on the destination); `None` when it could not.
     pub destination_region: Option<String>,
+    /// The objects the rule replicates when not all of them: a key prefix
+    /// and tags an object must carry. `None`: every object of the bucket.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter: Option<ReplicationFilter>,
+}
+
+/// A replication rule's filter (`Filter`, or the older top-level `Prefix`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReplicationFilter {
+    /// `None` or absent: no prefix condition.
+    pub prefix: Option<String>,
+    /// Every tag an object must carry (key → value).
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -594,6 +608,49 @@ pub struct EksCluster {
     pub public_access_cidrs: Vec<String>,
     /// Control-plane log types enabled: api, audit, authenticator, …
     pub enabled_log_types: Vec<String>,
+    /// Who may reach the Kubernetes API: DescribeCluster `accessConfig`
+    /// and, when the cluster authenticates with access entries, those
+    /// entries. `None` when EKS reported no access config.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access: Option<EksAccess>,
+}
+
+/// A cluster's access configuration and access entries.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EksAccess {
+    /// `API`, `API_AND_CONFIG_MAP` or `CONFIG_MAP`.
+    pub authentication_mode: Option<String>,
+    /// Whether EKS made the principal that created the cluster a cluster
+    /// admin at creation: an access entry with AmazonEKSClusterAdminPolicy
+    /// (API modes), or an invisible `system:masters` binding (CONFIG_MAP).
+    pub bootstrap_cluster_creator_admin_permissions: Option<bool>,
+    /// When the cluster was created (RFC 3339): the bootstrap entry's
+    /// policy is associated then.
+    pub cluster_created_at: Option<String>,
+    /// Every access entry with its associated access policies, by principal;
+    /// `None` when the mode has none (CONFIG_MAP) or they could not be read.
+    pub entries: Option<Vec<EksAccessEntry>>,
+    /// Why the entries could not be read (ListAccessEntries or
+    /// ListAssociatedAccessPolicies refused or failed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entries_unreadable: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EksAccessEntry {
+    pub principal_arn: String,
+    pub policies: Vec<EksAccessPolicy>,
+}
+
+/// An EKS access policy associated with an access entry.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EksAccessPolicy {
+    pub policy_arn: String,
+    /// `cluster`, or `namespace` with the namespaces it is limited to.
+    pub scope: Option<String>,
+    pub namespaces: Vec<String>,
+    /// When it was associated (RFC 3339).
+    pub associated_at: Option<String>,
 }
 
 /// An EKS managed node group and what its nodes launch with.

@@ -7,7 +7,7 @@ use crate::collect::{self, Collection, CollectorScope};
 use crate::config::{ALL_REGIONS, AccountConfig, Config};
 use crate::drift::{self, DriftEvent, Observation};
 use crate::evaluate::lifecycle::Transition;
-use crate::evaluate::{self, Evaluation, RuleSettings};
+use crate::evaluate::{self, Evaluation, RuleSettings, ScopeData, ScopeDocument};
 use crate::model::ResourceRecord;
 use crate::retry::{Backoff, retry};
 use crate::store::jobs::{ALL_REGIONS_OF_ENTRY, JobClaim};
@@ -548,6 +548,7 @@ pub async fn record_collection(
             error: error.as_deref(),
             resource_count: resources.len(),
             failed_count: failed.len(),
+            listed_completely: collection.listed_completely(),
         })
         .await?;
 
@@ -558,8 +559,17 @@ pub async fn record_collection(
     let mut seen = HashSet::with_capacity(live_before.len());
     let mut drift_events = Vec::new();
     let mut transitions = Vec::new();
+    let scope_data = scope_data(&resources, settings, collection);
     for chunk in resources.chunks(RECORD_BATCH) {
-        let batch = record_batch(&mut tx, scan_id, chunk, settings, collection.finished_at).await?;
+        let batch = record_batch(
+            &mut tx,
+            scan_id,
+            chunk,
+            settings,
+            &scope_data,
+            collection.finished_at,
+        )
+        .await?;
         drift_events.extend(batch.drift);
         transitions.extend(batch.transitions);
         seen.extend(batch.previous_ids);
@@ -622,6 +632,35 @@ fn distinct_by_arn(resources: &[ResourceRecord]) -> Vec<&ResourceRecord> {
     by_arn.into_values().collect()
 }
 
+/// The documents of the collection that custom controls read as `data`.
+fn scope_data(
+    resources: &[&ResourceRecord],
+    settings: &RuleSettings,
+    collection: &Collection,
+) -> ScopeData {
+    let wanted = settings.custom().declared_data();
+    if wanted.is_empty() {
+        return ScopeData::none();
+    }
+    let documents = resources.iter().map(|r| ScopeDocument {
+        resource_type: r.resource_type,
+        arn: &r.arn,
+        document: r
+            .document
+            .as_ref()
+            .map(|d| d.as_str())
+            .map_err(String::as_str),
+    });
+    let incomplete = (!collection.listed_completely()).then(|| {
+        if collection.warnings.is_empty() {
+            "the listing stopped early".to_string()
+        } else {
+            collection.warnings.join("; ")
+        }
+    });
+    ScopeData::of(&wanted, documents, incomplete.as_deref())
+}
+
 /// What recording one batch of a scope came to.
 struct BatchRecorded {
     drift: Vec<DriftEvent>,
@@ -637,6 +676,7 @@ async fn record_batch(
     scan_id: i64,
     resources: &[&ResourceRecord],
     settings: &RuleSettings,
+    scope_data: &ScopeData,
     observed_at: chrono::DateTime<Utc>,
 ) -> Result<BatchRecorded, StoreError> {
     let arns: Vec<&str> = resources.iter().map(|r| r.arn.as_str()).collect();
@@ -681,7 +721,7 @@ async fn record_batch(
     let events = drift::changes(&before, &observed);
     let evaluations: Vec<Vec<Evaluation>> = resources
         .iter()
-        .map(|r| evaluate::evaluate(r, settings, observed_at))
+        .map(|r| evaluate::evaluate_in(r, settings, scope_data, observed_at))
         .collect();
     let transitions = tx
         .record_chunk(

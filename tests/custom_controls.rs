@@ -72,6 +72,31 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
+/// The shipped examples copied to a folder of their own (kept while the
+/// returned guard lives), loaded by a config scanning `collectors` through
+/// `proxy`, with the example framework file when `frameworks`.
+fn shipped_examples(
+    moto: &Moto,
+    url: &str,
+    collectors: &[&str],
+    proxy: &FaultProxy,
+    frameworks: bool,
+) -> (tempfile::TempDir, Config) {
+    let base = tempfile::tempdir().expect("temp dir");
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("controls/examples"),
+        &base.path().join("controls"),
+    );
+    let mut config = moto.config(url, collectors);
+    config.aws.endpoint_url = Some(proxy.endpoint.clone());
+    config.custom_controls.paths = vec!["controls".into()];
+    if frameworks {
+        config.custom_controls.frameworks = vec!["controls/frameworks".into()];
+    }
+    assert_eq!(config.load_custom_controls(base.path()), vec![]);
+    (base, config)
+}
+
 fn write(dir: &Path, name: &str, text: &str) {
     std::fs::write(dir.join(name), text).expect("write control file");
 }
@@ -560,7 +585,7 @@ fn controls_test_passes_the_shipped_examples_and_fails_a_broken_fixture() {
     let (code, stdout, stderr) = run(&shipped);
     assert_eq!(code, 0, "{stdout}{stderr}");
     assert!(
-        stdout.contains("3 controls, 34 tests: 34 passed, 0 failed"),
+        stdout.contains("5 controls, 79 tests: 79 passed, 0 failed"),
         "{stdout}"
     );
 
@@ -578,7 +603,7 @@ fn controls_test_passes_the_shipped_examples_and_fails_a_broken_fixture() {
     std::fs::write(&shape, text.replace("\"versioning\"", "\"versionning\"")).expect("write");
     let (code, stdout, _) = run(broken.path());
     assert_eq!(code, 1, "{stdout}");
-    assert!(stdout.contains("32 passed, 2 failed"), "{stdout}");
+    assert!(stdout.contains("77 passed, 2 failed"), "{stdout}");
     assert!(
         stdout.contains("FAIL examples.postgres_from_vpn_only internet.json")
             && stdout.contains("expected Pass, got Fail"),
@@ -620,16 +645,8 @@ async fn the_tag_policy_example_reads_the_collected_tags_and_is_unknown_when_the
             .await
             .expect("put tags");
     }
-    let base = tempfile::tempdir().expect("temp dir");
-    copy_dir(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("controls/examples"),
-        &base.path().join("controls"),
-    );
     let proxy = FaultProxy::start(&moto.endpoint).await;
-    let mut config = moto.config(&url, &["s3"]);
-    config.aws.endpoint_url = Some(proxy.endpoint.clone());
-    config.custom_controls.paths = vec!["controls".into()];
-    assert_eq!(config.load_custom_controls(base.path()), vec![]);
+    let (_base, config) = shipped_examples(&moto, &url, &["s3"], &proxy, false);
 
     const TAGS: &str = "examples.bucket_tags";
     scan_once(&config, &store).await.expect("scan");
@@ -661,5 +678,514 @@ async fn the_tag_policy_example_reads_the_collected_tags_and_is_unknown_when_the
     assert!(
         versioning.iter().all(|f| f.status == FindingStatus::Fail),
         "{versioning:#?}"
+    );
+}
+
+/// AWS's DenyAllExceptListedIfNoMFA, as its IAM user guide prints it.
+const REQUIRE_MFA: &str = r#"{
+  "Version": "2012-10-17",
+  "Statement": [
+    {"Sid": "AllowManageOwnUserMFA", "Effect": "Allow",
+     "Action": ["iam:EnableMFADevice", "iam:GetUser", "iam:ListMFADevices", "iam:ResyncMFADevice"],
+     "Resource": "arn:aws:iam::*:user/${aws:username}"},
+    {"Sid": "DenyAllExceptListedIfNoMFA", "Effect": "Deny",
+     "NotAction": ["iam:CreateVirtualMFADevice", "iam:EnableMFADevice", "iam:GetUser",
+                   "iam:GetMFADevice", "iam:ListMFADevices", "iam:ListVirtualMFADevices",
+                   "iam:ResyncMFADevice", "sts:GetSessionToken"],
+     "Resource": "*",
+     "Condition": {"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}}}
+  ]
+}"#;
+
+/// The same statement with `Bool`: requests signed with a long-term access
+/// key carry no aws:MultiFactorAuthPresent, so it does not deny them.
+const BOOL_MFA: &str = r#"{
+  "Version": "2012-10-17",
+  "Statement": [{"Effect": "Deny", "NotAction": "sts:GetSessionToken", "Resource": "*",
+                 "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "false"}}}]
+}"#;
+
+#[tokio::test]
+async fn the_mfa_example_follows_users_to_their_groups_policies_and_is_unknown_on_an_incomplete_scope()
+ {
+    const MFA: &str = "examples.iam_mfa_required";
+    let moto = Moto::start();
+    let (store, url) = support::database().await;
+    let iam = aws_sdk_iam::Client::new(&moto.sdk_config());
+    let policy_arn = |name: &str| format!("arn:aws:iam::{}:policy/{name}", support::ACCOUNT_ID);
+    for (name, document) in [("require-mfa", REQUIRE_MFA), ("bool-mfa", BOOL_MFA)] {
+        iam.create_policy()
+            .policy_name(name)
+            .policy_document(document)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("policy {name}: {e:?}"));
+    }
+    iam.create_group()
+        .group_name("humans")
+        .send()
+        .await
+        .expect("group");
+    iam.attach_group_policy()
+        .group_name("humans")
+        .policy_arn(policy_arn("require-mfa"))
+        .send()
+        .await
+        .expect("attach to group");
+    // alice signs in and is in the group; bob signs in and is not; carol
+    // holds an access key under the `Bool` variant; svc holds nothing.
+    for user in ["alice", "bob", "carol", "svc"] {
+        iam.create_user()
+            .user_name(user)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("user {user}: {e:?}"));
+    }
+    for user in ["alice", "bob"] {
+        iam.create_login_profile()
+            .user_name(user)
+            .password("Correct-Horse-9")
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{user}'s password: {e:?}"));
+    }
+    iam.add_user_to_group()
+        .group_name("humans")
+        .user_name("alice")
+        .send()
+        .await
+        .expect("alice joins");
+    iam.create_access_key()
+        .user_name("carol")
+        .send()
+        .await
+        .expect("carol's key");
+    iam.attach_user_policy()
+        .user_name("carol")
+        .policy_arn(policy_arn("bool-mfa"))
+        .send()
+        .await
+        .expect("attach to carol");
+
+    let proxy = FaultProxy::start(&moto.endpoint).await;
+    let (base, config) = shipped_examples(&moto, &url, &["iam"], &proxy, true);
+    scan_once(&config, &store).await.expect("scan");
+    let user = |name: &str| format!("arn:aws:iam::{}:user/{name}", support::ACCOUNT_ID);
+    let status = |findings: &[FindingRow], name: &str| {
+        findings
+            .iter()
+            .find(|f| f.arn == user(name))
+            .map(|f| f.status)
+    };
+    let findings = findings_of(&store, MFA).await;
+    assert_eq!(status(&findings, "alice"), Some(FindingStatus::Pass));
+    assert_eq!(status(&findings, "bob"), Some(FindingStatus::Fail));
+    assert_eq!(status(&findings, "carol"), Some(FindingStatus::Fail));
+    assert_eq!(
+        status(&findings, "svc"),
+        None,
+        "no credentials: not applicable"
+    );
+    let bob = findings.iter().find(|f| f.arn == user("bob")).expect("bob");
+    assert!(
+        bob.evidence["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("bob has a console password, but no policy")),
+        "{bob:#?}"
+    );
+
+    // The team's own framework file maps the custom control and a built-in
+    // one to its requirement; the report gives it its own section.
+    let built = report::report_for(
+        &store,
+        &config.custom,
+        chrono::Utc::now().date_naive(),
+        chrono::Utc::now(),
+    )
+    .await
+    .expect("report");
+    let baseline = built
+        .frameworks
+        .iter()
+        .find(|f| f.id == "acme-baseline")
+        .expect("the team's framework in the report");
+    assert_eq!(
+        (baseline.requirements_total, baseline.requirements_covered),
+        (5, 4)
+    );
+    let identity = baseline
+        .requirements
+        .iter()
+        .find(|r| r.id == "AB-4")
+        .expect("AB-4");
+    let mut expected = built.control(MFA).expect("custom control").counts;
+    let console = built
+        .control("iam.user_console_mfa")
+        .expect("built-in")
+        .counts;
+    expected.pass += console.pass;
+    expected.fail += console.fail;
+    expected.waived += console.waived;
+    expected.unknown += console.unknown;
+    assert_eq!(identity.counts, expected);
+    assert_eq!(built.control(MFA).expect("custom").counts.pass, 1);
+
+    // `controls eval` reads the same policies and groups from the store.
+    write(
+        base.path(),
+        "driftwatch.toml",
+        "[collectors.iam]\nenabled = true\n[custom_controls]\npaths = [\"controls\"]\n\
+         frameworks = [\"controls/frameworks\"]\n",
+    );
+    let (code, stdout, stderr) = driftwatch(
+        &base.path().join("driftwatch.toml"),
+        &[
+            "controls",
+            "--framework",
+            "acme-baseline",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let shown: serde_json::Value = serde_json::from_str(&stdout).expect("json");
+    assert_eq!(
+        shown["requirements"][3]["controls"],
+        serde_json::json!(["iam.user_console_mfa", MFA])
+    );
+    let (code, stdout, stderr) = driftwatch(
+        &base.path().join("driftwatch.toml"),
+        &["controls", "--format", "json"],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let catalog: serde_json::Value = serde_json::from_str(&stdout).expect("json");
+    let mapped = |id: &str| {
+        catalog
+            .as_array()
+            .and_then(|all| all.iter().find(|c| c["id"] == id))
+            .map(|c| c["frameworks"]["acme-baseline"].clone())
+    };
+    assert_eq!(mapped(MFA), Some(serde_json::json!(["AB-4"])));
+    assert_eq!(mapped("s3.versioning"), Some(serde_json::json!(["AB-2"])));
+    let output = Command::new(env!("CARGO_BIN_EXE_driftwatch"))
+        .arg("--config")
+        .arg(base.path().join("driftwatch.toml"))
+        .args(["controls", "eval", "--control", MFA, "--resource"])
+        .arg(user("alice"))
+        .env_remove("DRIFTWATCH_CONFIG")
+        .env("DRIFTWATCH_DATABASE_URL", &url)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run controls eval");
+    assert!(output.status.success(), "{output:?}");
+    let shown: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    assert_eq!(shown["verdict"]["status"], "pass", "{shown}");
+
+    // The group's policy is fixed to the `Bool` variant: alice is no longer
+    // governed, on the next scan.
+    iam.detach_group_policy()
+        .group_name("humans")
+        .policy_arn(policy_arn("require-mfa"))
+        .send()
+        .await
+        .expect("detach");
+    iam.attach_group_policy()
+        .group_name("humans")
+        .policy_arn(policy_arn("bool-mfa"))
+        .send()
+        .await
+        .expect("attach the Bool variant");
+    scan_once(&config, &store).await.expect("rescan");
+    let findings = findings_of(&store, MFA).await;
+    assert_eq!(status(&findings, "alice"), Some(FindingStatus::Fail));
+
+    // A scope listed incompletely may be missing the policy that governs:
+    // unknown, never fail or pass, while the built-in user controls,
+    // which read only the user, are still decided.
+    proxy.inject(Fault::new(Action::AccessDenied).operation("ListServerCertificates"));
+    scan_once(&config, &store).await.expect("incomplete scan");
+    let findings = findings_of(&store, MFA).await;
+    for name in ["alice", "bob", "carol"] {
+        let finding = findings.iter().find(|f| f.arn == user(name)).expect(name);
+        assert_eq!(finding.status, FindingStatus::Unknown, "{finding:#?}");
+        assert!(
+            finding.evidence["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("not listed completely")),
+            "{finding:#?}"
+        );
+    }
+    let console_mfa = findings_of(&store, "iam.user_console_mfa").await;
+    assert_eq!(status(&console_mfa, "bob"), Some(FindingStatus::Fail));
+}
+
+// moto's EKS has no access config and no access entries: these are
+// DescribeCluster, ListAccessEntries and ListAssociatedAccessPolicies
+// answers in the shapes of the EKS API reference, served by the fault
+// proxy in moto's place and parsed by the real SDK client.
+const PAYMENTS_CLUSTER: &str = r#"{"cluster": {
+  "name": "payments",
+  "arn": "arn:aws:eks:us-east-1:123456789012:cluster/payments",
+  "createdAt": 1772618400.0,
+  "version": "1.31",
+  "roleArn": "arn:aws:iam::123456789012:role/eks",
+  "resourcesVpcConfig": {"subnetIds": ["subnet-1"], "endpointPublicAccess": false,
+                         "endpointPrivateAccess": true, "publicAccessCidrs": []},
+  "logging": {"clusterLogging": [{"types": ["api", "audit", "authenticator"], "enabled": true}]},
+  "status": "ACTIVE",
+  "accessConfig": {"bootstrapClusterCreatorAdminPermissions": true,
+                   "authenticationMode": "API_AND_CONFIG_MAP"}
+}}"#;
+
+const TWO_ENTRIES: &str = r#"{"accessEntries": [
+  "arn:aws:iam::123456789012:role/github-deploy",
+  "arn:aws:iam::123456789012:role/platform-admin"]}"#;
+
+const ONE_ENTRY: &str = r#"{"accessEntries": ["arn:aws:iam::123456789012:role/platform-admin"]}"#;
+
+/// The creator's admin, associated four seconds into the cluster's creation.
+const CREATOR_POLICIES: &str = r#"{"clusterName": "payments",
+  "principalArn": "arn:aws:iam::123456789012:role/github-deploy",
+  "associatedAccessPolicies": [{
+    "policyArn": "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy",
+    "accessScope": {"type": "cluster", "namespaces": []},
+    "associatedAt": 1772618404.0, "modifiedAt": 1772618404.0}]}"#;
+
+/// An admin the platform team added once the cluster was up.
+const CHOSEN_ADMIN_POLICIES: &str = r#"{"clusterName": "payments",
+  "principalArn": "arn:aws:iam::123456789012:role/platform-admin",
+  "associatedAccessPolicies": [{
+    "policyArn": "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy",
+    "accessScope": {"type": "cluster", "namespaces": []},
+    "associatedAt": 1772620260.0, "modifiedAt": 1772620260.0}]}"#;
+
+fn serve_payments_access(proxy: &FaultProxy, entries: &'static str) {
+    proxy.clear();
+    for (target, body) in [
+        ("github-deploy/access-policies", CREATOR_POLICIES),
+        ("platform-admin/access-policies", CHOSEN_ADMIN_POLICIES),
+        ("/clusters/payments/access-entries", entries),
+    ] {
+        proxy.inject(Fault::new(Action::Respond(body)).target_contains(target));
+    }
+    proxy.inject(Fault::new(Action::Respond(PAYMENTS_CLUSTER)).target_is("/clusters/payments"));
+}
+
+#[tokio::test]
+async fn the_eks_example_finds_the_creators_admin_entry_until_it_is_deleted() {
+    const CREATOR: &str = "examples.eks_creator_admin";
+    let moto = Moto::start();
+    let (store, url) = support::database().await;
+    let eks = moto.eks();
+    support::seed::eks_cluster(&eks, "payments", false, true).await;
+    support::seed::eks_cluster(&eks, "legacy", false, true).await;
+    let proxy = FaultProxy::start(&moto.endpoint).await;
+    let (_base, config) = shipped_examples(&moto, &url, &["eks"], &proxy, false);
+    let cluster = |name: &str| {
+        format!(
+            "arn:aws:eks:{}:{}:cluster/{name}",
+            support::REGION,
+            support::ACCOUNT_ID
+        )
+    };
+    let finding = |findings: &[FindingRow], name: &str| {
+        findings
+            .iter()
+            .find(|f| f.arn == cluster(name))
+            .cloned()
+            .unwrap_or_else(|| panic!("{name}: {findings:#?}"))
+    };
+
+    serve_payments_access(&proxy, TWO_ENTRIES);
+    scan_once(&config, &store).await.expect("scan");
+    let findings = findings_of(&store, CREATOR).await;
+    let payments = finding(&findings, "payments");
+    assert_eq!(payments.status, FindingStatus::Fail, "{payments:#?}");
+    assert_eq!(
+        payments.evidence["violations"][0]["principal"],
+        "arn:aws:iam::123456789012:role/github-deploy"
+    );
+    // moto reports no access config: not known, never pass.
+    assert_eq!(finding(&findings, "legacy").status, FindingStatus::Unknown);
+    let stored = store
+        .current_snapshot(&cluster("payments"))
+        .await
+        .expect("read")
+        .expect("stored");
+    let document: serde_json::Value =
+        serde_json::from_str(stored.document.as_deref().expect("described")).expect("json");
+    assert_eq!(
+        document["access"]["cluster_created_at"],
+        "2026-03-04T10:00:00Z"
+    );
+    assert_eq!(
+        document["access"]["entries"][0]["policies"][0]["associated_at"],
+        "2026-03-04T10:00:04Z"
+    );
+
+    // The creator's entry is deleted: the control passes on the next scan,
+    // and the drift says which entry went.
+    serve_payments_access(&proxy, ONE_ENTRY);
+    scan_once(&config, &store).await.expect("rescan");
+    let findings = findings_of(&store, CREATOR).await;
+    assert_eq!(finding(&findings, "payments").status, FindingStatus::Pass);
+    let now = chrono::Utc::now();
+    let resolutions = store
+        .transitions_between(
+            now - chrono::Duration::hours(1),
+            now + chrono::Duration::hours(1),
+        )
+        .await
+        .expect("transitions")
+        .into_iter()
+        .filter(|t| t.control_id == CREATOR && t.arn == cluster("payments"))
+        .map(|t| t.kind)
+        .collect::<Vec<_>>();
+    assert_eq!(
+        resolutions,
+        [TransitionKind::New, TransitionKind::Resolution]
+    );
+    let drift = store
+        .drift_events(&driftwatch::store::DriftFilter {
+            arn: Some(cluster("payments")),
+            ..Default::default()
+        })
+        .await
+        .expect("drift");
+    assert!(
+        drift
+            .iter()
+            .any(|d| d.changes.to_string().contains("github-deploy")),
+        "{drift:#?}"
+    );
+
+    // Without eks:ListAccessEntries the entries are unreadable: the control
+    // cannot decide, and the cluster's other controls still do.
+    proxy.clear();
+    proxy.inject(Fault::new(Action::AccessDenied).target_contains("/access-entries"));
+    proxy.inject(Fault::new(Action::Respond(PAYMENTS_CLUSTER)).target_is("/clusters/payments"));
+    scan_once(&config, &store)
+        .await
+        .expect("scan without the permission");
+    let payments = finding(&findings_of(&store, CREATOR).await, "payments");
+    assert_eq!(payments.status, FindingStatus::Unknown, "{payments:#?}");
+    assert!(
+        payments.evidence["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("ListAccessEntries: AccessDeniedException")),
+        "{payments:#?}"
+    );
+    let logs = finding(
+        &findings_of(&store, "eks.control_plane_logs").await,
+        "payments",
+    );
+    assert_eq!(logs.status, FindingStatus::Pass);
+
+    // A throttled listing is transient: it fails the cluster's description
+    // (every control unknown, the scan partial) instead of being written
+    // into the document, where it would be drift.
+    let drift_of_payments = || async {
+        store
+            .drift_events(&driftwatch::store::DriftFilter {
+                arn: Some(cluster("payments")),
+                ..Default::default()
+            })
+            .await
+            .expect("drift")
+            .len()
+    };
+    let drift_before = drift_of_payments().await;
+    proxy.clear();
+    proxy.inject(Fault::new(Action::Throttle).target_contains("/access-entries"));
+    proxy.inject(Fault::new(Action::Respond(PAYMENTS_CLUSTER)).target_is("/clusters/payments"));
+    scan_once(&config, &store).await.expect("throttled scan");
+    let logs = finding(
+        &findings_of(&store, "eks.control_plane_logs").await,
+        "payments",
+    );
+    assert_eq!(logs.status, FindingStatus::Unknown, "{logs:#?}");
+    assert_eq!(
+        drift_of_payments().await,
+        drift_before,
+        "a failed description is not drift"
+    );
+}
+
+/// GetBucketReplication of a rule limited to a prefix, as the S3 API
+/// reference prints it: moto answers every rule with an empty prefix.
+const PARTIAL_REPLICATION: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<ReplicationConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">
+  <Role>arn:aws:iam::123456789012:role/replication</Role>
+  <Rule>
+    <ID>invoices-only</ID>
+    <Priority>1</Priority>
+    <Status>Enabled</Status>
+    <DeleteMarkerReplication><Status>Disabled</Status></DeleteMarkerReplication>
+    <Filter><And><Prefix>invoices/</Prefix><Tag><Key>class</Key><Value>pci</Value></Tag></And></Filter>
+    <Destination><Bucket>arn:aws:s3:::replica-eu</Bucket></Destination>
+  </Rule>
+</ReplicationConfiguration>"#;
+
+#[tokio::test]
+async fn a_replication_rule_limited_to_a_prefix_is_collected_and_fails_the_payments_example() {
+    let moto = Moto::start();
+    let (store, url) = support::database().await;
+    let s3 = moto.s3();
+    bucket_in(&moto, "replica-eu", "eu-west-1").await;
+    create_bucket(&s3, "payments-partial").await;
+    enable_versioning(
+        &s3,
+        "payments-partial",
+        aws_sdk_s3::types::BucketVersioningStatus::Enabled,
+    )
+    .await;
+    // moto keeps the rule but answers it with an empty prefix: the proxy
+    // serves the rule as AWS returns it.
+    replicate(
+        &s3,
+        "payments-partial",
+        "replica-eu",
+        ReplicationRuleStatus::Enabled,
+    )
+    .await;
+    let proxy = FaultProxy::start(&moto.endpoint).await;
+    proxy.inject(
+        Fault::new(Action::Respond(PARTIAL_REPLICATION))
+            .target_contains("/payments-partial/?replication"),
+    );
+    let (_base, config) = shipped_examples(&moto, &url, &["s3"], &proxy, false);
+    scan_once(&config, &store).await.expect("scan");
+
+    let stored = store
+        .current_snapshot("arn:aws:s3:::payments-partial")
+        .await
+        .expect("read")
+        .expect("stored");
+    let document: serde_json::Value =
+        serde_json::from_str(stored.document.as_deref().expect("described")).expect("json");
+    assert_eq!(
+        document["replication"]["rules"][0]["filter"],
+        serde_json::json!({"prefix": "invoices/", "tags": {"class": "pci"}})
+    );
+    let findings = findings_of(&store, SHIPPED).await;
+    let partial = findings
+        .iter()
+        .find(|f| f.arn == "arn:aws:s3:::payments-partial")
+        .expect("judged");
+    assert_eq!(partial.status, FindingStatus::Fail, "{partial:#?}");
+    assert!(
+        partial.evidence["message"].as_str().is_some_and(
+            |m| m.contains("only the objects matching invoices-only (prefix invoices/")
+        ),
+        "{partial:#?}"
+    );
+    // The built-in control asks only for an enabled rule, as the
+    // specification does.
+    let built_in = findings_of(&store, "s3.replication").await;
+    assert!(
+        built_in
+            .iter()
+            .any(|f| f.arn == "arn:aws:s3:::payments-partial" && f.status == FindingStatus::Pass),
+        "{built_in:#?}"
     );
 }

@@ -95,6 +95,7 @@ fn respond(method: &str, target: &str, body: &str) -> Response {
         "publicAccessBlock" => error(404, "NoSuchPublicAccessBlockConfiguration", "none"),
         "versioning" => ok(format!("<VersioningConfiguration xmlns=\"{S3_NS}\"/>")),
         "logging" => ok(format!("<BucketLoggingStatus xmlns=\"{S3_NS}\"/>")),
+        "tagging" => error(404, "NoSuchTagSet", "The TagSet does not exist"),
         other => error(
             400,
             "NotImplemented",

@@ -14,9 +14,18 @@ enabled_rules contains rule if {
 	rule.status == "Enabled"
 }
 
+# A rule with a filter (a prefix, tags) replicates part of the bucket:
+# what it leaves out is not recoverable.
 replicates_to(region) if {
 	some rule in enabled_rules
 	rule.destination_region == region
+	not rule.filter
+}
+
+partial_to(region) := {rule |
+	some rule in enabled_rules
+	rule.destination_region == region
+	rule.filter
 }
 
 # Destinations whose region could not be read (GetBucketLocation failed):
@@ -29,7 +38,18 @@ undetermined contains rule.destination_bucket if {
 deny contains msg if {
 	not replicates_to(recovery_region)
 	count(undetermined) == 0
+	count(partial_to(recovery_region)) == 0
 	msg := sprintf("%s does not replicate to %s", [input.name, recovery_region])
+}
+
+deny contains msg if {
+	not replicates_to(recovery_region)
+	count(undetermined) == 0
+	some rule in partial_to(recovery_region)
+	msg := sprintf(
+		"%s replicates to %s only the objects matching %s (prefix %v, tags %v)",
+		[input.name, recovery_region, object.get(rule, "id", "a rule"), object.get(rule.filter, "prefix", null), object.get(rule.filter, "tags", {})],
+	)
 }
 
 unknown contains msg if {

@@ -4,7 +4,7 @@
 
 use super::output::{print_json, print_table};
 use crate::config::Config;
-use crate::evaluate::{CustomControls, Verdict};
+use crate::evaluate::{CustomControl, CustomControls, ScopeData, ScopeDocument, Verdict};
 use crate::frameworks;
 use crate::model::{Document, ResourceRecord, ResourceType};
 use crate::report::catalog;
@@ -99,7 +99,8 @@ pub(super) async fn eval(
                 )
             })
             .and_then(|text| CustomControls::input(text).map_err(anyhow::Error::msg))?;
-        let explained = config.custom.explain(custom, &input);
+        let data = stored_scope_data(store, arn, custom).await?;
+        let explained = config.custom.explain(custom, &input, &data);
         out["verdict"] = verdict_json(explained.verdict.as_ref());
         out["rules"] = explained
             .rules
@@ -141,6 +142,45 @@ pub(super) async fn eval(
     Ok(ExitCode::SUCCESS)
 }
 
+/// The documents `custom` declares as `data`, as stored for the scope of
+/// `arn`; a type stored in an unknown form or a scope whose latest scan was
+/// not whole is unknown to the control, as it would be in a scan.
+async fn stored_scope_data(store: &Store, arn: &str, custom: &CustomControl) -> Result<ScopeData> {
+    if custom.data.is_empty() {
+        return Ok(ScopeData::none());
+    }
+    let types: Vec<&str> = custom.data.iter().map(|t| t.as_str()).collect();
+    let stored = store
+        .scope_documents(arn, &types)
+        .await
+        .context("reading the documents the control declares as data")?;
+    // As in a scan: a listing cut short hides any document; a failed
+    // description is that one document's type unknown (its row says so).
+    let incomplete = match &stored.latest_scan {
+        None => Some("the scope has no recorded scan".to_string()),
+        Some(scan) if scan.status == "ok" || scan.listed_completely == Some(true) => None,
+        Some(scan) => Some(format!(
+            "its latest scan was {}: {}",
+            scan.status,
+            scan.error.as_deref().unwrap_or("no error recorded")
+        )),
+    };
+    let mut documents = Vec::new();
+    for row in &stored.documents {
+        let resource_type: ResourceType = row
+            .resource_type
+            .parse()
+            .map_err(|e| anyhow::anyhow!("{}: the stored resource's type: {e}", row.arn))?;
+        documents.push(ScopeDocument {
+            resource_type,
+            arn: &row.arn,
+            document: row.document.as_deref().map_err(String::as_str),
+        });
+    }
+    let wanted = custom.data.iter().copied().collect();
+    Ok(ScopeData::of(&wanted, documents, incomplete.as_deref()))
+}
+
 fn verdict_json(verdict: Option<&Verdict>) -> serde_json::Value {
     match verdict {
         None => json!({ "status": "not_applicable" }),
@@ -178,6 +218,14 @@ pub(super) fn test(paths: &[PathBuf], config: &Config) -> Result<ExitCode> {
                 bail!("{} problem(s) loading the custom controls", issues.len());
             }
         };
+    // What `config check` refuses is not tested as if it would run.
+    let refused = crate::config::data_outside_scope(&custom);
+    if !refused.is_empty() {
+        for issue in &refused {
+            eprintln!("error: {}", issue.message);
+        }
+        bail!("{} problem(s) with the custom controls", refused.len());
+    }
     let outcomes = custom.run_tests();
     let failed = outcomes.iter().filter(|o| o.failure.is_some()).count();
     for outcome in &outcomes {
@@ -205,13 +253,17 @@ pub(super) fn test(paths: &[PathBuf], config: &Config) -> Result<ExitCode> {
 pub(super) fn run(args: &Args, config: &Config) -> Result<()> {
     let custom = &config.custom;
     let framework = match args.framework.as_deref() {
-        Some(id) => match frameworks::framework(id) {
-            Some(f) => Some(frameworks::with_custom(f, custom)),
-            None => bail!(
-                "--framework {id}: no such framework (known: {})",
-                frameworks::ids().join(", ")
-            ),
-        },
+        Some(id) => {
+            let every = frameworks::every(custom);
+            let known: Vec<String> = every.iter().map(|f| f.id.clone()).collect();
+            match every.into_iter().find(|f| f.id == id) {
+                Some(f) => Some(f),
+                None => bail!(
+                    "--framework {id}: no such framework (known: {})",
+                    known.join(", ")
+                ),
+            }
+        }
         None => None,
     };
     match (framework, args.format) {

@@ -29,14 +29,14 @@ pub struct Args {
 }
 
 pub(super) async fn run(args: Args, config: &Config, store: &Store) -> Result<ExitCode> {
-    if let Some(unknown) = args
-        .framework
-        .iter()
-        .find(|id| crate::frameworks::framework(id).is_none())
-    {
+    let known: Vec<String> = crate::frameworks::every(&config.custom)
+        .into_iter()
+        .map(|f| f.id)
+        .collect();
+    if let Some(unknown) = args.framework.iter().find(|id| !known.contains(id)) {
         bail!(
             "--framework {unknown}: no such framework (known: {})",
-            crate::frameworks::ids().join(", ")
+            known.join(", ")
         );
     }
     let now = Utc::now();

@@ -6,10 +6,11 @@ use super::arn::{Arn, not_described, resource_parts};
 use super::ec2::template_metadata_options;
 use super::{AwsAccount, Collection, Described, describe_error};
 use crate::model::{
-    EksCluster, EksNodegroup, NodegroupLaunchTemplate, ResourceRecord, ResourceType,
-    partition_for_region,
+    EksAccess, EksAccessEntry, EksAccessPolicy, EksCluster, EksNodegroup,
+    NodegroupLaunchTemplate, ResourceRecord, ResourceType, partition_for_region,
 };
 use aws_sdk_ec2::error::ProvideErrorMetadata;
+use aws_sdk_eks::primitives::{DateTime, DateTimeFormat};
 use futures_util::{StreamExt, stream};
 
 pub const NAME: &str = "eks";
@@ -29,6 +30,8 @@ pub const IAM_ACTIONS: &[&str] = &[
     "eks:DescribeCluster",
     "eks:ListNodegroups",
     "eks:DescribeNodegroup",
+    "eks:ListAccessEntries",
+    "eks:ListAssociatedAccessPolicies",
     "ec2:DescribeLaunchTemplateVersions",
     "sts:GetCallerIdentity",
 ];
@@ -92,7 +95,20 @@ async fn cluster_and_nodegroups(
         Ok(Some(cluster)) => Ok(cluster),
         Err(error) => Err(error),
     };
-    let mut resources = vec![cluster_resource(described.as_ref(), &name, account, region)];
+    let (described, access) = match described {
+        Ok(cluster) => match access_of(&clients.eks, &cluster, &name).await {
+            Ok(access) => (Ok(cluster), access),
+            Err(error) => (Err(error), None),
+        },
+        Err(error) => (Err(error), None),
+    };
+    let mut resources = vec![cluster_resource(
+        described.as_ref(),
+        access,
+        &name,
+        account,
+        region,
+    )];
 
     let mut nodegroup_names = Vec::new();
     let mut pages = clients
@@ -143,9 +159,107 @@ async fn describe_cluster(
     }
 }
 
+/// The cluster's access config and, in the modes that use them, its
+/// access entries. Entries AWS refuses to list (a role without the
+/// permission: a lasting state) are recorded as unreadable and the rest of
+/// the cluster stands; any other failure fails the cluster's description,
+/// as a transient error written into the document would be drift.
+async fn access_of(
+    eks: &aws_sdk_eks::Client,
+    cluster: &aws_sdk_eks::types::Cluster,
+    name: &str,
+) -> Result<Option<EksAccess>, String> {
+    let Some(config) = cluster.access_config() else {
+        return Ok(None);
+    };
+    let authentication_mode = config.authentication_mode().map(|m| m.as_str().to_string());
+    let uses_entries = matches!(
+        authentication_mode.as_deref(),
+        Some("API" | "API_AND_CONFIG_MAP")
+    );
+    let (entries, entries_unreadable) = if uses_entries {
+        match access_entries(eks, name).await {
+            Ok(entries) => (Some(entries), None),
+            Err(error) if super::api_calls::error_text_kind(&error) == Some("access_denied") => {
+                (None, Some(error))
+            }
+            Err(error) => return Err(error),
+        }
+    } else {
+        (None, None)
+    };
+    Ok(Some(EksAccess {
+        authentication_mode,
+        bootstrap_cluster_creator_admin_permissions: config
+            .bootstrap_cluster_creator_admin_permissions(),
+        cluster_created_at: cluster.created_at().and_then(rfc3339),
+        entries,
+        entries_unreadable,
+    }))
+}
+
+/// ListAccessEntries, then each entry's ListAssociatedAccessPolicies.
+async fn access_entries(
+    eks: &aws_sdk_eks::Client,
+    cluster: &str,
+) -> Result<Vec<EksAccessEntry>, String> {
+    let mut principals = Vec::new();
+    let mut pages = eks
+        .list_access_entries()
+        .cluster_name(cluster)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| format!("ListAccessEntries: {}", describe_error(&e)))?;
+        principals.extend(page.access_entries().iter().cloned());
+    }
+    principals.sort();
+    principals.dedup();
+    let mut entries = Vec::with_capacity(principals.len());
+    for principal_arn in principals {
+        let mut policies = Vec::new();
+        let mut pages = eks
+            .list_associated_access_policies()
+            .cluster_name(cluster)
+            .principal_arn(&principal_arn)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| {
+                format!(
+                    "ListAssociatedAccessPolicies {principal_arn}: {}",
+                    describe_error(&e)
+                )
+            })?;
+            policies.extend(page.associated_access_policies().iter().map(access_policy));
+        }
+        policies.sort_by(|a, b| (&a.policy_arn, &a.scope).cmp(&(&b.policy_arn, &b.scope)));
+        entries.push(EksAccessEntry {
+            principal_arn,
+            policies,
+        });
+    }
+    Ok(entries)
+}
+
+fn access_policy(policy: &aws_sdk_eks::types::AssociatedAccessPolicy) -> EksAccessPolicy {
+    let scope = policy.access_scope();
+    EksAccessPolicy {
+        policy_arn: policy.policy_arn().unwrap_or_default().to_string(),
+        scope: scope.and_then(|s| s.r#type()).map(|t| t.as_str().to_string()),
+        namespaces: sorted(scope.map(|s| s.namespaces().to_vec())),
+        associated_at: policy.associated_at().and_then(rfc3339),
+    }
+}
+
+fn rfc3339(at: &DateTime) -> Option<String> {
+    at.fmt(DateTimeFormat::DateTime).ok()
+}
+
 /// A cluster's record, or the error that prevented describing it.
 fn cluster_resource(
     described: Result<&aws_sdk_eks::types::Cluster, &String>,
+    access: Option<EksAccess>,
     name: &str,
     account: &AwsAccount,
     region: &str,
@@ -159,7 +273,7 @@ fn cluster_resource(
         Err(error) => (fallback_arn, Err(error.clone())),
         Ok(cluster) => {
             let arn = cluster.arn().map(str::to_string).unwrap_or(fallback_arn);
-            let record = cluster_record(cluster, name, &arn, region);
+            let record = cluster_record(cluster, access, name, &arn, region);
             let document = crate::model::Document::of(&record)
                 .map_err(|e| format!("cannot serialise EKS cluster record: {e}"));
             (arn, document)
@@ -176,6 +290,7 @@ fn cluster_resource(
 
 fn cluster_record(
     cluster: &aws_sdk_eks::types::Cluster,
+    access: Option<EksAccess>,
     name: &str,
     arn: &str,
     region: &str,
@@ -200,6 +315,7 @@ fn cluster_record(
         endpoint_private_access: vpc.map(|v| v.endpoint_private_access()).unwrap_or(false),
         public_access_cidrs: sorted(vpc.map(|v| v.public_access_cidrs().to_vec())),
         enabled_log_types,
+        access,
     }
 }
 
@@ -290,8 +406,14 @@ pub async fn describe(account: &AwsAccount, arn: &str) -> Described {
     };
     let fail = |error: String| format!("{arn}: {error}");
     if let Some(["cluster", name]) = resource_parts::<2>(parsed.resource) {
-        let cluster = describe_cluster(&clients.eks, name).await.map_err(fail)?;
-        return Ok(cluster.map(|c| cluster_resource(Ok(&c), name, account, region)));
+        let Some(cluster) = describe_cluster(&clients.eks, name).await.map_err(fail)? else {
+            return Ok(None);
+        };
+        let record = match access_of(&clients.eks, &cluster, name).await {
+            Ok(access) => cluster_resource(Ok(&cluster), access, name, account, region),
+            Err(error) => cluster_resource(Err(&error), None, name, account, region),
+        };
+        return Ok(Some(record));
     }
     let (cluster, name, uuid) = match (
         resource_parts::<4>(parsed.resource),

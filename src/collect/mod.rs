@@ -302,6 +302,15 @@ pub fn collector_of(resource_type: ResourceType) -> Option<&'static Collector> {
         .find(|c| c.resource_types.contains(&resource_type))
 }
 
+/// Whether one collection holds both types: the same collector, whose
+/// scope (an account, or an account's region) lists them together.
+pub fn same_collection(a: ResourceType, b: ResourceType) -> bool {
+    match (collector_of(a), collector_of(b)) {
+        (Some(a), Some(b)) => a.name == b.name,
+        _ => false,
+    }
+}
+
 /// Every read-only IAM action the collectors call; `config/iam-policy.json`
 /// must grant exactly these (a test holds the two together).
 pub fn iam_actions() -> Vec<&'static str> {

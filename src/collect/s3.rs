@@ -7,7 +7,7 @@ use super::arn::{Arn, not_described};
 use super::{AwsAccount, Collection, Described, Fetched, describe_error};
 use crate::model::{
     AccessLogging, AccountPublicAccessBlock, Encryption, EncryptionRule, PublicAccessBlock,
-    Replication, ReplicationRule, ResourceRecord, ResourceType, S3Bucket, Versioning,
+    Replication, ReplicationFilter, ReplicationRule, ResourceRecord, ResourceType, S3Bucket, Versioning,
     partition_for_region, s3_bucket_arn,
 };
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
@@ -393,9 +393,10 @@ async fn describe_bucket(
     ));
     let versioning = outcome.keep(classify("GetBucketVersioning", versioning, &[]));
     let logging = outcome.keep(classify("GetBucketLogging", logging, &[]));
-    // Tags are context no built-in control reads: a failure to read them
-    // is kept in the document (their controls are unknown), not a failed
-    // description of the bucket.
+    // Tags are context no built-in control reads: a refusal to read them
+    // (a role without s3:GetBucketTagging, a lasting state) is kept in the
+    // document, their controls unknown, rather than failing the bucket. Any
+    // other failure is transient: kept in the document it would be drift.
     let (tags, tags_unreadable) = match classify("GetBucketTagging", tagging, &["NoSuchTagSet"]) {
         Ok(Fetched::Present(output)) => (
             output
@@ -410,7 +411,15 @@ async fn describe_bucket(
             outcome.vanished = true;
             (BTreeMap::new(), None)
         }
-        Err(DescribeError::Failed(reason)) => (BTreeMap::new(), Some(reason)),
+        Err(DescribeError::Failed(reason))
+            if super::api_calls::error_text_kind(&reason) == Some("access_denied") =>
+        {
+            (BTreeMap::new(), Some(reason))
+        }
+        Err(DescribeError::Failed(reason)) => {
+            outcome.failures.push(reason);
+            (BTreeMap::new(), None)
+        }
     };
     if outcome.vanished {
         return Err(DescribeError::Vanished);
@@ -442,6 +451,7 @@ async fn describe_bucket(
                     destination_bucket,
                     destination_account: destination.and_then(|d| d.account()).map(str::to_string),
                     destination_region,
+                    filter: replication_filter(rule),
                 });
             }
             // By priority, then id: S3 evaluates by priority, and the
@@ -613,9 +623,78 @@ pub(super) fn block_settings(
     }
 }
 
+
+/// What a replication rule is limited to: `None` when it replicates every
+/// object (no filter, an empty one, or an empty prefix).
+fn replication_filter(rule: &aws_sdk_s3::types::ReplicationRule) -> Option<ReplicationFilter> {
+    let tag = |t: &aws_sdk_s3::types::Tag| (t.key().to_string(), t.value().to_string());
+    let mut filter = ReplicationFilter::default();
+    #[allow(deprecated)]
+    let legacy_prefix = rule.prefix();
+    if let Some(f) = rule.filter() {
+        filter.prefix = f.prefix().map(str::to_string);
+        filter.tags.extend(f.tag().map(tag));
+        if let Some(and) = f.and() {
+            filter.prefix = filter.prefix.or(and.prefix().map(str::to_string));
+            filter.tags.extend(and.tags().iter().map(tag));
+        }
+    }
+    filter.prefix = filter
+        .prefix
+        .or(legacy_prefix.map(str::to_string))
+        .filter(|p| !p.is_empty());
+    (filter.prefix.is_some() || !filter.tags.is_empty()).then_some(filter)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    #[allow(deprecated)]
+    fn a_replication_rule_replicates_all_unless_a_prefix_or_tag_limits_it() {
+        use aws_sdk_s3::types::{
+            Destination, ReplicationRule as Rule, ReplicationRuleFilter, ReplicationRuleStatus, Tag,
+        };
+        let rule = |filter: Option<ReplicationRuleFilter>, legacy_prefix: Option<&str>| {
+            let mut rule = Rule::builder()
+                .status(ReplicationRuleStatus::Enabled)
+                .destination(
+                    Destination::builder()
+                        .bucket("arn:aws:s3:::replica")
+                        .build()
+                        .expect("destination"),
+                );
+            if let Some(filter) = filter {
+                rule = rule.filter(filter);
+            }
+            if let Some(prefix) = legacy_prefix {
+                rule = rule.prefix(prefix);
+            }
+            rule.build().expect("rule")
+        };
+        let tag = Tag::builder().key("class").value("pci").build().expect("tag");
+        assert_eq!(replication_filter(&rule(None, None)), None);
+        let empty = ReplicationRuleFilter::builder().prefix("").build();
+        assert_eq!(replication_filter(&rule(Some(empty), None)), None);
+        assert_eq!(replication_filter(&rule(None, Some(""))), None);
+        // The schema before Filter: a top-level Prefix.
+        assert_eq!(
+            replication_filter(&rule(None, Some("logs/"))),
+            Some(ReplicationFilter {
+                prefix: Some("logs/".into()),
+                tags: BTreeMap::new(),
+            })
+        );
+        let tagged = ReplicationRuleFilter::builder().tag(tag).build();
+        assert_eq!(
+            replication_filter(&rule(Some(tagged), None)),
+            Some(ReplicationFilter {
+                prefix: None,
+                tags: BTreeMap::from([("class".to_string(), "pci".to_string())]),
+            })
+        );
+    }
 
     #[test]
     fn legacy_location_constraints_map_to_regions() {

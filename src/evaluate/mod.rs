@@ -15,7 +15,7 @@ pub mod policy;
 include!(concat!(env!("OUT_DIR"), "/rule_modules.rs"));
 
 pub use catalog::{CONTROLS, Control, ControlSettings, control, controls_for};
-pub use custom::{CustomControl, CustomControls};
+pub use custom::{CustomControl, CustomControls, ScopeData, ScopeDocument};
 
 use crate::model::{Document, ResourceRecord, ResourceType};
 pub use catalog::ControlConfig;
@@ -280,15 +280,26 @@ impl Subject {
     }
 }
 
+/// [`evaluate_in`] without the documents of the resource's scope: a custom
+/// control that declares `data` is `unknown`.
+pub fn evaluate(
+    resource: &ResourceRecord,
+    settings: &RuleSettings,
+    observed_at: DateTime<Utc>,
+) -> Vec<Evaluation> {
+    evaluate_in(resource, settings, &ScopeData::none(), observed_at)
+}
+
 /// Evaluates every enabled control that applies to the resource, built-in
-/// then custom.
+/// then custom; `scope` holds the scope's documents custom controls read.
 ///
 /// A resource whose collection failed yields `unknown` for each control, with
 /// the collection error as evidence: a control is never passed on data we
 /// do not have. `observed_at` is when the resource was collected.
-pub fn evaluate(
+pub fn evaluate_in(
     resource: &ResourceRecord,
     settings: &RuleSettings,
+    scope: &ScopeData,
     observed_at: DateTime<Utc>,
 ) -> Vec<Evaluation> {
     let collected = resource.document.as_ref().map_err(|error| {
@@ -316,7 +327,12 @@ pub fn evaluate(
             })
         })
         .collect();
-    evaluations.extend(evaluate_custom(resource.resource_type, collected, settings));
+    evaluations.extend(evaluate_custom(
+        resource.resource_type,
+        collected,
+        settings,
+        scope,
+    ));
     evaluations
 }
 
@@ -326,6 +342,7 @@ fn evaluate_custom(
     resource_type: ResourceType,
     collected: Result<&Document, Verdict>,
     settings: &RuleSettings,
+    scope: &ScopeData,
 ) -> Vec<Evaluation> {
     let custom = settings.custom();
     let controls: Vec<&CustomControl> = custom
@@ -342,7 +359,7 @@ fn evaluate_custom(
         .into_iter()
         .filter_map(|control| {
             let verdict = match &input {
-                Ok(input) => custom.decide(control, input)?,
+                Ok(input) => custom.decide(control, input, scope)?,
                 Err(unknown) => unknown.clone(),
             };
             Some(Evaluation {

@@ -425,6 +425,7 @@ mod tests {
             destination_bucket: "arn:aws:s3:::dst".into(),
             destination_account: None,
             destination_region: region.map(str::to_string),
+            filter: None,
         };
         b.replication = Some(Replication {
             role: None,

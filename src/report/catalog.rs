@@ -11,20 +11,26 @@ use std::fmt::Write;
 /// Every control with its settings, remediation and mappings: the
 /// built-in ones, then the custom ones loaded from the config.
 pub fn controls_json(custom: &CustomControls) -> Value {
+    let every = frameworks::every(custom);
     Value::Array(
         CONTROLS
             .iter()
-            .map(|c| control_json(c))
-            .chain(custom.iter().map(custom_json))
+            .map(|c| control_json(c, &every))
+            .chain(custom.iter().map(|c| custom_json(c, &every)))
             .collect(),
     )
 }
 
-fn custom_json(c: &CustomControl) -> Value {
-    let mappings: serde_json::Map<String, Value> = frameworks::all()
+/// Framework id → the requirements of it that the control `id` evidences.
+fn mappings(every: &[Framework], id: &str) -> serde_json::Map<String, Value> {
+    every
         .iter()
-        .map(|f| (f.id.clone(), json!(c.requirements_of(&f.id))))
-        .collect();
+        .map(|f| (f.id.clone(), json!(frameworks::requirements_in(f, id))))
+        .collect()
+}
+
+fn custom_json(c: &CustomControl, every: &[Framework]) -> Value {
+    let mappings = mappings(every, &c.id);
     json!({
         "id": c.id,
         "title": c.title,
@@ -37,15 +43,13 @@ fn custom_json(c: &CustomControl) -> Value {
         "custom": {
             "source": c.source.display().to_string(),
             "version": c.version,
+            "data": c.data.iter().map(|t| t.as_str()).collect::<Vec<_>>(),
         },
     })
 }
 
-fn control_json(c: &Control) -> Value {
-    let mappings: serde_json::Map<String, Value> = frameworks::all()
-        .iter()
-        .map(|f| (f.id.clone(), json!(frameworks::requirements_of(&f.id, c))))
-        .collect();
+fn control_json(c: &Control, every: &[Framework]) -> Value {
+    let mappings = mappings(every, c.id);
     json!({
         "id": c.id,
         "title": c.title,
@@ -92,35 +96,29 @@ pub fn framework_json(f: &Framework) -> Value {
 /// one column of requirement ids per framework; custom controls after the
 /// built-in ones.
 pub fn controls_rows(custom: &CustomControls) -> (Vec<String>, Vec<Vec<String>>) {
-    let (headers, mut rows) = built_in_rows();
+    let every = frameworks::every(custom);
+    let (headers, mut rows) = built_in_rows(&every);
     rows.extend(custom.iter().map(|c| {
         catalog_row(
             &c.id,
             c.default_severity,
             &c.resource_types,
             &c.title,
-            |framework| c.requirements_of(framework).join(", "),
+            &every,
         )
     }));
     (headers, rows)
 }
 
-fn built_in_rows() -> (Vec<String>, Vec<Vec<String>>) {
+/// The built-in controls' rows, a column per framework of `every`.
+fn built_in_rows(every: &[Framework]) -> (Vec<String>, Vec<Vec<String>>) {
     let mut headers: Vec<String> = ["control", "severity", "resources", "title"]
         .map(String::from)
         .to_vec();
-    headers.extend(frameworks::all().iter().map(|f| f.id.clone()));
+    headers.extend(every.iter().map(|f| f.id.clone()));
     let rows = CONTROLS
         .iter()
-        .map(|c| {
-            catalog_row(
-                c.id,
-                c.default_severity,
-                c.resource_types,
-                c.title,
-                |framework| frameworks::requirements_of(framework, c).join(", "),
-            )
-        })
+        .map(|c| catalog_row(c.id, c.default_severity, c.resource_types, c.title, every))
         .collect();
     (headers, rows)
 }
@@ -131,7 +129,7 @@ fn catalog_row(
     severity: crate::evaluate::Severity,
     resource_types: &[crate::model::ResourceType],
     title: &str,
-    requirements: impl Fn(&str) -> String,
+    every: &[Framework],
 ) -> Vec<String> {
     let mut row = vec![
         id.to_string(),
@@ -143,7 +141,11 @@ fn catalog_row(
             .join(", "),
         title.to_string(),
     ];
-    row.extend(frameworks::all().iter().map(|f| requirements(&f.id)));
+    row.extend(
+        every
+            .iter()
+            .map(|f| frameworks::requirements_in(f, id).join(", ")),
+    );
     row
 }
 
@@ -186,7 +188,7 @@ pub fn markdown() -> String {
          `driftwatch controls --format md`; do not edit by hand (a test fails when \
          this file is stale).\n",
     );
-    let (headers, rows) = built_in_rows();
+    let (headers, rows) = built_in_rows(frameworks::all());
     let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
     md_table(&mut out, "Controls", &headers, rows);
     for c in CONTROLS.iter() {

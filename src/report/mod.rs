@@ -244,9 +244,8 @@ fn framework_summaries(
     by_control: &BTreeMap<&str, Counts>,
     custom: &CustomControls,
 ) -> Vec<FrameworkSummary> {
-    frameworks::all()
-        .iter()
-        .map(|f| frameworks::with_custom(f, custom))
+    frameworks::every(custom)
+        .into_iter()
         .map(|f| {
             let requirements: Vec<RequirementSummary> = f
                 .requirements

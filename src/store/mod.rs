@@ -230,6 +230,8 @@ pub struct ScanHeader<'a> {
     pub error: Option<&'a str>,
     pub resource_count: usize,
     pub failed_count: usize,
+    /// The listing finished without a warning (descriptions may have failed).
+    pub listed_completely: bool,
 }
 
 /// One batch of a scope's resources with what was derived from them, ready
@@ -488,6 +490,71 @@ impl Store {
             .context("reading the resource's latest snapshot")
     }
 
+    /// The live documents of `types` in the scope that holds `arn` (its
+    /// collector, account and region), each as its latest snapshot has it,
+    /// and the status of the scope's latest scan: what custom controls
+    /// read as `data` when one resource is evaluated on its own.
+    pub async fn scope_documents(
+        &self,
+        arn: &str,
+        types: &[&str],
+    ) -> Result<StoredScope, StoreError> {
+        let latest_scan = sqlx::query(
+            "SELECT sc.status, sc.error, sc.listed_completely
+               FROM resources r
+               JOIN scans sc ON sc.collector = r.collector AND sc.account_id = r.account_id
+                            AND sc.region = r.scope_region
+              WHERE r.arn = $1
+              ORDER BY sc.id DESC LIMIT 1",
+        )
+        .bind(arn)
+        .fetch_optional(&self.pool)
+        .await
+        .context("reading the scope's latest scan")?
+        .map(|row| -> Result<LatestScan, sqlx::Error> {
+            Ok(LatestScan {
+                status: row.try_get("status")?,
+                error: row.try_get("error")?,
+                listed_completely: row.try_get("listed_completely")?,
+            })
+        })
+        .transpose()
+        .context("reading the scope's latest scan")?;
+        let rows = sqlx::query(
+            "SELECT o.resource_type, o.arn, s.collection_error, d.body::text AS body
+               FROM resources r
+               JOIN resources o ON o.collector = r.collector AND o.account_id = r.account_id
+                               AND o.scope_region = r.scope_region AND o.deleted_at IS NULL
+               JOIN LATERAL (SELECT * FROM resource_snapshots
+                              WHERE resource_id = o.id ORDER BY scan_id DESC LIMIT 1) s ON true
+               LEFT JOIN documents d ON d.hash = s.document_hash
+              WHERE r.arn = $1 AND o.resource_type = ANY($2)
+              ORDER BY o.arn",
+        )
+        .bind(arn)
+        .bind(types)
+        .fetch_all(&self.pool)
+        .await
+        .context("reading the scope's documents")?;
+        let documents = rows
+            .iter()
+            .map(|row| -> Result<StoredDocument, sqlx::Error> {
+                let body: Option<String> = row.try_get("body")?;
+                let error: Option<String> = row.try_get("collection_error")?;
+                Ok(StoredDocument {
+                    resource_type: row.try_get("resource_type")?,
+                    arn: row.try_get("arn")?,
+                    document: body.ok_or_else(|| error.unwrap_or_default()),
+                })
+            })
+            .collect::<Result<_, _>>()
+            .context("reading the scope's documents")?;
+        Ok(StoredScope {
+            documents,
+            latest_scan,
+        })
+    }
+
     pub async fn scans(&self, limit: i64) -> Result<Vec<ScanRow>, StoreError> {
         let rows = sqlx::query(
             "SELECT id, account_id, account_name, region, collector, started_at, finished_at,
@@ -555,6 +622,31 @@ pub struct CurrentSnapshot {
     /// When the scan that recorded it finished.
     pub observed_at: DateTime<Utc>,
     pub deleted_at: Option<DateTime<Utc>>,
+}
+
+/// A scope's live documents, as [`Store::scope_documents`] reads them.
+#[derive(Debug, Clone)]
+pub struct StoredScope {
+    pub documents: Vec<StoredDocument>,
+    /// The scope's latest scan; `None` when it has none.
+    pub latest_scan: Option<LatestScan>,
+}
+
+#[derive(Debug, Clone)]
+pub struct LatestScan {
+    /// `ok`, `partial` or `failed`.
+    pub status: String,
+    pub error: Option<String>,
+    /// `None` for scans recorded before driftwatch kept it.
+    pub listed_completely: Option<bool>,
+}
+
+#[derive(Debug, Clone)]
+pub struct StoredDocument {
+    pub resource_type: String,
+    pub arn: String,
+    /// The document's JSON text, or why describing the resource failed.
+    pub document: Result<String, String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -844,8 +936,9 @@ impl<'s> ScopeTransaction<'s> {
         let count = |n: usize| i32::try_from(n).unwrap_or(i32::MAX);
         let scan_id: i64 = sqlx::query_scalar(
             "INSERT INTO scans (account_id, account_name, region, collector, started_at,
-                                finished_at, status, error, resource_count, failed_count, job_id)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+                                finished_at, status, error, resource_count, failed_count, job_id,
+                                listed_completely)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
         )
         .bind(&self.scope.account_id)
         .bind(&self.scope.account_name)
@@ -858,6 +951,7 @@ impl<'s> ScopeTransaction<'s> {
         .bind(count(header.resource_count))
         .bind(count(header.failed_count))
         .bind(self.job.map(|j| j.id))
+        .bind(header.listed_completely)
         .fetch_one(self.tx.conn())
         .await
         .context("inserting the scan")?;

@@ -43,6 +43,10 @@ pub enum Action {
     /// Forward, then put a byte that is never valid UTF-8 (0xFF) in the
     /// middle of the body, as a hostile or broken endpoint might.
     NotUtf8,
+    /// Answer 200 with this body (XML when it starts with `<`, JSON
+    /// otherwise): a response recorded in AWS's documented shape, for what
+    /// moto does not implement.
+    Respond(&'static str),
 }
 
 /// A rule: requests matching every set field get `action`, `times` times
@@ -55,6 +59,8 @@ pub struct Fault {
     pub operation: Option<String>,
     /// A substring of the path and query (for REST operations).
     pub target_contains: Option<String>,
+    /// The whole path and query.
+    pub target_is: Option<String>,
     pub times: Option<usize>,
 }
 
@@ -66,6 +72,7 @@ impl Fault {
             service: None,
             operation: None,
             target_contains: None,
+            target_is: None,
             times: None,
         }
     }
@@ -85,6 +92,10 @@ impl Fault {
         self.target_contains = Some(fragment.to_string());
         self
     }
+    pub fn target_is(mut self, target: &str) -> Fault {
+        self.target_is = Some(target.to_string());
+        self
+    }
     pub fn times(mut self, n: usize) -> Fault {
         self.times = Some(n);
         self
@@ -99,6 +110,7 @@ impl Fault {
                 .target_contains
                 .as_deref()
                 .is_none_or(|f| seen.target.contains(f))
+            && self.target_is.as_deref().is_none_or(|t| seen.target == t)
             && self.times.is_none_or(|n| n > 0)
     }
 }
@@ -272,6 +284,7 @@ async fn serve(mut client: TcpStream, upstream: String, state: Arc<Mutex<State>>
             tokio::time::sleep(Duration::from_secs(3600)).await;
             return;
         }
+        Some(Action::Respond(body)) => Some(recorded(body)),
         Some(action) => Some(aws_error(action, &seen, &request)),
     };
     if let Some(reply) = reply {
@@ -331,6 +344,19 @@ fn not_utf8(mut response: Vec<u8>) -> Vec<u8> {
         }
     }
     response
+}
+
+fn recorded(body: &str) -> Vec<u8> {
+    let content_type = if body.trim_start().starts_with('<') {
+        "application/xml"
+    } else {
+        "application/json"
+    };
+    format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
 }
 
 fn aws_error(action: Action, seen: &Seen, request: &Request) -> Vec<u8> {

@@ -20,9 +20,12 @@
 //! hash of its sources), so a finding says which version decided it.
 
 mod ast;
+mod data;
 mod recursion;
+mod team_frameworks;
 mod testing;
 
+pub use data::{DATA_ROOT, ScopeData, ScopeDocument};
 pub use testing::TestOutcome;
 
 use super::{Severity, Verdict};
@@ -92,6 +95,9 @@ pub struct CustomControl {
     pub remediation: String,
     /// Framework id → the requirements of it this control evidences.
     pub requirements: BTreeMap<String, Vec<String>>,
+    /// The types of the scope's other documents it reads, as
+    /// `data.resources[<type>]` (sorted, distinct).
+    pub data: Vec<ResourceType>,
     /// The `.rego` module, as found under the configured paths.
     pub source: PathBuf,
     /// A hash of the module, its sidecar and every library module: changes
@@ -116,6 +122,8 @@ struct Metadata {
     remediation: String,
     #[serde(default)]
     requirements: BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    data: Vec<String>,
 }
 
 /// One evaluation, shown whole (`driftwatch controls eval`).
@@ -151,6 +159,8 @@ impl fmt::Display for LoadIssue {
 /// Every custom control of the configured paths, ready to evaluate.
 pub struct CustomControls {
     controls: Vec<CustomControl>,
+    /// The team's own framework files (`custom_controls.frameworks`).
+    frameworks: Vec<crate::frameworks::Framework>,
     /// Every module loaded; evaluations run on clones of it.
     engine: Engine,
     idle: Mutex<Vec<Engine>>,
@@ -176,6 +186,7 @@ impl CustomControls {
     fn new(controls: Vec<CustomControl>, engine: Engine) -> Self {
         CustomControls {
             controls,
+            frameworks: Vec::new(),
             engine,
             idle: Mutex::new(Vec::new()),
             pause: PAUSE_AFTER_TIMEOUTS,
@@ -201,13 +212,44 @@ impl CustomControls {
         let mut modules = Vec::new();
         for file in &files {
             match load_module(&mut engine, file) {
+                Ok(module) if reserved_package(&module.package) => issues.push(LoadIssue {
+                    file: module.path.clone(),
+                    position: None,
+                    message: format!(
+                        "package {} is reserved: data.{DATA_ROOT} holds the scope's documents",
+                        module.package.trim_start_matches("data.")
+                    ),
+                }),
                 Ok(module) => modules.push(module),
                 Err(issue) => issues.push(issue),
             }
         }
         // Fails closed: modules that cannot be checked are not loaded.
+        let mut data_uses = Vec::new();
         match syntax_tree(&engine) {
             Ok(ast) => {
+                data_uses = ast::data_uses(&ast);
+                // A verdict is a function of the snapshot: rules judge ages
+                // against the collection time, never the evaluation's.
+                for (builtin, why) in [
+                    (
+                        ["time", "now_ns"],
+                        "a verdict must not change with the hour it is evaluated at \
+                         (compare with a timestamp of the document)",
+                    ),
+                    (
+                        ["rand", "intn"],
+                        "a verdict must not change from one evaluation to the next",
+                    ),
+                ] {
+                    if let Some((file, line, col)) = ast::first_call_of(&ast, &builtin) {
+                        issues.push(LoadIssue {
+                            file: PathBuf::from(file),
+                            position: Some((line, col)),
+                            message: format!("{} is not allowed: {why}", builtin.join(".")),
+                        });
+                    }
+                }
                 if let Some(cycle) = recursion::find(&ast) {
                     issues.push(LoadIssue {
                         file: PathBuf::from(cycle.file),
@@ -265,6 +307,7 @@ impl CustomControls {
                 Err(issue) => issues.push(issue),
             }
         }
+        issues.extend(undeclared_data(&data_uses, &modules, &controls));
         if issues.is_empty() {
             Ok(CustomControls::new(controls, engine))
         } else {
@@ -298,7 +341,12 @@ impl CustomControls {
 
     /// Decides `control` for one resource; `None` when the control
     /// declares `applicable` and it is not true for this input.
-    pub fn decide(&self, control: &CustomControl, input: &RegoValue) -> Option<Verdict> {
+    pub fn decide(
+        &self,
+        control: &CustomControl,
+        input: &RegoValue,
+        data: &ScopeData,
+    ) -> Option<Verdict> {
         if !control.breaker.allows(Instant::now()) {
             return Some(control.unknown(
                 format!(
@@ -310,29 +358,44 @@ impl CustomControls {
                 "timed out",
             ));
         }
-        let (verdict, timed_out) = self.run_once(control, input);
-        control
-            .breaker
-            .record(timed_out, Instant::now(), self.pause);
+        let (verdict, timed_out) = self.run_once(control, input, data);
+        // A control that did not run (its data unknown) neither timed out
+        // nor finished: the count of timeouts in a row stands.
+        if let Some(timed_out) = timed_out {
+            control
+                .breaker
+                .record(timed_out, Instant::now(), self.pause);
+        }
         verdict
     }
 
     /// One evaluation, whatever the breaker says (fixtures are all run),
-    /// and whether it ran out of time.
-    fn run_once(&self, control: &CustomControl, input: &RegoValue) -> (Option<Verdict>, bool) {
-        let mut engine = self.checkout();
+    /// and whether it ran out of time (`None`: it could not run).
+    fn run_once(
+        &self,
+        control: &CustomControl,
+        input: &RegoValue,
+        data: &ScopeData,
+    ) -> (Option<Verdict>, Option<bool>) {
+        let mut engine = match self.engine_for(control, data) {
+            Ok(engine) => engine,
+            Err(why) => {
+                let message = format!("{} cannot be evaluated: {why}", control.id);
+                return (Some(control.unknown(message, &why)), None);
+            }
+        };
         engine.set_input(input.clone());
         let outcome = run(&mut engine, control);
         let _ = engine.take_prints();
-        self.checkin(engine);
+        self.return_engine(control, data, engine);
         match outcome {
-            Ok(verdict) => (verdict, false),
+            Ok(verdict) => (verdict, Some(false)),
             Err(error) => (
                 Some(control.unknown(
                     format!("{} could not be evaluated: {}", control.id, error.message),
                     &error.message,
                 )),
-                error.timed_out,
+                Some(error.timed_out),
             ),
         }
     }
@@ -340,9 +403,24 @@ impl CustomControls {
     /// [`CustomControls::decide`] for a person writing the control: the
     /// verdict, the value of each of its rules, and what `print` wrote.
     /// Runs even a control skipped for timeouts.
-    pub fn explain(&self, control: &CustomControl, input: &RegoValue) -> Explanation {
-        let mut engine = self.engine.clone();
-        engine.set_gather_prints(true);
+    pub fn explain(
+        &self,
+        control: &CustomControl,
+        input: &RegoValue,
+        data: &ScopeData,
+    ) -> Explanation {
+        let mut engine = match self.engine_for(control, data) {
+            Ok(engine) => engine,
+            Err(why) => {
+                let message = format!("{} cannot be evaluated: {why}", control.id);
+                return Explanation {
+                    verdict: Some(control.unknown(message, &why)),
+                    rules: Vec::new(),
+                    prints: Vec::new(),
+                };
+            }
+        };
+        let _ = engine.take_prints();
         engine.set_input(input.clone());
         let verdict = match run(&mut engine, control) {
             Ok(verdict) => verdict,
@@ -741,6 +819,16 @@ fn control_of(
         .parse::<Severity>()
         .map_err(|e| issue(format!("severity: {e}")))?;
     check_requirements(&metadata.requirements).map_err(issue)?;
+    let mut data = metadata
+        .data
+        .iter()
+        .map(|name| {
+            name.parse::<ResourceType>()
+                .map_err(|e| issue(format!("data: {e}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    data.sort();
+    data.dedup();
     for (field, text) in [
         ("title", &metadata.title),
         ("rationale", &metadata.rationale),
@@ -780,6 +868,7 @@ fn control_of(
         rationale: metadata.rationale,
         remediation: metadata.remediation,
         requirements: metadata.requirements,
+        data,
         source: module.path.clone(),
         version,
         package,
@@ -787,6 +876,62 @@ fn control_of(
         declares_unknown: declares("unknown"),
         breaker: Breaker::default(),
     })
+}
+
+/// A read of `data.resources` that the reading module's control did not
+/// declare would see nothing (undefined), and a `deny` built on it would
+/// pass: each read must name a type its control declares, and libraries
+/// (shared by controls with different declarations) read none.
+fn undeclared_data(
+    uses: &[(String, u64, u64, ast::DataUse)],
+    modules: &[Module],
+    controls: &[CustomControl],
+) -> Vec<LoadIssue> {
+    let mut issues = Vec::new();
+    for (file, line, col, use_) in uses {
+        let control = modules
+            .iter()
+            .find(|m| m.path.display().to_string() == *file)
+            .and_then(|m| m.sidecar.as_ref().map(|_| &m.path))
+            .and_then(|path| controls.iter().find(|c| &c.source == path));
+        let problem = match (use_, control) {
+            (ast::DataUse::Opaque(what), _) => Some(format!(
+                "{what}: a control reads data.resources[\"<type>\"] for the types its sidecar declares"
+            )),
+            (ast::DataUse::Reads(_), None) => Some(
+                "a library or test module cannot read data.resources: pass the documents to \
+                 its functions as arguments"
+                    .to_string(),
+            ),
+            (ast::DataUse::Reads(name), Some(control)) => {
+                let declared = name
+                    .parse::<ResourceType>()
+                    .is_ok_and(|t| control.data.contains(&t));
+                (!declared).then(|| {
+                    format!(
+                        "reads data.resources[\"{name}\"], which {} does not declare (add it to `data` in its sidecar)",
+                        control.id
+                    )
+                })
+            }
+        };
+        if let Some(message) = problem {
+            issues.push(LoadIssue {
+                file: PathBuf::from(file),
+                position: (*line > 0).then_some((*line, *col)),
+                message,
+            });
+        }
+    }
+    issues
+}
+
+fn reserved_package(package: &str) -> bool {
+    let package = package.trim_start_matches("data.");
+    package == DATA_ROOT
+        || package
+            .strip_prefix(DATA_ROOT)
+            .is_some_and(|rest| rest.starts_with('.'))
 }
 
 /// The shape of built-in ids (`service.name`, lower case), and none of them.

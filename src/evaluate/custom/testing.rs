@@ -6,15 +6,18 @@
 //! - fixtures: `tests/<module name>/<case>.json` beside each control's
 //!   module, each `{"expect": "pass" | "fail" | "not_applicable" |
 //!   "unknown", "document": {...}}`, optionally with `"message"` (text the
-//!   verdict's message must contain). The document must read as a stored
-//!   record of one of the control's resource types, so a fixture cannot
-//!   test a shape driftwatch never stores.
+//!   verdict's message must contain), and, for a control that declares
+//!   `data`, `"data": {"<type>": {"<arn>": {...}}}` (a declared type left
+//!   out is one of which the scope has none). Every document must read as
+//!   a stored record of its type, so a fixture cannot test a shape
+//!   driftwatch never stores.
 
-use super::{CustomControl, CustomControls, ast};
+use super::{CustomControl, CustomControls, ScopeData, ScopeDocument, ast};
 use crate::evaluate::FindingStatus;
 use crate::model::{Document, ResourceType};
 use regorus::Value as RegoValue;
 use serde::Deserialize;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// One test's outcome.
@@ -34,6 +37,8 @@ struct Fixture {
     document: serde_json::Value,
     #[serde(default)]
     message: Option<String>,
+    #[serde(default)]
+    data: BTreeMap<String, BTreeMap<String, serde_json::Value>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -136,7 +141,8 @@ impl CustomControls {
         let document = Document::from_value(&fixture.document);
         readable_as_one_of(&control.resource_types, &document)?;
         let input = CustomControls::input(document.as_str())?;
-        let verdict = self.run_once(control, &input).0;
+        let data = fixture_data(control, &fixture.data)?;
+        let verdict = self.run_once(control, &input, &data).0;
         let got = match &verdict {
             None => Expected::NotApplicable,
             Some(v) => match v.status {
@@ -163,6 +169,38 @@ impl CustomControls {
             _ => Ok(()),
         }
     }
+}
+
+/// The fixture's `data`, each document checked against its type.
+fn fixture_data(
+    control: &CustomControl,
+    data: &BTreeMap<String, BTreeMap<String, serde_json::Value>>,
+) -> Result<ScopeData, String> {
+    let mut documents = Vec::new();
+    for (name, by_arn) in data {
+        let resource_type: ResourceType = name.parse().map_err(|e| format!("data: {e}"))?;
+        if !control.data.contains(&resource_type) {
+            return Err(format!(
+                "data: {} does not declare `{resource_type}` in its sidecar's `data`",
+                control.id
+            ));
+        }
+        for (arn, value) in by_arn {
+            let document = Document::from_value(value);
+            readable_as_one_of(&[resource_type], &document)
+                .map_err(|e| format!("data.{name}.{arn}: {e}"))?;
+            documents.push((resource_type, arn.as_str(), document));
+        }
+    }
+    let wanted: BTreeSet<ResourceType> = control.data.iter().copied().collect();
+    let scope = documents
+        .iter()
+        .map(|(resource_type, arn, document)| ScopeDocument {
+            resource_type: *resource_type,
+            arn,
+            document: Ok(document.as_str()),
+        });
+    Ok(ScopeData::of(&wanted, scope, None))
 }
 
 /// `tests/<stem>/` beside the module, when it exists.

@@ -68,7 +68,7 @@ impl Dir {
 fn decide(controls: &CustomControls, id: &str, document: Value) -> Option<Verdict> {
     let control = controls.get(id).expect("loaded");
     let input = CustomControls::input(&document.to_string()).expect("json");
-    controls.decide(control, &input)
+    controls.decide(control, &input, &super::ScopeData::none())
 }
 
 #[test]
@@ -509,5 +509,306 @@ fn a_timeout_inside_a_function_counts_toward_skipping() {
             .unwrap_or("")
             .contains("not evaluated"),
         "{verdict:?}"
+    );
+}
+
+/// A user rule that reads the scope's policies: fail when an attached
+/// policy's document says `"Effect": "Allow"` on `*`.
+const ADMIN_REGO: &str = r#"package team.no_admin
+
+deny contains arn if {
+    some arn in input.attached_policies
+    some statement in data.resources["iam.policy"][arn].document.Statement
+    statement.Action == "*"
+}
+"#;
+
+fn admin_control(dir: &Dir) -> CustomControls {
+    dir.file("no_admin.rego", ADMIN_REGO).file(
+        "no_admin.toml",
+        &format!(
+            "{}data = [\"iam.policy\", \"iam.policy\"]\n",
+            sidecar("team.no_admin", "\"iam.user\"")
+        ),
+    );
+    dir.load().expect("loads")
+}
+
+fn user_with(policy: &str) -> Value {
+    json!({"name": "u", "attached_policies": [policy], "inline_policies": [], "groups": []})
+}
+
+fn policy_document(arn: &str, action: &str) -> String {
+    json!({"name": "p", "arn": arn, "attachment_count": 1, "default_version": "v1",
+           "document": {"Statement": [{"Effect": "Allow", "Action": action, "Resource": "*"}]}})
+    .to_string()
+}
+
+fn decide_in(controls: &CustomControls, document: Value, data: &ScopeData) -> Option<Verdict> {
+    let control = controls.get("team.no_admin").expect("loaded");
+    let input = CustomControls::input(&document.to_string()).expect("json");
+    controls.decide(control, &input, data)
+}
+
+#[test]
+fn declared_data_is_the_scopes_documents_of_those_types_and_nothing_else() {
+    let dir = Dir::new();
+    let controls = admin_control(&dir);
+    let control = controls.get("team.no_admin").expect("loaded");
+    assert_eq!(
+        control.data,
+        vec![ResourceType::IamPolicy],
+        "sorted, distinct"
+    );
+    assert_eq!(
+        controls.declared_data().into_iter().collect::<Vec<_>>(),
+        vec![ResourceType::IamPolicy]
+    );
+    let (admin, reader) = ("arn:aws:iam::1:policy/admin", "arn:aws:iam::1:policy/read");
+    let admin_doc = policy_document(admin, "*");
+    let reader_doc = policy_document(reader, "s3:GetObject");
+    let wanted = controls.declared_data();
+    let scope = ScopeData::of(
+        &wanted,
+        [
+            ScopeDocument {
+                resource_type: ResourceType::IamPolicy,
+                arn: admin,
+                document: Ok(&admin_doc),
+            },
+            ScopeDocument {
+                resource_type: ResourceType::IamPolicy,
+                arn: reader,
+                document: Ok(&reader_doc),
+            },
+            // Another type of the scope is not given to the control.
+            ScopeDocument {
+                resource_type: ResourceType::IamRole,
+                arn: "arn:aws:iam::1:role/r",
+                document: Err("AccessDenied"),
+            },
+        ],
+        None,
+    );
+    let verdict = decide_in(&controls, user_with(admin), &scope).expect("applies");
+    assert_eq!(verdict.status, FindingStatus::Fail, "{verdict:?}");
+    assert_eq!(verdict.evidence["message"], admin);
+    // The prepared engine is reused: the next user sees the same data.
+    let verdict = decide_in(&controls, user_with(reader), &scope).expect("applies");
+    assert_eq!(verdict.status, FindingStatus::Pass, "{verdict:?}");
+}
+
+#[test]
+fn data_that_is_not_all_known_is_unknown_never_pass() {
+    let dir = Dir::new();
+    let controls = admin_control(&dir);
+    let wanted = controls.declared_data();
+    let admin = "arn:aws:iam::1:policy/admin";
+    let unknown_because = |scope: &ScopeData, why: &str| {
+        let verdict = decide_in(&controls, user_with(admin), scope).expect("applies");
+        assert_eq!(verdict.status, FindingStatus::Unknown, "{verdict:?}");
+        let message = verdict.evidence["message"].as_str().unwrap_or_default();
+        assert!(message.contains(why), "{message}");
+    };
+    // One policy failed to describe: it may be the one that decides.
+    let failed = ScopeData::of(
+        &wanted,
+        [ScopeDocument {
+            resource_type: ResourceType::IamPolicy,
+            arn: admin,
+            document: Err("Throttling: rate exceeded"),
+        }],
+        None,
+    );
+    unknown_because(&failed, "could not be described: Throttling");
+    // The scope's listing stopped early.
+    let incomplete = ScopeData::of(&wanted, [], Some("ListPolicies: Throttling"));
+    unknown_because(&incomplete, "not listed completely: ListPolicies");
+    // Evaluated without its scope (as `evaluate` does).
+    unknown_because(
+        &ScopeData::none(),
+        "data.resources[\"iam.policy\"] is not known",
+    );
+    // A scope with none of the type is known, and empty.
+    let empty = ScopeData::of(&wanted, [], None);
+    let verdict = decide_in(&controls, user_with(admin), &empty).expect("applies");
+    assert_eq!(verdict.status, FindingStatus::Pass);
+}
+
+#[test]
+fn the_data_package_is_reserved_and_data_types_are_checked() {
+    let dir = Dir::new();
+    dir.file("shadow.rego", "package resources\n\nx := 1\n");
+    let issues = dir.issues();
+    assert!(
+        issues
+            .iter()
+            .any(|i| i.contains("package resources is reserved")),
+        "{issues:?}"
+    );
+    let dir = Dir::new();
+    dir.file("no_admin.rego", ADMIN_REGO).file(
+        "no_admin.toml",
+        &format!(
+            "{}data = [\"iam.polcy\"]\n",
+            sidecar("team.no_admin", "\"iam.user\"")
+        ),
+    );
+    let issues = dir.issues();
+    assert!(
+        issues
+            .iter()
+            .any(|i| i.contains("no_admin.toml: data: unknown resource type `iam.polcy`")),
+        "{issues:?}"
+    );
+}
+
+fn framework_file(id: &str, controls: &str) -> String {
+    format!(
+        "id = \"{id}\"\ntitle = \"Team baseline\"\nversion = \"1\"\nsource = \"internal\"\n\
+         [[requirements]]\nid = \"TB-1\"\ntitle = \"Buckets are tagged\"\ncontrols = [{controls}]\n"
+    )
+}
+
+#[test]
+fn a_teams_framework_may_name_custom_and_built_in_controls() {
+    let dir = Dir::new();
+    dir.control("tags", "team.bucket_tags", TAGS_REGO).file(
+        "frameworks/baseline.toml",
+        &framework_file("team-baseline", "\"team.bucket_tags\", \"s3.versioning\""),
+    );
+    let mut controls = dir.load().expect("loads");
+    let issues = controls.load_frameworks(&[dir.0.path().join("frameworks")]);
+    assert_eq!(issues, vec![]);
+    let every = crate::frameworks::every(&controls);
+    let baseline = every
+        .iter()
+        .find(|f| f.id == "team-baseline")
+        .expect("listed after the shipped ones");
+    assert_eq!(
+        crate::frameworks::requirements_in(baseline, "team.bucket_tags"),
+        ["TB-1"]
+    );
+    assert_eq!(
+        crate::frameworks::requirements_in(baseline, "s3.versioning"),
+        ["TB-1"]
+    );
+}
+
+#[test]
+fn a_framework_naming_an_unknown_control_or_a_shipped_id_is_refused_whole() {
+    let dir = Dir::new();
+    dir.control("tags", "team.bucket_tags", TAGS_REGO)
+        .file(
+            "frameworks/good.toml",
+            &framework_file("team-good", "\"team.bucket_tags\""),
+        )
+        .file(
+            "frameworks/typo.toml",
+            &framework_file("team-typo", "\"team.bucket_tagz\""),
+        )
+        .file(
+            "frameworks/shadow.toml",
+            &framework_file("soc2", "\"s3.versioning\""),
+        );
+    let mut controls = dir.load().expect("loads");
+    let issues: Vec<String> = controls
+        .load_frameworks(&[dir.0.path().join("frameworks")])
+        .iter()
+        .map(|i| {
+            i.to_string()
+                .replace(&dir.0.path().display().to_string(), "")
+        })
+        .collect();
+    assert_eq!(issues.len(), 2, "{issues:?}");
+    assert!(
+        issues.iter().any(|i| i
+            .starts_with("/frameworks/typo.toml: requirements[0].controls[0]: `team.bucket_tagz`")),
+        "{issues:?}"
+    );
+    assert!(
+        issues
+            .iter()
+            .any(|i| i == "/frameworks/shadow.toml: id `soc2` is a shipped framework's"),
+        "{issues:?}"
+    );
+    assert!(
+        controls.frameworks().is_empty(),
+        "none kept unless all are good"
+    );
+}
+
+#[test]
+fn the_wall_clock_is_refused_at_load_with_its_line() {
+    let dir = Dir::new();
+    dir.control(
+        "fresh",
+        "team.fresh",
+        "package team.fresh\n\ndeny contains \"old\" if {\n    time.now_ns() > 0\n}\n",
+    );
+    let issues = dir.issues();
+    assert_eq!(issues.len(), 1, "{issues:?}");
+    assert!(
+        issues[0].starts_with("/fresh.rego:4:") && issues[0].contains("time.now_ns is not allowed"),
+        "{issues:?}"
+    );
+    // Parsing a document's own timestamps is what a control should do.
+    let dir = Dir::new();
+    dir.control(
+        "dated",
+        "team.dated",
+        "package team.dated\n\ndeny contains \"early\" if {\n    time.parse_rfc3339_ns(input.created) < 0\n}\n",
+    );
+    let controls = dir.load().expect("loads");
+    let verdict = decide(
+        &controls,
+        "team.dated",
+        json!({"created": "2026-03-04T10:00:00Z"}),
+    );
+    assert_eq!(verdict.map(|v| v.status), Some(FindingStatus::Pass));
+}
+
+#[test]
+fn reading_data_a_control_did_not_declare_is_refused_at_load() {
+    let issues_of = |rego: &str, data: &str, library: Option<&str>| {
+        let dir = Dir::new();
+        dir.file("no_admin.rego", rego).file(
+            "no_admin.toml",
+            &format!("{}{data}", sidecar("team.no_admin", "\"iam.user\"")),
+        );
+        if let Some(library) = library {
+            dir.file("lib.rego", library);
+        }
+        dir.issues()
+    };
+    // Undeclared, it would be undefined and `deny` would pass.
+    let issues = issues_of(ADMIN_REGO, "", None);
+    assert!(
+        issues.iter().any(|i| i.starts_with("/no_admin.rego:")
+            && i.contains(
+                "reads data.resources[\"iam.policy\"], which team.no_admin does not declare"
+            )),
+        "{issues:?}"
+    );
+    let computed =
+        "package team.no_admin\n\ndeny contains t if {\n    some t, _ in data.resources\n}\n";
+    let issues = issues_of(computed, "data = [\"iam.policy\"]\n", None);
+    assert!(
+        issues.iter().any(|i| i.contains("without a literal type")),
+        "{issues:?}"
+    );
+    let library = "package team.lib\n\npolicies := data.resources[\"iam.policy\"]\n";
+    let issues = issues_of(ADMIN_REGO, "data = [\"iam.policy\"]\n", Some(library));
+    assert!(
+        issues
+            .iter()
+            .any(|i| i.starts_with("/lib.rego:") && i.contains("cannot read data.resources")),
+        "{issues:?}"
+    );
+    let whole = "package team.no_admin\n\ndeny contains k if {\n    some k, _ in data\n}\n";
+    let issues = issues_of(whole, "data = [\"iam.policy\"]\n", None);
+    assert!(
+        issues.iter().any(|i| i.contains("`data` as a whole")),
+        "{issues:?}"
     );
 }
