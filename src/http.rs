@@ -2,7 +2,9 @@
 //! read-only JSON API over findings and drift.
 //!
 //! Loopback by default. Bound anywhere else it refuses to start without a
-//! bearer token, and then every route but `/healthz` requires it.
+//! bearer token, and then every route but `/healthz` and `/readyz`
+//! requires it: orchestrators' probes (Kubernetes `httpGet`) cannot send
+//! a secret, and readiness says only whether this replica can work.
 
 use crate::clock::Clock;
 use crate::evaluate::FindingStatus;
@@ -81,13 +83,13 @@ pub fn load_token(
 
 pub fn router(state: ApiState) -> Router {
     let protected = Router::new()
-        .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/api/findings", get(findings))
         .route("/api/drift", get(drift))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(readyz))
         .merge(protected)
         .with_state(state)
 }
@@ -137,10 +139,28 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-async fn readyz(State(state): State<ApiState>) -> Response {
+/// `?scope=replica`: only what this replica needs to work (the database,
+/// its migrations), for orchestrators' readiness probes.
+#[derive(Debug, Deserialize)]
+struct ReadyQuery {
+    scope: Option<String>,
+}
+
+async fn readyz(State(state): State<ApiState>, Query(query): Query<ReadyQuery>) -> Response {
+    let fleet = match query.scope.as_deref() {
+        None | Some("fleet") => true,
+        Some("replica") => false,
+        Some(other) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                format!("scope={other}: expected replica or fleet\n"),
+            )
+                .into_response();
+        }
+    };
     match state
         .store
-        .readiness(state.stuck_after, state.clock.now())
+        .readiness(state.stuck_after, state.clock.now(), fleet)
         .await
     {
         Ok(problems) if problems.is_empty() => (StatusCode::OK, "ready\n").into_response(),

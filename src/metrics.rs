@@ -242,20 +242,29 @@ fn render_replica(inner: &Inner, out: &mut String) {
 /// What the database holds: findings, drift, the job queue, the outbox.
 fn render_stored(stored: &StoredFigures, out: &mut String) {
     let mut lines = Vec::new();
-    let name = family(
-        out,
-        "driftwatch_findings",
-        "gauge",
-        "Current findings by control and status (pass, fail, unknown).",
-    );
-    for (control, status, n) in &stored.findings {
-        lines.push(format!(
-            "{name}{{control=\"{}\",status=\"{}\"}} {n}",
-            escape(control),
-            escape(status)
-        ));
+    for (name, by, rows) in [
+        ("driftwatch_findings", "control", &stored.findings),
+        (
+            "driftwatch_account_findings",
+            "account",
+            &stored.account_findings,
+        ),
+    ] {
+        let name = family(
+            out,
+            name,
+            "gauge",
+            &format!("Current findings by {by} and status (pass, fail, unknown)."),
+        );
+        for (key, status, n) in rows {
+            lines.push(format!(
+                "{name}{{{by}=\"{}\",status=\"{}\"}} {n}",
+                escape(key),
+                escape(status)
+            ));
+        }
+        flush(out, &mut lines);
     }
-    flush(out, &mut lines);
     let name = family(
         out,
         "driftwatch_drift_events_total",
@@ -275,6 +284,14 @@ fn render_stored(stored: &StoredFigures, out: &mut String) {
     for (state, n) in &stored.jobs {
         lines.push(format!("{name}{{state=\"{}\"}} {n}", escape(state)));
     }
+    flush(out, &mut lines);
+    let name = family(
+        out,
+        "driftwatch_scan_jobs_oldest_pending_seconds",
+        "gauge",
+        "How long the oldest due job has waited for a replica (0 when none waits): too few workers, or none alive.",
+    );
+    lines.push(format!("{name} {}", stored.oldest_pending_job_seconds));
     flush(out, &mut lines);
     let name = family(
         out,

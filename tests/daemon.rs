@@ -120,6 +120,8 @@ async fn scheduled_scans_serve_metrics_readiness_and_the_api_and_stop_gracefully
     assert_eq!((status, body.as_str()), (200, "ok\n"));
     let (status, body) = get(addr, "/readyz", None).await;
     assert_eq!(status, 200, "{body}");
+    assert_eq!(get(addr, "/readyz?scope=replica", None).await.0, 200);
+    assert_eq!(get(addr, "/readyz?scope=everything", None).await.0, 400);
 
     let (status, metrics) = get(addr, "/metrics", None).await;
     assert_eq!(status, 200);
@@ -138,6 +140,20 @@ async fn scheduled_scans_serve_metrics_readiness_and_the_api_and_stop_gracefully
             "{expected} missing from:\n{metrics}"
         );
     }
+
+    assert!(
+        metrics.contains("driftwatch_account_findings{account=\"123456789012\",status=\"fail\"}"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("driftwatch_scan_jobs_oldest_pending_seconds "),
+        "{metrics}"
+    );
+    let unserved = dashboard_metrics_not_served(&metrics);
+    assert!(
+        unserved.is_empty(),
+        "the dashboard queries {unserved:?}, which /metrics does not serve"
+    );
 
     let (status, body) = get(addr, "/api/findings?status=fail", None).await;
     assert_eq!(status, 200, "{body}");
@@ -202,6 +218,8 @@ async fn beyond_loopback_the_endpoint_requires_a_bearer_token() {
         .parse()
         .expect("addr");
     assert_eq!(get(addr, "/healthz", None).await.0, 200);
+    // Probes send no token: readiness answers without one.
+    assert_ne!(get(addr, "/readyz", None).await.0, 401);
     assert_eq!(get(addr, "/metrics", None).await.0, 401);
     assert_eq!(get(addr, "/api/findings", Some("wrong")).await.0, 401);
     assert_eq!(get(addr, "/metrics", Some("s3cr3t-token")).await.0, 200);
@@ -402,4 +420,47 @@ async fn postgres_stopped_and_restarted_under_a_running_daemon_loses_no_tick() {
     assert_eq!(unscanned, 0);
     drop(store);
     server.stop().expect("stop PostgreSQL");
+}
+
+/// The metric names `deploy/grafana/driftwatch.json` queries that are not
+/// a family of `metrics` (a histogram's `_bucket`, `_sum` and `_count`
+/// belong to it).
+fn dashboard_metrics_not_served(metrics: &str) -> Vec<String> {
+    let families: std::collections::BTreeMap<&str, &str> = metrics
+        .lines()
+        .filter_map(|line| line.strip_prefix("# TYPE "))
+        .filter_map(|line| line.split_once(' '))
+        .collect();
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/grafana/driftwatch.json");
+    let dashboard: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("read the dashboard"))
+            .expect("the dashboard is JSON");
+    let mut queried = std::collections::BTreeSet::new();
+    for panel in dashboard["panels"].as_array().expect("panels") {
+        for target in panel["targets"].as_array().expect("targets") {
+            let expr = target["expr"].as_str().expect("expr");
+            let mut rest = expr;
+            while let Some(start) = rest.find("driftwatch_") {
+                let tail = &rest[start..];
+                let end = tail
+                    .find(|c: char| !(c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'))
+                    .unwrap_or(tail.len());
+                queried.insert(tail[..end].to_string());
+                rest = &tail[end..];
+            }
+        }
+    }
+    assert!(
+        queried.len() >= 12,
+        "the dashboard queries too little: {queried:?}"
+    );
+    let served = |name: &str| {
+        families.contains_key(name)
+            || ["_bucket", "_sum", "_count"].iter().any(|suffix| {
+                name.strip_suffix(suffix)
+                    .is_some_and(|base| families.get(base) == Some(&"histogram"))
+            })
+    };
+    queried.into_iter().filter(|name| !served(name)).collect()
 }

@@ -45,6 +45,13 @@ const PRUNE_LOCK: i64 = 0x6472_6966_7470_7275; // "driftpru"
 pub struct StoredFigures {
     /// (control, status) → count of current findings.
     pub findings: Vec<(String, String, i64)>,
+    /// (account, status) → count of current findings: one series per
+    /// account, not per account and control, so an organisation of a
+    /// thousand accounts stays a few thousand series.
+    pub account_findings: Vec<(String, String, i64)>,
+    /// How long the oldest job that is due has waited for a replica
+    /// (0 when none waits).
+    pub oldest_pending_job_seconds: f64,
     /// kind → drift events recorded.
     pub drift_events: Vec<(String, i64)>,
     /// state → scan jobs.
@@ -234,12 +241,15 @@ impl Store {
     }
 
     /// Readiness: the database answers, every migration this binary knows
-    /// is applied, and no job has sat with an expired lease for longer than
-    /// `stuck_after` (no replica is picking work up).
+    /// is applied, and (with `fleet`) no job has sat with an expired lease
+    /// for longer than `stuck_after` (no replica is picking work up). The
+    /// fleet part is the same answer on every replica: an orchestrator's
+    /// probe asks without it, or one stuck job would take every pod out.
     pub async fn readiness(
         &self,
         stuck_after: Duration,
         now: DateTime<Utc>,
+        fleet: bool,
     ) -> Result<Vec<String>, StoreError> {
         let mut problems = Vec::new();
         let applied: Vec<i64> =
@@ -254,6 +264,9 @@ impl Store {
             .collect();
         if !missing.is_empty() {
             problems.push(format!("migrations not applied: {missing:?}"));
+        }
+        if !fleet {
+            return Ok(problems);
         }
         // Stuck: a running job whose lease ran out long ago (no replica is
         // taking work over), or one that failed every attempt. A backlog
@@ -280,23 +293,40 @@ impl Store {
     }
 
     pub async fn stored_figures(&self, now: DateTime<Utc>) -> Result<StoredFigures, StoreError> {
-        let findings = sqlx::query(
-            "SELECT control_id, status, count(*) AS n FROM findings
-              WHERE retired_at IS NULL GROUP BY control_id, status ORDER BY 1, 2",
+        let triples = |rows: Vec<sqlx::postgres::PgRow>| {
+            rows.iter()
+                .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+                .collect::<Result<Vec<(String, String, i64)>, sqlx::Error>>()
+        };
+        let findings = triples(
+            sqlx::query(
+                "SELECT control_id, status, count(*) AS n FROM findings
+                  WHERE retired_at IS NULL GROUP BY control_id, status ORDER BY 1, 2",
+            )
+            .fetch_all(&self.pool)
+            .await
+            .context("counting findings")?,
         )
-        .fetch_all(&self.pool)
-        .await
-        .context("counting findings")?
-        .iter()
-        .map(|r| {
-            Ok((
-                r.try_get("control_id")?,
-                r.try_get("status")?,
-                r.try_get("n")?,
-            ))
-        })
-        .collect::<Result<_, sqlx::Error>>()
         .context("counting findings")?;
+        let account_findings = triples(
+            sqlx::query(
+                "SELECT r.account_id, f.status, count(*) AS n
+                   FROM findings f JOIN resources r ON r.id = f.resource_id
+                  WHERE f.retired_at IS NULL GROUP BY 1, 2 ORDER BY 1, 2",
+            )
+            .fetch_all(&self.pool)
+            .await
+            .context("counting findings by account")?,
+        )
+        .context("counting findings by account")?;
+        let oldest_pending_job_seconds: f64 = sqlx::query_scalar(
+            "SELECT COALESCE(EXTRACT(EPOCH FROM ($1 - min(scheduled_for)))::float8, 0)
+               FROM scan_jobs WHERE state = 'pending' AND scheduled_for <= $1",
+        )
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await
+        .context("reading the oldest pending job")?;
         let pairs = |rows: Vec<sqlx::postgres::PgRow>| {
             rows.iter()
                 .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
@@ -318,6 +348,8 @@ impl Store {
         .context("counting scan jobs")?;
         Ok(StoredFigures {
             findings,
+            account_findings,
+            oldest_pending_job_seconds: oldest_pending_job_seconds.max(0.0),
             drift_events,
             jobs,
             outbox: self.outbox_figures(now).await?,
