@@ -6,6 +6,7 @@
 
 pub mod api_calls;
 mod arn;
+pub mod change_events;
 mod log_monitoring;
 pub mod organizations;
 
