@@ -373,6 +373,19 @@ fn and_scope(
     targets
 }
 
+/// Every `eventSource` whose writes can change what is collected: what the
+/// EventBridge rule in `deploy/events/event-pattern.json` must match.
+pub fn collected_event_sources() -> Vec<&'static str> {
+    let mut sources: Vec<&'static str> = SERVICES
+        .iter()
+        .map(|(source, _)| *source)
+        .chain(MAPPINGS.iter().map(|m| m.source))
+        .collect();
+    sources.sort_unstable();
+    sources.dedup();
+    sources
+}
+
 /// The collectors that read each collected service, and whether they are
 /// account-wide: the scopes a write that no mapping names falls back to.
 const SERVICES: &[(&str, &[(&str, bool)])] = &[
