@@ -201,6 +201,43 @@ async fn scheduled_scans_serve_metrics_readiness_and_the_api_and_stop_gracefully
 }
 
 #[tokio::test]
+async fn a_job_whose_replica_died_counts_as_waiting_from_when_its_lease_ran_out() {
+    let (store, _url) = support::database().await;
+    let t0 = chrono::DateTime::parse_from_rfc3339("2026-12-01T03:00:00Z")
+        .expect("a time")
+        .to_utc();
+    let at = |seconds: i64| t0 + chrono::Duration::seconds(seconds);
+    let oldest = |now| {
+        let store = store.clone();
+        async move {
+            store
+                .stored_figures(now)
+                .await
+                .expect("figures")
+                .oldest_pending_job_seconds
+        }
+    };
+    assert_eq!(oldest(t0).await, 0.0, "no job: nothing waits");
+    let scope = [("default".to_string(), "*".to_string())];
+    store.enqueue_jobs("s3", &scope, t0).await.expect("enqueue");
+    store
+        .claim_job("replica-doomed", Duration::from_secs(60), t0)
+        .await
+        .expect("claim")
+        .expect("the job");
+    store
+        .enqueue_jobs("s3", &scope, at(500))
+        .await
+        .expect("enqueue");
+    // Under a live lease the running job is not waiting; the next tick is
+    // not due yet.
+    assert_eq!(oldest(at(30)).await, 0.0);
+    // The lease ran out at 60 s: by 600 s that job has waited 540 s,
+    // longer than the tick due at 500 s.
+    assert_eq!(oldest(at(600)).await, 540.0);
+}
+
+#[tokio::test]
 async fn beyond_loopback_the_endpoint_requires_a_bearer_token() {
     let (store, url) = support::database().await;
     let mut config = every_seconds("http://127.0.0.1:9", &url, 30);

@@ -49,8 +49,8 @@ pub struct StoredFigures {
     /// account, not per account and control, so an organisation of a
     /// thousand accounts stays a few thousand series.
     pub account_findings: Vec<(String, String, i64)>,
-    /// How long the oldest job that is due has waited for a replica
-    /// (0 when none waits).
+    /// How long the oldest job that is due, or whose replica's lease ran
+    /// out, has waited for a replica (0 when none waits).
     pub oldest_pending_job_seconds: f64,
     /// kind → drift events recorded.
     pub drift_events: Vec<(String, i64)>,
@@ -320,8 +320,14 @@ impl Store {
         )
         .context("counting findings by account")?;
         let oldest_pending_job_seconds: f64 = sqlx::query_scalar(
-            "SELECT COALESCE(EXTRACT(EPOCH FROM ($1 - min(scheduled_for)))::float8, 0)
-               FROM scan_jobs WHERE state = 'pending' AND scheduled_for <= $1",
+            // A running job whose lease ran out waits too (its replica is
+            // gone), since the lease ran out: it is claimable again.
+            "SELECT COALESCE(EXTRACT(EPOCH FROM ($1 - min(
+                    CASE WHEN state = 'pending' THEN scheduled_for ELSE lease_until END
+                    )))::float8, 0)
+               FROM scan_jobs
+              WHERE (state = 'pending' AND scheduled_for <= $1)
+                 OR (state = 'running' AND lease_until < $1)",
         )
         .bind(now)
         .fetch_one(&self.pool)
