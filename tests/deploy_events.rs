@@ -70,8 +70,15 @@ fn the_pattern_matches_exactly_the_sources_whose_writes_change_what_is_collected
     assert_eq!(matched, collected);
     assert_eq!(
         pattern["detail-type"],
-        json!(["AWS API Call via CloudTrail"])
+        json!([
+            "AWS API Call via CloudTrail",
+            "AWS Service Event via CloudTrail"
+        ])
     );
+    // Only AWS may put an `aws.` source: no principal can pose as CloudTrail.
+    assert_eq!(pattern["source"], json!([{"prefix": "aws."}]));
+    // Data events (PutObject, ...) are not changes of what is collected.
+    assert_eq!(pattern["detail"]["managementEvent"], json!([true]));
     // Reads and refused calls change nothing: EventBridge drops them.
     assert_eq!(pattern["detail"]["readOnly"], json!([false]));
     assert_eq!(pattern["detail"]["errorCode"], json!([{"exists": false}]));
@@ -145,6 +152,11 @@ fn members_forward_to_the_central_bus_that_admits_only_the_organization() {
         policy["Properties"]["Statement"]["Condition"]["StringEquals"]["aws:PrincipalOrgID"],
         json!({"Ref": "OrganizationId"})
     );
+    assert_eq!(
+        policy["Properties"]["Statement"]["Condition"]["ArnLike"]["aws:PrincipalArn"],
+        "arn:*:iam::*:role/driftwatch/*",
+        "only the forwarding roles may put"
+    );
     let (_, rule) = resources_of_type(&central, "AWS::Events::Rule")[0];
     assert!(
         !rule["Properties"]["EventBusName"].is_null(),
@@ -158,6 +170,14 @@ fn members_forward_to_the_central_bus_that_admits_only_the_organization() {
         !target["RoleArn"].is_null(),
         "cross-account targets need a role"
     );
+    let (role, _) = resources_of_type(&member, "AWS::IAM::Role")[0];
+    assert_eq!(
+        member["Resources"][role]["Properties"]["Path"], "/driftwatch/",
+        "the path the central bus admits"
+    );
+    // Permission errors are not retried: without a dead-letter queue a
+    // misconfigured forward would drop events silently.
+    assert!(!target["DeadLetterConfig"]["Arn"].is_null());
 }
 
 #[test]
@@ -181,6 +201,16 @@ fn every_terraform_module_reads_the_same_pattern_file() {
 
 /// A CloudTrail management event as EventBridge's `detail`.
 fn cloudtrail(event_name: &str, read_only: bool, error: Option<&str>, event_id: &str) -> Value {
+    management(event_name, read_only, error, event_id, true)
+}
+
+fn management(
+    event_name: &str,
+    read_only: bool,
+    error: Option<&str>,
+    event_id: &str,
+    management_event: bool,
+) -> Value {
     let mut detail = json!({
         "eventVersion": "1.09",
         "userIdentity": {
@@ -210,7 +240,7 @@ fn cloudtrail(event_name: &str, read_only: bool, error: Option<&str>, event_id: 
         "eventID": event_id,
         "readOnly": read_only,
         "eventType": "AwsApiCall",
-        "managementEvent": true,
+        "managementEvent": management_event,
         "recipientAccountId": ACCOUNT_ID,
     });
     if let Some(code) = error {
@@ -256,15 +286,31 @@ async fn an_eventbridge_rule_with_the_pattern_delivers_writes_and_drops_reads_an
         .expect("put targets");
 
     let sent = [
-        cloudtrail("DeleteBucketPolicy", false, None, "write"),
-        cloudtrail("GetBucketPolicy", true, None, "read"),
-        cloudtrail("DeleteBucketPolicy", false, Some("AccessDenied"), "refused"),
+        (
+            "aws.s3",
+            cloudtrail("DeleteBucketPolicy", false, None, "write"),
+        ),
+        ("aws.s3", cloudtrail("GetBucketPolicy", true, None, "read")),
+        (
+            "aws.s3",
+            cloudtrail("DeleteBucketPolicy", false, Some("AccessDenied"), "refused"),
+        ),
+        (
+            "aws.s3",
+            management("PutObject", false, None, "data event", false),
+        ),
+        // AWS refuses an `aws.` source from PutEvents; moto does not, which
+        // lets the genuine events above be sent. A principal's own event:
+        (
+            "acme.audit",
+            cloudtrail("DeleteBucketPolicy", false, None, "forged"),
+        ),
     ];
     let mut put = events.put_events();
-    for detail in &sent {
+    for (source, detail) in &sent {
         put = put.entries(
             PutEventsRequestEntry::builder()
-                .source("aws.s3")
+                .source(*source)
                 .detail_type("AWS API Call via CloudTrail")
                 .detail(detail.to_string())
                 .build(),
@@ -294,7 +340,11 @@ async fn an_eventbridge_rule_with_the_pattern_delivers_writes_and_drops_reads_an
                 .filter_map(|m| m.body),
         );
     }
-    assert_eq!(arrived.len(), 1, "only the successful write: {arrived:#?}");
+    assert_eq!(
+        arrived.len(),
+        1,
+        "only the successful management write from AWS: {arrived:#?}"
+    );
     let event = ChangeEvent::parse(&arrived[0]).expect("the delivered body is an event");
     assert_eq!(event.event_id, "write");
     assert_eq!(event.actor.describe(), "alice via role Admin");

@@ -85,6 +85,10 @@ pub enum EventError {
     Missing(&'static str),
     #[error("eventTime `{0}` is not an RFC 3339 time")]
     BadTime(String),
+    /// Only AWS may put events whose source starts with `aws.`: anything
+    /// else was posted by a principal and its `userIdentity` is a claim.
+    #[error("event source `{0}` is not AWS's: a custom event posing as CloudTrail")]
+    NotFromAws(String),
 }
 
 impl ChangeEvent {
@@ -94,6 +98,10 @@ impl ChangeEvent {
         let value: Value =
             serde_json::from_str(text).map_err(|e| EventError::NotJson(e.to_string()))?;
         let record = if value.get("detail").is_some_and(Value::is_object) {
+            let source = value["source"].as_str().unwrap_or_default();
+            if !source.starts_with("aws.") {
+                return Err(EventError::NotFromAws(source.to_string()));
+            }
             &value["detail"]
         } else {
             &value
@@ -408,6 +416,8 @@ const SERVICES: &[(&str, &[(&str, bool)])] = &[
         &[("logs", false), ("ec2", false), ("cloudtrail", false)],
     ),
     ("monitoring.amazonaws.com", &[("cloudtrail", false)]),
+    // The alarm topics' subscriptions, read with the log-metric alarms.
+    ("sns.amazonaws.com", &[("cloudtrail", false)]),
     ("eks.amazonaws.com", &[("eks", false)]),
     ("ecr.amazonaws.com", &[("ecr", false)]),
     ("iam.amazonaws.com", &[("iam", true)]),

@@ -429,3 +429,48 @@ fn a_raw_record_parses_too_and_a_broken_one_names_what_is_missing() {
         Err(EventError::NotJson(_))
     ));
 }
+
+#[test]
+fn a_custom_event_posing_as_cloudtrail_is_refused() {
+    let mut forged: Value = serde_json::from_str(&delivered(record(
+        assumed_role(),
+        "s3.amazonaws.com",
+        "DeleteBucketPolicy",
+        json!({"bucketName": "card-vault"}),
+        Value::Null,
+    )))
+    .expect("json");
+    forged["source"] = json!("acme.audit");
+    assert_eq!(
+        ChangeEvent::parse(&forged.to_string()),
+        Err(EventError::NotFromAws("acme.audit".to_string()))
+    );
+}
+
+#[test]
+fn a_service_event_is_a_change_of_its_service() {
+    // KMS deleting a key at the end of its waiting period: "AWS Service
+    // Event via CloudTrail", no caller, the key's collector rescans.
+    let event = parse(json!({
+        "eventVersion": "1.08",
+        "userIdentity": {"accountId": "123456789012", "invokedBy": "kms.amazonaws.com"},
+        "eventTime": "2026-12-01T03:12:00Z",
+        "eventSource": "kms.amazonaws.com",
+        "eventName": "DeleteKey",
+        "awsRegion": "eu-west-1",
+        "requestParameters": null,
+        "responseElements": null,
+        "eventID": "b3c4d5e6-0000-4e5f-8a9b-112233445566",
+        "readOnly": false,
+        "eventType": "AwsServiceEvent",
+        "managementEvent": true,
+        "recipientAccountId": "123456789012",
+    }));
+    assert_eq!(
+        event.disposition(),
+        Disposition::Changed(vec![Target::Scope {
+            collector: "kms",
+            region: "eu-west-1".to_string()
+        }])
+    );
+}

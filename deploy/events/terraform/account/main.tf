@@ -29,9 +29,10 @@ resource "aws_sqs_queue" "dead_letter" {
 resource "aws_sqs_queue" "events" {
   name = var.queue_name
   # Longer than driftwatch takes to describe, record and commit what one
-  # event changed; fourteen days' retention loses nothing to an outage.
+  # event changed; ten days' retention, below the dead-letter queue's 14
+  # (a moved message keeps its first enqueue time).
   visibility_timeout_seconds = 120
-  message_retention_seconds  = 1209600
+  message_retention_seconds  = 864000
   receive_wait_time_seconds  = 20
   sqs_managed_sse_enabled    = true
   redrive_policy = jsonencode({
@@ -57,6 +58,9 @@ resource "aws_cloudwatch_event_target" "queue" {
   dead_letter_config {
     arn = aws_sqs_queue.dead_letter.arn
   }
+  # EventBridge does not retry a permission error: the queues must admit
+  # the rule before it sends.
+  depends_on = [aws_sqs_queue_policy.events]
 }
 
 resource "aws_sqs_queue_policy" "events" {
