@@ -6,7 +6,7 @@ use crate::evaluate::{self, CustomControls, RuleSettings, Severity};
 use crate::model::ResourceType;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -54,6 +54,9 @@ pub struct Config {
     /// `[custom_controls]`: where a team's Rego controls are.
     #[serde(default)]
     pub custom_controls: CustomControlsConfig,
+    /// `[events]`: the SQS queues CloudTrail change events arrive on.
+    #[serde(default)]
+    pub events: EventsConfig,
     /// The custom controls loaded from `custom_controls.paths` (by
     /// [`Config::load`] or [`Config::load_custom_controls`]).
     #[serde(skip)]
@@ -248,6 +251,63 @@ impl Default for DaemonConfig {
             grace_seconds: 30,
             poll_seconds: 2,
         }
+    }
+}
+
+/// `[events]`: CloudTrail write events, delivered by an EventBridge rule
+/// (`deploy/events/`) to SQS queues that `driftwatch run` long-polls; each
+/// event re-describes only the resources it changed.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EventsConfig {
+    pub queues: Vec<EventQueueConfig>,
+    /// Events one replica processes at once, over all its queues.
+    pub max_in_flight: usize,
+    /// How long one receive waits for a message (SQS long polling).
+    pub wait_seconds: u64,
+    /// How long a received message stays hidden from other consumers
+    /// while it is processed; it is redelivered after that unless deleted.
+    pub visibility_timeout_seconds: u64,
+}
+
+impl Default for EventsConfig {
+    fn default() -> Self {
+        EventsConfig {
+            queues: Vec::new(),
+            max_in_flight: 8,
+            wait_seconds: 20,
+            visibility_timeout_seconds: 120,
+        }
+    }
+}
+
+/// `[[events.queues]]`: one queue and whose credentials read it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventQueueConfig {
+    /// The queue URL (`https://sqs.<region>.amazonaws.com/<account>/<name>`).
+    pub url: String,
+    /// The `[[accounts]]` entry (its name, profile or role ARN) whose
+    /// credentials receive from the queue; an organization entry's member
+    /// accounts are described through its role, as in scans. Defaults to
+    /// the only entry when there is one.
+    pub account: Option<String>,
+    /// The queue's region; defaults to the one in its URL.
+    pub region: Option<String>,
+}
+
+impl EventQueueConfig {
+    /// The queue's region: configured, or read from an AWS queue URL.
+    pub fn queue_region(&self) -> Option<String> {
+        self.region.clone().or_else(|| {
+            let rest = self
+                .url
+                .split_once("://")
+                .map_or(self.url.as_str(), |(_, r)| r);
+            let host = rest.split('/').next()?;
+            let mut parts = host.split('.');
+            (parts.next() == Some("sqs")).then(|| parts.next().map(str::to_string))?
+        })
     }
 }
 
@@ -688,6 +748,7 @@ impl Config {
         }
         self.validate_connections(&mut issue);
         self.validate_accounts(&mut issue);
+        self.validate_events(&mut issue);
         self.validate_collectors(&mut issue);
         self.validate_service(&mut issue);
         self.validate_alerts(&mut issue);
@@ -785,6 +846,24 @@ impl Config {
                 "up to an hour",
             ),
             (
+                "events.max_in_flight",
+                self.events.max_in_flight as u64,
+                1..=256,
+                "events one replica processes at once",
+            ),
+            (
+                "events.wait_seconds",
+                self.events.wait_seconds,
+                0..=20,
+                "SQS long polling waits at most 20 s",
+            ),
+            (
+                "events.visibility_timeout_seconds",
+                self.events.visibility_timeout_seconds,
+                10..=43_200,
+                "SQS allows up to 12 hours",
+            ),
+            (
                 "retention.days",
                 u64::from(self.retention.days),
                 1..=36_500,
@@ -861,6 +940,54 @@ impl Config {
     }
 
     /// `[[accounts]]`: each entry, and that each is told apart from the others.
+    fn validate_events(&self, issue: &mut impl FnMut(String, String)) {
+        let mut urls = BTreeSet::new();
+        for (i, queue) in self.events.queues.iter().enumerate() {
+            let at = |field: &str| format!("events.queues[{i}].{field}");
+            if !(queue.url.starts_with("https://") || queue.url.starts_with("http://")) {
+                issue(
+                    at("url"),
+                    format!(
+                        "`{}` is not an SQS queue URL (https://sqs.<region>.amazonaws.com/<account>/<name>)",
+                        queue.url
+                    ),
+                );
+            }
+            if !urls.insert(queue.url.as_str()) {
+                issue(at("url"), format!("`{}` is listed twice", queue.url));
+            }
+            match queue.queue_region() {
+                Some(region) => {
+                    if let Err(message) = check_region(&region) {
+                        issue(at("region"), message);
+                    }
+                }
+                None => issue(
+                    at("region"),
+                    "is required: the URL does not name the queue's region".into(),
+                ),
+            }
+            if let Err(message) = self.event_queue_account(queue) {
+                issue(at("account"), message);
+            }
+        }
+    }
+
+    /// The `[[accounts]]` entry whose credentials read `queue`.
+    pub fn event_queue_account(&self, queue: &EventQueueConfig) -> Result<AccountConfig, String> {
+        let accounts = self.effective_accounts();
+        match &queue.account {
+            Some(key) => accounts
+                .into_iter()
+                .find(|a| &a.key() == key)
+                .ok_or_else(|| {
+                    format!("`{key}` is not an [[accounts]] entry (its name, profile or role_arn)")
+                }),
+            None if accounts.len() == 1 => Ok(accounts.into_iter().next().unwrap_or_default()),
+            None => Err("is required when more than one [[accounts]] entry is configured".into()),
+        }
+    }
+
     fn validate_accounts(&self, issue: &mut impl FnMut(String, String)) {
         for (i, account) in self.accounts.iter().enumerate() {
             let at = |field: &str| format!("accounts[{i}].{field}");
@@ -1325,6 +1452,54 @@ mod tests {
                 "waivers[0].expires",
                 "report.formats[0]",
             ]
+        );
+    }
+
+    #[test]
+    fn event_queues_name_their_field_and_find_their_region_and_account() {
+        let found = fields(
+            r#"
+            [[accounts]]
+            name = "prod"
+            [[accounts]]
+            name = "staging"
+            [events]
+            wait_seconds = 30
+            [[events.queues]]
+            url = "sqs.eu-west-1.amazonaws.com/111122223333/q"
+            account = "prod"
+            [[events.queues]]
+            url = "https://sqs.eu-west-1.amazonaws.com/111122223333/q2"
+            account = "nobody"
+            [[events.queues]]
+            url = "https://sqs.eu-west-1.amazonaws.com/111122223333/q2"
+            [[events.queues]]
+            url = "http://127.0.0.1:5000/111122223333/q3"
+            account = "staging"
+            "#,
+        );
+        assert_eq!(
+            found,
+            vec![
+                "events.wait_seconds",
+                "events.queues[0].url",
+                "events.queues[1].account",
+                "events.queues[2].url",
+                "events.queues[2].account",
+                "events.queues[3].region",
+            ]
+        );
+        let queue = EventQueueConfig {
+            url: "https://sqs.us-gov-west-1.amazonaws.com/111122223333/q".into(),
+            account: None,
+            region: None,
+        };
+        assert_eq!(queue.queue_region().as_deref(), Some("us-gov-west-1"));
+        let config = Config::defaults();
+        assert_eq!(
+            config.event_queue_account(&queue).map(|a| a.key()),
+            Ok("default".to_string()),
+            "the only entry reads the queue"
         );
     }
 

@@ -20,6 +20,7 @@
 use crate::alert::{self, plan::AlertPolicy, sinks::Sinks};
 use crate::clock::Clock;
 use crate::config::{Config, ConfigIssue, ENV_HTTP_TOKEN, parse_schedule};
+use crate::events;
 use crate::http::{self, ApiState, HttpError};
 use crate::metrics::Metrics;
 use crate::report;
@@ -402,6 +403,25 @@ async fn supervise(
     if let Some(sender) = alert_sender.clone() {
         tasks.spawn(alerting(shared.clone(), sender, stop.clone()));
     }
+    let queues = shared.config().events.queues.clone();
+    if !queues.is_empty() {
+        let current = shared.clone();
+        let consumer = Arc::new(events::Consumer::new(
+            Arc::new(move || current.config()),
+            shared.store.clone(),
+            shared.metrics.clone(),
+            shared.clock.clone(),
+        ));
+        for queue in queues {
+            let span = tracing::info_span!("events", queue = %queue.url);
+            tasks.spawn(
+                consumer
+                    .clone()
+                    .consume(queue, stop.clone())
+                    .instrument(span),
+            );
+        }
+    }
     let mut workers = JoinSet::new();
     for n in 0..shared.config().daemon.workers {
         workers.spawn(
@@ -646,7 +666,8 @@ async fn worker(shared: Arc<Shared>, stop: watch::Receiver<bool>) {
     }
 }
 
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
+/// A task stopped when this is dropped.
+pub(crate) struct AbortOnDrop(pub(crate) tokio::task::JoinHandle<()>);
 
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {

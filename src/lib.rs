@@ -14,6 +14,7 @@ pub mod config;
 pub mod daemon;
 pub mod drift;
 pub mod evaluate;
+pub mod events;
 pub mod frameworks;
 pub mod http;
 pub mod metrics;

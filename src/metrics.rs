@@ -42,6 +42,11 @@ struct Inner {
     api_errors: BTreeMap<(String, &'static str), u64>,
     /// outcome → jobs (completed, lost, released, failed).
     jobs: BTreeMap<&'static str, u64>,
+    /// outcome → change events (changed, duplicate, read_only, refused,
+    /// not_collected, other_account, malformed, describe_failed, failed).
+    change_events: BTreeMap<&'static str, u64>,
+    /// Receives from an event queue that failed (each retried).
+    event_receive_errors: u64,
     store_errors: u64,
     prunes: u64,
 }
@@ -90,6 +95,14 @@ impl Metrics {
 
     pub fn job(&self, outcome: &'static str) {
         *self.lock().jobs.entry(outcome).or_default() += 1;
+    }
+
+    pub fn change_event(&self, outcome: &'static str) {
+        *self.lock().change_events.entry(outcome).or_default() += 1;
+    }
+
+    pub fn event_receive_error(&self) {
+        self.lock().event_receive_errors += 1;
     }
 
     pub fn store_error(&self) {
@@ -218,6 +231,26 @@ fn render_replica(inner: &Inner, out: &mut String) {
     for (outcome, n) in &inner.jobs {
         lines.push(format!("{name}{{outcome=\"{outcome}\"}} {n}"));
     }
+    flush(out, &mut lines);
+
+    let name = family(
+        out,
+        "driftwatch_change_events_total",
+        "counter",
+        "CloudTrail events this replica took from its queues, by outcome (changed, duplicate, read_only, refused, not_collected, other_account, malformed, describe_failed, failed).",
+    );
+    for (outcome, n) in &inner.change_events {
+        lines.push(format!("{name}{{outcome=\"{outcome}\"}} {n}"));
+    }
+    flush(out, &mut lines);
+
+    let name = family(
+        out,
+        "driftwatch_event_receive_errors_total",
+        "counter",
+        "Receives from an event queue that failed (the queue unreachable or refusing; each retried).",
+    );
+    lines.push(format!("{name} {}", inner.event_receive_errors));
     flush(out, &mut lines);
 
     let name = family(

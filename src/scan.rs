@@ -499,6 +499,20 @@ pub async fn record_collection(
     alerting: Option<&AlertPolicy>,
     job: Option<&JobClaim>,
 ) -> Result<ScopeReport, StoreError> {
+    record_collection_caused(store, scope, collection, settings, alerting, job, None).await
+}
+
+/// [`record_collection`] of a scan a change event caused (its drift is
+/// attributed to the event).
+pub async fn record_collection_caused(
+    store: &Store,
+    scope: Scope,
+    collection: &Collection,
+    settings: &RuleSettings,
+    alerting: Option<&AlertPolicy>,
+    job: Option<&JobClaim>,
+    change_event_id: Option<i64>,
+) -> Result<ScopeReport, StoreError> {
     // What PostgreSQL cannot hold (U+0000) is replaced before anything is
     // derived from it, so findings, drift and snapshots agree.
     let sanitized;
@@ -549,6 +563,8 @@ pub async fn record_collection(
             resource_count: resources.len(),
             failed_count: failed.len(),
             listed_completely: collection.listed_completely(),
+            targeted: false,
+            change_event_id,
         })
         .await?;
 
@@ -557,9 +573,21 @@ pub async fn record_collection(
     // database, evaluations, drift) is held for one batch, not for them all.
     let live_before = tx.live_resource_ids().await?;
     let mut seen = HashSet::with_capacity(live_before.len());
+    let scope_data = scope_data(&resources, settings, collection);
+    // A change event's scan that began after this collection did has
+    // recorded those resources as AWS had them later than this saw them.
+    let fresher = tx.observed_since(collection.started_at).await?;
+    seen.extend(fresher.values().copied());
+    let resources: Vec<&ResourceRecord> = if fresher.is_empty() {
+        resources
+    } else {
+        resources
+            .into_iter()
+            .filter(|r| !fresher.contains_key(&r.arn))
+            .collect()
+    };
     let mut drift_events = Vec::new();
     let mut transitions = Vec::new();
-    let scope_data = scope_data(&resources, settings, collection);
     for chunk in resources.chunks(RECORD_BATCH) {
         let batch = record_batch(
             &mut tx,
@@ -588,6 +616,13 @@ pub async fn record_collection(
                 .await?,
         );
         drift_events.extend(deletions);
+    }
+    // An event that names a scope only indirectly made one change in it
+    // at most: with more, which one was its own cannot be told.
+    if let Some(id) = change_event_id
+        && drift_events.len() == 1
+    {
+        tx.attribute_drift(scan_id, id).await?;
     }
     if let Some(policy) = alerting {
         let scope_findings = tx.findings_of_scope();
@@ -741,4 +776,245 @@ async fn record_batch(
         transitions,
         previous_ids: previous.values().map(|p| p.resource_id).collect(),
     })
+}
+
+/// The documents of `wanted` types as stored for a scope, as custom
+/// controls read them (`data`): a type stored in an unknown form, or a
+/// scope whose latest listing was not whole, is unknown to the control, as
+/// it would be in a scan.
+pub fn stored_scope_data(
+    stored: &crate::store::StoredScope,
+    wanted: &BTreeSet<crate::model::ResourceType>,
+) -> Result<ScopeData, String> {
+    let incomplete = match &stored.latest_scan {
+        None => Some("the scope has no recorded scan".to_string()),
+        Some(scan) if scan.status == "ok" || scan.listed_completely == Some(true) => None,
+        Some(scan) => Some(format!(
+            "its latest scan was {}: {}",
+            scan.status,
+            scan.error.as_deref().unwrap_or("no error recorded")
+        )),
+    };
+    let mut documents = Vec::new();
+    for row in &stored.documents {
+        let resource_type: crate::model::ResourceType = row
+            .resource_type
+            .parse()
+            .map_err(|e| format!("{}: the stored resource's type: {e}", row.arn))?;
+        documents.push(ScopeDocument {
+            resource_type,
+            arn: &row.arn,
+            document: row.document.as_deref().map_err(String::as_str),
+        });
+    }
+    Ok(ScopeData::of(wanted, documents, incomplete.as_deref()))
+}
+
+/// What a change event asked of one scope: each resource it named,
+/// described again just now.
+pub struct TargetedCollection {
+    pub started_at: chrono::DateTime<Utc>,
+    pub finished_at: chrono::DateTime<Utc>,
+    /// ARN → what describing it answered.
+    pub described: BTreeMap<String, collect::Described>,
+    pub change_event_id: i64,
+}
+
+/// Records a targeted scan: only the resources a change event named, as
+/// AWS describes them now. It creates, modifies or deletes those and never
+/// touches another resource of the scope; it is not a listing, so it never
+/// counts as the scope's latest scan. A resource a scan begun later has
+/// already recorded is left as that scan saw it (an event late or out of
+/// order never rewinds state).
+pub async fn record_targeted(
+    store: &Store,
+    scope: Scope,
+    targeted: &TargetedCollection,
+    settings: &RuleSettings,
+    alerting: Option<&AlertPolicy>,
+) -> Result<ScopeReport, StoreError> {
+    let scope = postgres_safe_scope(&scope);
+    let collector = collect::collector(&scope.collector);
+    let mut present: Vec<ResourceRecord> = Vec::new();
+    let mut absent: Vec<String> = Vec::new();
+    let mut problems: Vec<String> = Vec::new();
+    for (arn, answer) in &targeted.described {
+        match answer {
+            Ok(Some(record)) => {
+                let record = postgres_safe_record(record).unwrap_or_else(|| record.clone());
+                if let Err(error) = &record.document {
+                    problems.push(format!("{arn}: {error}"));
+                }
+                present.push(record);
+            }
+            Ok(None) => absent.push(arn.clone()),
+            // Not known whether it exists: nothing recorded of it.
+            Err(error) => problems.push(format!("{arn}: {error}")),
+        }
+    }
+    let data = targeted_scope_data(store, &scope, settings, &present).await?;
+    let mut tx = store.begin_scope(&scope).await?;
+    let status = if problems.is_empty() {
+        ScanStatus::Ok
+    } else {
+        ScanStatus::Partial
+    };
+    let error =
+        (!problems.is_empty()).then(|| postgres_safe_text(&problems.join("\n")).into_owned());
+    let failed = present.iter().filter(|r| r.document.is_err()).count();
+    let scan_id = tx
+        .begin_scan(&ScanHeader {
+            started_at: targeted.started_at,
+            finished_at: targeted.finished_at,
+            status,
+            error: error.as_deref(),
+            resource_count: present.len(),
+            failed_count: failed,
+            listed_completely: false,
+            targeted: true,
+            change_event_id: Some(targeted.change_event_id),
+        })
+        .await?;
+    let fresher = tx.observed_since(targeted.started_at).await?;
+    present.retain(|r| !fresher.contains_key(&r.arn));
+    absent.retain(|arn| !fresher.contains_key(arn));
+    if let Some(collector) = collector {
+        carry_scope_derived_fields(&mut tx, collector.scope_derived_fields, &mut present).await?;
+    }
+    let mut drift_events = Vec::new();
+    let mut transitions = Vec::new();
+    let records: Vec<&ResourceRecord> = present.iter().collect();
+    if !records.is_empty() {
+        let batch = record_batch(
+            &mut tx,
+            scan_id,
+            &records,
+            settings,
+            &data,
+            targeted.finished_at,
+        )
+        .await?;
+        drift_events.extend(batch.drift);
+        transitions.extend(batch.transitions);
+    }
+    let absent: Vec<&str> = absent.iter().map(String::as_str).collect();
+    let gone = tx.previous_of(&absent).await?;
+    if !gone.is_empty() {
+        let mut arns: Vec<&String> = gone.keys().collect();
+        arns.sort();
+        let deletions = drift::deletions(arns);
+        transitions.extend(
+            tx.record_deletions(scan_id, &deletions, &gone, targeted.finished_at)
+                .await?,
+        );
+        drift_events.extend(deletions);
+    }
+    tx.attribute_drift(scan_id, targeted.change_event_id)
+        .await?;
+    if let Some(policy) = alerting {
+        let scope_findings = tx.findings_of_scope();
+        alert::decide_in(
+            tx.transaction(),
+            &scope_findings,
+            policy,
+            targeted.finished_at,
+            false,
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    info!(
+        scan_id,
+        resources = present.len(),
+        deleted = gone.len(),
+        drift = drift_events.len(),
+        "targeted scan recorded"
+    );
+    Ok(ScopeReport {
+        scope,
+        scan_id,
+        status,
+        error,
+        resources: present.len(),
+        failed_resources: failed,
+        drift: drift_events,
+        transitions,
+    })
+}
+
+/// The scope's documents that custom controls declare as `data`: as
+/// stored, with the resources just described as they are now.
+async fn targeted_scope_data(
+    store: &Store,
+    scope: &Scope,
+    settings: &RuleSettings,
+    described: &[ResourceRecord],
+) -> Result<ScopeData, StoreError> {
+    let wanted = settings.custom().declared_data();
+    if wanted.is_empty() {
+        return Ok(ScopeData::none());
+    }
+    let types: Vec<&str> = wanted.iter().map(|t| t.as_str()).collect();
+    let mut stored = store
+        .documents_of_scope(&scope.collector, &scope.account_id, &scope.region, &types)
+        .await?;
+    stored
+        .documents
+        .retain(|d| !described.iter().any(|r| r.arn == d.arn));
+    stored.documents.extend(described.iter().map(|r| {
+        crate::store::StoredDocument {
+            resource_type: r.resource_type.as_str().to_string(),
+            arn: r.arn.clone(),
+            document: r
+                .document
+                .as_ref()
+                .map(|d| d.as_str().to_string())
+                .map_err(Clone::clone),
+        }
+    }));
+    Ok(
+        stored_scope_data(&stored, &wanted)
+            .unwrap_or_else(|reason| ScopeData::unavailable(&reason)),
+    )
+}
+
+/// Fields a describe cannot recompute (derived from the scope's other
+/// resources), copied from each resource's stored document.
+async fn carry_scope_derived_fields(
+    tx: &mut ScopeTransaction<'_>,
+    fields: &[&str],
+    records: &mut [ResourceRecord],
+) -> Result<(), StoreError> {
+    if fields.is_empty() || records.is_empty() {
+        return Ok(());
+    }
+    let arns: Vec<&str> = records.iter().map(|r| r.arn.as_str()).collect();
+    let previous = tx.previous_of(&arns).await?;
+    let hashes: Vec<&str> = previous
+        .values()
+        .filter_map(|p| p.collected.as_ref().map(|(hash, _)| hash.as_str()))
+        .collect();
+    let bodies = tx.document_bodies(&hashes).await?;
+    for record in records {
+        let Some(stored) = previous
+            .get(&record.arn)
+            .and_then(|p| p.collected.as_ref())
+            .and_then(|(hash, _)| bodies.get(hash))
+        else {
+            continue;
+        };
+        let Ok(document) = &record.document else {
+            continue;
+        };
+        let Ok(mut value) = serde_json::from_str::<serde_json::Value>(document.as_str()) else {
+            continue;
+        };
+        for field in fields {
+            if let (Some(object), Some(kept)) = (value.as_object_mut(), stored.get(*field)) {
+                object.insert((*field).to_string(), kept.clone());
+            }
+        }
+        record.document = Ok(crate::model::Document::from_value(&value));
+    }
+    Ok(())
 }

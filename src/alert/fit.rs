@@ -75,6 +75,8 @@ pub fn minimal(event: &mut Value, details: &str, cap: usize, whole_at: &str) {
         "control": control,
         "status": object.get("status"),
         "resource": { "arn": object["resource"]["arn"].clone() },
+        // Who made the change is what is asked first: kept, as one line.
+        "changed_by": { "actor": object["changed_by"]["actor"].clone() },
         "truncated": format!(
             "the details did not fit the receiver's {cap}-byte limit; the whole finding: {whole_at}"
         ),

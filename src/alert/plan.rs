@@ -228,6 +228,9 @@ pub fn alert_body(
         "status_since": candidate.status_since,
         "evidence": candidate.evidence,
         "drift": candidate.last_drift,
+        // Who made that change, when a CloudTrail event said: the actor,
+        // the identity and session, source IP, event name, time and ids.
+        "changed_by": candidate.last_drift_actor,
         "link": link,
         "decided_at": now,
     })
@@ -301,6 +304,7 @@ mod tests {
             evidence: json!({"policy": null}),
             status_since: Utc::now(),
             last_drift: None,
+            last_drift_actor: None,
             incident: None,
         }
     }

@@ -253,6 +253,7 @@ pub fn pagerduty_event(dedup_key: &str, action: IncidentAction, alert: &Value) -
                 "status_since": alert["status_since"],
                 "evidence": alert["evidence"],
                 "drift": alert["drift"],
+                "changed_by": alert["changed_by"],
             },
         },
     });

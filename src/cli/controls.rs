@@ -4,7 +4,7 @@
 
 use super::output::{print_json, print_table};
 use crate::config::Config;
-use crate::evaluate::{CustomControl, CustomControls, ScopeData, ScopeDocument, Verdict};
+use crate::evaluate::{CustomControl, CustomControls, ScopeData, Verdict};
 use crate::frameworks;
 use crate::model::{Document, ResourceRecord, ResourceType};
 use crate::report::catalog;
@@ -154,31 +154,8 @@ async fn stored_scope_data(store: &Store, arn: &str, custom: &CustomControl) -> 
         .scope_documents(arn, &types)
         .await
         .context("reading the documents the control declares as data")?;
-    // As in a scan: a listing cut short hides any document; a failed
-    // description is that one document's type unknown (its row says so).
-    let incomplete = match &stored.latest_scan {
-        None => Some("the scope has no recorded scan".to_string()),
-        Some(scan) if scan.status == "ok" || scan.listed_completely == Some(true) => None,
-        Some(scan) => Some(format!(
-            "its latest scan was {}: {}",
-            scan.status,
-            scan.error.as_deref().unwrap_or("no error recorded")
-        )),
-    };
-    let mut documents = Vec::new();
-    for row in &stored.documents {
-        let resource_type: ResourceType = row
-            .resource_type
-            .parse()
-            .map_err(|e| anyhow::anyhow!("{}: the stored resource's type: {e}", row.arn))?;
-        documents.push(ScopeDocument {
-            resource_type,
-            arn: &row.arn,
-            document: row.document.as_deref().map_err(String::as_str),
-        });
-    }
     let wanted = custom.data.iter().copied().collect();
-    Ok(ScopeData::of(&wanted, documents, incomplete.as_deref()))
+    crate::scan::stored_scope_data(&stored, &wanted).map_err(|e| anyhow::anyhow!(e))
 }
 
 fn verdict_json(verdict: Option<&Verdict>) -> serde_json::Value {

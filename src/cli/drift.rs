@@ -60,11 +60,12 @@ pub(super) async fn run(args: Args, store: &Store) -> Result<ExitCode> {
                         e.detected_at.format("%Y-%m-%d %H:%M:%S").to_string(),
                         e.kind.to_string(),
                         e.arn.clone(),
+                        e.actor_text().to_string(),
                         describe_changes(&e.changes),
                     ]
                 })
                 .collect();
-            print_table(&["DETECTED", "KIND", "RESOURCE", "CHANGES"], rows);
+            print_table(&["DETECTED", "KIND", "RESOURCE", "ACTOR", "CHANGES"], rows);
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -182,6 +182,42 @@ impl ChangeEvent {
         Disposition::Changed(targets)
     }
 
+    /// Everything CloudTrail said of the call and its caller, as kept
+    /// with the drift it explains.
+    pub fn evidence(&self) -> Value {
+        let actor = &self.actor;
+        serde_json::json!({
+            "event_id": self.event_id,
+            "event_time": self.event_time.to_rfc3339(),
+            "event_source": self.event_source,
+            "event_name": self.event_name,
+            "account_id": self.account_id,
+            "region": self.region,
+            "request_id": self.request_id,
+            "source_ip": self.source_ip,
+            "user_agent": self.user_agent,
+            "actor": actor.describe(),
+            "identity": {
+                "type": actor.kind,
+                "arn": actor.arn,
+                "account_id": actor.account_id,
+                "user_name": actor.user_name,
+                "session_issuer_arn": actor.session_issuer_arn,
+                "session_name": actor.session_name,
+                "invoked_by": actor.invoked_by,
+            },
+        })
+    }
+
+    /// The collector whose resources the event's [`Target::Resource`]s
+    /// are, and the scope region they are recorded under.
+    pub fn resource_scope(&self) -> Option<(&'static str, String)> {
+        MAPPINGS
+            .iter()
+            .find(|m| m.source == self.event_source && m.names.contains(&self.event_name.as_str()))
+            .map(|m| (m.collector, m.scope_region(&self.region)))
+    }
+
     fn partition(&self) -> &'static str {
         partition_for_region(&self.region)
     }

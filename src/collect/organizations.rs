@@ -19,6 +19,24 @@ pub struct MemberAccount {
     pub session_name: Option<String>,
 }
 
+impl MemberAccount {
+    /// Member `id`, reached through the organization's role.
+    pub fn reached_by(
+        id: &str,
+        name: &str,
+        organization: &OrganizationConfig,
+        partition: &str,
+    ) -> MemberAccount {
+        MemberAccount {
+            id: id.to_string(),
+            name: name.to_string(),
+            role_arn: format!("arn:{partition}:iam::{id}:role/{}", organization.role_name),
+            external_id: organization.external_id.clone(),
+            session_name: organization.session_name.clone(),
+        }
+    }
+}
+
 /// Every ACTIVE account of the organization except the management account
 /// itself (scanned with its own credentials) and the excluded ones.
 /// Suspended and closing accounts are skipped: their APIs refuse calls.
@@ -48,13 +66,12 @@ pub async fn member_accounts(
             {
                 continue;
             }
-            members.push(MemberAccount {
-                id: id.to_string(),
-                name: account.name().unwrap_or(id).to_string(),
-                role_arn: format!("arn:{partition}:iam::{id}:role/{}", organization.role_name),
-                external_id: organization.external_id.clone(),
-                session_name: organization.session_name.clone(),
-            });
+            members.push(MemberAccount::reached_by(
+                id,
+                account.name().unwrap_or(id),
+                organization,
+                partition,
+            ));
         }
     }
     members.sort_by(|a, b| a.id.cmp(&b.id));

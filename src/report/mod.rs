@@ -204,6 +204,10 @@ pub struct Summary {
     pub scans_failed: i64,
     pub scopes_not_scanned: u64,
     pub drift_events: u64,
+    /// Drift a scheduled scan found with no change event received: each
+    /// one an event driftwatch missed (coverage evidence).
+    #[serde(default)]
+    pub drift_without_event: u64,
     pub new_failures: u64,
     pub resolved: u64,
 }
@@ -394,6 +398,11 @@ pub struct DriftEntry {
     pub region: String,
     pub kind: DriftKind,
     pub changes: Value,
+    /// Who made the change ("alice via role Admin"), from its CloudTrail
+    /// event; `None`: found by a scan, no event received (and for days
+    /// reported before events were read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -554,6 +563,7 @@ pub async fn build(
             .filter(|c| c.last_status == CoverageStatus::None)
             .count() as u64,
         drift_events: drift.len() as u64,
+        drift_without_event: drift.iter().filter(|d| d.actor.is_none()).count() as u64,
         new_failures: new_failures.len() as u64,
         resolved: resolved.len() as u64,
     };
@@ -742,6 +752,7 @@ impl From<DriftRow> for DriftEntry {
             region: d.region,
             kind: d.kind,
             changes: d.changes,
+            actor: d.actor,
         }
     }
 }

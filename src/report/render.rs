@@ -345,8 +345,8 @@ fn md_heading(out: &mut String, report: &Report) {
     let _ = writeln!(
         out,
         "**Compliance {}** — {} pass, {} fail, {} waived, {} unknown over {} resources in {} \
-         accounts. Scans: {} ok, {} partial, {} failed; {} scopes not scanned. {} drift events, \
-         {} new failures, {} resolved.\n",
+         accounts. Scans: {} ok, {} partial, {} failed; {} scopes not scanned. {} drift events \
+         ({} found by scan, no event received), {} new failures, {} resolved.\n",
         pct(s.compliance_percent),
         s.counts.pass,
         s.counts.fail,
@@ -359,6 +359,7 @@ fn md_heading(out: &mut String, report: &Report) {
         s.scans_failed,
         s.scopes_not_scanned,
         s.drift_events,
+        s.drift_without_event,
         s.new_failures,
         s.resolved
     );
@@ -550,11 +551,17 @@ fn md_drift(out: &mut String, report: &Report) {
                 d.detected_at.to_rfc3339(),
                 d.kind.to_string(),
                 d.arn.clone(),
+                actor(d).to_string(),
                 brief(&d.changes, 200),
             ]
         })
         .collect();
-    md_table(out, "Drift", &["time", "kind", "resource", "changes"], rows);
+    md_table(
+        out,
+        "Drift",
+        &["time", "kind", "resource", "changed by", "changes"],
+        rows,
+    );
 }
 
 fn md_coverage(out: &mut String, report: &Report) {
@@ -844,6 +851,10 @@ fn summary_tiles(s: &Summary) -> Markup {
         ("resolved", s.resolved.to_string()),
         ("drift events", s.drift_events.to_string()),
         (
+            "drift found by scan, no event received",
+            s.drift_without_event.to_string(),
+        ),
+        (
             "scans ok / partial / failed",
             format!("{} / {} / {}", s.scans_ok, s.scans_partial, s.scans_failed),
         ),
@@ -1125,6 +1136,14 @@ fn changes_section(report: &Report) -> Markup {
     }
 }
 
+/// Who made a drift, or that no change event explained it.
+fn actor(drift: &super::DriftEntry) -> &str {
+    drift
+        .actor
+        .as_deref()
+        .unwrap_or(crate::store::NO_EVENT_RECEIVED)
+}
+
 fn drift_section(report: &Report) -> Markup {
     let rows = report
         .drift
@@ -1135,11 +1154,12 @@ fn drift_section(report: &Report) -> Markup {
                 td { (d.kind) }
                 td { code { (d.arn) } }
                 td { (d.resource_type) }
+                td { (actor(d)) }
                 td { code { (brief(&d.changes, 600)) } }
             }
         })
         .collect();
-    let headers = ["time", "kind", "resource", "type", "changes"];
+    let headers = ["time", "kind", "resource", "type", "changed by", "changes"];
     html! {
         h2 { "Drift in the period" }
         (table("drift", &headers, rows, "No drift detected."))

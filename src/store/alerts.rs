@@ -103,6 +103,8 @@ pub struct AlertCandidate {
     pub status_since: DateTime<Utc>,
     /// The resource's latest drift event (`changes`), if any.
     pub last_drift: Option<Value>,
+    /// The change event that latest drift was attributed to: who made it.
+    pub last_drift_actor: Option<Value>,
     pub incident: Option<OpenIncident>,
 }
 
@@ -205,17 +207,22 @@ async fn candidates(
                            AND w.created_at <= $6 AND w.expires_at > $6
                            AND (w.revoked_at IS NULL OR w.revoked_at > $6)) AS waived,
                 f.evidence, f.status_since,
-                (SELECT d.changes FROM drift_events d WHERE d.resource_id = r.id
-                  ORDER BY d.id DESC LIMIT 1) AS last_drift,
+                last_drift.changes AS last_drift, last_drift.actor_detail AS last_drift_actor,
                 fa.dedup_key, coalesce(fa.open, false) AS open, fa.sinks, fa.clear_since
            FROM findings f
            JOIN resources r ON r.id = f.resource_id
            LEFT JOIN finding_alerts fa ON fa.finding_id = f.id
+           -- The resource's latest drift, and who made it when an event said.
+           LEFT JOIN LATERAL (
+                SELECT d.changes, c.actor_detail FROM drift_events d
+                  LEFT JOIN change_events c ON c.id = d.change_event_id
+                 WHERE d.resource_id = r.id
+                 ORDER BY d.id DESC LIMIT 1) last_drift ON TRUE
            -- The account's name as its latest scan was configured.
            LEFT JOIN LATERAL (
                 SELECT s.account_name FROM scans s
                  WHERE s.collector = r.collector AND s.account_id = r.account_id
-                   AND s.region = r.scope_region
+                   AND s.region = r.scope_region AND NOT s.targeted
                  ORDER BY s.id DESC LIMIT 1) s ON TRUE
           WHERE ((f.decided_status = 'fail' AND f.retired_at IS NULL AND r.deleted_at IS NULL)
                  OR fa.open)
@@ -269,6 +276,7 @@ async fn candidates(
                 evidence: row.try_get("evidence")?,
                 status_since: row.try_get("status_since")?,
                 last_drift: row.try_get("last_drift")?,
+                last_drift_actor: row.try_get("last_drift_actor")?,
                 incident,
             })
         })

@@ -427,6 +427,17 @@ impl Store {
         .await
         .context("pruning scans")?
         .rows_affected();
+        // An event is kept while a drift it explains or a scan it caused is.
+        sqlx::query(
+            "DELETE FROM change_events c
+              WHERE c.received_at < $1
+                AND NOT EXISTS (SELECT 1 FROM drift_events d WHERE d.change_event_id = c.id)
+                AND NOT EXISTS (SELECT 1 FROM scans s WHERE s.change_event_id = c.id)",
+        )
+        .bind(cutoff)
+        .execute(&mut *tx)
+        .await
+        .context("pruning change events")?;
         // Sent or refused alerts; a pending one is never pruned.
         sqlx::query("DELETE FROM alert_outbox WHERE state <> 'pending' AND created_at < $1")
             .bind(cutoff)

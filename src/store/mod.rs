@@ -7,6 +7,7 @@
 //! scope cannot diff against each other's uncommitted state.
 
 pub mod alerts;
+pub mod change_events;
 pub mod jobs;
 pub mod local;
 pub mod report;
@@ -232,6 +233,11 @@ pub struct ScanHeader<'a> {
     pub failed_count: usize,
     /// The listing finished without a warning (descriptions may have failed).
     pub listed_completely: bool,
+    /// Only the resources a change event named were described: not a
+    /// listing of the scope.
+    pub targeted: bool,
+    /// The change event that caused this scan, if one did.
+    pub change_event_id: Option<i64>,
 }
 
 /// One batch of a scope's resources with what was derived from them, ready
@@ -369,6 +375,7 @@ impl Store {
                     SELECT s.finished_at FROM scans s
                      WHERE s.collector = r.collector AND s.account_id = r.account_id
                        AND s.region = r.scope_region AND s.status <> 'failed'
+                       AND NOT s.targeted
                      ORDER BY s.id DESC LIMIT 1) seen ON TRUE
                LEFT JOIN LATERAL (
                     SELECT id, expires_at FROM waivers
@@ -432,8 +439,9 @@ impl Store {
     pub async fn drift_events(&self, filter: &DriftFilter) -> Result<Vec<DriftRow>, StoreError> {
         let rows = sqlx::query(
             "SELECT d.id, r.arn, r.resource_type, r.account_id, r.region, d.kind, d.changes,
-                    d.from_scan_id, d.to_scan_id, d.detected_at
+                    d.from_scan_id, d.to_scan_id, d.detected_at, c.actor, c.actor_detail
                FROM drift_events d JOIN resources r ON r.id = d.resource_id
+               LEFT JOIN change_events c ON c.id = d.change_event_id
               WHERE ($1::timestamptz IS NULL OR d.detected_at >= $1)
                 AND ($2::text IS NULL OR r.arn = $2)
                 AND ($4::timestamptz IS NULL OR (d.detected_at, d.id) > ($4, $5))
@@ -499,15 +507,39 @@ impl Store {
         arn: &str,
         types: &[&str],
     ) -> Result<StoredScope, StoreError> {
-        let latest_scan = sqlx::query(
-            "SELECT sc.status, sc.error, sc.listed_completely
-               FROM resources r
-               JOIN scans sc ON sc.collector = r.collector AND sc.account_id = r.account_id
-                            AND sc.region = r.scope_region
-              WHERE r.arn = $1
-              ORDER BY sc.id DESC LIMIT 1",
+        let scope: Option<(String, String, String)> = sqlx::query_as(
+            "SELECT collector, account_id, scope_region FROM resources WHERE arn = $1",
         )
         .bind(arn)
+        .fetch_optional(&self.pool)
+        .await
+        .context("reading the resource's scope")?;
+        let Some((collector, account_id, region)) = scope else {
+            return Ok(StoredScope {
+                documents: Vec::new(),
+                latest_scan: None,
+            });
+        };
+        self.documents_of_scope(&collector, &account_id, &region, types)
+            .await
+    }
+
+    /// [`Store::scope_documents`] of the scope (collector, account, region).
+    pub async fn documents_of_scope(
+        &self,
+        collector: &str,
+        account_id: &str,
+        region: &str,
+        types: &[&str],
+    ) -> Result<StoredScope, StoreError> {
+        let latest_scan = sqlx::query(
+            "SELECT status, error, listed_completely FROM scans
+              WHERE collector = $1 AND account_id = $2 AND region = $3 AND NOT targeted
+              ORDER BY id DESC LIMIT 1",
+        )
+        .bind(collector)
+        .bind(account_id)
+        .bind(region)
         .fetch_optional(&self.pool)
         .await
         .context("reading the scope's latest scan")?
@@ -522,16 +554,17 @@ impl Store {
         .context("reading the scope's latest scan")?;
         let rows = sqlx::query(
             "SELECT o.resource_type, o.arn, s.collection_error, d.body::text AS body
-               FROM resources r
-               JOIN resources o ON o.collector = r.collector AND o.account_id = r.account_id
-                               AND o.scope_region = r.scope_region AND o.deleted_at IS NULL
+               FROM resources o
                JOIN LATERAL (SELECT * FROM resource_snapshots
                               WHERE resource_id = o.id ORDER BY scan_id DESC LIMIT 1) s ON true
                LEFT JOIN documents d ON d.hash = s.document_hash
-              WHERE r.arn = $1 AND o.resource_type = ANY($2)
+              WHERE o.collector = $1 AND o.account_id = $2 AND o.scope_region = $3
+                AND o.deleted_at IS NULL AND o.resource_type = ANY($4)
               ORDER BY o.arn",
         )
-        .bind(arn)
+        .bind(collector)
+        .bind(account_id)
+        .bind(region)
         .bind(types)
         .fetch_all(&self.pool)
         .await
@@ -774,9 +807,24 @@ pub struct DriftRow {
     pub from_scan_id: Option<i64>,
     pub to_scan_id: i64,
     pub detected_at: DateTime<Utc>,
+    /// Who made the change ("alice via role Admin"), from the CloudTrail
+    /// event it was attributed to; `None`: found by a scan, no event
+    /// received.
+    pub actor: Option<String>,
+    /// That event: the caller's identity, session, source IP, user agent,
+    /// event name and time, request and event ids.
+    pub change_event: Option<Value>,
 }
 
+/// What a drift with no change event says of its actor.
+pub const NO_EVENT_RECEIVED: &str = "found by scan, no event received";
+
 impl DriftRow {
+    /// The actor, or that no event explained the change.
+    pub fn actor_text(&self) -> &str {
+        self.actor.as_deref().unwrap_or(NO_EVENT_RECEIVED)
+    }
+
     /// From a row of `drift_events` joined with its resource.
     fn read(row: &sqlx::postgres::PgRow) -> Result<DriftRow, sqlx::Error> {
         Ok(DriftRow {
@@ -790,6 +838,8 @@ impl DriftRow {
             from_scan_id: row.try_get("from_scan_id")?,
             to_scan_id: row.try_get("to_scan_id")?,
             detected_at: row.try_get("detected_at")?,
+            actor: row.try_get("actor")?,
+            change_event: row.try_get("actor_detail")?,
         })
     }
 }
@@ -937,8 +987,8 @@ impl<'s> ScopeTransaction<'s> {
         let scan_id: i64 = sqlx::query_scalar(
             "INSERT INTO scans (account_id, account_name, region, collector, started_at,
                                 finished_at, status, error, resource_count, failed_count, job_id,
-                                listed_completely)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+                                listed_completely, targeted, change_event_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id",
         )
         .bind(&self.scope.account_id)
         .bind(&self.scope.account_name)
@@ -952,6 +1002,8 @@ impl<'s> ScopeTransaction<'s> {
         .bind(count(header.failed_count))
         .bind(self.job.map(|j| j.id))
         .bind(header.listed_completely)
+        .bind(header.targeted)
+        .bind(header.change_event_id)
         .fetch_one(self.tx.conn())
         .await
         .context("inserting the scan")?;

@@ -216,8 +216,9 @@ impl Store {
     ) -> Result<Vec<DriftRow>, StoreError> {
         let rows = sqlx::query(
             "SELECT d.id, r.arn, r.resource_type, r.account_id, r.region, d.kind, d.changes,
-                    d.from_scan_id, d.to_scan_id, d.detected_at
+                    d.from_scan_id, d.to_scan_id, d.detected_at, c.actor, c.actor_detail
                FROM drift_events d JOIN resources r ON r.id = d.resource_id
+               LEFT JOIN change_events c ON c.id = d.change_event_id
               WHERE d.detected_at >= $1 AND d.detected_at < $2
               ORDER BY d.detected_at, d.id",
         )
@@ -244,7 +245,7 @@ impl Store {
         let rows = sqlx::query(
             "WITH scopes AS (
                 SELECT DISTINCT collector, account_id, region FROM scans
-                 WHERE finished_at >= $3 AND finished_at < $2)
+                 WHERE finished_at >= $3 AND finished_at < $2 AND NOT targeted)
              SELECT sc.collector, sc.account_id, sc.region,
                     coalesce(last.account_name, sc.account_id) AS account_name,
                     count(*) FILTER (WHERE d.status = 'ok') AS ok,
@@ -256,10 +257,12 @@ impl Store {
                LEFT JOIN scans d ON d.collector = sc.collector AND d.account_id = sc.account_id
                                 AND d.region = sc.region
                                 AND d.finished_at >= $1 AND d.finished_at < $2
+                                AND NOT d.targeted
                LEFT JOIN LATERAL (
                     SELECT s.status, s.finished_at, s.error, s.account_name FROM scans s
                      WHERE s.collector = sc.collector AND s.account_id = sc.account_id
                        AND s.region = sc.region AND s.finished_at >= $1 AND s.finished_at < $2
+                       AND NOT s.targeted
                      ORDER BY s.finished_at DESC, s.id DESC LIMIT 1) last ON TRUE
               GROUP BY sc.collector, sc.account_id, sc.region, last.account_name, last.status,
                        last.finished_at, last.error
