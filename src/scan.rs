@@ -608,13 +608,9 @@ pub async fn record_collection_caused(
             .filter(|id| !seen.contains(id))
             .collect();
         let gone = tx.previous_by_id(&unseen).await?;
-        let mut arns: Vec<&String> = gone.keys().collect();
-        arns.sort();
-        let deletions = drift::deletions(arns);
-        transitions.extend(
-            tx.record_deletions(scan_id, &deletions, &gone, collection.finished_at)
-                .await?,
-        );
+        let (deletions, ended) =
+            record_gone(&mut tx, scan_id, &gone, collection.finished_at).await?;
+        transitions.extend(ended);
         drift_events.extend(deletions);
     }
     // An event that names a scope only indirectly made one change in it
@@ -624,18 +620,7 @@ pub async fn record_collection_caused(
     {
         tx.attribute_drift(scan_id, id).await?;
     }
-    if let Some(policy) = alerting {
-        let scope_findings = tx.findings_of_scope();
-        alert::decide_in(
-            tx.transaction(),
-            &scope_findings,
-            policy,
-            collection.finished_at,
-            false,
-        )
-        .await?;
-    }
-    tx.commit().await?;
+    decide_alerts_and_commit(tx, alerting, collection.finished_at).await?;
     info!(
         scan_id,
         status = status.as_str(),
@@ -654,6 +639,35 @@ pub async fn record_collection_caused(
         drift: drift_events,
         transitions,
     })
+}
+
+/// Records `gone` (live before, absent now) as deleted: their drift and
+/// the transitions that ends their findings with.
+async fn record_gone(
+    tx: &mut ScopeTransaction<'_>,
+    scan_id: i64,
+    gone: &std::collections::HashMap<String, crate::store::PreviousResource>,
+    at: chrono::DateTime<Utc>,
+) -> Result<(Vec<DriftEvent>, Vec<Transition>), StoreError> {
+    let mut arns: Vec<&String> = gone.keys().collect();
+    arns.sort();
+    let deletions = drift::deletions(arns);
+    let ended = tx.record_deletions(scan_id, &deletions, gone, at).await?;
+    Ok((deletions, ended))
+}
+
+/// Decides the scope's alerts in the scan's transaction (what follows from
+/// its findings is written with them), then commits it all.
+async fn decide_alerts_and_commit(
+    mut tx: ScopeTransaction<'_>,
+    alerting: Option<&AlertPolicy>,
+    at: chrono::DateTime<Utc>,
+) -> Result<(), StoreError> {
+    if let Some(policy) = alerting {
+        let scope_findings = tx.findings_of_scope();
+        alert::decide_in(tx.transaction(), &scope_findings, policy, at, false).await?;
+    }
+    tx.commit().await
 }
 
 /// Resources recorded per batch of a scope's transaction.
@@ -900,29 +914,13 @@ pub async fn record_targeted(
     let absent: Vec<&str> = absent.iter().map(String::as_str).collect();
     let gone = tx.previous_of(&absent).await?;
     if !gone.is_empty() {
-        let mut arns: Vec<&String> = gone.keys().collect();
-        arns.sort();
-        let deletions = drift::deletions(arns);
-        transitions.extend(
-            tx.record_deletions(scan_id, &deletions, &gone, targeted.finished_at)
-                .await?,
-        );
+        let (deletions, ended) = record_gone(&mut tx, scan_id, &gone, targeted.finished_at).await?;
+        transitions.extend(ended);
         drift_events.extend(deletions);
     }
     tx.attribute_drift(scan_id, targeted.change_event_id)
         .await?;
-    if let Some(policy) = alerting {
-        let scope_findings = tx.findings_of_scope();
-        alert::decide_in(
-            tx.transaction(),
-            &scope_findings,
-            policy,
-            targeted.finished_at,
-            false,
-        )
-        .await?;
-    }
-    tx.commit().await?;
+    decide_alerts_and_commit(tx, alerting, targeted.finished_at).await?;
     info!(
         scan_id,
         resources = present.len(),

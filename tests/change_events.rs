@@ -293,23 +293,80 @@ async fn count(url: &str, sql: &'static str) -> i64 {
         .expect("count")
 }
 
+/// A test's world: moto (behind a fault proxy when asked), a database, a
+/// PagerDuty receiver, a queue, the config, and `bucket` with a TLS-only
+/// policy recorded by a baseline scan.
+struct World {
+    _moto: Moto,
+    proxy: Option<FaultProxy>,
+    store: Store,
+    url: String,
+    pd: support::receiver::Running,
+    _keys: tempfile::TempDir,
+    sqs: aws_sdk_sqs::Client,
+    queue: String,
+    config: Config,
+    s3: aws_sdk_s3::Client,
+}
+
+impl World {
+    async fn new(bucket: &str, proxied: bool, s3_schedule: Option<&str>) -> World {
+        let moto = Moto::start();
+        let proxy = if proxied {
+            Some(FaultProxy::start(&moto.endpoint).await)
+        } else {
+            None
+        };
+        let (store, url) = support::database().await;
+        let pd = Receiver::start().await;
+        let keys = tempfile::tempdir().expect("temp dir");
+        let sqs = sqs(&moto);
+        let queue = create_queue(&sqs).await;
+        let endpoint = proxy.as_ref().map_or(&moto.endpoint, |p| &p.endpoint);
+        let mut config = config(endpoint, &url, &queue, &pd.url(), keys.path());
+        if let Some(schedule) = s3_schedule {
+            config.collectors.get_mut("s3").schedule = schedule.into();
+        }
+        let s3 = moto.s3();
+        create_bucket(&s3, bucket).await;
+        put_policy(&s3, bucket, &tls_policy(bucket)).await;
+        scan::scan_once(&config, &store)
+            .await
+            .expect("baseline scan");
+        World {
+            _moto: moto,
+            proxy,
+            store,
+            url,
+            pd,
+            _keys: keys,
+            sqs,
+            queue,
+            config,
+            s3,
+        }
+    }
+
+    fn proxy(&self) -> &FaultProxy {
+        self.proxy.as_ref().expect("a world behind the fault proxy")
+    }
+}
+
 #[tokio::test]
 async fn an_assumed_role_removing_a_tls_policy_is_drift_by_alice_via_role_admin_and_pages_so() {
-    let moto = Moto::start();
-    let (store, url) = support::database().await;
-    let pd = Receiver::start().await;
-    let keys = tempfile::tempdir().expect("temp dir");
-    let sqs = sqs(&moto);
-    let queue = create_queue(&sqs).await;
-    let config = config(&moto.endpoint, &url, &queue, &pd.url(), keys.path());
-    let s3 = moto.s3();
-    create_bucket(&s3, "card-vault").await;
-    put_policy(&s3, "card-vault", &tls_policy("card-vault")).await;
-    scan::scan_once(&config, &store)
-        .await
-        .expect("baseline scan");
-    assert_eq!(tls_only_status(&store, "card-vault").await, "pass");
-    let daemon = start(&config, &store).await;
+    let world = World::new("card-vault", false, None).await;
+    let World {
+        store,
+        url,
+        pd,
+        sqs,
+        queue,
+        config,
+        s3,
+        ..
+    } = &world;
+    assert_eq!(tls_only_status(store, "card-vault").await, "pass");
+    let daemon = start(config, store).await;
 
     s3.delete_bucket_policy()
         .bucket("card-vault")
@@ -318,8 +375,8 @@ async fn an_assumed_role_removing_a_tls_policy_is_drift_by_alice_via_role_admin_
         .expect("delete the policy");
     let changed_at = chrono::Utc::now();
     send(
-        &sqs,
-        &queue,
+        sqs,
+        queue,
         &bucket_event(
             "e-1",
             "DeleteBucketPolicy",
@@ -332,7 +389,7 @@ async fn an_assumed_role_removing_a_tls_policy_is_drift_by_alice_via_role_admin_
     .await;
 
     let drift = eventually("the drift by alice", || async {
-        drift_of(&store, "card-vault")
+        drift_of(store, "card-vault")
             .await
             .into_iter()
             .find(|d| d.actor.is_some())
@@ -355,7 +412,7 @@ async fn an_assumed_role_removing_a_tls_policy_is_drift_by_alice_via_role_admin_
         "{}",
         drift.changes
     );
-    assert_eq!(tls_only_status(&store, "card-vault").await, "fail");
+    assert_eq!(tls_only_status(store, "card-vault").await, "fail");
 
     // The page names who made the change.
     let page = eventually("the page", || async {
@@ -372,16 +429,16 @@ async fn an_assumed_role_removing_a_tls_policy_is_drift_by_alice_via_role_admin_
 
     // Deleted once what it caused was committed.
     eventually("the queue emptied", || async {
-        (messages_left(&sqs, &queue).await == 0).then_some(())
+        (messages_left(sqs, queue).await == 0).then_some(())
     })
     .await;
     // Only the bucket was described again: one targeted scan, no listing.
     assert_eq!(
-        count(&url, "SELECT count(*) FROM scans WHERE targeted").await,
+        count(url, "SELECT count(*) FROM scans WHERE targeted").await,
         1
     );
     assert_eq!(
-        count(&url, "SELECT count(*) FROM scans WHERE NOT targeted").await,
+        count(url, "SELECT count(*) FROM scans WHERE NOT targeted").await,
         1
     );
     daemon.shutdown().await;
@@ -389,7 +446,7 @@ async fn an_assumed_role_removing_a_tls_policy_is_drift_by_alice_via_role_admin_
     // What a person runs.
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_driftwatch"))
         .args(["drift", "--arn", "arn:aws:s3:::card-vault"])
-        .env("DRIFTWATCH_DATABASE_URL", &url)
+        .env("DRIFTWATCH_DATABASE_URL", url)
         .output()
         .expect("driftwatch drift");
     let text = String::from_utf8_lossy(&output.stdout);
@@ -403,20 +460,17 @@ async fn an_assumed_role_removing_a_tls_policy_is_drift_by_alice_via_role_admin_
 #[tokio::test]
 async fn duplicates_reads_other_services_and_malformed_bodies_record_nothing_twice_and_lose_nothing()
  {
-    let moto = Moto::start();
-    let (store, url) = support::database().await;
-    let pd = Receiver::start().await;
-    let keys = tempfile::tempdir().expect("temp dir");
-    let sqs = sqs(&moto);
-    let queue = create_queue(&sqs).await;
-    let config = config(&moto.endpoint, &url, &queue, &pd.url(), keys.path());
-    let s3 = moto.s3();
-    create_bucket(&s3, "ledger").await;
-    put_policy(&s3, "ledger", &tls_policy("ledger")).await;
-    scan::scan_once(&config, &store)
-        .await
-        .expect("baseline scan");
-    let daemon = start(&config, &store).await;
+    let world = World::new("ledger", false, None).await;
+    let World {
+        store,
+        url,
+        sqs,
+        queue,
+        config,
+        s3,
+        ..
+    } = &world;
+    let daemon = start(config, store).await;
 
     s3.delete_bucket_policy()
         .bucket("ledger")
@@ -432,7 +486,7 @@ async fn duplicates_reads_other_services_and_malformed_bodies_record_nothing_twi
         now,
         false,
     );
-    send(&sqs, &queue, &change).await;
+    send(sqs, queue, &change).await;
     let read = bucket_event(
         "r-1",
         "GetBucketPolicy",
@@ -441,14 +495,14 @@ async fn duplicates_reads_other_services_and_malformed_bodies_record_nothing_twi
         now,
         true,
     );
-    send(&sqs, &queue, &read).await;
+    send(sqs, queue, &read).await;
     let mut other: Value = serde_json::from_str(&change).expect("json");
     other["source"] = json!("aws.sagemaker");
     other["detail"]["eventSource"] = json!("sagemaker.amazonaws.com");
     other["detail"]["eventName"] = json!("CreateNotebookInstance");
     other["detail"]["eventID"] = json!("o-1");
-    send(&sqs, &queue, &other.to_string()).await;
-    send(&sqs, &queue, "{\"detail\": \"not a CloudTrail record\"").await;
+    send(sqs, queue, &other.to_string()).await;
+    send(sqs, queue, "{\"detail\": \"not a CloudTrail record\"").await;
 
     eventually("the change", || async {
         let metrics = metrics(&daemon).await;
@@ -456,7 +510,7 @@ async fn duplicates_reads_other_services_and_malformed_bodies_record_nothing_twi
     })
     .await;
     // The same event again (a redelivery, or EventBridge's at-least-once).
-    send(&sqs, &queue, &change).await;
+    send(sqs, queue, &change).await;
     let metrics = eventually("every outcome counted", || async {
         let metrics = metrics(&daemon).await;
         let done = outcome_count(&metrics, "duplicate") == 1
@@ -468,14 +522,14 @@ async fn duplicates_reads_other_services_and_malformed_bodies_record_nothing_twi
     .await;
     assert_eq!(outcome_count(&metrics, "changed"), 1, "{metrics}");
     // Created by the baseline scan, then bob's change, once.
-    let drift = drift_of(&store, "ledger").await;
+    let drift = drift_of(store, "ledger").await;
     assert_eq!(drift.len(), 2, "{drift:?}");
     assert_eq!(drift[0].actor_text(), NO_EVENT_RECEIVED);
     assert_eq!(drift[1].actor.as_deref(), Some("IAM user bob"));
-    assert_eq!(count(&url, "SELECT count(*) FROM change_events").await, 1);
+    assert_eq!(count(url, "SELECT count(*) FROM change_events").await, 1);
     // The malformed body is left for the dead-letter queue; the rest is gone.
     eventually("only the malformed message left", || async {
-        (messages_left(&sqs, &queue).await == 1).then_some(())
+        (messages_left(sqs, queue).await == 1).then_some(())
     })
     .await;
     daemon.shutdown().await;
@@ -483,19 +537,16 @@ async fn duplicates_reads_other_services_and_malformed_bodies_record_nothing_twi
 
 #[tokio::test]
 async fn a_late_event_explains_the_drift_a_scan_found_and_an_old_event_rewinds_nothing() {
-    let moto = Moto::start();
-    let (store, url) = support::database().await;
-    let pd = Receiver::start().await;
-    let keys = tempfile::tempdir().expect("temp dir");
-    let sqs = sqs(&moto);
-    let queue = create_queue(&sqs).await;
-    let config = config(&moto.endpoint, &url, &queue, &pd.url(), keys.path());
-    let s3 = moto.s3();
-    create_bucket(&s3, "audit-logs").await;
-    put_policy(&s3, "audit-logs", &tls_policy("audit-logs")).await;
-    scan::scan_once(&config, &store)
-        .await
-        .expect("baseline scan");
+    let world = World::new("audit-logs", false, None).await;
+    let World {
+        store,
+        url,
+        sqs,
+        queue,
+        config,
+        s3,
+        ..
+    } = &world;
 
     // CloudTrail's eventTime is in whole seconds: a change is a second
     // apart from the scan before it, as it is in any real estate.
@@ -507,8 +558,8 @@ async fn a_late_event_explains_the_drift_a_scan_found_and_an_old_event_rewinds_n
         .send()
         .await
         .expect("delete the policy");
-    scan::scan_once(&config, &store).await.expect("scan");
-    let drift = drift_of(&store, "audit-logs").await;
+    scan::scan_once(config, store).await.expect("scan");
+    let drift = drift_of(store, "audit-logs").await;
     assert_eq!(drift.len(), 2, "created, then the deletion: {drift:?}");
     assert!(drift.iter().all(|d| d.actor_text() == NO_EVENT_RECEIVED));
 
@@ -516,10 +567,10 @@ async fn a_late_event_explains_the_drift_a_scan_found_and_an_old_event_rewinds_n
     // delete's: neither rewinds the bucket to what it was in between.
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let put_at = chrono::Utc::now();
-    put_policy(&s3, "audit-logs", &tls_policy("audit-logs")).await;
-    scan::scan_once(&config, &store).await.expect("scan");
-    assert_eq!(drift_of(&store, "audit-logs").await.len(), 3);
-    let daemon = start(&config, &store).await;
+    put_policy(s3, "audit-logs", &tls_policy("audit-logs")).await;
+    scan::scan_once(config, store).await.expect("scan");
+    assert_eq!(drift_of(store, "audit-logs").await.len(), 3);
+    let daemon = start(config, store).await;
     let put_event = bucket_event(
         "p-1",
         "PutBucketPolicy",
@@ -528,10 +579,10 @@ async fn a_late_event_explains_the_drift_a_scan_found_and_an_old_event_rewinds_n
         put_at,
         false,
     );
-    send(&sqs, &queue, &put_event).await;
+    send(sqs, queue, &put_event).await;
     send(
-        &sqs,
-        &queue,
+        sqs,
+        queue,
         &bucket_event(
             "l-1",
             "DeleteBucketPolicy",
@@ -544,7 +595,7 @@ async fn a_late_event_explains_the_drift_a_scan_found_and_an_old_event_rewinds_n
     .await;
     eventually("both events processed", || async {
         (count(
-            &url,
+            url,
             "SELECT count(*) FROM change_events WHERE processed_at IS NOT NULL",
         )
         .await
@@ -552,7 +603,7 @@ async fn a_late_event_explains_the_drift_a_scan_found_and_an_old_event_rewinds_n
             .then_some(())
     })
     .await;
-    let drift = drift_of(&store, "audit-logs").await;
+    let drift = drift_of(store, "audit-logs").await;
     assert_eq!(drift.len(), 3, "no drift recorded twice: {drift:?}");
     assert_eq!(drift[0].actor_text(), NO_EVENT_RECEIVED, "the creation");
     assert_eq!(
@@ -565,7 +616,7 @@ async fn a_late_event_explains_the_drift_a_scan_found_and_an_old_event_rewinds_n
         Some("IAM user carol"),
         "{drift:?}"
     );
-    assert_eq!(tls_only_status(&store, "audit-logs").await, "pass");
+    assert_eq!(tls_only_status(store, "audit-logs").await, "pass");
     daemon.shutdown().await;
 }
 
@@ -754,25 +805,22 @@ async fn assert_last_seen(store: &Store, at: chrono::DateTime<chrono::Utc>) {
 #[tokio::test]
 async fn an_unreachable_queue_is_retried_while_scans_go_on_and_a_failed_delete_records_nothing_twice()
  {
-    let moto = Moto::start();
-    let proxy = FaultProxy::start(&moto.endpoint).await;
-    let (store, url) = support::database().await;
-    let pd = Receiver::start().await;
-    let keys = tempfile::tempdir().expect("temp dir");
-    let sqs = sqs(&moto);
-    let queue = create_queue(&sqs).await;
-    let mut config = config(&proxy.endpoint, &url, &queue, &pd.url(), keys.path());
-    config.collectors.get_mut("s3").schedule = "*/2 * * * * *".into();
-    let s3 = moto.s3();
-    create_bucket(&s3, "reports").await;
-    put_policy(&s3, "reports", &tls_policy("reports")).await;
-    scan::scan_once(&config, &store)
-        .await
-        .expect("baseline scan");
+    let world = World::new("reports", true, Some("*/2 * * * * *")).await;
+    let World {
+        store,
+        url,
+        sqs,
+        queue,
+        config,
+        s3,
+        ..
+    } = &world;
 
-    proxy.inject(Fault::new(Action::ServerError).service("sqs"));
-    let daemon = start(&config, &store).await;
-    let scans_before = count(&url, "SELECT count(*) FROM scans").await;
+    world
+        .proxy()
+        .inject(Fault::new(Action::ServerError).service("sqs"));
+    let daemon = start(config, store).await;
+    let scans_before = count(url, "SELECT count(*) FROM scans").await;
     eventually("receive errors counted while scans go on", || async {
         let metrics = metrics(&daemon).await;
         let errors = metrics
@@ -780,7 +828,7 @@ async fn an_unreachable_queue_is_retried_while_scans_go_on_and_a_failed_delete_r
             .find_map(|l| l.strip_prefix("driftwatch_event_receive_errors_total "))
             .and_then(|n| n.trim().parse::<u64>().ok())
             .unwrap_or(0);
-        let scans = count(&url, "SELECT count(*) FROM scans").await;
+        let scans = count(url, "SELECT count(*) FROM scans").await;
         (errors >= 2 && scans > scans_before).then_some(())
     })
     .await;
@@ -788,8 +836,8 @@ async fn an_unreachable_queue_is_retried_while_scans_go_on_and_a_failed_delete_r
     // The queue comes back, but deleting fails (as if the replica died
     // between its commit and the delete): the message is redelivered after
     // its visibility timeout, found processed, and deleted.
-    proxy.clear();
-    proxy.inject(
+    world.proxy().clear();
+    world.proxy().inject(
         Fault::new(Action::ServerError)
             .service("sqs")
             .operation("DeleteMessage")
@@ -801,8 +849,8 @@ async fn an_unreachable_queue_is_retried_while_scans_go_on_and_a_failed_delete_r
         .await
         .expect("delete the policy");
     send(
-        &sqs,
-        &queue,
+        sqs,
+        queue,
         &bucket_event(
             "f-1",
             "DeleteBucketPolicy",
@@ -819,10 +867,10 @@ async fn an_unreachable_queue_is_retried_while_scans_go_on_and_a_failed_delete_r
     })
     .await;
     eventually("the queue emptied", || async {
-        (messages_left(&sqs, &queue).await == 0).then_some(())
+        (messages_left(sqs, queue).await == 0).then_some(())
     })
     .await;
-    let by_event: Vec<DriftRow> = drift_of(&store, "reports")
+    let by_event: Vec<DriftRow> = drift_of(store, "reports")
         .await
         .into_iter()
         .filter(|d| d.actor.is_some())
@@ -833,24 +881,20 @@ async fn an_unreachable_queue_is_retried_while_scans_go_on_and_a_failed_delete_r
 
 #[tokio::test]
 async fn a_resource_that_cannot_be_described_now_is_described_again_on_redelivery() {
-    let moto = Moto::start();
-    let proxy = FaultProxy::start(&moto.endpoint).await;
-    let (store, url) = support::database().await;
-    let pd = Receiver::start().await;
-    let keys = tempfile::tempdir().expect("temp dir");
-    let sqs = sqs(&moto);
-    let queue = create_queue(&sqs).await;
-    let config = config(&proxy.endpoint, &url, &queue, &pd.url(), keys.path());
-    let s3 = moto.s3();
-    create_bucket(&s3, "payroll").await;
-    put_policy(&s3, "payroll", &tls_policy("payroll")).await;
-    scan::scan_once(&config, &store)
-        .await
-        .expect("baseline scan");
-    let daemon = start(&config, &store).await;
+    let world = World::new("payroll", true, None).await;
+    let World {
+        store,
+        url,
+        sqs,
+        queue,
+        config,
+        s3,
+        ..
+    } = &world;
+    let daemon = start(config, store).await;
 
     // Both attempts of the describe's GetBucketPolicy fail: not known now.
-    proxy.inject(
+    world.proxy().inject(
         Fault::new(Action::ServerError)
             .service("s3")
             .target_contains("?policy")
@@ -862,8 +906,8 @@ async fn a_resource_that_cannot_be_described_now_is_described_again_on_redeliver
         .await
         .expect("delete the policy");
     send(
-        &sqs,
-        &queue,
+        sqs,
+        queue,
         &bucket_event(
             "t-1",
             "DeleteBucketPolicy",
@@ -875,7 +919,7 @@ async fn a_resource_that_cannot_be_described_now_is_described_again_on_redeliver
     )
     .await;
     let drift = eventually("the drift by alice, on redelivery", || async {
-        drift_of(&store, "payroll")
+        drift_of(store, "payroll")
             .await
             .into_iter()
             .find(|d| d.actor.is_some())
@@ -886,7 +930,7 @@ async fn a_resource_that_cannot_be_described_now_is_described_again_on_redeliver
     assert!(outcome_count(&metrics, "describe_failed") >= 1, "{metrics}");
     assert_eq!(outcome_count(&metrics, "changed"), 1, "{metrics}");
     assert_eq!(
-        count(&url, "SELECT count(*) FROM scans WHERE targeted").await,
+        count(url, "SELECT count(*) FROM scans WHERE targeted").await,
         1
     );
     daemon.shutdown().await;
