@@ -75,12 +75,29 @@ fn bucket_event(
     at: chrono::DateTime<chrono::Utc>,
     read_only: bool,
 ) -> String {
+    let parameters =
+        json!({"bucketName": bucket, "Host": format!("{bucket}.s3.amazonaws.com"), "policy": ""});
+    let mut event = api_call(event_id, "s3", name, identity, parameters, at);
+    event["detail"]["readOnly"] = json!(read_only);
+    event.to_string()
+}
+
+/// An EventBridge "AWS API Call via CloudTrail" event: `service`'s call
+/// `name` with its request parameters, as CloudTrail records them.
+fn api_call(
+    event_id: &str,
+    service: &str,
+    name: &str,
+    identity: Value,
+    parameters: Value,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Value {
     let time = at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     json!({
         "version": "0",
         "id": format!("eb-{event_id}"),
         "detail-type": "AWS API Call via CloudTrail",
-        "source": "aws.s3",
+        "source": format!("aws.{service}"),
         "account": ACCOUNT_ID,
         "time": time,
         "region": REGION,
@@ -89,23 +106,22 @@ fn bucket_event(
             "eventVersion": "1.09",
             "userIdentity": identity,
             "eventTime": time,
-            "eventSource": "s3.amazonaws.com",
+            "eventSource": format!("{service}.amazonaws.com"),
             "eventName": name,
             "awsRegion": REGION,
             "sourceIPAddress": "203.0.113.7",
             "userAgent": "[aws-cli/2.15.0 Python/3.11.6]",
-            "requestParameters": {"bucketName": bucket, "Host": format!("{bucket}.s3.amazonaws.com"), "policy": ""},
+            "requestParameters": parameters,
             "responseElements": null,
             "requestID": format!("REQ{event_id}"),
             "eventID": event_id,
-            "readOnly": read_only,
+            "readOnly": false,
             "eventType": "AwsApiCall",
             "managementEvent": true,
             "recipientAccountId": ACCOUNT_ID,
             "eventCategory": "Management"
         }
     })
-    .to_string()
 }
 
 fn sqs(moto: &Moto) -> aws_sdk_sqs::Client {
@@ -237,9 +253,13 @@ async fn eventually<T, F: Future<Output = Option<T>>>(
 }
 
 async fn drift_of(store: &Store, bucket: &str) -> Vec<DriftRow> {
+    drift_at(store, &format!("arn:aws:s3:::{bucket}")).await
+}
+
+async fn drift_at(store: &Store, arn: &str) -> Vec<DriftRow> {
     store
         .drift_events(&DriftFilter {
-            arn: Some(format!("arn:aws:s3:::{bucket}")),
+            arn: Some(arn.to_string()),
             ..DriftFilter::default()
         })
         .await
@@ -934,4 +954,190 @@ async fn a_resource_that_cannot_be_described_now_is_described_again_on_redeliver
         1
     );
     daemon.shutdown().await;
+}
+
+/// The root user, as AWS documents the Root identity.
+fn root() -> Value {
+    json!({
+        "type": "Root",
+        "principalId": ACCOUNT_ID,
+        "arn": format!("arn:aws:iam::{ACCOUNT_ID}:root"),
+        "accountId": ACCOUNT_ID,
+        "accessKeyId": "ASIAIOSFODNN7EXAMPLE"
+    })
+}
+
+/// A call an AWS service made (AWSService identity).
+fn aws_service(service: &str) -> Value {
+    json!({"type": "AWSService", "invokedBy": service})
+}
+
+#[tokio::test]
+async fn a_write_of_each_collected_service_is_drift_by_its_actor() {
+    use aws_sdk_ec2::types::{IpPermission, IpRange, LaunchTemplateHttpTokensState as Tokens};
+    use support::seed::{
+        Db, db_instance, ecr_repository, expire, launch_template, log_group, new_default_version,
+        put_lifecycle, security_group, set_retention,
+    };
+    let moto = Moto::start();
+    let (store, url) = support::database().await;
+    let pd = Receiver::start().await;
+    let keys = tempfile::tempdir().expect("temp dir");
+    let sqs = sqs(&moto);
+    let queue = create_queue(&sqs).await;
+    let mut config = config(&moto.endpoint, &url, &queue, &pd.url(), keys.path());
+    let collected = ["network", "logs", "ecr", "ec2", "rds"];
+    for collector in driftwatch::collect::COLLECTORS {
+        let settings = config.collectors.get_mut(collector.name);
+        settings.enabled = collected.contains(&collector.name);
+        settings.schedule = "0 0 0 1 1 *".into();
+    }
+    let ec2 = moto.ec2_in(REGION);
+    let logs = moto.logs();
+    let ecr = moto.ecr();
+    let rds = moto.rds_in(REGION);
+    let group = security_group(&ec2, "web", 443, "10.0.0.0/8").await;
+    log_group(&logs, "app", Some(365)).await;
+    ecr_repository(&ecr, "images", Some(expire("sinceImagePushed", 30))).await;
+    let template = launch_template(&ec2, "workers", Tokens::Optional).await;
+    db_instance(
+        &rds,
+        Db {
+            id: "ledger",
+            multi_az: true,
+            public: false,
+            encrypted: true,
+            retention: 7,
+            group: None,
+        },
+    )
+    .await;
+    scan::scan_once(&config, &store)
+        .await
+        .expect("baseline scan");
+    let daemon = start(&config, &store).await;
+    let arn = |resource: &str, service: &str| {
+        format!("arn:aws:{service}:{REGION}:{ACCOUNT_ID}:{resource}")
+    };
+
+    // Each change through the SDK, then its event; its drift names its actor.
+    ec2.authorize_security_group_ingress()
+        .group_id(&group)
+        .ip_permissions(
+            IpPermission::builder()
+                .ip_protocol("tcp")
+                .from_port(22)
+                .to_port(22)
+                .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
+                .build(),
+        )
+        .send()
+        .await
+        .expect("open ssh");
+    let open_ssh = json!({"groupId": group, "ipPermissions": {"items": [{"ipProtocol": "tcp",
+        "fromPort": 22, "toPort": 22, "ipRanges": {"items": [{"cidrIp": "0.0.0.0/0"}]}}]}});
+    let cases = [(
+        arn(&format!("security-group/{group}"), "ec2"),
+        api_call(
+            "c-sg",
+            "ec2",
+            "AuthorizeSecurityGroupIngress",
+            root(),
+            open_ssh,
+            chrono::Utc::now(),
+        ),
+        format!("the root user of {ACCOUNT_ID}"),
+    )];
+    check_attributed(&store, &sqs, &queue, &cases).await;
+
+    set_retention(&logs, "app", 7).await;
+    let cases = [(
+        arn("log-group:app", "logs"),
+        api_call(
+            "c-logs",
+            "logs",
+            "PutRetentionPolicy",
+            aws_service("cloudformation.amazonaws.com"),
+            json!({"logGroupName": "app", "retentionInDays": 7}),
+            chrono::Utc::now(),
+        ),
+        "AWS service cloudformation.amazonaws.com".to_string(),
+    )];
+    check_attributed(&store, &sqs, &queue, &cases).await;
+
+    put_lifecycle(&ecr, "images", expire("imageCountMoreThan", 10)).await;
+    // (moto 5.1.22 answers ModifyInstanceMetadataOptions with a 500: the
+    // instance's mapping is held by the change-event unit tests.)
+    new_default_version(&ec2, &template, Tokens::Required).await;
+    rds.modify_db_instance()
+        .db_instance_identifier("ledger")
+        .publicly_accessible(true)
+        .apply_immediately(true)
+        .send()
+        .await
+        .expect("make public");
+    let now = chrono::Utc::now();
+    let cases = [
+        (
+            arn("repository/images", "ecr"),
+            api_call(
+                "c-ecr",
+                "ecr",
+                "PutLifecyclePolicy",
+                iam_user("erin"),
+                json!({"repositoryName": "images", "lifecyclePolicyText": "..."}),
+                now,
+            ),
+            "IAM user erin".to_string(),
+        ),
+        (
+            arn(&format!("launch-template/{template}"), "ec2"),
+            api_call(
+                "c-template",
+                "ec2",
+                "ModifyLaunchTemplate",
+                alice_via_admin(),
+                json!({"ModifyLaunchTemplateRequest": {"LaunchTemplateId": template, "SetDefaultVersion": "2"}}),
+                now,
+            ),
+            "alice via role Admin".to_string(),
+        ),
+        (
+            arn("db:ledger", "rds"),
+            api_call(
+                "c-rds",
+                "rds",
+                "ModifyDBInstance",
+                iam_user("frank"),
+                json!({"dBInstanceIdentifier": "ledger", "publiclyAccessible": true, "applyImmediately": true}),
+                now,
+            ),
+            "IAM user frank".to_string(),
+        ),
+    ];
+    check_attributed(&store, &sqs, &queue, &cases).await;
+    daemon.shutdown().await;
+}
+
+/// Sends each case's event and waits for its resource's drift by its actor.
+async fn check_attributed(
+    store: &Store,
+    sqs: &aws_sdk_sqs::Client,
+    queue: &str,
+    cases: &[(String, Value, String)],
+) {
+    for (_, event, _) in cases {
+        send(sqs, queue, &event.to_string()).await;
+    }
+    for (arn, _, actor) in cases {
+        let drift = eventually(&format!("the drift of {arn} by {actor}"), || async {
+            drift_at(store, arn)
+                .await
+                .into_iter()
+                .find(|d| d.actor.is_some())
+        })
+        .await;
+        assert_eq!(drift.actor.as_deref(), Some(actor.as_str()), "{arn}");
+        assert_eq!(drift.kind.to_string(), "modified", "{arn}");
+    }
 }
