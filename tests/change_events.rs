@@ -1141,3 +1141,71 @@ async fn check_attributed(
         assert_eq!(drift.kind.to_string(), "modified", "{arn}");
     }
 }
+
+#[tokio::test]
+async fn a_replica_killed_between_its_commit_and_the_delete_loses_and_duplicates_nothing() {
+    let world = World::new("invoices", true, None).await;
+    let World {
+        store,
+        url,
+        sqs,
+        queue,
+        config,
+        s3,
+        ..
+    } = &world;
+    // The delete never answers: the replica is killed while it waits.
+    world.proxy().inject(
+        Fault::new(Action::Hang)
+            .service("sqs")
+            .operation("DeleteMessage"),
+    );
+    let first = start(config, store).await;
+    s3.delete_bucket_policy()
+        .bucket("invoices")
+        .send()
+        .await
+        .expect("delete the policy");
+    send(
+        sqs,
+        queue,
+        &bucket_event(
+            "k-1",
+            "DeleteBucketPolicy",
+            "invoices",
+            alice_via_admin(),
+            chrono::Utc::now(),
+            false,
+        ),
+    )
+    .await;
+    eventually("the event's work committed", || async {
+        (count(
+            url,
+            "SELECT count(*) FROM change_events WHERE processed_at IS NOT NULL",
+        )
+        .await
+            == 1)
+            .then_some(())
+    })
+    .await;
+    first.kill();
+
+    // Another replica gets the message once its visibility runs out.
+    world.proxy().clear();
+    let second = start(config, store).await;
+    eventually("the queue emptied", || async {
+        (messages_left(sqs, queue).await == 0).then_some(())
+    })
+    .await;
+    let metrics = metrics(&second).await;
+    assert_eq!(outcome_count(&metrics, "duplicate"), 1, "{metrics}");
+    let by_event: Vec<DriftRow> = drift_of(store, "invoices")
+        .await
+        .into_iter()
+        .filter(|d| d.actor.is_some())
+        .collect();
+    assert_eq!(by_event.len(), 1, "{by_event:?}");
+    assert_eq!(by_event[0].actor.as_deref(), Some("alice via role Admin"));
+    second.shutdown().await;
+}
