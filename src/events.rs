@@ -269,7 +269,6 @@ impl Consumer {
         if recorded.processed {
             return Ok(Outcome::Done("duplicate"));
         }
-        let config = self.config();
         let aws = match self.account_of(reader, &event.account_id).await {
             Ok(Some(aws)) => aws,
             Ok(None) => {
@@ -284,19 +283,16 @@ impl Consumer {
                 return Ok(Outcome::Kept("failed"));
             }
         };
-        let scanned_regions = config.regions_of(&reader.entry);
-        let scanned = |collector: &str, region: &str| {
-            let enabled = config
-                .enabled_collectors()
-                .iter()
-                .any(|(c, _)| c.name == collector);
-            let in_regions = region == GLOBAL_SCOPE
-                || scanned_regions == [ALL_REGIONS]
-                || scanned_regions.iter().any(|r| r == region);
-            enabled && in_regions
+        let config = self.config();
+        let work = EventWork {
+            event,
+            change_event_id: recorded.id,
+            aws,
+            entry: &reader.entry,
+            settings: config.rule_settings(),
+            alerting: AlertPolicy::from_config(&config.alerts, &config.custom),
+            config,
         };
-        let settings = config.rule_settings();
-        let alerting = AlertPolicy::from_config(&config.alerts, &config.custom);
         let mut resources = Vec::new();
         let mut scopes = Vec::new();
         for target in targets {
@@ -305,95 +301,12 @@ impl Consumer {
                 Target::Scope { collector, region } => scopes.push((collector, region)),
             }
         }
-        let mut recorded_any = false;
-        if let Some((name, region)) = event.resource_scope()
-            && !resources.is_empty()
-            && scanned(name, &region)
-            && let Some(collector) = collect::collector(name)
-        {
-            let started_at = self.clock.now();
-            let mut described = BTreeMap::new();
-            for arn in &resources {
-                let answer = (collector.describe)(&aws, arn).await;
-                // Not known now (throttled, refused, 5xx): redelivered and
-                // described again, rather than left to the next scan.
-                let unknown = match &answer {
-                    Err(reason) => Some(reason.clone()),
-                    Ok(Some(record)) => record.document.as_ref().err().cloned(),
-                    Ok(None) => None,
-                };
-                if let Some(reason) = unknown {
-                    warn!(%arn, %reason, "cannot describe what the event changed; it will be redelivered");
-                    return Ok(Outcome::Kept("describe_failed"));
-                }
-                described.insert(arn.clone(), answer);
-            }
-            let targeted = TargetedCollection {
-                started_at,
-                finished_at: self.clock.now(),
-                described,
-                change_event_id: recorded.id,
-            };
-            let scope = Scope {
-                collector: name.to_string(),
-                account_id: aws.account_id.clone(),
-                account_name: aws.name.clone(),
-                region,
-            };
-            let report =
-                scan::record_targeted(&self.store, scope, &targeted, &settings, alerting.as_ref())
-                    .await?;
-            // An event that arrives after a scan recorded its change
-            // explains that drift.
-            let unchanged: Vec<String> = resources
-                .iter()
-                .filter(|arn| !report.drift.iter().any(|d| &d.arn == *arn))
-                .cloned()
-                .collect();
-            if !unchanged.is_empty() {
-                self.store
-                    .attribute_recorded_drift(recorded.id, &unchanged, self.clock.now())
-                    .await?;
-            }
-            recorded_any = true;
-        }
-        for (name, region) in scopes {
-            let Some((collector, collector_config)) = config
-                .enabled_collectors()
-                .into_iter()
-                .find(|(c, _)| c.name == name)
-            else {
-                continue;
-            };
-            if !scanned(name, &region) {
-                continue;
-            }
-            let scope = Scope {
-                collector: name.to_string(),
-                account_id: aws.account_id.clone(),
-                account_name: aws.name.clone(),
-                region,
-            };
-            // A burst of such events costs one collection: a listing begun
-            // after this event (CloudTrail times are whole seconds) saw it.
-            let since = event.event_time + chrono::Duration::seconds(1);
-            if self.store.scope_listed_since(&scope, since).await? {
-                continue;
-            }
-            let collection =
-                (collector.collect)(&aws, &scope.region, collector_config.concurrency).await;
-            scan::record_collection_caused(
-                &self.store,
-                scope,
-                &collection,
-                &settings,
-                alerting.as_ref(),
-                None,
-                Some(recorded.id),
-            )
-            .await?;
-            recorded_any = true;
-        }
+        let described = match self.describe_again(&work, &resources).await? {
+            Step::Undescribed => return Ok(Outcome::Kept("describe_failed")),
+            Step::Recorded => true,
+            Step::Skipped => false,
+        };
+        let collected = self.collect_scopes(&work, scopes).await?;
         self.store
             .change_event_processed(recorded.id, self.clock.now())
             .await?;
@@ -403,11 +316,111 @@ impl Consumer {
             actor = %actor,
             "change event processed"
         );
-        Ok(Outcome::Done(if recorded_any {
+        Ok(Outcome::Done(if described || collected {
             "changed"
         } else {
             "not_collected"
         }))
+    }
+
+    /// Describes the resources the event names into a targeted scan.
+    async fn describe_again(
+        &self,
+        work: &EventWork<'_>,
+        resources: &[String],
+    ) -> Result<Step, StoreError> {
+        let Some((name, region)) = work.event.resource_scope() else {
+            return Ok(Step::Skipped);
+        };
+        let Some(collector) = collect::collector(name) else {
+            return Ok(Step::Skipped);
+        };
+        if resources.is_empty() || !work.scanned(name, &region) {
+            return Ok(Step::Skipped);
+        }
+        let started_at = self.clock.now();
+        let mut described = BTreeMap::new();
+        for arn in resources {
+            let answer = (collector.describe)(&work.aws, arn).await;
+            // Not known now (throttled, refused, 5xx): redelivered and
+            // described again, rather than left to the next scan.
+            let unknown = match &answer {
+                Err(reason) => Some(reason.clone()),
+                Ok(Some(record)) => record.document.as_ref().err().cloned(),
+                Ok(None) => None,
+            };
+            if let Some(reason) = unknown {
+                warn!(%arn, %reason, "cannot describe what the event changed; it will be redelivered");
+                return Ok(Step::Undescribed);
+            }
+            described.insert(arn.clone(), answer);
+        }
+        let targeted = TargetedCollection {
+            started_at,
+            finished_at: self.clock.now(),
+            described,
+            change_event_id: work.change_event_id,
+        };
+        let report = scan::record_targeted(
+            &self.store,
+            work.scope(name, region),
+            &targeted,
+            &work.settings,
+            work.alerting.as_ref(),
+        )
+        .await?;
+        // An event that arrives after a scan recorded its change explains
+        // that drift.
+        let unchanged: Vec<String> = resources
+            .iter()
+            .filter(|arn| !report.drift.iter().any(|d| &d.arn == *arn))
+            .cloned()
+            .collect();
+        if !unchanged.is_empty() {
+            self.store
+                .attribute_recorded_drift(work.change_event_id, &unchanged, self.clock.now())
+                .await?;
+        }
+        Ok(Step::Recorded)
+    }
+
+    /// Collects the scopes the event names only indirectly; whether any
+    /// was collected.
+    async fn collect_scopes(
+        &self,
+        work: &EventWork<'_>,
+        scopes: Vec<(&'static str, String)>,
+    ) -> Result<bool, StoreError> {
+        let mut collected = false;
+        for (name, region) in scopes {
+            let Some(collector) = collect::collector(name) else {
+                continue;
+            };
+            if !work.scanned(name, &region) {
+                continue;
+            }
+            let scope = work.scope(name, region);
+            // A burst of such events costs one collection: a listing begun
+            // after this event (CloudTrail times are whole seconds) saw it.
+            let since = work.event.event_time + chrono::Duration::seconds(1);
+            if self.store.scope_listed_since(&scope, since).await? {
+                continue;
+            }
+            let concurrency = work.config.collectors.get(name).concurrency;
+            let collection = (collector.collect)(&work.aws, &scope.region, concurrency).await;
+            scan::record_collection_caused(
+                &self.store,
+                scope,
+                &collection,
+                &work.settings,
+                work.alerting.as_ref(),
+                None,
+                Some(work.change_event_id),
+            )
+            .await?;
+            collected = true;
+        }
+        Ok(collected)
     }
 
     /// The connection that describes `account_id`'s resources: the queue's
@@ -462,6 +475,47 @@ impl Consumer {
     fn config(&self) -> Arc<Config> {
         (self.config)()
     }
+}
+
+/// What one event's work needs: the account it is described in, the
+/// config it is scanned and recorded by.
+struct EventWork<'a> {
+    event: &'a ChangeEvent,
+    change_event_id: i64,
+    aws: AwsAccount,
+    config: Arc<Config>,
+    entry: &'a AccountConfig,
+    settings: crate::evaluate::RuleSettings,
+    alerting: Option<AlertPolicy>,
+}
+
+impl EventWork<'_> {
+    /// Whether scans cover `collector` in `region` of the queue's entry.
+    fn scanned(&self, collector: &str, region: &str) -> bool {
+        let regions = self.config.regions_of(self.entry);
+        let in_regions = region == GLOBAL_SCOPE
+            || regions == [ALL_REGIONS]
+            || regions.iter().any(|r| r == region);
+        self.config.collectors.get(collector).enabled && in_regions
+    }
+
+    fn scope(&self, collector: &str, region: String) -> Scope {
+        Scope {
+            collector: collector.to_string(),
+            account_id: self.aws.account_id.clone(),
+            account_name: self.aws.name.clone(),
+            region,
+        }
+    }
+}
+
+/// What describing an event's resources came to.
+enum Step {
+    Recorded,
+    /// Nothing it names is collected here.
+    Skipped,
+    /// AWS could not say now: left for redelivery.
+    Undescribed,
 }
 
 /// One message as received.
